@@ -1,0 +1,132 @@
+"""Typed errors the bot (or any caller) can turn into messages. `kind` is a stable code."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+
+class LLMError(Exception):
+    kind: str = "error"
+    retryable: bool = False
+
+    def __init__(self, message: str = "", *, model: str | None = None) -> None:
+        super().__init__(message or self.__class__.__doc__ or self.kind)
+        self.model = model
+
+
+class AuthError(LLMError):
+    """The provider rejected the API key."""
+
+    kind = "auth"
+
+
+class RateLimited(LLMError):
+    """The provider is rate limiting us."""
+
+    kind = "rate_limit"
+    retryable = True
+
+    def __init__(
+        self, message: str = "", *, model: str | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message, model=model)
+        self.retry_after = retry_after
+
+
+class ContextTooLong(LLMError):
+    """The conversation does not fit the model's context window."""
+
+    kind = "context_too_long"
+
+
+class LLMTimeout(LLMError):
+    """The model did not answer in time."""
+
+    kind = "timeout"
+    retryable = True
+
+
+class ProviderUnavailable(LLMError):
+    """The provider is down or unreachable."""
+
+    kind = "unavailable"
+    retryable = True
+
+
+class BadRequest(LLMError):
+    """The provider refused the request as malformed."""
+
+    kind = "bad_request"
+
+
+class ContentFiltered(BadRequest):
+    """The provider refused the content."""
+
+    kind = "content_filtered"
+
+
+class AccessDenied(LLMError):
+    """This user may not use the model."""
+
+    kind = "access_denied"
+
+    def __init__(self, message: str = "", *, user_id: int | None = None) -> None:
+        super().__init__(message)
+        self.user_id = user_id
+
+
+class BudgetExceeded(LLMError):
+    """The user's daily cost budget is spent."""
+
+    kind = "budget"
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        user_id: int | None = None,
+        resets_at: datetime | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.user_id = user_id
+        self.resets_at = resets_at
+
+
+class UnknownModel(LLMError):
+    """No such model or shortcut."""
+
+    kind = "unknown_model"
+
+    def __init__(self, name: str, suggestions: list[str] | None = None) -> None:
+        self.name = name
+        self.suggestions = suggestions or []
+        hint = f" Did you mean: {', '.join(self.suggestions)}?" if self.suggestions else ""
+        super().__init__(f"Unknown model {name!r}.{hint}")
+
+
+class VisionNotSupported(LLMError):
+    """The model cannot read images."""
+
+    kind = "vision_unsupported"
+
+
+class StructuredOutputError(LLMError):
+    """The reply does not match the requested schema."""
+
+    kind = "structured_output"
+
+    def __init__(self, message: str = "", *, model: str | None = None, raw: str = "") -> None:
+        super().__init__(message, model=model)
+        self.raw = raw
+
+
+class StreamInterrupted(LLMError):
+    """The stream broke after some text had arrived."""
+
+    kind = "interrupted"
+
+    def __init__(
+        self, message: str = "", *, model: str | None = None, partial_text: str = ""
+    ) -> None:
+        super().__init__(message, model=model)
+        self.partial_text = partial_text

@@ -1,0 +1,53 @@
+"""Usage events: one per model call, whatever its outcome, handed to a pluggable sink."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Literal, Protocol, runtime_checkable
+
+from pydantic import BaseModel, Field
+
+Outcome = Literal["ok", "error", "partial"]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UsageEvent(BaseModel):
+    """What one model call cost. `cost_usd` is None when litellm has no price (never a guess)."""
+
+    user_id: int | None
+    model: str  # resolved litellm id, e.g. "openai/gpt-4o"
+    shortcut: str | None = None  # the name the caller used, when it was a shortcut
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float | None = None
+    latency_ms: float = 0.0
+    ttft_ms: float | None = None  # time to first token, streams only
+    outcome: Outcome = "ok"  # "partial": a stream broke after some text was delivered
+    error_kind: str | None = None  # LLMError.kind of the failure, None on success
+    streamed: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+@runtime_checkable
+class UsageSink(Protocol):
+    async def record(self, event: UsageEvent) -> None: ...
+
+
+class InMemoryUsageSink:
+    """Default sink for library use: keeps events in a list (bounded)."""
+
+    def __init__(self, max_events: int = 100_000) -> None:
+        self.events: list[UsageEvent] = []
+        self._max = max_events
+
+    async def record(self, event: UsageEvent) -> None:
+        self.events.append(event)
+        if len(self.events) > self._max:
+            del self.events[: len(self.events) - self._max]
