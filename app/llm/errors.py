@@ -8,6 +8,10 @@ from datetime import datetime
 class LLMError(Exception):
     kind: str = "error"
     retryable: bool = False
+    # Set when mapped from a provider failure; the original exception is not chained
+    # (it can carry request headers), so these keep what is useful for debugging.
+    status_code: int | None = None
+    cause_type: str | None = None
 
     def __init__(self, message: str = "", *, model: str | None = None) -> None:
         super().__init__(message or self.__class__.__doc__ or self.kind)

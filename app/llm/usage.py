@@ -28,6 +28,7 @@ class UsageEvent(BaseModel):
     outcome: Outcome = "ok"  # "partial": a stream broke after some text was delivered
     error_kind: str | None = None  # LLMError.kind of the failure, None on success
     streamed: bool = False
+    attempts: int = 1  # requests sent, retries included
     created_at: datetime = Field(default_factory=utcnow)
 
     @property

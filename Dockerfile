@@ -1,0 +1,29 @@
+# syntax=docker/dockerfile:1
+# Build stage: resolve the locked runtime dependencies with uv and compile the locales.
+FROM python:3.11-slim AS build
+COPY --from=ghcr.io/astral-sh/uv:0.9 /uv /usr/local/bin/uv
+ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never
+WORKDIR /srv
+COPY pyproject.toml uv.lock README.md ./
+RUN uv sync --frozen --no-dev --no-install-project
+COPY app ./app
+COPY locales ./locales
+RUN uv sync --frozen --no-dev \
+ && .venv/bin/pybabel compile -d locales -D messages
+
+# Runtime stage: the virtualenv and the code only, as an unprivileged user.
+FROM python:3.11-slim AS runtime
+RUN groupadd --system bot && useradd --system --gid bot --home-dir /srv --shell /usr/sbin/nologin bot
+WORKDIR /srv
+COPY --from=build --chown=bot:bot /srv/.venv ./.venv
+COPY --from=build --chown=bot:bot /srv/app ./app
+COPY --from=build --chown=bot:bot /srv/locales ./locales
+ENV PATH="/srv/.venv/bin:$PATH" \
+    PYTHONUNBUFFERED=1 \
+    LITELLM_LOCAL_MODEL_COST_MAP=True
+USER bot
+EXPOSE 8080
+# Checks the process is alive and, in webhook mode, that /healthz answers.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["python", "-m", "app.healthcheck"]
+CMD ["python", "-m", "app"]

@@ -1,0 +1,31 @@
+"""aiogram-dialog menus: /model (everyone allowed in), /stats and /access (admins only).
+
+``create_dialogs_router()`` builds a fresh router with the command handlers and the three
+dialogs; the factory includes it before the chat router and calls ``setup_dialogs(dp)``.
+``register_dialog_error_handlers(dp)`` turns expired menu buttons into a fresh menu."""
+
+from __future__ import annotations
+
+from aiogram import Router
+
+from app.bot.dialogs.access_admin import create_access_router
+from app.bot.dialogs.errors import register_dialog_error_handlers
+from app.bot.dialogs.model import ModelPick, create_model_router
+from app.bot.dialogs.states import AccessSG, ModelSG, StatsSG
+from app.bot.dialogs.stats import create_stats_router
+
+
+def create_dialogs_router() -> Router:
+    router = Router(name="dialogs")
+    router.include_routers(create_model_router(), create_stats_router(), create_access_router())
+    return router
+
+
+__all__ = [
+    "AccessSG",
+    "ModelPick",
+    "ModelSG",
+    "StatsSG",
+    "create_dialogs_router",
+    "register_dialog_error_handlers",
+]

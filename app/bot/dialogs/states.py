@@ -1,0 +1,30 @@
+"""Dialog state groups. Each dialog owns one group; the error handler maps widget-id
+prefixes back to these groups to reopen a fresh menu after an expired button."""
+
+from __future__ import annotations
+
+from aiogram.fsm.state import State, StatesGroup
+
+
+class ModelSG(StatesGroup):
+    providers = State()
+    models = State()
+    done = State()
+
+
+class StatsSG(StatesGroup):
+    main = State()
+    users = State()
+    user = State()
+    models = State()
+
+
+class AccessSG(StatesGroup):
+    main = State()
+    pending = State()
+    request = State()
+    friends = State()
+    friend = State()
+    revoke = State()
+    budgets = State()
+    budget_input = State()

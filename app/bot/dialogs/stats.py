@@ -1,0 +1,340 @@
+"""/stats (admins only): usage totals per window, per user, per model, chart and CSV.
+
+Every figure comes from the storage aggregations (totals/per_user/per_model/per_day);
+only the CSV export walks the records, and it streams them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from aiogram import Bot, Router
+from aiogram.filters import Command
+from aiogram.types import BufferedInputFile, CallbackQuery, Message
+from aiogram.utils.i18n import gettext as _
+from aiogram_dialog import Dialog, DialogManager, StartMode, Window
+from aiogram_dialog.widgets.kbd import (
+    Button,
+    Cancel,
+    Group,
+    Row,
+    ScrollingGroup,
+    Select,
+    SwitchTo,
+)
+from aiogram_dialog.widgets.text import Format
+
+from app.bot.charts import render_daily_chart
+from app.bot.csv_export import usage_csv
+from app.bot.dialogs.common import (
+    DEFAULT_WINDOW,
+    WINDOW_KEYS,
+    fmt_cost,
+    fmt_count,
+    fmt_latency,
+    middleware,
+    user_label,
+    window_for,
+    window_label,
+)
+from app.bot.dialogs.filters import InputWindow, RoleIs
+from app.bot.dialogs.states import StatsSG
+from app.llm.access import Role
+from app.storage import StatsWindow, Storage, UsageTotals, UserRecord
+
+log = logging.getLogger(__name__)
+
+# Widget ids start with "s_": the expired-menu handler maps the prefix back to this dialog.
+TOP_USERS = 20
+TOP_MODELS = 20
+RECENT_ERRORS = 5
+PAGE_HEIGHT = 8
+
+
+def _window_key(manager: DialogManager) -> str:
+    key = manager.dialog_data.get("window", DEFAULT_WINDOW)
+    return key if key in WINDOW_KEYS else DEFAULT_WINDOW
+
+
+def _window(manager: DialogManager) -> StatsWindow:
+    return window_for(_window_key(manager))
+
+
+def _storage(manager: DialogManager) -> Storage:
+    storage: Storage = middleware(manager, "storage")
+    return storage
+
+
+def totals_text(t: UsageTotals) -> str:
+    return _(
+        "Requests: {requests} (errors: {errors})\n"
+        "Tokens: {prompt} prompt / {completion} completion\n"
+        "Cost: {cost}\n"
+        "Latency: median {p50}, p95 {p95}"
+    ).format(
+        requests=t.requests,
+        errors=t.errors,
+        prompt=t.prompt_tokens,
+        completion=t.completion_tokens,
+        cost=fmt_cost(t),
+        p50=fmt_latency(t.latency_p50_ms),
+        p95=fmt_latency(t.latency_p95_ms),
+    )
+
+
+async def _names(storage: Storage, user_ids: list[int | None]) -> dict[int | None, str]:
+    """Display names for a page of users (at most TOP_USERS lookups)."""
+    records: list[UserRecord | None] = list(
+        await asyncio.gather(
+            *(storage.users.get(uid) if uid is not None else _none() for uid in user_ids)
+        )
+    )
+    return {uid: user_label(uid, rec) for uid, rec in zip(user_ids, records, strict=True)}
+
+
+async def _none() -> None:
+    return None
+
+
+# ---------------------------------------------------------------------------- getters
+
+
+async def main_getter(dialog_manager: DialogManager, **_kwargs: Any) -> dict[str, Any]:
+    key = _window_key(dialog_manager)
+    totals = await _storage(dialog_manager).usage.totals(_window(dialog_manager))
+    windows = [
+        {"id": k, "label": f"• {window_label(k)} •" if k == key else window_label(k)}
+        for k in WINDOW_KEYS
+    ]
+    text = _("Usage statistics: {window}").format(window=window_label(key))
+    return {
+        "text": f"{text}\n\n{totals_text(totals)}",
+        "windows": windows,
+        "btn_users": _("Users"),
+        "btn_models": _("Models"),
+        "btn_chart": _("Chart"),
+        "btn_csv": _("CSV export"),
+        "btn_close": _("Close"),
+    }
+
+
+async def users_getter(dialog_manager: DialogManager, **_kwargs: Any) -> dict[str, Any]:
+    storage = _storage(dialog_manager)
+    key = _window_key(dialog_manager)
+    rows = await storage.usage.per_user(_window(dialog_manager), limit=TOP_USERS)
+    names = await _names(storage, [r.user_id for r in rows])
+    lines = [
+        _("{name}: {requests} requests, {tokens} tokens, {cost}").format(
+            name=names[r.user_id],
+            requests=r.requests,
+            tokens=r.prompt_tokens + r.completion_tokens,
+            cost=fmt_cost(r),
+        )
+        for r in rows
+    ]
+    header = _("Users by cost: {window}").format(window=window_label(key))
+    body = "\n".join(lines) if lines else _("No usage in this period.")
+    # Library calls (no user id) are listed but have no detail page.
+    users = [
+        {
+            "id": str(r.user_id),
+            "label": _("{name} · {requests} req").format(
+                name=names[r.user_id], requests=fmt_count(r.requests)
+            ),
+        }
+        for r in rows
+        if r.user_id is not None
+    ]
+    return {"text": f"{header}\n\n{body}", "users": users, "btn_back": _("‹ Back")}
+
+
+async def user_getter(dialog_manager: DialogManager, **_kwargs: Any) -> dict[str, Any]:
+    storage = _storage(dialog_manager)
+    window = _window(dialog_manager)
+    uid = int(dialog_manager.dialog_data["user_id"])
+    totals, models, errors, record = await asyncio.gather(
+        storage.usage.totals(window, user_id=uid),
+        storage.usage.per_model(window, limit=TOP_MODELS, user_id=uid),
+        storage.usage.recent_errors(window, user_id=uid, limit=RECENT_ERRORS),
+        storage.users.get(uid),
+    )
+    header = _("{name} (id {user_id}): {window}").format(
+        name=user_label(uid, record), user_id=uid, window=window_label(_window_key(dialog_manager))
+    )
+    model_lines = [
+        _("{model}: {requests} requests, {tokens} tokens, {cost}").format(
+            model=m.model,
+            requests=m.requests,
+            tokens=m.prompt_tokens + m.completion_tokens,
+            cost=fmt_cost(m),
+        )
+        for m in models
+    ]
+    error_lines = [
+        _("{time} {model}: {kind}").format(
+            time=e.created_at.strftime("%Y-%m-%d %H:%M"),
+            model=e.model,
+            kind=e.error_kind or e.outcome,
+        )
+        for e in errors
+    ]
+    parts = [header, totals_text(totals)]
+    if model_lines:
+        parts.append(_("By model:") + "\n" + "\n".join(model_lines))
+    if error_lines:
+        parts.append(_("Recent errors:") + "\n" + "\n".join(error_lines))
+    return {"text": "\n\n".join(parts), "btn_back": _("‹ Back")}
+
+
+async def models_getter(dialog_manager: DialogManager, **_kwargs: Any) -> dict[str, Any]:
+    rows = await _storage(dialog_manager).usage.per_model(_window(dialog_manager), limit=TOP_MODELS)
+    header = _("Models by cost: {window}").format(window=window_label(_window_key(dialog_manager)))
+    lines = [
+        _("{model}: {requests} requests ({errors} errors), {tokens} tokens, {cost}").format(
+            model=m.model,
+            requests=m.requests,
+            errors=m.errors,
+            tokens=m.prompt_tokens + m.completion_tokens,
+            cost=fmt_cost(m),
+        )
+        for m in rows
+    ]
+    body = "\n".join(lines) if lines else _("No usage in this period.")
+    return {"text": f"{header}\n\n{body}", "btn_back": _("‹ Back")}
+
+
+# ---------------------------------------------------------------------------- actions
+
+
+async def on_window(callback: CallbackQuery, _w: Any, manager: DialogManager, key: str) -> None:
+    if key in WINDOW_KEYS:  # client-controlled data: ignore anything else
+        manager.dialog_data["window"] = key
+
+
+async def on_user(callback: CallbackQuery, _w: Any, manager: DialogManager, item: str) -> None:
+    try:
+        manager.dialog_data["user_id"] = int(item)
+    except ValueError:
+        await callback.answer(_("This menu has expired."))
+        return
+    await manager.switch_to(StatsSG.user)
+
+
+def _chat_id(callback: CallbackQuery) -> int:
+    return callback.message.chat.id if callback.message else callback.from_user.id
+
+
+async def on_chart(callback: CallbackQuery, _w: Any, manager: DialogManager) -> None:
+    days = await _storage(manager).usage.per_day(_window(manager))
+    if not days:
+        await callback.answer(_("No usage in this period."), show_alert=True)
+        return
+    key = _window_key(manager)
+    labels = {
+        "title": _("Daily usage: {window}").format(window=window_label(key)),
+        "requests_label": _("Requests"),
+        "cost_label": _("Cost, USD"),
+    }
+    # matplotlib is CPU-bound for ~100 ms: keep the event loop serving other chats.
+    png = await asyncio.to_thread(render_daily_chart, days, **labels)
+    bot: Bot = middleware(manager, "bot")
+    await bot.send_photo(
+        _chat_id(callback),
+        BufferedInputFile(png, filename=f"usage-{key}.png"),
+        caption=labels["title"],
+    )
+
+
+async def on_csv(callback: CallbackQuery, _w: Any, manager: DialogManager) -> None:
+    storage = _storage(manager)
+    window = _window(manager)
+    if await storage.usage.count(window) == 0:
+        await callback.answer(_("No usage in this period."), show_alert=True)
+        return
+    key = _window_key(manager)
+    data = await usage_csv(storage.usage.iter_records(window))
+    bot: Bot = middleware(manager, "bot")
+    await bot.send_document(
+        _chat_id(callback),
+        BufferedInputFile(data, filename=f"usage-{key}.csv"),
+        caption=_("Usage records: {window}").format(window=window_label(key)),
+    )
+
+
+# ---------------------------------------------------------------------------- dialog
+
+
+def stats_dialog() -> Dialog:
+    back = SwitchTo(Format("{btn_back}"), id="s_back", state=StatsSG.main)
+    dialog = Dialog(
+        Window(
+            Format("{text}"),
+            Group(
+                Select(
+                    Format("{item[label]}"),
+                    id="s_win",
+                    item_id_getter=lambda item: item["id"],
+                    items="windows",
+                    on_click=on_window,
+                ),
+                width=2,
+            ),
+            Row(
+                SwitchTo(Format("{btn_users}"), id="s_users", state=StatsSG.users),
+                SwitchTo(Format("{btn_models}"), id="s_models", state=StatsSG.models),
+            ),
+            Row(
+                Button(Format("{btn_chart}"), id="s_chart", on_click=on_chart),
+                Button(Format("{btn_csv}"), id="s_csv", on_click=on_csv),
+            ),
+            Cancel(Format("{btn_close}"), id="s_close"),
+            state=StatsSG.main,
+            getter=main_getter,
+        ),
+        Window(
+            Format("{text}"),
+            ScrollingGroup(
+                Select(
+                    Format("{item[label]}"),
+                    id="s_user",
+                    item_id_getter=lambda item: item["id"],
+                    items="users",
+                    on_click=on_user,
+                ),
+                id="s_upage",
+                width=1,
+                height=PAGE_HEIGHT,
+                hide_on_single_page=True,
+            ),
+            back,
+            state=StatsSG.users,
+            getter=users_getter,
+        ),
+        Window(
+            Format("{text}"),
+            SwitchTo(Format("{btn_back}"), id="s_uback", state=StatsSG.users),
+            state=StatsSG.user,
+            getter=user_getter,
+        ),
+        Window(Format("{text}"), back, state=StatsSG.models, getter=models_getter),
+    )
+    # A demoted admin's old menu stops working too; and no typed input is expected.
+    dialog.callback_query.filter(RoleIs(Role.ADMIN))
+    dialog.message.filter(InputWindow())
+    return dialog
+
+
+async def cmd_stats(message: Message, dialog_manager: DialogManager) -> None:
+    await dialog_manager.start(StatsSG.main, mode=StartMode.RESET_STACK)
+
+
+def create_stats_router() -> Router:
+    router = Router(name="stats-dialog")
+    # The role filter makes /stats invisible to non-admins: the update falls through.
+    router.message.register(cmd_stats, Command("stats"), RoleIs(Role.ADMIN))
+    router.include_router(stats_dialog())
+    return router
+
+
+__all__ = ["create_stats_router", "stats_dialog", "totals_text"]

@@ -1,0 +1,60 @@
+"""The access gate: one outer middleware on every update type. Strangers never reach a
+handler, except for pressing their own Request access button."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.enums import ChatType
+from aiogram.types import CallbackQuery, InlineQuery, Message, TelegramObject, Update
+from aiogram.utils.i18n import gettext as _
+
+from app.access.cards import RequestAccessCallback, request_access_keyboard
+from app.llm.access import Role
+
+log = logging.getLogger(__name__)
+
+_REQUEST_PREFIX = RequestAccessCallback.__prefix__ + RequestAccessCallback.__separator__
+
+
+def refusal_text() -> str:
+    return _(
+        "Hi! This is a private bot: only people its owner trusts can use it.\n"
+        "Press the button below to ask the admins for access."
+    )
+
+
+class AccessGateMiddleware(BaseMiddleware):
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        if data.get("role", Role.STRANGER) is not Role.STRANGER:
+            return await handler(event, data)
+        inner = event.event if isinstance(event, Update) else event
+        if isinstance(inner, CallbackQuery) and _is_request_button(inner.data):
+            return await handler(event, data)
+        edited = isinstance(event, Update) and event.message is None
+        await _refuse(inner, edited=edited)
+        return None
+
+
+def _is_request_button(data: str | None) -> bool:
+    return bool(data) and (data == RequestAccessCallback.__prefix__ or data.startswith(_REQUEST_PREFIX))
+
+
+async def _refuse(event: object, *, edited: bool) -> None:
+    if isinstance(event, Message):
+        # In groups a stranger is simply not answered: refusing there would spam the group;
+        # an edit was already refused as the original message.
+        if event.chat.type == ChatType.PRIVATE and not edited:
+            await event.answer(refusal_text(), reply_markup=request_access_keyboard())
+    elif isinstance(event, CallbackQuery):
+        await event.answer(_("You don't have access to this bot yet."), show_alert=True)
+    elif isinstance(event, InlineQuery):
+        await event.answer([], cache_time=0, is_personal=True)

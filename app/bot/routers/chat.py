@@ -1,0 +1,149 @@
+"""Chat: text (and photos for vision models) in, a streamed answer out. Thin: it turns the
+update into a ChatRequest and hands it to ChatService with an AnswerStreamer as the sink."""
+
+from __future__ import annotations
+
+import io
+import logging
+
+from aiogram import Bot, F, Router
+from aiogram.enums import ChatType
+from aiogram.filters import Filter
+from aiogram.types import Message
+from aiogram.utils.i18n import gettext as _
+from aiolimiter import AsyncLimiter
+
+from app.bot.services.chat import ChatRequest, ChatService
+from app.bot.streaming import AnswerStreamer
+from app.config import Settings
+from app.llm import Attachment
+from app.storage import UserRecord
+
+log = logging.getLogger(__name__)
+
+GROUPS = {ChatType.GROUP, ChatType.SUPERGROUP}
+DEFAULT_IMAGE_PROMPT = "What is in this image?"
+
+
+class AddressedToBot(Filter):
+    """Private chats always; in groups only when the bot is mentioned or replied to."""
+
+    async def __call__(self, message: Message, bot: Bot) -> bool | dict[str, str]:
+        if message.chat.type == ChatType.PRIVATE:
+            return True
+        if message.chat.type not in GROUPS:
+            return False
+        me = await bot.me()
+        reply = message.reply_to_message
+        if reply is not None and reply.from_user is not None and reply.from_user.id == me.id:
+            return True
+        text = message.text or message.caption or ""
+        mention = f"@{me.username}".lower() if me.username else None
+        for entity in message.entities or message.caption_entities or []:
+            if entity.type == "mention" and mention:
+                if entity.extract_from(text).lower() == mention:
+                    return {"bot_mention": entity.extract_from(text)}
+        return False
+
+
+def _strip_mention(text: str, mention: str | None) -> str:
+    if not mention:
+        return text
+    return text.replace(mention, "").strip()
+
+
+def create_chat_router() -> Router:
+    router = Router(name="chat")
+    router.message.filter(AddressedToBot())
+
+    @router.message(F.text & ~F.text.startswith("/"))
+    async def on_text(
+        message: Message,
+        bot: Bot,
+        user_record: UserRecord,
+        chat_service: ChatService,
+        settings: Settings,
+        bot_limiter: AsyncLimiter,
+        bot_mention: str | None = None,
+    ) -> None:
+        text = _strip_mention(message.text or "", bot_mention)
+        if not text:
+            await message.reply(_("Yes? Write your question after the mention."))
+            return
+        if len(text) > settings.bot.max_input_chars:
+            await message.reply(
+                _(
+                    "✂️ Your message is too long ({length} characters; the limit is {limit}). "
+                    "Please send a shorter text."
+                ).format(length=len(text), limit=settings.bot.max_input_chars)
+            )
+            return
+        await _answer(message, bot, user_record, chat_service, settings, bot_limiter, text, [])
+
+    @router.message(F.photo)
+    async def on_photo(
+        message: Message,
+        bot: Bot,
+        user_record: UserRecord,
+        chat_service: ChatService,
+        settings: Settings,
+        bot_limiter: AsyncLimiter,
+        bot_mention: str | None = None,
+    ) -> None:
+        photo = message.photo[-1] if message.photo else None
+        if photo is None:
+            return
+        buffer = io.BytesIO()
+        await bot.download(photo, destination=buffer)
+        caption = _strip_mention(message.caption or "", bot_mention) or DEFAULT_IMAGE_PROMPT
+        attachment = Attachment(data=buffer.getvalue(), mime_type="image/jpeg")
+        await _answer(
+            message, bot, user_record, chat_service, settings, bot_limiter, caption, [attachment]
+        )
+
+    @router.message(F.text.startswith("/"))
+    async def unknown_command(message: Message) -> None:
+        if message.chat.type == ChatType.PRIVATE:
+            await message.reply(_("I don't know this command. See /help."))
+
+    @router.message()
+    async def unsupported(message: Message) -> None:
+        await message.reply(
+            _(
+                "I read text, and images for models that can see them. Stickers, voice "
+                "messages, videos and files aren't supported — please send text."
+            )
+        )
+
+    @router.edited_message(F.chat.type == ChatType.PRIVATE)
+    async def edited(message: Message) -> None:
+        await message.reply(
+            _("I don't re-answer edited messages. Send the new text as a new message.")
+        )
+
+    return router
+
+
+async def _answer(
+    message: Message,
+    bot: Bot,
+    user: UserRecord,
+    chat_service: ChatService,
+    settings: Settings,
+    limiter: AsyncLimiter,
+    text: str,
+    attachments: list[Attachment],
+) -> None:
+    private = message.chat.type == ChatType.PRIVATE
+    streamer = AnswerStreamer(
+        bot,
+        message.chat.id,
+        private=private,
+        limiter=limiter,
+        reply_to_message_id=None if private else message.message_id,
+        message_thread_id=message.message_thread_id if message.is_topic_message else None,
+        draft_interval=settings.bot.draft_interval,
+        edit_interval=settings.bot.edit_interval,
+    )
+    request = ChatRequest(user=user, chat_id=message.chat.id, text=text, attachments=attachments)
+    await chat_service.answer(request, streamer)

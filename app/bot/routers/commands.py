@@ -1,0 +1,94 @@
+"""/start, /help, /new, /language."""
+
+from __future__ import annotations
+
+import html
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandStart
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+
+from app.bot.services.chat import ChatService
+from app.llm.access import Role
+from app.storage import Storage, UserRecord
+
+LANGUAGE_NAMES = {"en": "English", "ru": "Русский"}
+
+
+class LanguageCallback(CallbackData, prefix="lang"):
+    code: str
+
+
+def help_text(role: Role, model: str) -> str:
+    lines = [
+        _("Just write me a message and I'll answer with an AI model, keeping the conversation's context."),
+        "",
+        _("Current model: {model}").format(model=f"<code>{html.escape(model)}</code>"),
+        "",
+        _("/new: start a new conversation"),
+        _("/model: pick a model (or /model gpt-4o to switch directly)"),
+        _("/language: change the bot's language"),
+        _("/help: this message"),
+    ]
+    if role is Role.ADMIN:
+        lines += [
+            _("/stats: usage statistics (admins)"),
+            _("/access: access requests, friends and budgets (admins)"),
+        ]
+    return "\n".join(lines)
+
+
+def create_commands_router() -> Router:
+    router = Router(name="commands")
+
+    @router.message(CommandStart())
+    async def start(message: Message, role: Role, user_record: UserRecord, chat_service: ChatService) -> None:
+        name = html.escape(message.from_user.first_name if message.from_user else "")
+        greeting = _("Hi, {name}! 👋").format(name=name)
+        await message.answer(
+            f"{greeting}\n\n{help_text(role, chat_service.model_for(user_record))}",
+            parse_mode="HTML",
+        )
+
+    @router.message(Command("help"))
+    async def help_(message: Message, role: Role, user_record: UserRecord, chat_service: ChatService) -> None:
+        await message.answer(help_text(role, chat_service.model_for(user_record)), parse_mode="HTML")
+
+    @router.message(Command("new"))
+    async def new(message: Message, user_record: UserRecord, chat_service: ChatService) -> None:
+        await chat_service.new_conversation(user_record.user_id, message.chat.id)
+        await message.answer(_("🆕 New conversation started. What's on your mind?"))
+
+    @router.message(Command("language"))
+    async def language(message: Message, i18n: I18n) -> None:
+        buttons = [
+            InlineKeyboardButton(
+                text=LANGUAGE_NAMES.get(code, code), callback_data=LanguageCallback(code=code).pack()
+            )
+            for code in sorted(i18n.available_locales)
+        ]
+        await message.answer(
+            _("Choose the bot's language:"),
+            reply_markup=InlineKeyboardMarkup(inline_keyboard=[buttons]),
+        )
+
+    @router.callback_query(LanguageCallback.filter())
+    async def set_language(
+        query: CallbackQuery, callback_data: LanguageCallback, storage: Storage, i18n: I18n
+    ) -> None:
+        if callback_data.code not in i18n.available_locales:  # forged or stale button
+            await query.answer(_("This menu has expired."), show_alert=True)
+            return
+        await storage.users.set_language(query.from_user.id, callback_data.code)
+        with i18n.use_locale(callback_data.code):
+            text = _("Language set: {language}").format(
+                language=LANGUAGE_NAMES.get(callback_data.code, callback_data.code)
+            )
+        await query.answer()
+        if isinstance(query.message, Message):
+            await query.message.edit_text(text)
+
+    return router

@@ -1,0 +1,77 @@
+"""Runs the bot: long polling (default) or a webhook server, with start-up and a clean stop
+that flushes usage records."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+from aiogram import Bot, Dispatcher
+
+from app.bot.commands_menu import register_commands
+from app.bot.factory import BotApp, create_app, create_bot
+from app.config import Settings
+from app.healthcheck import HEARTBEAT_FILE
+from app.llm import warm_up
+from app.storage import make_fsm_storage, open_storage
+
+log = logging.getLogger(__name__)
+
+
+async def build_running_app(settings: Settings) -> BotApp:
+    bot = create_bot(settings)  # fails fast on a missing token, before opening storage
+    uri = settings.storage.uri.get_secret_value() if settings.storage.uri else None
+    storage = await open_storage(uri, db_name=settings.storage.db)
+    fsm_storage = make_fsm_storage(uri, db_name=settings.storage.db)
+    return create_app(settings, storage=storage, bot=bot, fsm_storage=fsm_storage)
+
+
+async def on_startup(app: BotApp) -> None:
+    # litellm takes seconds to import: do it in a thread, off the first update's path.
+    asyncio.get_running_loop().run_in_executor(None, warm_up)
+    await register_commands(app.bot, app.i18n, await app.access.admin_chat_ids())
+    me = await app.bot.me()
+    log.info(
+        "bot @%s ready: mode=%s storage=%s default model=%s",
+        me.username,
+        app.settings.telegram.mode,
+        app.storage.backend,
+        app.settings.llm.default_model,
+    )
+
+
+async def _heartbeat() -> None:
+    while True:
+        with contextlib.suppress(OSError):
+            HEARTBEAT_FILE.touch()
+        await asyncio.sleep(30)
+
+
+async def run(settings: Settings) -> None:
+    app = await build_running_app(settings)
+    heartbeat = asyncio.create_task(_heartbeat())
+    try:
+        if settings.telegram.mode == "webhook":
+            from app.bot.webhook import run_webhook
+
+            await run_webhook(app)
+        else:
+            await run_polling(app.bot, app.dispatcher, app)
+    finally:
+        heartbeat.cancel()
+        started = time.monotonic()
+        await app.storage.close()
+        log.info(
+            "stopped; usage records flushed in %.1f s (written=%s, still buffered=%s)",
+            time.monotonic() - started,
+            app.storage.usage_sink.written,
+            app.storage.usage_sink.buffered,
+        )
+
+
+async def run_polling(bot: Bot, dp: Dispatcher, app: BotApp) -> None:
+    await bot.delete_webhook(drop_pending_updates=False)
+    await on_startup(app)
+    await dp.start_polling(bot, handle_signals=True, close_bot_session=True)

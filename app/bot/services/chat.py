@@ -1,0 +1,147 @@
+"""ChatService: one user message in, one streamed answer out, in the context of the user's
+active conversation. Plain inputs; the caller supplies the output sink (an AnswerStreamer)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+from weakref import WeakValueDictionary
+
+from aiogram.types import Message
+from aiogram.utils.i18n import gettext as _
+
+from app.bot.error_messages import describe_llm_error
+from app.llm import Attachment, ChatMessage, LLMError, LLMProvider, StreamInterrupted
+from app.storage import Storage, Turn, UserRecord
+
+log = logging.getLogger(__name__)
+
+SYSTEM_PROMPT = (
+    "You are a helpful assistant chatting with the user in Telegram. Answer in the user's "
+    "language. Use Markdown sparingly; Telegram shows bold, italic, code, links and lists."
+)
+
+
+class AnswerSink(Protocol):
+    async def start(self) -> None: ...
+
+    async def update(self, full_text_so_far: str) -> None: ...
+
+    async def finish(self, final_text: str, *, footer: str | None = None) -> list[Message]: ...
+
+    async def fail(self, error_text: str) -> None: ...
+
+
+class ChatOutcome(StrEnum):
+    ANSWERED = "answered"
+    PARTIAL = "partial"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    user: UserRecord
+    chat_id: int
+    text: str
+    attachments: Sequence[Attachment] = field(default_factory=tuple)
+
+
+class ChatService:
+    def __init__(
+        self,
+        storage: Storage,
+        llm: LLMProvider,
+        *,
+        default_model: str,
+        system_prompt: str = SYSTEM_PROMPT,
+    ) -> None:
+        self._storage = storage
+        self._llm = llm
+        self._default_model = default_model
+        self._system_prompt = system_prompt
+        # One answer at a time per conversation, so a quick second message sees the first
+        # exchange in its context and answers arrive in order.
+        self._locks: WeakValueDictionary[tuple[int, int], asyncio.Lock] = WeakValueDictionary()
+
+    def model_for(self, user: UserRecord) -> str:
+        return user.model or self._default_model
+
+    async def new_conversation(self, user_id: int, chat_id: int) -> None:
+        await self._storage.conversations.start_new(user_id, chat_id)
+
+    async def answer(self, request: ChatRequest, sink: AnswerSink) -> ChatOutcome:
+        key = (request.user.user_id, request.chat_id)
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = asyncio.Lock()
+        async with lock:
+            return await self._answer(request, sink)
+
+    async def _answer(self, request: ChatRequest, sink: AnswerSink) -> ChatOutcome:
+        user = request.user
+        model = self.model_for(user)
+        conversation_id, history = await self._load_history(user.user_id, request.chat_id)
+        await sink.start()
+        parts: list[str] = []
+        try:
+            history = self._llm.fit_history(model, self._system_prompt, history, request.text)
+            stream = self._llm.aquery_llm_stream(
+                request.text,
+                model,
+                system_message=self._system_prompt,
+                chat_history=history,
+                attachments=list(request.attachments) or None,
+                user_id=user.user_id,
+                username=user.username,
+            )
+            async for chunk in stream:
+                parts.append(chunk)
+                await sink.update("".join(parts))
+        except StreamInterrupted as exc:
+            partial = exc.partial_text or "".join(parts)
+            await sink.finish(
+                partial, footer=_("⚠️ The answer was cut off: the model's stream broke.")
+            )
+            await self._remember(conversation_id, request, partial, model)
+            return ChatOutcome.PARTIAL
+        except LLMError as exc:
+            log.info("chat: model error for user %s: %s", user.user_id, exc.kind)
+            await sink.fail(describe_llm_error(exc))
+            return ChatOutcome.FAILED
+        answer = "".join(parts)
+        if not answer.strip():
+            await sink.fail(_("🤔 The model returned an empty answer. Try rephrasing."))
+            return ChatOutcome.FAILED
+        await sink.finish(answer)
+        await self._remember(conversation_id, request, answer, model)
+        return ChatOutcome.ANSWERED
+
+    async def _load_history(self, user_id: int, chat_id: int) -> tuple[str | None, list[ChatMessage]]:
+        # A database outage must not cost the user their answer: answer without context.
+        try:
+            conversation = await self._storage.conversations.active(user_id, chat_id)
+        except Exception:
+            log.exception("chat: conversation of user %s unavailable, answering without it", user_id)
+            return None, []
+        return conversation.id, [{"role": t.role, "content": t.content} for t in conversation.turns]
+
+    async def _remember(
+        self, conversation_id: str | None, request: ChatRequest, answer: str, model: str
+    ) -> None:
+        if conversation_id is None:
+            return
+        user_text = request.text
+        if request.attachments:
+            user_text = f"[image] {user_text}".strip()
+        turns = [
+            Turn(role="user", content=user_text),
+            Turn(role="assistant", content=answer, model=model),
+        ]
+        try:
+            await self._storage.conversations.append(conversation_id, turns)
+        except Exception:
+            log.exception("chat: could not save the exchange in %s", conversation_id)

@@ -1,0 +1,98 @@
+"""app.llm: query any LLM by shortcut, sync or async, text/raw/structured/streamed.
+
+Importing this package does not import litellm (~4 s); that happens on the first call,
+or earlier via `warm_up()` from a background thread.
+"""
+
+from __future__ import annotations
+
+from app.llm._litellm import aclose, warm_up
+from app.llm.access import AccessPolicy, AccessSettings, Role
+from app.llm.api import (
+    aquery_llm,
+    aquery_llm_raw,
+    aquery_llm_stream,
+    aquery_llm_structured,
+    aquery_llm_text,
+    fit_history,
+    list_models,
+    model_context_window,
+    query_llm,
+    query_llm_raw,
+    query_llm_stream,
+    query_llm_structured,
+    query_llm_text,
+    resolve_model,
+    supports_vision,
+)
+from app.llm.catalog import ModelInfo
+from app.llm.errors import (
+    AccessDenied,
+    AuthError,
+    BadRequest,
+    BudgetExceeded,
+    ContentFiltered,
+    ContextTooLong,
+    LLMError,
+    LLMTimeout,
+    ProviderUnavailable,
+    RateLimited,
+    StreamInterrupted,
+    StructuredOutputError,
+    UnknownModel,
+    VisionNotSupported,
+)
+from app.llm.messages import Attachment, ChatMessage
+from app.llm.provider import BudgetPolicy, LLMProvider, get_default_provider, set_default_provider
+from app.llm.settings import LLMSettings
+from app.llm.shortcuts import BUILTIN_SHORTCUTS
+from app.llm.usage import InMemoryUsageSink, UsageEvent, UsageSink
+
+__all__ = [
+    "BUILTIN_SHORTCUTS",
+    "AccessDenied",
+    "AccessPolicy",
+    "AccessSettings",
+    "Attachment",
+    "AuthError",
+    "BadRequest",
+    "BudgetExceeded",
+    "BudgetPolicy",
+    "ChatMessage",
+    "ContentFiltered",
+    "ContextTooLong",
+    "InMemoryUsageSink",
+    "LLMError",
+    "LLMProvider",
+    "LLMSettings",
+    "LLMTimeout",
+    "ModelInfo",
+    "ProviderUnavailable",
+    "RateLimited",
+    "Role",
+    "StreamInterrupted",
+    "StructuredOutputError",
+    "UnknownModel",
+    "UsageEvent",
+    "UsageSink",
+    "VisionNotSupported",
+    "aclose",
+    "aquery_llm",
+    "aquery_llm_raw",
+    "aquery_llm_stream",
+    "aquery_llm_structured",
+    "aquery_llm_text",
+    "fit_history",
+    "get_default_provider",
+    "list_models",
+    "model_context_window",
+    "query_llm",
+    "query_llm_raw",
+    "query_llm_stream",
+    "query_llm_structured",
+    "query_llm_text",
+    "resolve_model",
+    "set_default_provider",
+    "supports_vision",
+    "warm_up",
+]

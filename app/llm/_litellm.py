@@ -1,0 +1,56 @@
+"""The one place that imports litellm, lazily: `import litellm` costs ~4 s and ~200 MB."""
+
+from __future__ import annotations
+
+import os
+import threading
+from types import ModuleType
+
+# The bundled cost map is what we test against; fetching it from GitHub at import time
+# would hang start-up on machines without internet and make costs depend on the network.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+_lock = threading.Lock()
+_module: ModuleType | None = None
+
+
+def _litellm() -> ModuleType:
+    """Import and configure litellm on first use (thread-safe, idempotent)."""
+    global _module
+    if _module is not None:
+        return _module
+    with _lock:
+        if _module is None:
+            import litellm
+
+            # The "Give Feedback / Get Help" banner litellm prints on every error is noise in a bot.
+            litellm.suppress_debug_info = True
+            # Token counting must never download a tokenizer on the chat path; tiktoken's
+            # estimate is good enough to trim history.
+            litellm.disable_hf_tokenizer_download = True
+            _module = litellm
+    return _module
+
+
+def is_loaded() -> bool:
+    return _module is not None
+
+
+def warm_up() -> None:
+    """Import litellm now (e.g. from a background thread right after the bot starts)."""
+    lit = _litellm()
+    # Touch the model map so the first catalog lookup does not pay for it either.
+    _ = len(lit.model_cost)
+
+
+async def aclose(grace_seconds: float = 2.0) -> None:
+    """Stop litellm's background logging worker on this loop (call at bot shutdown), so
+    the loop closes without 'Task was destroyed but it is pending' noise."""
+    if _module is None:
+        return
+    try:
+        from litellm.litellm_core_utils.logging_worker import GLOBAL_LOGGING_WORKER
+
+        await GLOBAL_LOGGING_WORKER.stop(timeout=grace_seconds)
+    except Exception:  # a litellm refactor must not break shutdown
+        return

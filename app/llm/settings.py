@@ -1,0 +1,57 @@
+"""Settings of the LLM layer (env prefix `LLM_`), shared by the bot and library users."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def parse_shortcuts(value: Any) -> dict[str, str]:
+    """Accept a mapping, JSON (`{"mine": "openai/gpt-4o"}`) or `mine=openai/gpt-4o,local=...`."""
+    if value is None or value == "":
+        return {}
+    if isinstance(value, dict):
+        return {str(k).strip().lower(): str(v).strip() for k, v in value.items()}
+    if not isinstance(value, str):
+        raise ValueError("LLM_SHORTCUTS must be a mapping, JSON object or 'name=id,...'")
+    text = value.strip()
+    if text.startswith("{"):
+        return parse_shortcuts(json.loads(text))
+    result: dict[str, str] = {}
+    for item in text.replace(";", ",").split(","):
+        if not item.strip():
+            continue
+        name, sep, model_id = item.partition("=")
+        if not sep or not name.strip() or not model_id.strip():
+            raise ValueError(f"LLM_SHORTCUTS entry {item.strip()!r} is not 'name=model_id'")
+        result[name.strip().lower()] = model_id.strip()
+    return result
+
+
+class LLMSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LLM_", extra="ignore")
+
+    default_model: str = "gpt-4o-mini"
+    # NoDecode: pydantic-settings would otherwise insist on JSON for a dict-typed env var.
+    shortcuts: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+
+    max_retries: int = Field(default=2, ge=0, le=10)
+    backoff_initial: float = Field(default=0.5, ge=0)  # seconds; doubled per attempt
+    backoff_max: float = Field(default=8.0, ge=0)
+    retry_after_cap: float = Field(default=20.0, ge=0)  # never sleep longer than this on 429
+    timeout: float = Field(default=120.0, gt=0)  # per request, seconds
+
+    # Route every call through one OpenAI-compatible endpoint (a litellm proxy, a local
+    # server, or the test fake) unless the caller passes its own api_base.
+    api_base: str | None = None
+    api_key: SecretStr | None = None
+
+    default_context_window: int = Field(default=8192, gt=0)
+
+    @field_validator("shortcuts", mode="before")
+    @classmethod
+    def _parse_shortcuts(cls, value: Any) -> dict[str, str]:
+        return parse_shortcuts(value)

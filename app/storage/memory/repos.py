@@ -1,0 +1,196 @@
+"""Users, access requests and conversations kept in dicts.
+
+Every method runs without an ``await`` between read and write, so on one event loop each
+call is atomic, which is what the MongoDB backend gets from single-document updates.
+Values handed out are deep copies: callers can't mutate the store behind its back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bson import ObjectId
+
+from app.storage.base import (
+    DEFAULT_MAX_TURNS,
+    AccessRequest,
+    AdminCard,
+    Conversation,
+    RequestStatus,
+    Turn,
+    UserRecord,
+    utc_ms,
+)
+
+
+def _new_id() -> str:
+    return str(ObjectId())
+
+
+class MemoryUserRepository:
+    def __init__(self) -> None:
+        self._users: dict[int, UserRecord] = {}
+
+    async def get(self, user_id: int) -> UserRecord | None:
+        user = self._users.get(user_id)
+        return user.model_copy(deep=True) if user else None
+
+    async def upsert_seen(
+        self,
+        user_id: int,
+        username: str | None = None,
+        first_name: str | None = None,
+        last_name: str | None = None,
+        language_code: str | None = None,
+    ) -> UserRecord:
+        now = utc_ms()
+        user = self._users.get(user_id)
+        if user is None:
+            user = UserRecord(user_id=user_id, first_seen=now, last_seen=now)
+            self._users[user_id] = user
+        user.username = username
+        user.first_name = first_name
+        user.last_name = last_name
+        user.language_code = language_code
+        user.last_seen = now
+        return user.model_copy(deep=True)
+
+    def _ensure(self, user_id: int) -> UserRecord:
+        user = self._users.get(user_id)
+        if user is None:
+            now = utc_ms()
+            user = self._users[user_id] = UserRecord(user_id=user_id, first_seen=now, last_seen=now)
+        return user
+
+    async def set_model(self, user_id: int, model: str | None) -> UserRecord:
+        user = self._ensure(user_id)
+        user.model = model
+        return user.model_copy(deep=True)
+
+    async def set_language(self, user_id: int, language: str | None) -> UserRecord:
+        user = self._ensure(user_id)
+        user.language = language
+        return user.model_copy(deep=True)
+
+    async def set_budget(self, user_id: int, usd: float | None) -> UserRecord:
+        user = self._ensure(user_id)
+        user.daily_budget_usd = usd
+        return user.model_copy(deep=True)
+
+    async def set_approved(self, user_id: int, approved: bool) -> UserRecord:
+        user = self._ensure(user_id)
+        user.approved = approved
+        return user.model_copy(deep=True)
+
+    async def is_approved(self, user_id: int) -> bool:
+        user = self._users.get(user_id)
+        return bool(user and user.approved)
+
+    async def list_approved(self) -> list[UserRecord]:
+        return [u.model_copy(deep=True) for _, u in sorted(self._users.items()) if u.approved]
+
+    async def find_by_username(self, username: str) -> UserRecord | None:
+        wanted = username.lstrip("@").lower()
+        if not wanted:
+            return None
+        for _, user in sorted(self._users.items()):
+            if user.username and user.username.lower() == wanted:
+                return user.model_copy(deep=True)
+        return None
+
+
+class MemoryAccessRequestRepository:
+    def __init__(self) -> None:
+        self._requests: dict[str, AccessRequest] = {}  # insertion order == creation order
+
+    async def open_or_get_pending(
+        self, user_id: int, username: str | None, full_name: str | None
+    ) -> tuple[AccessRequest, bool]:
+        for req in self._requests.values():
+            if req.user_id == user_id and req.status == "pending":
+                return req.model_copy(deep=True), False
+        req = AccessRequest(
+            id=_new_id(),
+            user_id=user_id,
+            username=username,
+            full_name=full_name,
+            created_at=utc_ms(),
+        )
+        self._requests[req.id] = req
+        return req.model_copy(deep=True), True
+
+    async def last_request_for(self, user_id: int) -> AccessRequest | None:
+        last = None
+        for req in self._requests.values():
+            if req.user_id == user_id:
+                last = req
+        return last.model_copy(deep=True) if last else None
+
+    async def get(self, request_id: str) -> AccessRequest | None:
+        req = self._requests.get(request_id)
+        return req.model_copy(deep=True) if req else None
+
+    async def decide(
+        self, request_id: str, status: RequestStatus, admin_id: int
+    ) -> AccessRequest | None:
+        req = self._requests.get(request_id)
+        if req is None or status == "pending":
+            return None
+        allowed_from = ("pending", "approved") if status == "revoked" else ("pending",)
+        if req.status not in allowed_from:
+            return None
+        req.status = status
+        req.decided_by = admin_id
+        req.decided_at = utc_ms()
+        return req.model_copy(deep=True)
+
+    async def add_card(self, request_id: str, chat_id: int, message_id: int) -> None:
+        req = self._requests.get(request_id)
+        if req is not None:
+            req.cards.append(AdminCard(chat_id=chat_id, message_id=message_id))
+
+    async def list_pending(self) -> list[AccessRequest]:
+        return [r.model_copy(deep=True) for r in self._requests.values() if r.status == "pending"]
+
+
+class MemoryConversationRepository:
+    def __init__(self, max_turns: int = DEFAULT_MAX_TURNS) -> None:
+        self._max_turns = max_turns
+        self._convs: dict[str, Conversation] = {}
+        self._active: dict[tuple[int, int], str] = {}
+
+    def _open(self, user_id: int, chat_id: int) -> Conversation:
+        now = utc_ms()
+        conv = Conversation(
+            id=_new_id(), user_id=user_id, chat_id=chat_id, created_at=now, updated_at=now
+        )
+        self._convs[conv.id] = conv
+        self._active[(user_id, chat_id)] = conv.id
+        return conv
+
+    async def active(self, user_id: int, chat_id: int) -> Conversation:
+        conv_id = self._active.get((user_id, chat_id))
+        conv = self._convs[conv_id] if conv_id else self._open(user_id, chat_id)
+        return conv.model_copy(deep=True)
+
+    async def get(self, conversation_id: str) -> Conversation | None:
+        conv = self._convs.get(conversation_id)
+        return conv.model_copy(deep=True) if conv else None
+
+    async def append(self, conversation_id: str, turns: Sequence[Turn]) -> None:
+        conv = self._convs.get(conversation_id)
+        if conv is None or not turns:
+            return
+        conv.turns.extend(
+            t.model_copy(update={"created_at": utc_ms(t.created_at)}, deep=True) for t in turns
+        )
+        del conv.turns[: max(0, len(conv.turns) - self._max_turns)]
+        conv.updated_at = utc_ms()
+
+    async def start_new(self, user_id: int, chat_id: int) -> Conversation:
+        old_id = self._active.pop((user_id, chat_id), None)
+        if old_id:
+            old = self._convs[old_id]
+            old.active = False
+            old.updated_at = utc_ms()
+        return self._open(user_id, chat_id).model_copy(deep=True)

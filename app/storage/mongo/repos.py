@@ -1,0 +1,307 @@
+"""Users, access requests and conversations on MongoDB.
+
+Every state change is one atomic single-document operation (or guarded by a partial
+unique index), so concurrent handlers and several bot instances can't race each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from bson import ObjectId
+from bson.errors import InvalidId
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+
+from app.storage.base import (
+    DEFAULT_MAX_TURNS,
+    AccessRequest,
+    Conversation,
+    RequestStatus,
+    Turn,
+    UserRecord,
+    utc_ms,
+)
+from app.storage.mongo.documents import AccessRequestDoc, ConversationDoc, UserDoc
+
+Raw = dict[str, Any]
+
+
+def _oid(value: str) -> ObjectId | None:
+    try:
+        return ObjectId(value)
+    except (InvalidId, TypeError):
+        return None
+
+
+def _upserted(raw: Raw | None) -> Raw:
+    # find_one_and_update(upsert=True, AFTER) always returns the document.
+    if raw is None:
+        raise RuntimeError("upsert returned no document")
+    return raw
+
+
+def _user(raw: Raw) -> UserRecord:
+    data = {k: v for k, v in raw.items() if k not in ("_id", "username_lower")}
+    return UserRecord(user_id=raw["_id"], **data)
+
+
+def _request(raw: Raw) -> AccessRequest:
+    data = {k: v for k, v in raw.items() if k != "_id"}
+    return AccessRequest(id=str(raw["_id"]), **data)
+
+
+def _conversation(raw: Raw) -> Conversation:
+    data = {k: v for k, v in raw.items() if k != "_id"}
+    return Conversation(id=str(raw["_id"]), **data)
+
+
+class MongoUserRepository:
+    def __init__(self) -> None:
+        self._col: AsyncCollection[Raw] = UserDoc.get_pymongo_collection()
+
+    async def get(self, user_id: int) -> UserRecord | None:
+        raw = await self._col.find_one({"_id": user_id})
+        return _user(raw) if raw else None
+
+    async def _set(self, user_id: int, fields: Raw) -> UserRecord:
+        now = utc_ms()
+        raw = await self._col.find_one_and_update(
+            {"_id": user_id},
+            {
+                "$set": fields,
+                "$setOnInsert": {
+                    "first_seen": now,
+                    "last_seen": now,
+                    "approved": False,
+                    **{k: None for k in _NULLABLE if k not in fields},
+                },
+            },
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+        )
+        return _user(_upserted(raw))
+
+    async def upsert_seen(
+        self,
+        user_id: int,
+        username: str | None = None,
+        first_name: str | None = None,
+        last_name: str | None = None,
+        language_code: str | None = None,
+    ) -> UserRecord:
+        now = utc_ms()
+        raw = await self._col.find_one_and_update(
+            {"_id": user_id},
+            {
+                "$set": {
+                    "username": username,
+                    "username_lower": username.lower() if username else None,
+                    "first_name": first_name,
+                    "last_name": last_name,
+                    "language_code": language_code,
+                    "last_seen": now,
+                },
+                "$setOnInsert": {
+                    "first_seen": now,
+                    "approved": False,
+                    "language": None,
+                    "model": None,
+                    "daily_budget_usd": None,
+                },
+            },
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+        )
+        return _user(_upserted(raw))
+
+    async def set_model(self, user_id: int, model: str | None) -> UserRecord:
+        return await self._set(user_id, {"model": model})
+
+    async def set_language(self, user_id: int, language: str | None) -> UserRecord:
+        return await self._set(user_id, {"language": language})
+
+    async def set_budget(self, user_id: int, usd: float | None) -> UserRecord:
+        return await self._set(user_id, {"daily_budget_usd": usd})
+
+    async def set_approved(self, user_id: int, approved: bool) -> UserRecord:
+        raw = await self._col.find_one_and_update(
+            {"_id": user_id},
+            {
+                "$set": {"approved": approved},
+                "$setOnInsert": {
+                    "first_seen": utc_ms(),
+                    "last_seen": utc_ms(),
+                    **{k: None for k in _NULLABLE},
+                },
+            },
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+        )
+        return _user(_upserted(raw))
+
+    async def is_approved(self, user_id: int) -> bool:
+        raw = await self._col.find_one({"_id": user_id}, {"approved": 1})
+        return bool(raw and raw.get("approved"))
+
+    async def list_approved(self) -> list[UserRecord]:
+        cursor = self._col.find({"approved": True}).sort("_id", ASCENDING)
+        return [_user(raw) async for raw in cursor]
+
+    async def find_by_username(self, username: str) -> UserRecord | None:
+        wanted = username.lstrip("@").lower()
+        if not wanted:
+            return None
+        cursor = self._col.find({"username_lower": wanted}).sort("_id", ASCENDING).limit(1)
+        async for raw in cursor:
+            return _user(raw)
+        return None
+
+
+_NULLABLE = (
+    "username",
+    "username_lower",
+    "first_name",
+    "last_name",
+    "language_code",
+    "language",
+    "model",
+    "daily_budget_usd",
+)
+
+
+class MongoAccessRequestRepository:
+    def __init__(self) -> None:
+        self._col: AsyncCollection[Raw] = AccessRequestDoc.get_pymongo_collection()
+
+    async def open_or_get_pending(
+        self, user_id: int, username: str | None, full_name: str | None
+    ) -> tuple[AccessRequest, bool]:
+        query = {"user_id": user_id, "status": "pending"}
+        for _ in range(3):
+            try:
+                result = await self._col.update_one(
+                    query,
+                    {
+                        "$setOnInsert": {
+                            "username": username,
+                            "full_name": full_name,
+                            "created_at": utc_ms(),
+                            "decided_by": None,
+                            "decided_at": None,
+                            "cards": [],
+                        }
+                    },
+                    upsert=True,
+                )
+            except DuplicateKeyError:
+                continue  # a concurrent press inserted it first: read that one
+            raw = await self._col.find_one(query)
+            if raw is not None:
+                return _request(raw), result.upserted_id is not None
+        raise RuntimeError(f"could not open an access request for user {user_id}")
+
+    async def last_request_for(self, user_id: int) -> AccessRequest | None:
+        cursor = (
+            self._col.find({"user_id": user_id})
+            .sort([("created_at", DESCENDING), ("_id", DESCENDING)])
+            .limit(1)
+        )
+        async for raw in cursor:
+            return _request(raw)
+        return None
+
+    async def get(self, request_id: str) -> AccessRequest | None:
+        oid = _oid(request_id)
+        raw = await self._col.find_one({"_id": oid}) if oid else None
+        return _request(raw) if raw else None
+
+    async def decide(
+        self, request_id: str, status: RequestStatus, admin_id: int
+    ) -> AccessRequest | None:
+        oid = _oid(request_id)
+        if oid is None or status == "pending":
+            return None
+        allowed_from = ["pending", "approved"] if status == "revoked" else ["pending"]
+        raw = await self._col.find_one_and_update(
+            {"_id": oid, "status": {"$in": allowed_from}},
+            {"$set": {"status": status, "decided_by": admin_id, "decided_at": utc_ms()}},
+            return_document=ReturnDocument.AFTER,
+        )
+        return _request(raw) if raw else None
+
+    async def add_card(self, request_id: str, chat_id: int, message_id: int) -> None:
+        oid = _oid(request_id)
+        if oid is not None:
+            await self._col.update_one(
+                {"_id": oid}, {"$push": {"cards": {"chat_id": chat_id, "message_id": message_id}}}
+            )
+
+    async def list_pending(self) -> list[AccessRequest]:
+        cursor = self._col.find({"status": "pending"}).sort(
+            [("created_at", ASCENDING), ("_id", ASCENDING)]
+        )
+        return [_request(raw) async for raw in cursor]
+
+
+class MongoConversationRepository:
+    def __init__(self, max_turns: int = DEFAULT_MAX_TURNS) -> None:
+        self._col: AsyncCollection[Raw] = ConversationDoc.get_pymongo_collection()
+        self._max_turns = max_turns
+
+    async def _find_active(self, user_id: int, chat_id: int) -> Raw | None:
+        return await self._col.find_one({"user_id": user_id, "chat_id": chat_id, "active": True})
+
+    async def _open(self, user_id: int, chat_id: int) -> Conversation:
+        now = utc_ms()
+        # Validated by the document model, written through this repository's own collection
+        # (Beanie binds documents to one database per process; repositories don't).
+        doc = ConversationDoc(user_id=user_id, chat_id=chat_id, created_at=now, updated_at=now)
+        raw = doc.model_dump(exclude={"id", "revision_id"})
+        try:
+            result = await self._col.insert_one(raw)
+        except DuplicateKeyError:
+            # Another handler opened one concurrently; the unique index keeps it single.
+            found = await self._find_active(user_id, chat_id)
+            if found is None:
+                raise
+            return _conversation(found)
+        return Conversation(
+            id=str(result.inserted_id),
+            user_id=user_id,
+            chat_id=chat_id,
+            created_at=now,
+            updated_at=now,
+        )
+
+    async def active(self, user_id: int, chat_id: int) -> Conversation:
+        raw = await self._find_active(user_id, chat_id)
+        return _conversation(raw) if raw else await self._open(user_id, chat_id)
+
+    async def get(self, conversation_id: str) -> Conversation | None:
+        oid = _oid(conversation_id)
+        raw = await self._col.find_one({"_id": oid}) if oid else None
+        return _conversation(raw) if raw else None
+
+    async def append(self, conversation_id: str, turns: Sequence[Turn]) -> None:
+        oid = _oid(conversation_id)
+        if oid is None or not turns:
+            return
+        docs = [t.model_dump() | {"created_at": utc_ms(t.created_at)} for t in turns]
+        # $slice keeps only the newest max_turns in the same atomic update.
+        await self._col.update_one(
+            {"_id": oid},
+            {
+                "$push": {"turns": {"$each": docs, "$slice": -self._max_turns}},
+                "$set": {"updated_at": utc_ms()},
+            },
+        )
+
+    async def start_new(self, user_id: int, chat_id: int) -> Conversation:
+        await self._col.update_many(
+            {"user_id": user_id, "chat_id": chat_id, "active": True},
+            {"$set": {"active": False, "updated_at": utc_ms()}},
+        )
+        return await self._open(user_id, chat_id)

@@ -1,0 +1,147 @@
+"""How much does app.llm add on top of a raw litellm.acompletion? (prints, never asserts)
+
+    uv run python bench/llm_overhead.py [--calls 200] [--concurrency 50]
+
+Both sides talk to the same local fake OpenAI server (tests/fakes/openai_server.py) over
+real HTTP, so the difference is our work: settings, message building, retry wrapper,
+error mapping, cost lookup and the usage event. The fake runs in a thread of this process,
+which adds the same GIL noise to both sides.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from app.llm import InMemoryUsageSink, LLMProvider, LLMSettings  # noqa: E402
+from app.llm._litellm import _litellm  # noqa: E402
+from tests.fakes.openai_server import FakeOpenAI  # noqa: E402
+
+MODEL = "openai/gpt-4o-mini"  # priced in litellm's map, so cost lookup is included
+MESSAGES = [{"role": "user", "content": "hello benchmark"}]
+
+
+def fresh_process_seconds(code: str) -> float:
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def import_and_warm_up_times() -> tuple[float, float]:
+    import_s = fresh_process_seconds(
+        "import time; t = time.perf_counter(); import app.llm; print(time.perf_counter() - t)"
+    )
+    warm_s = fresh_process_seconds(
+        "import app.llm, time; t = time.perf_counter(); app.llm.warm_up(); "
+        "print(time.perf_counter() - t)"
+    )
+    return import_s, warm_s
+
+
+async def timed(fn: Callable[[], Awaitable[object]], n: int) -> float:
+    start = time.perf_counter()
+    for _ in range(n):
+        await fn()
+    return (time.perf_counter() - start) / n * 1000
+
+
+async def timed_concurrent(fn: Callable[[], Awaitable[object]], n: int) -> float:
+    start = time.perf_counter()
+    await asyncio.gather(*(fn() for _ in range(n)))
+    return (time.perf_counter() - start) * 1000
+
+
+def report(label: str, raw_ms: float, ours_ms: float, unit: str) -> None:
+    print(
+        f"{label:<34} raw {raw_ms:8.2f} {unit}   app.llm {ours_ms:8.2f} {unit}   "
+        f"ratio {ours_ms / raw_ms:5.2f}x   (+{ours_ms - raw_ms:6.2f} {unit})"
+    )
+
+
+async def main(calls: int, concurrency: int, rounds: int) -> None:
+    import_s, warm_s = import_and_warm_up_times()
+    print(f"import app.llm (fresh process):     {import_s * 1000:8.1f} ms")
+    print(f"first warm_up() (imports litellm):  {warm_s * 1000:8.1f} ms")
+
+    lit = _litellm()
+    with FakeOpenAI() as fake:
+        settings = LLMSettings(api_base=fake.base_url, api_key="sk-bench", max_retries=0)
+        provider = LLMProvider(settings, usage_sink=InMemoryUsageSink())
+        common = {"api_base": fake.base_url, "api_key": "sk-bench", "num_retries": 0}
+
+        async def raw() -> object:
+            return await lit.acompletion(model=MODEL, messages=MESSAGES, **common)
+
+        async def ours() -> object:
+            return await provider.aquery_llm("hello benchmark", MODEL)
+
+        async def raw_stream() -> object:
+            response = await lit.acompletion(
+                model=MODEL,
+                messages=MESSAGES,
+                stream=True,
+                stream_options={"include_usage": True},
+                **common,
+            )
+            return [chunk async for chunk in response]
+
+        async def ours_stream() -> object:
+            return [c async for c in provider.aquery_llm_stream("hello benchmark", MODEL)]
+
+        for fn in (raw, ours, raw_stream, ours_stream):  # warm connections and caches
+            await timed(fn, 10)
+
+        def sync_ours() -> float:
+            started = time.perf_counter()
+            for _ in range(calls // 4):
+                provider.query_llm("hello benchmark", MODEL)
+            return (time.perf_counter() - started) / (calls // 4) * 1000
+
+        def sync_raw() -> float:
+            started = time.perf_counter()
+            for _ in range(calls // 4):
+                lit.completion(model=MODEL, messages=MESSAGES, **common)
+            return (time.perf_counter() - started) / (calls // 4) * 1000
+
+        seq_raw, seq_ours, st_raw, st_ours, con_raw, con_ours = ([] for _ in range(6))
+        sy_raw: list[float] = []
+        sy_ours: list[float] = []
+        for _ in range(rounds):  # interleaved rounds so drift hits both sides alike
+            seq_raw.append(await timed(raw, calls))
+            seq_ours.append(await timed(ours, calls))
+            st_raw.append(await timed(raw_stream, calls // 2))
+            st_ours.append(await timed(ours_stream, calls // 2))
+            con_raw.append(await timed_concurrent(raw, concurrency))
+            con_ours.append(await timed_concurrent(ours, concurrency))
+            # From a worker thread: no running loop there, as in a plain sync program.
+            sy_raw.append(await asyncio.to_thread(sync_raw))
+            sy_ours.append(await asyncio.to_thread(sync_ours))
+
+        med = statistics.median
+        print(f"\nmedian of {rounds} rounds, model {MODEL} on the local fake server")
+        report(f"sequential, {calls} calls (per call)", med(seq_raw), med(seq_ours), "ms")
+        report(f"streamed, {calls // 2} calls (per call)", med(st_raw), med(st_ours), "ms")
+        report(f"{concurrency} concurrent (wall time)", med(con_raw), med(con_ours), "ms")
+
+        report(f"sync, {calls // 4} calls (per call)", med(sy_raw), med(sy_ours), "ms")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    asyncio.run(main(args.calls, args.concurrency, args.rounds))

@@ -1,0 +1,112 @@
+"""End-to-end harness: the real bot (create_app) long-polls the Telegram emulator while
+litellm talks to the fake OpenAI server, both over real HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from app.bot.factory import BotApp, create_app
+from app.config import BotSettings, Settings, StorageSettings, TelegramSettings, WebhookSettings
+from app.llm import AccessSettings, LLMSettings, warm_up
+from app.storage import Storage, open_memory_storage
+from tests.fakes.openai_server import FakeOpenAI
+from tests.tg_emulator.fixtures import make_bot, run_polling, running_emulator
+from tests.tg_emulator.server import TelegramEmulator
+
+ADMIN_ID = 100
+FRIEND_ID = 200
+STRANGER_ID = 300
+FAKE_MODEL = "openai/fake-model"
+
+
+@pytest.fixture(scope="session")
+def fake_llm_server() -> Iterator[FakeOpenAI]:
+    # Import litellm once up front (seconds), so no test spends its wait budget on it.
+    warm_up()
+    with FakeOpenAI() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_llm(fake_llm_server: FakeOpenAI) -> Iterator[FakeOpenAI]:
+    fake_llm_server.reset()
+    yield fake_llm_server
+    fake_llm_server.reset()
+
+
+@pytest_asyncio.fixture
+async def tg() -> AsyncIterator[TelegramEmulator]:
+    async with running_emulator() as emu:
+        yield emu
+
+
+def make_settings(tg: TelegramEmulator, fake_llm: FakeOpenAI, **overrides: Any) -> Settings:
+    access = overrides.pop("access", None) or AccessSettings(
+        admins=str(ADMIN_ID), friends=f"{FRIEND_ID},@pal"
+    )
+    llm = overrides.pop("llm", None) or LLMSettings(
+        default_model=FAKE_MODEL,
+        api_base=fake_llm.base_url,
+        api_key="sk-test",
+        max_retries=1,
+        backoff_initial=0.001,
+        backoff_max=0.005,
+        retry_after_cap=0.5,
+        timeout=5,
+    )
+    bot = overrides.pop("bot", None) or BotSettings(
+        draft_interval=0.02, edit_interval=0.05, request_cooldown_seconds=3600
+    )
+    return Settings(
+        telegram=TelegramSettings(bot_token=tg.token, api_base=tg.base_url),
+        webhook=WebhookSettings(),
+        storage=StorageSettings(uri=None),
+        access=access,
+        llm=llm,
+        bot=bot,
+        **overrides,
+    )
+
+
+@dataclass
+class Running:
+    app: BotApp
+    tg: TelegramEmulator
+    fake_llm: FakeOpenAI
+
+    @property
+    def storage(self) -> Storage:
+        return self.app.storage
+
+
+StartBot = Callable[..., contextlib.AbstractAsyncContextManager[Running]]
+
+
+@pytest.fixture
+def start_bot(tg: TelegramEmulator, fake_llm: FakeOpenAI) -> StartBot:
+    """`async with start_bot(storage=..., **settings_overrides) as running:` runs a fresh bot."""
+
+    @contextlib.asynccontextmanager
+    async def start(storage: Storage | None = None, **overrides: Any) -> AsyncIterator[Running]:
+        settings = make_settings(tg, fake_llm, **overrides)
+        storage = storage or open_memory_storage()
+        app = create_app(settings, storage=storage, bot=make_bot(tg))
+        try:
+            async with run_polling(app.dispatcher, app.bot, tg):
+                yield Running(app, tg, fake_llm)
+        finally:
+            await storage.close()
+
+    return start
+
+
+@pytest_asyncio.fixture
+async def running(start_bot: StartBot) -> AsyncIterator[Running]:
+    async with start_bot() as r:
+        yield r

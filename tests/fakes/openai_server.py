@@ -1,0 +1,358 @@
+"""A local OpenAI-compatible chat server for tests and benchmarks (real HTTP, no vendor).
+
+    with FakeOpenAI() as fake:                       # aiohttp on 127.0.0.1:<random port>
+        fake.script(Reply.rate_limited(retry_after=0), Reply.text("hi"))
+        litellm.completion(model="openai/fake", api_base=fake.base_url, api_key="sk-test", ...)
+        fake.requests[-1].json["messages"]
+
+Replies come from, in order: `on(word, reply)` rules matched against the last user
+message, the FIFO queue filled by `script(...)`, else the default echo
+("echo: <last user message>"). Every reply carries usage. The server runs in its own
+thread and loop, so sync and async clients (and any test loop) can use it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+
+@dataclass
+class Reply:
+    """One scripted response. status != 200 sends an OpenAI-style error body."""
+
+    text: str | None = None  # None: echo the last user message
+    status: int = 200
+    error_message: str = "error"
+    error_type: str | None = None
+    error_code: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds before the response starts
+    chunk_delay: float = 0.0  # seconds between stream chunks
+    chunk_size: int | None = None  # characters per stream chunk (None: server default)
+    break_after: int | None = None  # streams: drop the connection after N content chunks
+    prompt_tokens: int | None = None  # None: counted from the request (words)
+    completion_tokens: int | None = None
+
+    @classmethod
+    def error(
+        cls,
+        status: int,
+        message: str = "error",
+        *,
+        type: str | None = None,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Reply:
+        return cls(
+            status=status,
+            error_message=message,
+            error_type=type,
+            error_code=code,
+            headers=headers or {},
+        )
+
+    @classmethod
+    def unauthorized(cls, message: str = "Incorrect API key provided.") -> Reply:
+        return cls.error(401, message, type="invalid_request_error", code="invalid_api_key")
+
+    @classmethod
+    def rate_limited(cls, retry_after: float | None = 0) -> Reply:
+        headers = {} if retry_after is None else {"Retry-After": f"{retry_after:g}"}
+        return cls.error(
+            429, "Rate limit reached.", type="requests", code="rate_limit_exceeded", headers=headers
+        )
+
+    @classmethod
+    def server_error(cls, status: int = 500) -> Reply:
+        return cls.error(status, "The server had an error.", type="server_error")
+
+    @classmethod
+    def context_too_long(cls) -> Reply:
+        return cls.error(
+            400,
+            "This model's maximum context length is 128000 tokens. However, your messages "
+            "resulted in 200000 tokens. Please reduce the length of the messages.",
+            type="invalid_request_error",
+            code="context_length_exceeded",
+        )
+
+    @classmethod
+    def slow(cls, delay: float, text: str | None = None) -> Reply:
+        return cls(text=text, delay=delay)
+
+    @classmethod
+    def broken_stream(cls, after: int, text: str, chunk_size: int = 4) -> Reply:
+        return cls(text=text, break_after=after, chunk_size=chunk_size)
+
+    @classmethod
+    def json(cls, payload: Any) -> Reply:
+        return cls(text=json.dumps(payload))
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str
+    headers: dict[str, str]
+    json: dict[str, Any]
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        return list(self.json.get("messages", []))
+
+    @property
+    def stream(self) -> bool:
+        return bool(self.json.get("stream"))
+
+
+def _last_user_text(body: dict[str, Any]) -> str:
+    for message in reversed(body.get("messages", [])):
+        if message.get("role") != "user":
+            continue
+        content = message.get("content")
+        if isinstance(content, str):
+            return content
+        if isinstance(content, list):
+            return " ".join(p.get("text", "") for p in content if p.get("type") == "text")
+    return ""
+
+
+def _count_words(body: dict[str, Any]) -> int:
+    total = 0
+    for message in body.get("messages", []):
+        content = message.get("content")
+        if isinstance(content, str):
+            total += len(content.split())
+        elif isinstance(content, list):
+            total += sum(len(p.get("text", "").split()) for p in content if p.get("type") == "text")
+    return max(total, 1)
+
+
+class FakeOpenAI:
+    def __init__(self, host: str = "127.0.0.1", chunk_size: int = 8) -> None:
+        self.host = host
+        self.chunk_size = chunk_size
+        self.port = 0
+        self.requests: list[RecordedRequest] = []
+        self._queue: deque[Reply] = deque()
+        self._rules: list[tuple[str, Reply]] = []
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+
+    # ---- scripting -------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}/v1"
+
+    def script(self, *replies: Reply) -> FakeOpenAI:
+        """Queue replies for the next requests, in order."""
+        with self._lock:
+            self._queue.extend(replies)
+        return self
+
+    def on(self, word: str, reply: Reply) -> FakeOpenAI:
+        """Answer with `reply` whenever the last user message contains `word` (not consumed)."""
+        with self._lock:
+            self._rules.append((word, reply))
+        return self
+
+    def reset(self) -> None:
+        with self._lock:
+            self._queue.clear()
+            self._rules.clear()
+            self.requests.clear()
+
+    @property
+    def chat_requests(self) -> list[RecordedRequest]:
+        return [r for r in self.requests if r.path.endswith("/chat/completions")]
+
+    # ---- lifecycle -------------------------------------------------------------------
+
+    def start(self) -> FakeOpenAI:
+        ready = threading.Event()
+        self._loop = asyncio.new_event_loop()
+
+        def run() -> None:
+            assert self._loop is not None
+            asyncio.set_event_loop(self._loop)
+            self._loop.run_until_complete(self._serve())
+            ready.set()
+            self._loop.run_forever()
+
+        self._thread = threading.Thread(target=run, name="fake-openai", daemon=True)
+        self._thread.start()
+        if not ready.wait(10):
+            raise RuntimeError("fake OpenAI server did not start")
+        return self
+
+    def stop(self) -> None:
+        if self._loop is None or self._thread is None:
+            return
+        if self._runner is not None:
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()
+        self._loop = None
+
+    def __enter__(self) -> FakeOpenAI:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    async def _serve(self) -> None:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        for path in ("/v1/chat/completions", "/chat/completions"):
+            app.router.add_post(path, self._chat)
+        app.router.add_get("/v1/models", self._models)
+        # handler_cancellation: a client that gives up (timeout tests) frees the handler.
+        self._runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=0.5)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, 0)
+        await site.start()
+        server = site._server
+        assert server is not None
+        self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+
+    # ---- handlers --------------------------------------------------------------------
+
+    def _pick(self, body: dict[str, Any]) -> Reply:
+        last = _last_user_text(body)
+        with self._lock:
+            for word, reply in self._rules:
+                if word in last:
+                    return reply
+            if self._queue:
+                return self._queue.popleft()
+        return Reply()
+
+    async def _models(self, request: web.Request) -> web.Response:
+        return web.json_response(
+            {"object": "list", "data": [{"id": "fake-model", "object": "model"}]}
+        )
+
+    async def _chat(self, request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        with self._lock:
+            self.requests.append(
+                RecordedRequest(request.method, request.path, dict(request.headers), body)
+            )
+        reply = self._pick(body)
+        if reply.delay:
+            await asyncio.sleep(reply.delay)
+        if reply.status != 200:
+            error = {
+                "message": reply.error_message,
+                "type": reply.error_type,
+                "param": None,
+                "code": reply.error_code,
+            }
+            return web.json_response({"error": error}, status=reply.status, headers=reply.headers)
+
+        text = reply.text if reply.text is not None else f"echo: {_last_user_text(body)}"
+        prompt_tokens = (
+            reply.prompt_tokens if reply.prompt_tokens is not None else _count_words(body)
+        )
+        completion_tokens = (
+            reply.completion_tokens
+            if reply.completion_tokens is not None
+            else max(len(text.split()), 1)
+        )
+        usage = {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        }
+        model = body.get("model", "fake-model")
+        ident = f"chatcmpl-{uuid.uuid4().hex[:12]}"
+        created = int(time.time())
+        if not body.get("stream"):
+            return web.json_response(
+                {
+                    "id": ident,
+                    "object": "chat.completion",
+                    "created": created,
+                    "model": model,
+                    "choices": [
+                        {
+                            "index": 0,
+                            "message": {"role": "assistant", "content": text},
+                            "finish_reason": "stop",
+                        }
+                    ],
+                    "usage": usage,
+                },
+                headers=reply.headers,
+            )
+        return await self._stream(request, reply, text, usage, model, ident, created, body)
+
+    async def _stream(
+        self,
+        request: web.Request,
+        reply: Reply,
+        text: str,
+        usage: dict[str, int],
+        model: str,
+        ident: str,
+        created: int,
+        body: dict[str, Any],
+    ) -> web.StreamResponse:
+        response = web.StreamResponse(
+            headers={
+                "Content-Type": "text/event-stream",
+                "Cache-Control": "no-cache",
+                **reply.headers,
+            }
+        )
+        await response.prepare(request)
+
+        def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
+            payload = {
+                "id": ident,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            }
+            return f"data: {json.dumps(payload)}\n\n".encode()
+
+        size = reply.chunk_size or self.chunk_size
+        pieces = [text[i : i + size] for i in range(0, len(text), size)] or [""]
+        await response.write(chunk({"role": "assistant", "content": ""}))
+        for n, piece in enumerate(pieces):
+            if reply.break_after is not None and n >= reply.break_after:
+                # Abort without the terminating chunk: the client sees a broken body,
+                # exactly like a dropped upstream connection.
+                assert request.transport is not None
+                request.transport.abort()
+                return response
+            if reply.chunk_delay:
+                await asyncio.sleep(reply.chunk_delay)
+            await response.write(chunk({"content": piece}))
+        await response.write(chunk({}, "stop"))
+        if (body.get("stream_options") or {}).get("include_usage"):
+            payload = {
+                "id": ident,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": model,
+                "choices": [],
+                "usage": usage,
+            }
+            await response.write(f"data: {json.dumps(payload)}\n\n".encode())
+        await response.write(b"data: [DONE]\n\n")
+        await response.write_eof()
+        return response

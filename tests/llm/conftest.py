@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from app.llm import InMemoryUsageSink, LLMProvider, LLMSettings
+from tests.fakes.openai_server import FakeOpenAI
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+FAKE_MODEL = "openai/fake-model"  # unknown to litellm's map: no price
+PRICED_MODEL = "openai/gpt-4o-mini"  # known to the map: cost is computed
+
+
+@pytest.fixture(scope="session")
+def fake_server() -> Iterator[FakeOpenAI]:
+    with FakeOpenAI() as server:
+        yield server
+
+
+@pytest.fixture
+def fake(fake_server: FakeOpenAI) -> Iterator[FakeOpenAI]:
+    fake_server.reset()
+    yield fake_server
+    fake_server.reset()
+
+
+@pytest.fixture
+def sink() -> InMemoryUsageSink:
+    return InMemoryUsageSink()
+
+
+@pytest.fixture
+def settings(fake: FakeOpenAI) -> LLMSettings:
+    # Tiny backoffs keep retry tests fast; api_base/api_key route everything to the fake.
+    return LLMSettings(
+        default_model=FAKE_MODEL,
+        api_base=fake.base_url,
+        api_key="sk-test",
+        max_retries=2,
+        backoff_initial=0.001,
+        backoff_max=0.005,
+        retry_after_cap=1.0,
+        timeout=10,
+    )
+
+
+@pytest.fixture
+def make_provider(settings: LLMSettings, sink: InMemoryUsageSink) -> Callable[..., LLMProvider]:
+    def make(**kwargs: Any) -> LLMProvider:
+        kwargs.setdefault("usage_sink", sink)
+        custom = kwargs.pop("settings", None) or settings
+        return LLMProvider(custom, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def provider(make_provider: Callable[..., LLMProvider]) -> LLMProvider:
+    return make_provider()

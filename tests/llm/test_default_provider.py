@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from pydantic import BaseModel
+
+import app.llm as llm
+from app.llm import LLMProvider
+from tests.fakes.openai_server import FakeOpenAI, Reply
+
+
+class Answer(BaseModel):
+    value: int
+
+
+@pytest.fixture
+def default(provider: LLMProvider) -> Iterator[LLMProvider]:
+    llm.set_default_provider(provider)
+    yield provider
+    llm.set_default_provider(None)
+
+
+async def test_module_level_async_functions(default: LLMProvider, fake: FakeOpenAI) -> None:
+    assert llm.get_default_provider() is default
+    assert await llm.aquery_llm("a") == "echo: a"
+    assert await llm.aquery_llm_text("b") == "echo: b"
+    assert (await llm.aquery_llm_raw("c")).choices[0].message.content == "echo: c"
+    fake.script(Reply.json({"value": 3}))
+    assert await llm.aquery_llm_structured("d", Answer) == Answer(value=3)
+    assert "".join([c async for c in llm.aquery_llm_stream("e")]) == "echo: e"
+
+
+def test_module_level_sync_functions(default: LLMProvider, fake: FakeOpenAI) -> None:
+    assert llm.query_llm("a") == "echo: a"
+    assert llm.query_llm_text("b") == "echo: b"
+    assert llm.query_llm_raw("c").choices[0].message.content == "echo: c"
+    fake.script(Reply.json({"value": 4}))
+    assert llm.query_llm_structured("d", Answer) == Answer(value=4)
+    assert "".join(llm.query_llm_stream("e")) == "echo: e"
+    assert llm.resolve_model("gpt-4o") == "openai/gpt-4o"
+    assert llm.supports_vision("gpt-4o") and llm.model_context_window("gpt-4o")
+    assert all(m.available for m in llm.list_models())  # LLM_API_KEY set: a gateway
+
+
+def test_default_provider_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LLM_DEFAULT_MODEL", "claude-sonnet")
+    monkeypatch.setenv("ACCESS_ADMINS", "1")
+    llm.set_default_provider(None)
+    try:
+        provider = llm.get_default_provider()
+        assert provider.settings.default_model == "claude-sonnet"
+        assert provider.resolve_model(None) == "anthropic/claude-sonnet-5-5"
+        assert provider.access is not None
+    finally:
+        llm.set_default_provider(None)
+    monkeypatch.delenv("ACCESS_ADMINS")
+    assert LLMProvider.from_env().access is None  # no ACCESS_* rules: plain library use

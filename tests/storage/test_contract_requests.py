@@ -1,0 +1,92 @@
+"""AccessRequestRepository contract, run on every backend."""
+
+from __future__ import annotations
+
+import asyncio
+
+from app.storage import Storage
+
+
+async def test_repeated_requests_coalesce(storage: Storage) -> None:
+    reqs = storage.requests
+    first, created = await reqs.open_or_get_pending(1, "bob", "Bob B")
+    assert created and first.status == "pending" and first.full_name == "Bob B"
+    again, created_again = await reqs.open_or_get_pending(1, "bob", "Bob B")
+    assert not created_again and again.id == first.id
+    assert await reqs.get(first.id) == first
+
+
+async def test_concurrent_presses_open_one_request(storage: Storage) -> None:
+    results = await asyncio.gather(
+        *(storage.requests.open_or_get_pending(2, "c", "C") for _ in range(8))
+    )
+    assert len({r.id for r, _ in results}) == 1
+    assert sum(created for _, created in results) == 1
+    assert len(await storage.requests.list_pending()) == 1
+
+
+async def test_decide_is_atomic_and_once(storage: Storage) -> None:
+    reqs = storage.requests
+    req, _ = await reqs.open_or_get_pending(3, "d", "D")
+    outcomes = await asyncio.gather(
+        reqs.decide(req.id, "approved", 100), reqs.decide(req.id, "denied", 200)
+    )
+    decided = [o for o in outcomes if o is not None]
+    assert len(decided) == 1
+    winner = decided[0]
+    assert winner.status in ("approved", "denied")
+    assert winner.decided_by == (100 if winner.status == "approved" else 200)
+    assert winner.decided_at is not None
+    assert await reqs.decide(req.id, "approved", 300) is None
+    assert await reqs.get(req.id) == winner
+    assert await reqs.list_pending() == []
+
+
+async def test_revoke_only_after_approval(storage: Storage) -> None:
+    reqs = storage.requests
+    a, _ = await reqs.open_or_get_pending(4, None, None)
+    await reqs.decide(a.id, "approved", 1)
+    revoked = await reqs.decide(a.id, "revoked", 2)
+    assert revoked is not None and revoked.status == "revoked" and revoked.decided_by == 2
+    b, _ = await reqs.open_or_get_pending(5, None, None)
+    await reqs.decide(b.id, "denied", 1)
+    assert await reqs.decide(b.id, "revoked", 1) is None
+
+
+async def test_decide_rejects_unknown_ids_and_pending(storage: Storage) -> None:
+    reqs = storage.requests
+    req, _ = await reqs.open_or_get_pending(6, None, None)
+    assert await reqs.decide(req.id, "pending", 1) is None
+    assert await reqs.decide("0" * 24, "approved", 1) is None
+    assert await reqs.decide("not-an-id", "approved", 1) is None
+    assert await reqs.get("not-an-id") is None
+    assert (await reqs.get(req.id)).status == "pending"  # type: ignore[union-attr]
+
+
+async def test_last_request_and_new_request_after_decision(storage: Storage) -> None:
+    reqs = storage.requests
+    assert await reqs.last_request_for(7) is None
+    old, _ = await reqs.open_or_get_pending(7, "e", "E")
+    await reqs.decide(old.id, "denied", 1)
+    assert (await reqs.last_request_for(7)).status == "denied"  # type: ignore[union-attr]
+    await asyncio.sleep(0.002)  # distinct created_at at millisecond precision
+    new, created = await reqs.open_or_get_pending(7, "e", "E")
+    assert created and new.id != old.id
+    assert (await reqs.last_request_for(7)).id == new.id  # type: ignore[union-attr]
+
+
+async def test_cards_and_pending_order(storage: Storage) -> None:
+    reqs = storage.requests
+    ids = []
+    for uid in (11, 12, 13):
+        r, _ = await reqs.open_or_get_pending(uid, None, f"U{uid}")
+        ids.append(r.id)
+        await asyncio.sleep(0.002)
+    await reqs.add_card(ids[0], chat_id=100, message_id=1)
+    await reqs.add_card(ids[0], chat_id=200, message_id=2)
+    await reqs.add_card("0" * 24, chat_id=1, message_id=1)  # unknown: ignored
+    got = await reqs.get(ids[0])
+    assert got is not None
+    assert [(c.chat_id, c.message_id) for c in got.cards] == [(100, 1), (200, 2)]
+    await reqs.decide(ids[1], "approved", 1)
+    assert [r.id for r in await reqs.list_pending()] == [ids[0], ids[2]]
