@@ -12,10 +12,17 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 
 def main() -> int:
+    # litellm reads provider keys (OPENAI_API_KEY, ...) from os.environ only, so a .env
+    # file must land there too; real environment variables win.
+    from dotenv import load_dotenv
+
+    load_dotenv(".env", override=False)
     logging.basicConfig(
         level=os.environ.get("LOG_LEVEL", "INFO").upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
+
     from app.bot.factory import ConfigError
     from app.bot.runner import run
     from app.config import load_settings
@@ -26,6 +33,12 @@ def main() -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except TelegramUnauthorizedError:
+        print("error: Telegram rejected TELEGRAM_BOT_TOKEN (check it with @BotFather).", file=sys.stderr)
+        return 2
+    except TelegramNetworkError as exc:
+        print(f"error: cannot reach the Telegram Bot API: {exc.message}", file=sys.stderr)
+        return 3
     except KeyboardInterrupt:
         pass
     return 0

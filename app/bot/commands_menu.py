@@ -31,7 +31,7 @@ def admin_commands() -> list[BotCommand]:
 
 
 async def register_commands(bot: Bot, i18n: I18n, admin_ids: list[int]) -> None:
-    for locale in sorted(i18n.available_locales | {i18n.default_locale}):
+    for locale in sorted({*i18n.available_locales, i18n.default_locale}):
         language = None if locale == i18n.default_locale else locale
         with i18n.context(), i18n.use_locale(locale):
             await bot.set_my_commands(

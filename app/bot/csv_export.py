@@ -26,13 +26,20 @@ COLUMNS: tuple[str, ...] = (
 )
 
 
+class CsvTooLarge(Exception):
+    """The export passed ``max_bytes`` (Telegram bots may send documents up to 50 MB)."""
+
+
 def _cell(value: object) -> object:
     return "" if value is None else value
 
 
-async def usage_csv(records: AsyncIterator[UsageRecord]) -> bytes:
+async def usage_csv(records: AsyncIterator[UsageRecord], *, max_bytes: int | None = None) -> bytes:
     """Rows are written as records stream in, so only the CSV text is held, never the
-    records themselves. UTF-8 with BOM so Excel opens it with the right encoding."""
+    records themselves. UTF-8 with BOM so Excel opens it with the right encoding.
+
+    With ``max_bytes`` the export stops (CsvTooLarge) as soon as it would be larger, so a
+    huge window costs neither the memory nor the time of a file Telegram would refuse."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(COLUMNS)
@@ -54,4 +61,10 @@ async def usage_csv(records: AsyncIterator[UsageRecord]) -> bytes:
                 int(rec.streamed),
             ]
         )
-    return buf.getvalue().encode("utf-8-sig")
+        # Characters approximate bytes (the text is almost all ASCII); checked exactly below.
+        if max_bytes is not None and buf.tell() > max_bytes:
+            raise CsvTooLarge(max_bytes)
+    data = buf.getvalue().encode("utf-8-sig")
+    if max_bytes is not None and len(data) > max_bytes:
+        raise CsvTooLarge(max_bytes)
+    return data

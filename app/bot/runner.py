@@ -61,6 +61,7 @@ async def run(settings: Settings) -> None:
             await run_polling(app.bot, app.dispatcher, app)
     finally:
         heartbeat.cancel()
+        await app.bot.session.close()
         started = time.monotonic()
         await app.storage.close()
         log.info(

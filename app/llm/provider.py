@@ -90,11 +90,12 @@ class LLMProvider:
 
     @classmethod
     def from_env(cls, **overrides: Any) -> LLMProvider:
-        """Settings from LLM_* env; access from ACCESS_* env, enforced only when configured
-        so that plain library use (no ACCESS_* set) needs no user ids."""
-        access_settings = AccessSettings()
-        access = AccessPolicy(access_settings) if access_settings.is_configured else None
-        return cls(LLMSettings(), access=access, **overrides)
+        """Settings from LLM_* env and the access rules from ACCESS_* env, the same ones the
+        bot applies: pass user_id=, or set ACCESS_SINGLE_USER_MODE=true for scripts that
+        run as the owner. (Approved users live in the bot's storage; build an LLMProvider
+        with AccessPolicy(..., is_approved=...) to honour them too.)"""
+        overrides.setdefault("access", AccessPolicy(AccessSettings()))
+        return cls(LLMSettings(), **overrides)
 
     # ---- catalog ---------------------------------------------------------------------
 

@@ -51,3 +51,13 @@ async def test_csv_header_and_rows() -> None:
 async def test_csv_empty_is_header_only() -> None:
     data = await usage_csv(_records(0))
     assert data.decode("utf-8-sig").strip() == ",".join(COLUMNS)
+
+
+async def test_csv_stops_past_max_bytes() -> None:
+    import pytest
+
+    from app.bot.csv_export import CsvTooLarge
+
+    with pytest.raises(CsvTooLarge):
+        await usage_csv(_records(1000), max_bytes=10_000)
+    assert len(await usage_csv(_records(3), max_bytes=10_000)) < 10_000

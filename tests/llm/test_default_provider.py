@@ -55,4 +55,30 @@ def test_default_provider_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
     finally:
         llm.set_default_provider(None)
     monkeypatch.delenv("ACCESS_ADMINS")
-    assert LLMProvider.from_env().access is None  # no ACCESS_* rules: plain library use
+    # No ACCESS_* rules: the gate stays closed, exactly as in the bot.
+    provider = LLMProvider.from_env()
+    assert provider.access is not None and not provider.access.settings.is_configured
+
+
+async def test_env_provider_enforces_access_like_the_bot(
+    monkeypatch: pytest.MonkeyPatch, fake: FakeOpenAI
+) -> None:
+    from app.llm import AccessDenied
+
+    monkeypatch.setenv("LLM_API_BASE", fake.base_url)
+    monkeypatch.setenv("LLM_API_KEY", "sk-test")
+    monkeypatch.setenv("LLM_DEFAULT_MODEL", "openai/fake-model")
+    for name in ("ACCESS_ADMINS", "ACCESS_FRIENDS", "ACCESS_ALLOW_EVERYONE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ACCESS_SINGLE_USER_MODE", "false")
+    with pytest.raises(AccessDenied, match="user_id"):
+        await LLMProvider.from_env().aquery_llm("no user")
+    with pytest.raises(AccessDenied):
+        await LLMProvider.from_env().aquery_llm("a stranger", user_id=42)
+    assert fake.chat_requests == []
+
+    monkeypatch.setenv("ACCESS_SINGLE_USER_MODE", "true")
+    assert await LLMProvider.from_env().aquery_llm("owner") == "echo: owner"
+    monkeypatch.setenv("ACCESS_SINGLE_USER_MODE", "false")
+    monkeypatch.setenv("ACCESS_FRIENDS", "42")
+    assert await LLMProvider.from_env().aquery_llm("friend", user_id=42) == "echo: friend"

@@ -9,22 +9,12 @@ import pytest
 from pymongo import AsyncMongoClient, MongoClient
 
 from app.storage import Storage, open_memory_storage, open_storage
-from tests.storage.mongo_server import MongoTarget, fresh_db_name, mongo_label, mongo_target
+from tests.storage.mongo_server import MongoTarget, fresh_db_name, mongo_label
 
 BACKENDS = [
     pytest.param("memory", id="memory"),
     pytest.param("mongodb", id=mongo_label(), marks=pytest.mark.mongodb),
 ]
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "mongodb: needs a MongoDB server (SecantusDB or real)")
-
-
-@pytest.fixture(scope="session")
-def mongo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MongoTarget]:
-    with mongo_target(tmp_path_factory.mktemp("mongo-data")) as target:
-        yield target
 
 
 async def _drop(uri: str, db_name: str) -> None:

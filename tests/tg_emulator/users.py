@@ -10,7 +10,8 @@ from .formatting import Entity, auto_entities, utf16_len
 from .models import CallbackAnswer, EmuMessage, InlineAnswer
 
 if TYPE_CHECKING:
-    from .server import ChatState, TelegramEmulator
+    from .server import TelegramEmulator
+    from .state import ChatState
 
 # A valid 1x1 PNG, so bots that open images (Pillow, the LLM vision path) get real bytes.
 TINY_PNG = base64.b64decode(

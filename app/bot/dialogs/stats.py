@@ -26,7 +26,7 @@ from aiogram_dialog.widgets.kbd import (
 from aiogram_dialog.widgets.text import Format
 
 from app.bot.charts import render_daily_chart
-from app.bot.csv_export import usage_csv
+from app.bot.csv_export import CsvTooLarge, usage_csv
 from app.bot.dialogs.common import (
     DEFAULT_WINDOW,
     WINDOW_KEYS,
@@ -50,6 +50,8 @@ TOP_USERS = 20
 TOP_MODELS = 20
 RECENT_ERRORS = 5
 PAGE_HEIGHT = 8
+# Telegram's limit for documents sent by bots is 50 MB; keep a margin for the multipart.
+MAX_DOCUMENT_BYTES = 49 * 1024 * 1024
 
 
 def _window_key(manager: DialogManager) -> str:
@@ -253,7 +255,14 @@ async def on_csv(callback: CallbackQuery, _w: Any, manager: DialogManager) -> No
         await callback.answer(_("No usage in this period."), show_alert=True)
         return
     key = _window_key(manager)
-    data = await usage_csv(storage.usage.iter_records(window))
+    try:
+        data = await usage_csv(storage.usage.iter_records(window), max_bytes=MAX_DOCUMENT_BYTES)
+    except CsvTooLarge:
+        await callback.answer(
+            _("The export is larger than Telegram allows (50 MB). Choose a shorter period."),
+            show_alert=True,
+        )
+        return
     bot: Bot = middleware(manager, "bot")
     await bot.send_document(
         _chat_id(callback),

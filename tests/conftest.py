@@ -1,0 +1,24 @@
+"""Suite-wide fixtures: one MongoDB-wire server per session (SecantusDB on 127.0.0.1, or the
+real mongod named by TEST_MONGODB_URI), shared by the storage contract and end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from tests.storage.mongo_server import MongoTarget, mongo_target
+
+# litellm would otherwise try to download its price map at import time.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "mongodb: needs a MongoDB server (SecantusDB or real)")
+
+
+@pytest.fixture(scope="session")
+def mongo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MongoTarget]:
+    with mongo_target(tmp_path_factory.mktemp("mongo-data")) as target:
+        yield target
