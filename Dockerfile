@@ -13,7 +13,8 @@ RUN uv sync --frozen --no-dev \
 
 # Runtime stage: the virtualenv and the code only, as an unprivileged user.
 FROM python:3.11-slim AS runtime
-RUN groupadd --system bot && useradd --system --gid bot --home-dir /srv --shell /usr/sbin/nologin bot
+RUN groupadd --system --gid 10001 bot \
+ && useradd --system --uid 10001 --gid bot --home-dir /srv --shell /usr/sbin/nologin bot
 WORKDIR /srv
 COPY --from=build --chown=bot:bot /srv/.venv ./.venv
 COPY --from=build --chown=bot:bot /srv/app ./app
@@ -21,7 +22,8 @@ COPY --from=build --chown=bot:bot /srv/locales ./locales
 ENV PATH="/srv/.venv/bin:$PATH" \
     PYTHONUNBUFFERED=1 \
     LITELLM_LOCAL_MODEL_COST_MAP=True
-USER bot
+# Numeric, so Kubernetes runAsNonRoot (and hadolint DL3066) can verify it is not root.
+USER 10001:10001
 EXPOSE 8080
 # Checks the process is alive and, in webhook mode, that /healthz answers.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \

@@ -34,7 +34,10 @@ def main() -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except TelegramUnauthorizedError:
-        print("error: Telegram rejected TELEGRAM_BOT_TOKEN (check it with @BotFather).", file=sys.stderr)
+        print(
+            "error: Telegram rejected TELEGRAM_BOT_TOKEN (check it with @BotFather).",
+            file=sys.stderr,
+        )
         return 2
     except TelegramNetworkError as exc:
         print(f"error: cannot reach the Telegram Bot API: {exc.message}", file=sys.stderr)

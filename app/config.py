@@ -31,7 +31,7 @@ class WebhookSettings(_EnvSettings):
     url: str | None = None  # public base URL Telegram posts to, e.g. https://bot.example.com
     path: str = "/telegram/webhook"
     secret: SecretStr | None = None
-    host: str = "0.0.0.0"  # noqa: S104 - a container listens on all interfaces
+    host: str = "0.0.0.0"
     port: int = 8080
 
 

@@ -11,7 +11,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-HEARTBEAT_FILE = Path(os.environ.get("BOT_HEARTBEAT_FILE", "/tmp/tg-llm-bot.heartbeat"))  # noqa: S108
+HEARTBEAT_FILE = Path(os.environ.get("BOT_HEARTBEAT_FILE", "/tmp/tg-llm-bot.heartbeat"))
 HEARTBEAT_MAX_AGE = 120.0
 
 
@@ -19,7 +19,7 @@ def check() -> bool:
     if os.environ.get("TELEGRAM_MODE", "polling") == "webhook":
         port = os.environ.get("WEBHOOK_PORT", "8080")
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=4) as r:  # noqa: S310
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=4) as r:
                 return bool(r.status == 200)
         except OSError:
             return False

@@ -23,7 +23,17 @@ class RequestAccessCallback(CallbackData, prefix="reqacc"):
 def _who(request: AccessRequest) -> str:
     name = html.escape(request.full_name or "—")
     username = f"@{html.escape(request.username)}" if request.username else _("no username")
-    return f'<a href="tg://user?id={request.user_id}">{name}</a> ({username}, id <code>{request.user_id}</code>)'
+    link = f'<a href="tg://user?id={request.user_id}">{name}</a>'
+    return f"{link} ({username}, id <code>{request.user_id}</code>)"
+
+
+def status_label(status: str) -> str:
+    return {
+        "pending": _("pending"),
+        "approved": _("approved"),
+        "denied": _("denied"),
+        "revoked": _("revoked"),
+    }.get(status, status)
 
 
 def admin_card_text(request: AccessRequest) -> str:
@@ -50,7 +60,9 @@ def admin_card_keyboard(request_id: str) -> InlineKeyboardMarkup:
                 ),
                 InlineKeyboardButton(
                     text=_("⛔ Deny"),
-                    callback_data=AccessDecisionCallback(action="deny", request_id=request_id).pack(),
+                    callback_data=AccessDecisionCallback(
+                        action="deny", request_id=request_id
+                    ).pack(),
                 ),
             ]
         ]

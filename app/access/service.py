@@ -134,7 +134,9 @@ class AccessService:
         decided = await self._storage.requests.decide(request_id, status, admin_id)
         if decided is None:
             current = await self._storage.requests.get(request_id)
-            outcome = DecisionOutcome.UNKNOWN if current is None else DecisionOutcome.ALREADY_DECIDED
+            outcome = (
+                DecisionOutcome.UNKNOWN if current is None else DecisionOutcome.ALREADY_DECIDED
+            )
             return outcome, current
         if approve:
             await self._storage.users.set_approved(decided.user_id, True)
@@ -198,4 +200,3 @@ class AccessService:
         if record.username:
             return "@" + html.escape(record.username)
         return html.escape(record.full_name or str(user_id))
-

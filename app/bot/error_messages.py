@@ -17,18 +17,16 @@ def describe_llm_error(error: LLMError) -> str:
         return _("⏳ The model is overloaded right now. Try again in a minute.")
     if isinstance(error, BudgetExceeded):
         if error.resets_at is not None:
-            return _(
-                "💸 You have used up today's budget. It resets at {time} UTC."
-            ).format(time=error.resets_at.strftime("%H:%M"))
+            return _("💸 You have used up today's budget. It resets at {time} UTC.").format(
+                time=error.resets_at.strftime("%H:%M")
+            )
         return _("💸 You have used up today's budget. It resets at midnight UTC.")
     if isinstance(error, UnknownModel):
-        return _("🤷 The model {name} is not available any more. Pick another one with /model.").format(
-            name=error.name
-        )
-    if isinstance(error, VisionNotSupported):
         return _(
-            "🖼 This model can't read images. Pick a vision model with /model, or send text."
-        )
+            "🤷 The model {name} is not available any more. Pick another one with /model."
+        ).format(name=error.name)
+    if isinstance(error, VisionNotSupported):
+        return _("🖼 This model can't read images. Pick a vision model with /model, or send text.")
     messages = {
         "auth": _("🔑 The model provider rejected the bot's API key. Please tell the bot's admin."),
         "context_too_long": _(

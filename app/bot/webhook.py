@@ -60,7 +60,9 @@ async def run_webhook(app: BotApp) -> None:
     await runner.setup()
     site = web.TCPSite(runner, app.settings.webhook.host, app.settings.webhook.port)
     await site.start()
-    log.info("webhook server listening on %s:%s", app.settings.webhook.host, app.settings.webhook.port)
+    log.info(
+        "webhook server listening on %s:%s", app.settings.webhook.host, app.settings.webhook.port
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -65,10 +65,19 @@ def make_fsm_storage(mongodb_uri: str | None, *, db_name: str | None = None) -> 
     it on shutdown (``await dp.storage.close()``)."""
     if not mongodb_uri:
         return MemoryStorage()
+    from aiogram.fsm.storage.base import DefaultKeyBuilder
     from aiogram.fsm.storage.pymongo import PyMongoStorage
 
     from app.storage.mongo.connect import make_client
 
     name = db_name or db_name_from_uri(mongodb_uri)
     log.info("fsm storage: MongoDB at %s, %s.%s", mask_uri(mongodb_uri), name, FSM_COLLECTION)
-    return PyMongoStorage(make_client(mongodb_uri), db_name=name, collection_name=FSM_COLLECTION)
+    # with_destiny: aiogram-dialog keeps each dialog stack under its own "destiny"; without
+    # it the stacks of all dialogs share one key and a dialog opened on one instance breaks
+    # when another instance handles its next button press.
+    return PyMongoStorage(
+        make_client(mongodb_uri),
+        key_builder=DefaultKeyBuilder(with_destiny=True),
+        db_name=name,
+        collection_name=FSM_COLLECTION,
+    )

@@ -34,7 +34,7 @@ async def test_missing_token_is_a_clear_error(tmp_path: Path) -> None:
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
-    out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
+    _out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
     assert proc.returncode == 2
     assert "TELEGRAM_BOT_TOKEN is not set" in err.decode()
     assert "Traceback" not in err.decode()

@@ -18,6 +18,7 @@ from aiogram_dialog.widgets.input import MessageInput
 from aiogram_dialog.widgets.kbd import Button, Cancel, Row, ScrollingGroup, Select, SwitchTo
 from aiogram_dialog.widgets.text import Format
 
+from app.access.cards import status_label
 from app.bot.dialogs.common import fmt_usd, middleware, user_label
 from app.bot.dialogs.filters import InputWindow, RoleIs
 from app.bot.dialogs.states import AccessSG
@@ -157,7 +158,7 @@ async def request_getter(dialog_manager: DialogManager, **_kwargs: Any) -> dict[
         created=req.created_at.strftime("%Y-%m-%d %H:%M UTC"),
     )
     if req.status != "pending":
-        text += "\n\n" + _("Already decided: {status}.").format(status=_status(req.status))
+        text += "\n\n" + _("Already decided: {status}.").format(status=status_label(req.status))
     return {
         "text": text,
         "is_pending": req.status == "pending",
@@ -165,15 +166,6 @@ async def request_getter(dialog_manager: DialogManager, **_kwargs: Any) -> dict[
         "btn_deny": _("❌ Deny"),
         "btn_back": _("‹ Back"),
     }
-
-
-def _status(status: str) -> str:
-    return {
-        "pending": _("pending"),
-        "approved": _("approved"),
-        "denied": _("denied"),
-        "revoked": _("revoked"),
-    }.get(status, status)
 
 
 async def friends_getter(dialog_manager: DialogManager, **_kwargs: Any) -> dict[str, Any]:
@@ -291,7 +283,7 @@ async def _decide(manager: DialogManager, approve: bool) -> None:
         notice = _("This request no longer exists.")
     else:
         notice = _("Request of {name}: {status}.").format(
-            name=_request_label(req), status=_status(req.status)
+            name=_request_label(req), status=status_label(req.status)
         )
     manager.dialog_data["notice"] = notice
     await manager.switch_to(AccessSG.pending)

@@ -7,7 +7,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from app.access import AccessService, DecisionOutcome, RequestOutcome
-from app.access.cards import AccessDecisionCallback, RequestAccessCallback
+from app.access.cards import AccessDecisionCallback, RequestAccessCallback, status_label
 from app.storage import UserRecord
 
 
@@ -19,12 +19,20 @@ def create_access_requests_router() -> Router:
         query: CallbackQuery, user_record: UserRecord, access: AccessService
     ) -> None:
         outcome = await access.request_access(user_record)
-        texts = {
-            RequestOutcome.CREATED: _("✉️ Your request was sent to the admins. I'll tell you when they decide."),
-            RequestOutcome.PENDING: _("⏳ Your request is already with the admins. Please wait for their decision."),
-            RequestOutcome.COOLDOWN: _("Your last request was declined recently. Please try again later."),
+        texts: dict[RequestOutcome, str] = {
+            RequestOutcome.CREATED: _(
+                "✉️ Your request was sent to the admins. I'll tell you when they decide."
+            ),
+            RequestOutcome.PENDING: _(
+                "⏳ Your request is already with the admins. Please wait for their decision."
+            ),
+            RequestOutcome.COOLDOWN: _(
+                "Your last request was declined recently. Please try again later."
+            ),
             RequestOutcome.ALREADY_ALLOWED: _("You already have access. Just write me a message!"),
-            RequestOutcome.NO_ADMINS: _("Sorry, no admin can be reached right now. Please try again later."),
+            RequestOutcome.NO_ADMINS: _(
+                "Sorry, no admin can be reached right now. Please try again later."
+            ),
         }
         text = texts[outcome]
         await query.answer(text, show_alert=outcome is not RequestOutcome.CREATED)
@@ -51,7 +59,8 @@ def create_access_requests_router() -> Router:
             await query.answer(_("This request no longer exists."), show_alert=True)
         elif outcome is DecisionOutcome.ALREADY_DECIDED and request is not None:
             await query.answer(
-                _("Already decided: {status}.").format(status=request.status), show_alert=True
+                _("Already decided: {status}.").format(status=status_label(request.status)),
+                show_alert=True,
             )
         else:
             await query.answer(_("Done."))

@@ -40,9 +40,12 @@ class AddressedToBot(Filter):
         text = message.text or message.caption or ""
         mention = f"@{me.username}".lower() if me.username else None
         for entity in message.entities or message.caption_entities or []:
-            if entity.type == "mention" and mention:
-                if entity.extract_from(text).lower() == mention:
-                    return {"bot_mention": entity.extract_from(text)}
+            if (
+                entity.type == "mention"
+                and mention
+                and entity.extract_from(text).lower() == mention
+            ):
+                return {"bot_mention": entity.extract_from(text)}
         return False
 
 

@@ -24,7 +24,10 @@ class LanguageCallback(CallbackData, prefix="lang"):
 
 def help_text(role: Role, model: str) -> str:
     lines = [
-        _("Just write me a message and I'll answer with an AI model, keeping the conversation's context."),
+        _(
+            "Just write me a message and I'll answer with an AI model, keeping the "
+            "conversation's context."
+        ),
         "",
         _("Current model: {model}").format(model=f"<code>{html.escape(model)}</code>"),
         "",
@@ -45,7 +48,9 @@ def create_commands_router() -> Router:
     router = Router(name="commands")
 
     @router.message(CommandStart())
-    async def start(message: Message, role: Role, user_record: UserRecord, chat_service: ChatService) -> None:
+    async def start(
+        message: Message, role: Role, user_record: UserRecord, chat_service: ChatService
+    ) -> None:
         name = html.escape(message.from_user.first_name if message.from_user else "")
         greeting = _("Hi, {name}! 👋").format(name=name)
         await message.answer(
@@ -54,8 +59,12 @@ def create_commands_router() -> Router:
         )
 
     @router.message(Command("help"))
-    async def help_(message: Message, role: Role, user_record: UserRecord, chat_service: ChatService) -> None:
-        await message.answer(help_text(role, chat_service.model_for(user_record)), parse_mode="HTML")
+    async def help_(
+        message: Message, role: Role, user_record: UserRecord, chat_service: ChatService
+    ) -> None:
+        await message.answer(
+            help_text(role, chat_service.model_for(user_record)), parse_mode="HTML"
+        )
 
     @router.message(Command("new"))
     async def new(message: Message, user_record: UserRecord, chat_service: ChatService) -> None:
@@ -66,7 +75,8 @@ def create_commands_router() -> Router:
     async def language(message: Message, i18n: I18n) -> None:
         buttons = [
             InlineKeyboardButton(
-                text=LANGUAGE_NAMES.get(code, code), callback_data=LanguageCallback(code=code).pack()
+                text=LANGUAGE_NAMES.get(code, code),
+                callback_data=LanguageCallback(code=code).pack(),
             )
             for code in sorted(i18n.available_locales)
         ]

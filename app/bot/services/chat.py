@@ -120,12 +120,16 @@ class ChatService:
         await self._remember(conversation_id, request, answer, model)
         return ChatOutcome.ANSWERED
 
-    async def _load_history(self, user_id: int, chat_id: int) -> tuple[str | None, list[ChatMessage]]:
+    async def _load_history(
+        self, user_id: int, chat_id: int
+    ) -> tuple[str | None, list[ChatMessage]]:
         # A database outage must not cost the user their answer: answer without context.
         try:
             conversation = await self._storage.conversations.active(user_id, chat_id)
         except Exception:
-            log.exception("chat: conversation of user %s unavailable, answering without it", user_id)
+            log.exception(
+                "chat: conversation of user %s unavailable, answering without it", user_id
+            )
             return None, []
         return conversation.id, [{"role": t.role, "content": t.content} for t in conversation.turns]
 

@@ -1,0 +1,714 @@
+"""End-to-end bot benchmarks against the Telegram emulator and the fake model (prints, never
+asserts).
+
+    uv run python bench/bot_bench.py [--quick] [latency|concurrency|process ...]
+
+- latency: time from the fake model writing its first content chunk to the first text the
+  user sees (sendMessageDraft in private chats, sendMessage+edits in a group), and from the
+  model's last chunk to the final message;
+- concurrency: N users write at once, R rounds; throughput, lost replies, Telegram calls
+  per answer, 429s under the emulator's realistic FloodLimits, versus a bare aiogram echo
+  bot on the same emulator, and versus the pure model streaming time;
+- process: `python -m app` as a subprocess: time to the "ready" line, RSS at ready and after
+  litellm's background warm-up, and time to answer the first messages.
+
+All timestamps are time.monotonic() in this one process: the emulator stamps ApiCall.time
+with it on arrival, and the fake model (its own thread, same process) stamps its chunks
+with it. The fake shares the GIL with the bot, which adds the same noise to every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import re
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import aiohttp  # noqa: E402
+from aiogram import Dispatcher, Router  # noqa: E402
+from aiogram.types import Message  # noqa: E402
+from aiohttp import web  # noqa: E402
+
+from app.bot.factory import create_app  # noqa: E402
+from app.config import (  # noqa: E402
+    BotSettings,
+    Settings,
+    StorageSettings,
+    TelegramSettings,
+    WebhookSettings,
+)
+from app.llm import AccessSettings, LLMSettings, warm_up  # noqa: E402
+from app.storage import open_memory_storage  # noqa: E402
+from tests.fakes.openai_server import FakeOpenAI, Reply, _last_user_text  # noqa: E402
+from tests.tg_emulator import ApiCall, FloodLimits, TelegramEmulator  # noqa: E402
+from tests.tg_emulator.fixtures import make_bot, run_polling  # noqa: E402
+
+FAKE_MODEL = "openai/fake-model"
+TAG = re.compile(r"\b(q\d+x\d+)\b")
+TEXT_METHODS = {"sendmessagedraft", "sendmessage", "editmessagetext"}
+FINAL_METHODS = {"sendmessage", "editmessagetext"}
+WORDS = ("alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india")
+
+
+# ---------------------------------------------------------------------------- fake model
+
+
+@dataclass
+class StreamTimes:
+    request_at: float
+    first_chunk_at: float | None = None
+    last_chunk_at: float | None = None
+    done_at: float | None = None
+
+
+def answer_text(tag: str, chunks: int, chunk_size: int) -> str:
+    """A plain-text answer (no Markdown, so the rendered final text equals it) that streams
+    in exactly ``chunks`` pieces of ``chunk_size`` characters."""
+    head = f"A-{tag}:"
+    words: list[str] = []
+    total = len(head)
+    i = 0
+    while total < chunks * chunk_size:
+        word = WORDS[i % len(WORDS)]
+        words.append(word)
+        total += len(word) + 1
+        i += 1
+    return (head + " " + " ".join(words))[: chunks * chunk_size].rstrip()
+
+
+class TimedFake(FakeOpenAI):
+    """FakeOpenAI that answers every tagged message with a ~``chunks``-chunk stream and
+    records, per tag, when the first and last content chunks were written."""
+
+    def __init__(self, chunks: int = 30, chunk_size: int = 10, chunk_delay: float = 0.02):
+        super().__init__(chunk_size=chunk_size)
+        self.chunks = chunks
+        self.chunk_delay = chunk_delay
+        self.times: dict[str, StreamTimes] = {}
+
+    def configure(self, *, chunks: int, chunk_size: int, chunk_delay: float) -> None:
+        self.chunks, self.chunk_size, self.chunk_delay = chunks, chunk_size, chunk_delay
+        self.times.clear()
+
+    def answer_for(self, tag: str) -> str:
+        return answer_text(tag, self.chunks, self.chunk_size)
+
+    def _pick(self, body: dict[str, Any]) -> Reply:
+        match = TAG.search(_last_user_text(body))
+        if match is None:
+            return super()._pick(body)
+        return Reply(
+            text=self.answer_for(match.group(1)),
+            chunk_size=self.chunk_size,
+            chunk_delay=self.chunk_delay,
+        )
+
+    async def _stream(
+        self,
+        request: web.Request,
+        reply: Reply,
+        text: str,
+        usage: dict[str, int],
+        model: str,
+        ident: str,
+        created: int,
+        body: dict[str, Any],
+    ) -> web.StreamResponse:
+        match = TAG.search(_last_user_text(body))
+        if match is None:
+            return await super()._stream(request, reply, text, usage, model, ident, created, body)
+        times = self.times[match.group(1)] = StreamTimes(request_at=time.monotonic())
+        response = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+        )
+        await response.prepare(request)
+
+        def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
+            payload = {
+                "id": ident,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            }
+            return f"data: {json.dumps(payload)}\n\n".encode()
+
+        size = reply.chunk_size or self.chunk_size
+        pieces = [text[i : i + size] for i in range(0, len(text), size)]
+        await response.write(chunk({"role": "assistant", "content": ""}))
+        for n, piece in enumerate(pieces):
+            if n and reply.chunk_delay:
+                await asyncio.sleep(reply.chunk_delay)
+            await response.write(chunk({"content": piece}))
+            if n == 0:
+                times.first_chunk_at = time.monotonic()
+        times.last_chunk_at = time.monotonic()
+        await response.write(chunk({}, "stop"))
+        if (body.get("stream_options") or {}).get("include_usage"):
+            payload = {"id": ident, "object": "chat.completion.chunk", "created": created,
+                       "model": model, "choices": [], "usage": usage}  # fmt: skip
+            await response.write(f"data: {json.dumps(payload)}\n\n".encode())
+        await response.write(b"data: [DONE]\n\n")
+        await response.write_eof()
+        times.done_at = time.monotonic()
+        return response
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def settings_for(
+    tg: TelegramEmulator, fake: FakeOpenAI, bot: BotSettings | None = None
+) -> Settings:
+    """Like tests/e2e/conftest.py make_settings, with everyone allowed and production
+    throttling (BotSettings defaults) unless ``bot`` says otherwise."""
+    return Settings(
+        telegram=TelegramSettings(bot_token=tg.token, api_base=tg.base_url),
+        webhook=WebhookSettings(),
+        storage=StorageSettings(uri=None),
+        access=AccessSettings(admins="100", allow_everyone=True),
+        llm=LLMSettings(
+            default_model=FAKE_MODEL,
+            api_base=fake.base_url,
+            api_key="sk-test",
+            max_retries=1,
+            backoff_initial=0.001,
+            backoff_max=0.005,
+            timeout=60,
+        ),
+        bot=bot or BotSettings(_env_file=None),  # type: ignore[call-arg]
+    )
+
+
+@contextlib.asynccontextmanager
+async def running_bot(
+    tg: TelegramEmulator, fake: FakeOpenAI, bot_settings: BotSettings | None = None
+) -> AsyncIterator[Settings]:
+    settings = settings_for(tg, fake, bot_settings)
+    storage = open_memory_storage()
+    app = create_app(settings, storage=storage, bot=make_bot(tg))
+    try:
+        async with run_polling(app.dispatcher, app.bot, tg, drain_timeout=30):
+            yield settings
+    finally:
+        await storage.close()
+
+
+@contextlib.asynccontextmanager
+async def running_echo(tg: TelegramEmulator) -> AsyncIterator[None]:
+    router = Router()
+
+    @router.message()
+    async def echo(message: Message) -> None:
+        await message.answer(message.text or "?")
+
+    dp = Dispatcher()
+    dp.include_router(router)
+    async with run_polling(dp, make_bot(tg), tg, drain_timeout=30):
+        yield
+
+
+@contextlib.asynccontextmanager
+async def emulator(**kwargs: Any) -> AsyncIterator[TelegramEmulator]:
+    emu = TelegramEmulator(**kwargs)
+    await emu.start()
+    try:
+        yield emu
+    finally:
+        await emu.stop()
+    if emu.errors:
+        print(f"  !! emulator internal errors: {len(emu.errors)}: {emu.errors[0][:300]}")
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    k = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[k]
+
+
+def ms_summary(values: list[float]) -> str:
+    if not values:
+        return "n=0"
+    ms = [v * 1000 for v in values]
+    return (
+        f"median {statistics.median(ms):7.1f} ms  p95 {pct(ms, 95):7.1f} ms  "
+        f"min {min(ms):6.1f}  max {max(ms):7.1f}  (n={len(ms)})"
+    )
+
+
+def chat_of(call: ApiCall) -> Any:
+    chat_id = call.params.get("chat_id")
+    with contextlib.suppress(TypeError, ValueError):
+        return int(chat_id)
+    return chat_id
+
+
+class CallIndex:
+    """Incrementally scans the emulator's call log: first text call and final call per chat
+    since a mark, so waiting on hundreds of chats stays linear."""
+
+    def __init__(self, tg: TelegramEmulator, since: int) -> None:
+        self.tg = tg
+        self.pos = since
+        self.first_text: dict[Any, ApiCall] = {}
+        self.finals: dict[Any, list[ApiCall]] = {}
+        self.expected: dict[Any, str] = {}
+
+    def scan(self) -> None:
+        new = self.tg.calls(since=self.pos)
+        self.pos += len(new)
+        for call in new:
+            name = call.method.lower()
+            if name not in TEXT_METHODS or not call.ok:
+                continue
+            chat = chat_of(call)
+            text = call.params.get("text")
+            if text and chat not in self.first_text:
+                self.first_text[chat] = call
+            want = self.expected.get(chat)
+            if name in FINAL_METHODS and want is not None and text == want:
+                self.finals.setdefault(chat, []).append(call)
+
+    def done(self) -> bool:
+        self.scan()
+        return all(chat in self.finals for chat in self.expected)
+
+
+async def wait_all(tg: TelegramEmulator, index: CallIndex, limit_s: float) -> bool:
+    try:
+        await tg.wait_until(index.done, timeout=limit_s)
+    except TimeoutError:
+        return False
+    return True
+
+
+# ---------------------------------------------------------------------------- 1. latency
+
+
+async def bench_latency(fake: TimedFake, n: int) -> None:
+    print(f"\n== 1. First-token latency added by the bot ({n} messages per chat kind) ==")
+    fake.configure(chunks=30, chunk_size=10, chunk_delay=0.02)
+    async with emulator() as tg, running_bot(tg, fake) as settings:
+        print(
+            f"  throttle: draft_interval {settings.bot.draft_interval}s, edit_interval "
+            f"{settings.bot.edit_interval}s, bot limiter {settings.bot.global_rate_per_second}"
+            f"/s; model stream: {fake.chunks} chunks x {fake.chunk_size} chars, "
+            f"{fake.chunk_delay * 1000:.0f} ms apart"
+        )
+        group = tg.group(-1009000000000, "Bench group")
+        for kind in ("private", "group"):
+            first: list[float] = []
+            final: list[float] = []
+            e2e: list[float] = []
+            methods: Counter[str] = Counter()
+            lost = 0
+            for i in range(n):
+                uid = 10_000 + i if kind == "private" else 20_000 + i
+                user = tg.user(uid, f"U{uid}")
+                tag = f"q{uid}x{i}"
+                chat = uid if kind == "private" else group.id
+                mark = tg.mark()
+                index = CallIndex(tg, mark)
+                index.expected[chat] = fake.answer_for(tag)
+                sent_at = time.monotonic()
+                if kind == "private":
+                    await user.send(f"question {tag}")
+                else:
+                    await user.send_in(group, f"question {tag}", mention_bot=True)
+                if not await wait_all(tg, index, limit_s=30):
+                    lost += 1
+                    continue
+                st = fake.times[tag]
+                f_call = index.first_text[chat]
+                last = index.finals[chat][-1]
+                assert st.first_chunk_at is not None and st.last_chunk_at is not None
+                first.append(f_call.time - st.first_chunk_at)
+                final.append(last.time - st.last_chunk_at)
+                e2e.append(last.time - sent_at)
+                # settle: wait for stray calls of this answer before counting them
+                await tg.wait_quiet(quiet=0.05, timeout=10)
+                for call in tg.calls(since=mark, skip_polling=True):
+                    methods[call.method] += 1
+            print(f"  {kind:7s} first chunk -> first visible text: {ms_summary(first)}")
+            print(f"  {kind:7s} last chunk  -> final message:      {ms_summary(final)}")
+            print(f"  {kind:7s} user sends  -> final message:      {ms_summary(e2e)}")
+            if first:
+                interval = (
+                    settings.bot.draft_interval if kind == "private" else settings.bot.edit_interval
+                )
+                print(
+                    f"  {kind:7s} median first-token added / throttle interval "
+                    f"({interval}s) = {statistics.median(first) / interval:.3f}"
+                )
+            answered = max(len(first), 1)
+            per = ", ".join(f"{m} {c / answered:.2f}" for m, c in methods.most_common())
+            print(f"  {kind:7s} Telegram calls per answer: {per}")
+            if lost:
+                print(f"  {kind:7s} !! {lost} answers not seen within 30 s")
+
+
+# ---------------------------------------------------------------------------- 2. concurrency
+
+
+async def pure_model_seconds(fake: TimedFake, users: int) -> tuple[float, list[float]]:
+    """Wall time for ``users`` concurrent streams read by a raw aiohttp client (no litellm,
+    no bot), and each stream's duration."""
+
+    async def one(session: aiohttp.ClientSession, i: int) -> float:
+        started = time.monotonic()
+        body = {
+            "model": "fake-model",
+            "stream": True,
+            "messages": [{"role": "user", "content": f"raw q{900_000 + i}x0"}],
+        }
+        async with session.post(f"{fake.base_url}/chat/completions", json=body) as resp:
+            async for _line in resp.content:
+                pass
+        return time.monotonic() - started
+
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        started = time.monotonic()
+        durations = await asyncio.gather(*(one(session, i) for i in range(users)))
+        return time.monotonic() - started, list(durations)
+
+
+@dataclass
+class RoundResult:
+    wall: float
+    answered: int
+    lost: int
+    duplicates: int
+    methods: Counter[str] = field(default_factory=Counter)
+    e2e: list[float] = field(default_factory=list)
+    to_model: list[float] = field(default_factory=list)
+    first_visible: list[float] = field(default_factory=list)
+    model_stream: list[float] = field(default_factory=list)
+    status_429: int = 0
+
+
+async def one_round(
+    tg: TelegramEmulator,
+    user_ids: list[int],
+    round_no: int,
+    expected: Callable[[str], str],
+    fake: TimedFake | None,
+    limit_s: float,
+) -> RoundResult:
+    mark = tg.mark()
+    index = CallIndex(tg, mark)
+    tags = {uid: f"q{uid}x{round_no}" for uid in user_ids}
+    floors: dict[int, int] = {}
+    for uid in user_ids:
+        index.expected[uid] = expected(tags[uid])
+    started = time.monotonic()
+    for uid in user_ids:  # all updates queued at once; the bot's next getUpdates takes them
+        msg = await tg.user(uid).send(f"question {tags[uid]}")
+        floors[uid] = msg.message_id
+    ok = await wait_all(tg, index, limit_s)
+    index.scan()
+    ends = [calls[0].time for calls in index.finals.values()]
+    wall = (max(ends) if ends else time.monotonic()) - started
+    with contextlib.suppress(TimeoutError):
+        await tg.wait_quiet(quiet=0.3, timeout=30)
+    index.scan()
+    res = RoundResult(wall=wall, answered=0, lost=0, duplicates=0)
+    for uid in user_ids:
+        msgs = [m for m in tg.chat(uid).bot_messages if m.message_id > floors[uid]]
+        finals = [m for m in msgs if m.text == index.expected[uid]]
+        if len(finals) == 1:
+            res.answered += 1
+        else:
+            res.lost += 1
+        res.duplicates += max(0, len(msgs) - 1)
+        calls = index.finals.get(uid)
+        if calls:
+            res.e2e.append(calls[0].time - started)
+        if fake is not None:
+            st = fake.times.get(tags[uid])
+            if st is not None:
+                res.to_model.append(st.request_at - started)
+                if st.done_at is not None:
+                    res.model_stream.append(st.done_at - st.request_at)
+                first = index.first_text.get(uid)
+                if first is not None and st.first_chunk_at is not None:
+                    res.first_visible.append(first.time - st.first_chunk_at)
+    for call in tg.calls(since=mark, skip_polling=True):
+        res.methods[call.method] += 1
+        if call.status == 429:
+            res.status_429 += 1
+    if not ok:
+        print(f"    (round {round_no}: not all answers arrived within {limit_s:.0f} s)")
+    return res
+
+
+def report_rounds(label: str, results: list[RoundResult]) -> float:
+    answered = sum(r.answered for r in results)
+    wall = sum(r.wall for r in results)
+    lost = sum(r.lost for r in results)
+    dups = sum(r.duplicates for r in results)
+    methods: Counter[str] = Counter()
+    for r in results:
+        methods.update(r.methods)
+    tput = answered / wall if wall else float("nan")
+    walls = ", ".join(f"{r.wall:.2f}" for r in results)
+    print(
+        f"  {label}: {answered} answers in {wall:.2f} s (rounds: {walls} s) -> "
+        f"{tput:.1f} answers/s; lost replies {lost}; extra bot messages {dups}; "
+        f"429s {sum(r.status_429 for r in results)}"
+    )
+    per = ", ".join(f"{m} {c / max(answered, 1):.2f}" for m, c in methods.most_common())
+    print(f"    Telegram calls per answer: {per} (total {sum(methods.values())})")
+    e2e = [v for r in results for v in r.e2e]
+    if e2e:
+        print(f"    user sends -> final message:        {ms_summary(e2e)}")
+    to_model = [v for r in results for v in r.to_model]
+    if to_model:
+        print(f"    user sends -> model request:        {ms_summary(to_model)}")
+        first = [v for r in results for v in r.first_visible]
+        print(f"    first chunk -> first visible text:  {ms_summary(first)}")
+        stream = [v for r in results for v in r.model_stream]
+        print(f"    model stream (request -> [DONE]):   {ms_summary(stream)}")
+    return tput
+
+
+async def bench_concurrency(fake: TimedFake, users: int, rounds: int) -> None:
+    print(f"\n== 2. {users} concurrent conversations x {rounds} round(s) ==")
+    fake.configure(chunks=30, chunk_size=10, chunk_delay=0.02)
+    user_ids = [50_000 + i for i in range(users)]
+    timeout = 60 + users * 4 / 25
+
+    raw_wall, raw_each = await pure_model_seconds(fake, users)
+    print(
+        f"  pure model streaming ({users} concurrent raw aiohttp streams, {fake.chunks} chunks "
+        f"{fake.chunk_delay * 1000:.0f} ms apart): wall {raw_wall:.2f} s; per stream "
+        f"{ms_summary(raw_each)}"
+    )
+
+    results: dict[str, list[RoundResult]] = {}
+    for flood in (False, True):
+        label = "bot, FloodLimits on " if flood else "bot, no flood limits"
+        limits = FloodLimits() if flood else None
+        async with emulator(flood_limits=limits) as tg:
+            for uid in user_ids:
+                tg.user(uid, f"U{uid}")
+            async with running_bot(tg, fake) as settings:
+                if not flood:
+                    print(
+                        f"  bot limiter {settings.bot.global_rate_per_second}/s, draft_interval "
+                        f"{settings.bot.draft_interval}s"
+                    )
+                rs = []
+                for r in range(rounds):
+                    fake.times.clear()
+                    rs.append(await one_round(tg, user_ids, r, fake.answer_for, fake, timeout))
+                results[label] = rs
+            if flood:
+                by_method = Counter(m for m, _chat, _ra in tg.flood_events)
+                print(f"    flood events by method: {dict(by_method) or 'none'}")
+    for label in ("echo, no flood limits", "echo, FloodLimits on "):
+        limits = FloodLimits() if "on" in label else None
+        async with emulator(flood_limits=limits) as tg:
+            for uid in user_ids:
+                tg.user(uid, f"U{uid}")
+            async with running_echo(tg):
+                results[label] = [
+                    await one_round(tg, user_ids, r, lambda t: f"question {t}", None, timeout)
+                    for r in range(rounds)
+                ]
+
+    tputs = {label: report_rounds(label, rs) for label, rs in results.items()}
+    bot, echo = tputs["bot, no flood limits"], tputs["echo, no flood limits"]
+    print(f"  throughput ratio bot/echo (no flood limits): {bot / echo:.3f}")
+    bot_f, echo_f = tputs["bot, FloodLimits on "], tputs["echo, FloodLimits on "]
+    print(f"  throughput ratio bot/echo (FloodLimits on):  {bot_f / echo_f:.3f}")
+    bot_walls = [r.wall for r in results["bot, no flood limits"]]
+    print(
+        f"  bot round wall / pure model wall: {statistics.median(bot_walls) / raw_wall:.2f} "
+        f"(median round {statistics.median(bot_walls):.2f} s vs {raw_wall:.2f} s)"
+    )
+    ratios = []
+    for r in results["bot, no flood limits"]:
+        ratios.append(statistics.median(r.e2e) / statistics.median(r.model_stream))
+    print(
+        "  per answer: median(user->final) / median(model stream) = "
+        + ", ".join(f"{x:.2f}" for x in ratios)
+    )
+    print(
+        f"  floor set by the bot limiter: >= 2 limited calls per answer (typing + final) -> "
+        f">= {users * 2 / 25:.1f} s per round of {users} at 25/s"
+    )
+
+
+# ---------------------------------------------------------------------------- 3. process
+
+
+def rss_mb(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+async def bench_process(fake: TimedFake) -> None:
+    print("\n== 3. `python -m app`: start-up, idle memory, first answers ==")
+    fake.configure(chunks=5, chunk_size=10, chunk_delay=0.0)
+    async with emulator() as tg:
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("TELEGRAM_", "ACCESS_", "LLM_", "MONGODB_", "WEBHOOK_", "BOT_"))
+        }
+        env.update(
+            PYTHONPATH=str(ROOT),
+            PYTHONUNBUFFERED="1",
+            LITELLM_LOCAL_MODEL_COST_MAP="True",
+            TELEGRAM_BOT_TOKEN=tg.token,
+            TELEGRAM_API_BASE=tg.base_url,
+            ACCESS_ADMINS="100",
+            ACCESS_FRIENDS="200",
+            LLM_DEFAULT_MODEL=FAKE_MODEL,
+            LLM_API_BASE=fake.base_url,
+            LLM_API_KEY="sk-test",
+            LOG_LEVEL="INFO",
+        )
+        with tempfile.TemporaryDirectory() as cwd:
+            started = time.monotonic()
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "app", cwd=cwd, env=env,
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            )  # fmt: skip
+            assert proc.stdout is not None
+            lines: list[str] = []
+
+            async def read_until(marker: str) -> None:
+                assert proc.stdout is not None
+                while True:
+                    raw = await proc.stdout.readline()
+                    if not raw:
+                        raise RuntimeError("bot exited early:\n" + "".join(lines))
+                    lines.append(raw.decode())
+                    if marker in lines[-1]:
+                        return
+
+            async def drain() -> None:
+                assert proc.stdout is not None
+                while raw := await proc.stdout.readline():
+                    lines.append(raw.decode())
+
+            try:
+                await asyncio.wait_for(read_until(" ready"), timeout=90)
+                ready_s = time.monotonic() - started
+                rss_ready = rss_mb(proc.pid)
+                drainer = asyncio.create_task(drain())
+                # The first update right after "ready": litellm is still importing in the
+                # background thread. A command first (no model), then a chat message.
+                admin, friend = tg.user(100, "Admin"), tg.user(200, "Fred")
+                t0 = time.monotonic()
+                await admin.send("/help")
+                await tg.wait_for_message(admin.id, timeout=60)
+                help_s = time.monotonic() - t0
+                t0 = time.monotonic()
+                await friend.send("first q200x1")
+                want = fake.answer_for("q200x1")
+                await tg.wait_for_message(friend.id, lambda m: m.text == want, timeout=60)
+                first_s = time.monotonic() - t0
+                rss_first = rss_mb(proc.pid)
+                # Warm-up done: RSS stable for 2 s (or 20 s passed).
+                samples: list[tuple[float, float]] = []
+                stable_since = time.monotonic()
+                last = rss_mb(proc.pid)
+                while time.monotonic() - stable_since < 2 and time.monotonic() - t0 < 20:
+                    await asyncio.sleep(0.25)
+                    now = rss_mb(proc.pid)
+                    samples.append((time.monotonic() - started, now))
+                    if abs(now - last) > 1:
+                        stable_since = time.monotonic()
+                    last = now
+                rss_warm = rss_mb(proc.pid)
+                warm_at = time.monotonic() - started
+                t0 = time.monotonic()
+                await friend.send("second q200x2")
+                want = fake.answer_for("q200x2")
+                await tg.wait_for_message(friend.id, lambda m: m.text == want, timeout=60)
+                second_s = time.monotonic() - t0
+                rss_after = rss_mb(proc.pid)
+            finally:
+                if proc.returncode is None:
+                    proc.terminate()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(proc.wait(), timeout=30)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(drainer, timeout=5)
+        print(f"  process start -> 'ready' log line:        {ready_s:6.2f} s")
+        print(f"  RSS at ready:                             {rss_ready:6.1f} MB")
+        print(f"  /help sent right after ready -> reply:    {help_s * 1000:6.0f} ms")
+        print(f"  first chat message (cold) -> answer:      {first_s * 1000:6.0f} ms")
+        print(f"  RSS after the first answer:               {rss_first:6.1f} MB")
+        print(f"  RSS once stable (t={warm_at:4.1f} s from start):   {rss_warm:6.1f} MB")
+        print(f"  second chat message (warm) -> answer:     {second_s * 1000:6.0f} ms")
+        print(f"  RSS after the second answer:              {rss_after:6.1f} MB")
+        print(f"  exit code {proc.returncode}; log lines: {len(lines)}")
+        bad = [ln for ln in lines if "Traceback" in ln or " ERROR " in ln]
+        if bad:
+            print("  !! errors in the bot log:\n" + "".join(bad[:5]))
+
+
+# ---------------------------------------------------------------------------- main
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    sections = args.sections or ["latency", "concurrency", "process"]
+    quick = args.quick
+    n_latency = args.messages or (10 if quick else 50)
+    users = args.users or (50 if quick else 200)
+    rounds = args.rounds or (1 if quick else 2)
+    print(f"bot_bench: {'quick' if quick else 'full'} run, sections {sections}")
+    t = time.perf_counter()
+    warm_up()  # litellm import, once, outside every measurement
+    print(f"  (litellm import + warm-up in this process: {time.perf_counter() - t:.1f} s)")
+    with TimedFake() as fake:
+        if "latency" in sections:
+            await bench_latency(fake, n_latency)
+        if "concurrency" in sections:
+            await bench_concurrency(fake, users, rounds)
+        if "process" in sections:
+            await bench_process(fake)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("sections", nargs="*", choices=["latency", "concurrency", "process", []])
+    parser.add_argument("--quick", action="store_true", help="small N (smoke run)")
+    parser.add_argument("--messages", type=int, help="messages per chat kind (latency)")
+    parser.add_argument("--users", type=int, help="concurrent users")
+    parser.add_argument("--rounds", type=int, help="rounds of concurrent messages")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.ERROR)
+    asyncio.run(main_async(args))
+
+
+if __name__ == "__main__":
+    main()
