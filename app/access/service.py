@@ -17,7 +17,7 @@ from aiogram.utils.i18n import gettext as _
 
 from app.access.cards import admin_card_keyboard, admin_card_text, decided_card_text
 from app.llm.access import AccessPolicy, AccessSettings, Role
-from app.storage import AccessRequest, Storage, UserRecord
+from app.storage import AccessRequest, RequestStatus, Storage, UserRecord
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +130,7 @@ class AccessService:
         if not await self.is_admin(admin_id, admin_username):
             log.warning("access: user %s tried to decide request %s", admin_id, request_id)
             return DecisionOutcome.NOT_ADMIN, None
-        status = "approved" if approve else "denied"
+        status: RequestStatus = "approved" if approve else "denied"
         decided = await self._storage.requests.decide(request_id, status, admin_id)
         if decided is None:
             current = await self._storage.requests.get(request_id)

@@ -77,7 +77,7 @@ async def test_deny_updates_every_admin_card(start_bot: StartBot) -> None:
         # A replay of the approve button after the decision grants nothing.
         late = await admins[0].press(cards[0], "✅ Approve") if cards[0].buttons else None
         assert late is None
-        request = (await running.storage.requests.last_request_for(STRANGER_ID))
+        request = await running.storage.requests.last_request_for(STRANGER_ID)
         assert request is not None and request.status == "denied"
         replay = await admins[0].send_callback(
             AccessDecisionCallback(action="approve", request_id=request.id).pack(), cards[0]

@@ -12,7 +12,9 @@ def _is_answer(prefix: str = "echo:"):  # type: ignore[no-untyped-def]
 
 async def test_streamed_answer_uses_drafts_then_one_message(running: Running) -> None:
     tg, fake = running.tg, running.fake_llm
-    fake.script(Reply(text="Hello there, this is a streamed answer. " * 5, chunk_size=8, chunk_delay=0.01))
+    fake.script(
+        Reply(text="Hello there, this is a streamed answer. " * 5, chunk_size=8, chunk_delay=0.01)
+    )
     friend = tg.user(FRIEND_ID, "Fred")
     await friend.send("hi")
     reply = await tg.wait_for_message(friend.id, lambda m: m.text.startswith("Hello there"))

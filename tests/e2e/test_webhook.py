@@ -152,6 +152,8 @@ async def test_model_dialog_spans_two_instances(
         timeout=5,
     )
     async with two_instances(tg, fake_llm, mongo, llm=llm) as (a, b):
+        # aiogram-dialog keys its stacks by "destiny"; the shared storage must keep them apart
+        assert a.app.dispatcher.storage.key_builder.with_destiny  # type: ignore[attr-defined]
         friend = tg.user(FRIEND_ID, "Fred")
         tg.deliver_to([a.url], secret_token=SECRET)  # the dialog opens on A
         await friend.send("/model")
@@ -181,7 +183,7 @@ async def test_model_dialog_spans_two_instances(
         await tg.wait_for_message(friend.id, _is_answer)
         assert fake_llm.chat_requests[-1].json["model"] == "fake-big"
         b_updates = {d.update_id for d in tg.webhook_deliveries if d.url == b.url}
-        presses = [c for c in tg.calls("answerCallbackQuery")]
+        presses = tg.calls("answerCallbackQuery")
         assert len(b_updates) == len(presses) >= 2  # every press went to B, handled there
         assert not tg.calls("answerCallbackQuery", ok=False)
 

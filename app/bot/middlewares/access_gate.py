@@ -45,9 +45,9 @@ class AccessGateMiddleware(BaseMiddleware):
 
 
 def _is_request_button(data: str | None) -> bool:
-    return bool(data) and (
-        data == RequestAccessCallback.__prefix__ or data.startswith(_REQUEST_PREFIX)
-    )
+    if not data:
+        return False
+    return data == RequestAccessCallback.__prefix__ or data.startswith(_REQUEST_PREFIX)
 
 
 async def _refuse(event: object, *, edited: bool) -> None:

@@ -1,0 +1,88 @@
+"""The menus at chat level, through the emulator: pick a model then chat uses it, admins open
+/stats while others get the unknown-command answer, and a spent budget stops the chat."""
+
+from __future__ import annotations
+
+from tests.e2e.conftest import ADMIN_ID, FRIEND_ID, Running
+
+
+def _button(message, prefix: str) -> str:  # type: ignore[no-untyped-def]
+    for button in message.buttons:
+        if button["text"].lstrip("✅ ").startswith(prefix):
+            return str(button["text"])
+    raise AssertionError(f"no button starting with {prefix!r}: {message.button_texts}")
+
+
+async def test_pick_a_model_in_the_dialog_then_chat_uses_it(running: Running) -> None:
+    tg, fake = running.tg, running.fake_llm
+    friend = tg.user(FRIEND_ID, "Fred")
+    await friend.send("/model")
+    menu = await tg.wait_for_message(friend.id, lambda m: "provider" in m.text.lower())
+    await friend.press(menu, _button(menu, "openai"))
+    await tg.wait_until(lambda: any(b["text"].startswith("gpt-4o-mini") for b in menu.buttons))
+    await friend.press(menu, _button(menu, "gpt-4o-mini"))
+    await tg.wait_until(lambda: "Model set to gpt-4o-mini" in menu.text)
+    assert len(friend.chat.bot_messages) == 1  # the menu edited in place, no new messages
+    record = await running.storage.users.get(FRIEND_ID)
+    assert record is not None and record.model == "gpt-4o-mini"
+
+    await friend.send("which model are you?")
+    await tg.wait_for_message(friend.id, lambda m: m.text == "echo: which model are you?")
+    assert fake.chat_requests[-1].json["model"] == "gpt-4o-mini"
+
+
+async def test_model_by_name_and_unknown_name_suggestions(running: Running) -> None:
+    tg, fake = running.tg, running.fake_llm
+    friend = tg.user(FRIEND_ID, "Fred")
+    await friend.send("/model gpt-4.1")
+    await tg.wait_for_message(friend.id, lambda m: "Model set to gpt-4.1" in m.text)
+    await friend.send("hello")
+    await tg.wait_for_message(friend.id, lambda m: m.text == "echo: hello")
+    assert fake.chat_requests[-1].json["model"] == "gpt-4.1"
+
+    await friend.send("/model gpt-4o-mni")
+    reply = await tg.wait_for_message(friend.id, lambda m: "Unknown model" in m.text)
+    assert "gpt-4o-mini" in reply.button_texts
+    await friend.press(reply, "gpt-4o-mini")
+    await tg.wait_until(lambda: "Model set to gpt-4o-mini" in reply.text)
+    # A forged suggestion naming a model that does not exist changes nothing.
+    forged = await friend.send_callback("mpick:no-such-model", reply)
+    assert forged is not None
+    record = await running.storage.users.get(FRIEND_ID)
+    assert record is not None and record.model == "gpt-4o-mini"
+
+
+async def test_stats_for_admins_only(running: Running) -> None:
+    tg = running.tg
+    friend = tg.user(FRIEND_ID, "Fred")
+    admin = tg.user(ADMIN_ID, "Ada")
+    await friend.send("count me")
+    await tg.wait_for_message(friend.id, lambda m: m.text == "echo: count me")
+    await running.storage.usage_sink.flush()
+
+    await friend.send("/stats")
+    denied = await tg.wait_for_message(friend.id)
+    assert denied.text == "I don't know this command. See /help."
+
+    await admin.send("/stats")
+    panel = await tg.wait_for_message(admin.id, lambda m: "Requests: 1" in m.text)
+    assert "Usage statistics" in panel.text
+    await admin.press(panel, _button(panel, "Chart"))
+    photo = await tg.wait_for_message(admin.id, lambda m: m.kind == "photo")
+    assert photo.kind == "photo"
+
+
+async def test_spent_budget_stops_the_chat_with_reset_time(running: Running) -> None:
+    tg, fake = running.tg, running.fake_llm
+    friend = tg.user(FRIEND_ID, "Fred")
+    await running.storage.users.set_model(FRIEND_ID, "gpt-4o-mini")  # priced by litellm
+    await running.storage.users.set_budget(FRIEND_ID, 0.0000001)
+    await friend.send("first")
+    await tg.wait_for_message(friend.id, lambda m: m.text == "echo: first")
+    await running.storage.usage_sink.flush()
+    assert (await running.storage.usage.totals()).cost_usd > 0
+
+    await friend.send("second")
+    refusal = await tg.wait_for_message(friend.id)
+    assert "budget" in refusal.text and "00:00 UTC" in refusal.text
+    assert len(fake.chat_requests) == 1  # the model was not called again
