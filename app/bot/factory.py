@@ -20,6 +20,7 @@ from app.bot.dialogs import create_dialogs_router, register_dialog_error_handler
 from app.bot.errors import create_errors_router
 from app.bot.i18n import UserLocaleMiddleware, create_i18n
 from app.bot.middlewares.access_gate import AccessGateMiddleware
+from app.bot.middlewares.inflight import InFlightUpdates
 from app.bot.middlewares.user_context import UserContextMiddleware
 from app.bot.routers.access_requests import create_access_requests_router
 from app.bot.routers.chat import create_chat_router
@@ -71,6 +72,7 @@ class BotApp:
     access: AccessService
     chat_service: ChatService
     i18n: I18n
+    inflight: InFlightUpdates
 
 
 def create_app(
@@ -103,6 +105,8 @@ def create_app(
         chat_service=chat_service,
         bot_limiter=make_bot_limiter(settings.bot.global_rate_per_second),
     )
+    inflight = InFlightUpdates()
+    dp.update.outer_middleware(inflight)
     # Order matters: who is it -> which language -> may they pass.
     dp.update.outer_middleware(UserContextMiddleware(storage, access))
     dp.update.outer_middleware(UserLocaleMiddleware(i18n))
@@ -115,4 +119,4 @@ def create_app(
     dp.include_router(create_chat_router())
     register_dialog_error_handlers(dp)
     setup_dialogs(dp)
-    return BotApp(settings, bot, dp, storage, llm, access, chat_service, i18n)
+    return BotApp(settings, bot, dp, storage, llm, access, chat_service, i18n, inflight)

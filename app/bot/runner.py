@@ -19,6 +19,10 @@ from app.storage import make_fsm_storage, open_storage
 
 log = logging.getLogger(__name__)
 
+# How long a stopping bot lets answers in progress finish (docker-compose.yml gives the
+# container a longer stop_grace_period than this).
+SHUTDOWN_GRACE_SECONDS = 30.0
+
 
 async def build_running_app(settings: Settings) -> BotApp:
     bot = create_bot(settings)  # fails fast on a missing token, before opening storage
@@ -61,6 +65,10 @@ async def run(settings: Settings) -> None:
             await run_polling(app.bot, app.dispatcher, app)
     finally:
         heartbeat.cancel()
+        if app.inflight.count:
+            log.info("stopping: waiting for %s update(s) in progress", app.inflight.count)
+            if not await app.inflight.wait_idle(SHUTDOWN_GRACE_SECONDS):
+                log.warning("stopping: %s update(s) still running, giving up", app.inflight.count)
         await app.bot.session.close()
         started = time.monotonic()
         await app.storage.close()
@@ -75,4 +83,5 @@ async def run(settings: Settings) -> None:
 async def run_polling(bot: Bot, dp: Dispatcher, app: BotApp) -> None:
     await bot.delete_webhook(drop_pending_updates=False)
     await on_startup(app)
-    await dp.start_polling(bot, handle_signals=True, close_bot_session=True)
+    # The session stays open after polling stops: answers still streaming need it.
+    await dp.start_polling(bot, handle_signals=True, close_bot_session=False)

@@ -91,3 +91,41 @@ async def test_runs_answers_and_stops_on_sigterm(
     assert proc.returncode == 0, log
     assert "usage records flushed" in log
     assert secret not in log and tg.token not in log
+
+
+async def test_sigterm_lets_the_answer_in_progress_finish(
+    tg: TelegramEmulator, fake_llm: FakeOpenAI, tmp_path: Path
+) -> None:
+    from tests.fakes.openai_server import Reply
+
+    fake_llm.script(Reply(text="slow but complete answer", chunk_size=4, chunk_delay=0.15))
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "app",
+        cwd=tmp_path,
+        env=_env(
+            PYTHONPATH=str(ROOT),
+            TELEGRAM_BOT_TOKEN=tg.token,
+            TELEGRAM_API_BASE=tg.base_url,
+            ACCESS_FRIENDS=str(FRIEND_ID),
+            LLM_DEFAULT_MODEL="openai/fake-model",
+            LLM_API_BASE=fake_llm.base_url,
+            LLM_API_KEY="sk-test",
+        ),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    lines: list[str] = []
+    while not any("ready" in line for line in lines):
+        raw = await asyncio.wait_for(proc.stdout.readline(), timeout=60)
+        assert raw, "".join(lines)
+        lines.append(raw.decode())
+    friend = tg.user(FRIEND_ID, "Fred")
+    await friend.send("take your time")
+    await tg.wait_until(lambda: fake_llm.chat_requests, timeout=30)
+    proc.send_signal(signal.SIGTERM)  # mid-answer
+    rest, _ = await asyncio.wait_for(proc.communicate(), timeout=60)
+    log = "".join(lines) + rest.decode()
+    assert proc.returncode == 0, log
+    assert [m.text for m in friend.chat.bot_messages] == ["slow but complete answer"]
+    assert "written=1" in log, log
