@@ -131,6 +131,8 @@ class AnswerStreamer:
 
     async def start(self) -> None:
         """Show "typing…" once: cheap, and covers the model's time to first token."""
+        if not self._limiter.has_capacity():
+            return  # a busy bot must not delay the model call for a cosmetic indicator
         try:
             await self._call_preview(
                 lambda: self.bot.send_chat_action(

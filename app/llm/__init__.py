@@ -6,7 +6,7 @@ or earlier via `warm_up()` from a background thread.
 
 from __future__ import annotations
 
-from app.llm._litellm import aclose, warm_up
+from app.llm._litellm import aclose, ensure_loaded, warm_up
 from app.llm.access import AccessPolicy, AccessSettings, Role
 from app.llm.api import (
     aquery_llm,
@@ -82,6 +82,7 @@ __all__ = [
     "aquery_llm_stream",
     "aquery_llm_structured",
     "aquery_llm_text",
+    "ensure_loaded",
     "fit_history",
     "get_default_provider",
     "list_models",

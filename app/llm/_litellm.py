@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
 from types import ModuleType
@@ -39,8 +40,17 @@ def is_loaded() -> bool:
 def warm_up() -> None:
     """Import litellm now (e.g. from a background thread right after the bot starts)."""
     lit = _litellm()
-    # Touch the model map so the first catalog lookup does not pay for it either.
+    # Touch the model map and the tokenizer so the first catalog lookup and the first
+    # history trim do not pay for them on the event loop either.
     _ = len(lit.model_cost)
+    lit.token_counter(model="gpt-4o-mini", messages=[{"role": "user", "content": "warm"}])
+
+
+async def ensure_loaded() -> None:
+    """Make sure litellm is imported without blocking the event loop: while a warm-up
+    thread holds the import lock, the wait happens in a worker thread, not on the loop."""
+    if _module is None:
+        await asyncio.to_thread(warm_up)
 
 
 async def aclose(grace_seconds: float = 2.0) -> None:

@@ -16,7 +16,7 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 from pydantic import BaseModel, ValidationError
 
 from app.llm import catalog
-from app.llm._litellm import _litellm
+from app.llm._litellm import _litellm, ensure_loaded
 from app.llm._mapping import map_exception, redact
 from app.llm._sync import Transport, iterate_sync, run_sync, transport
 from app.llm.access import AccessPolicy, AccessSettings
@@ -331,6 +331,7 @@ class LLMProvider:
         stream: bool,
     ) -> _Call:
         sync_transport: Transport | None = extra.pop(_SYNC_FLAG, None)
+        await ensure_loaded()
         if self.access is not None:
             await self.access.check(user_id, username)
         name = model or self.settings.default_model

@@ -36,10 +36,10 @@ class InFlightUpdates(BaseMiddleware):
             if self._count == 0:
                 self._idle.set()
 
-    async def wait_idle(self, timeout: float) -> bool:
-        """True when every update finished within ``timeout`` seconds."""
+    async def wait_idle(self, grace_seconds: float) -> bool:
+        """True when every update finished within ``grace_seconds``."""
         try:
-            await asyncio.wait_for(self._idle.wait(), timeout)
+            await asyncio.wait_for(self._idle.wait(), grace_seconds)
         except TimeoutError:
             return False
         return True

@@ -15,7 +15,14 @@ from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
 from app.bot.error_messages import describe_llm_error
-from app.llm import Attachment, ChatMessage, LLMError, LLMProvider, StreamInterrupted
+from app.llm import (
+    Attachment,
+    ChatMessage,
+    LLMError,
+    LLMProvider,
+    StreamInterrupted,
+    ensure_loaded,
+)
 from app.storage import Storage, Turn, UserRecord
 
 log = logging.getLogger(__name__)
@@ -88,6 +95,7 @@ class ChatService:
         await sink.start()
         parts: list[str] = []
         try:
+            await ensure_loaded()  # the history trim below needs litellm's tokenizer
             history = self._llm.fit_history(model, self._system_prompt, history, request.text)
             stream = self._llm.aquery_llm_stream(
                 request.text,
