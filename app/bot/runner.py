@@ -14,7 +14,7 @@ from app.bot.commands_menu import register_commands
 from app.bot.factory import BotApp, create_app, create_bot
 from app.config import Settings
 from app.healthcheck import HEARTBEAT_FILE
-from app.llm import warm_up
+from app.llm import UnknownModel, warm_up
 from app.storage import make_fsm_storage, open_storage
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,12 @@ async def build_running_app(settings: Settings) -> BotApp:
 
 async def on_startup(app: BotApp) -> None:
     # litellm takes seconds to import: do it in a thread, off the first update's path.
-    asyncio.get_running_loop().run_in_executor(None, warm_up)
+    try:
+        default_model = app.llm.resolve_model(app.settings.llm.default_model)
+    except UnknownModel as exc:
+        log.warning("LLM_DEFAULT_MODEL: %s Users can still pick a model with /model.", exc)
+        default_model = "openai/gpt-4o-mini"
+    asyncio.get_running_loop().run_in_executor(None, warm_up, default_model)
     await register_commands(app.bot, app.i18n, await app.access.admin_chat_ids())
     me = await app.bot.me()
     log.info(
