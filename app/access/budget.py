@@ -6,12 +6,15 @@ only: an unpriced call cannot be counted, and guessing would block people wrongl
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from app.llm.access import AccessSettings
 from app.llm.errors import BudgetExceeded
 from app.storage import Storage, UserRecord
+
+log = logging.getLogger(__name__)
 
 IsAdminCallback = Callable[[int], Awaitable[bool]]
 
@@ -42,13 +45,25 @@ class StorageBudgetPolicy:
         """Raise BudgetExceeded once today's spend reached the user's budget."""
         if user_id in self._settings.admin_ids:
             return  # the common case for the owner: no storage round trip
-        record = await self._storage.users.get(user_id)
-        budget = record.daily_budget_usd if record else None
-        if record is None or budget is None or await self._exempt(user_id, record):
-            return
         now = self._clock().astimezone(UTC)
         midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-        spent = await self._storage.usage.cost_since(user_id, midnight)
+        try:
+            record = await self._storage.users.get(user_id)
+            budget = record.daily_budget_usd if record else None
+            if record is None or budget is None or await self._exempt(user_id, record):
+                return
+            spent = await self._storage.usage.cost_since(user_id, midnight)
+        except Exception as exc:
+            # Database down. Only users who passed the access check get here, and their
+            # calls are still recorded (the usage sink buffers them), so a brief outage
+            # lets them exceed a budget by a little rather than losing every answer.
+            log.warning(
+                "budget of user %s unchecked, database unavailable (%s: %s)",
+                user_id,
+                type(exc).__name__,
+                str(exc)[:200],
+            )
+            return
         if spent >= budget:
             raise BudgetExceeded(
                 f"Daily budget of ${budget:.2f} reached (spent ${spent:.4f}).",

@@ -50,8 +50,9 @@ async def register_webhook(app: BotApp) -> None:
     )
 
 
-async def run_webhook(app: BotApp) -> None:
-    from app.bot.runner import on_startup
+async def run_webhook(app: BotApp, stop: asyncio.Event | None = None) -> None:
+    """Serve until SIGINT/SIGTERM (or until ``stop`` is set, for tests and embedding)."""
+    from app.bot.runner import SHUTDOWN_GRACE_SECONDS, on_startup
 
     web_app = create_webhook_app(app)
     await register_webhook(app)
@@ -63,12 +64,22 @@ async def run_webhook(app: BotApp) -> None:
     log.info(
         "webhook server listening on %s:%s", app.settings.webhook.host, app.settings.webhook.port
     )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    if stop is None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
     try:
         await stop.wait()
     finally:
+        # Updates are handled in background tasks that aiohttp does not wait for, and its
+        # cleanup closes the bot's session: stop taking updates first (Telegram retries
+        # them, another instance takes them), let the answers in progress finish and
+        # record their usage, and only then shut the app down.
+        await site.stop()
+        if app.inflight.count:
+            log.info("stopping: waiting for %s update(s) in progress", app.inflight.count)
+            if not await app.inflight.wait_idle(SHUTDOWN_GRACE_SECONDS):
+                log.warning("stopping: %s update(s) still running, giving up", app.inflight.count)
         await runner.cleanup()
         await app.bot.session.close()

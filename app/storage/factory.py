@@ -10,6 +10,7 @@ from aiogram.fsm.storage.memory import MemoryStorage
 
 from app.storage.base import DEFAULT_MAX_TURNS, Storage
 from app.storage.durable_sink import DurableUsageSink
+from app.storage.fsm import ResilientFSMStorage
 from app.storage.memory import (
     MemoryAccessRequestRepository,
     MemoryConversationRepository,
@@ -75,9 +76,12 @@ def make_fsm_storage(mongodb_uri: str | None, *, db_name: str | None = None) -> 
     # with_destiny: aiogram-dialog keeps each dialog stack under its own "destiny"; without
     # it the stacks of all dialogs share one key and a dialog opened on one instance breaks
     # when another instance handles its next button press.
-    return PyMongoStorage(
-        make_client(mongodb_uri),
-        key_builder=DefaultKeyBuilder(with_destiny=True),
-        db_name=name,
-        collection_name=FSM_COLLECTION,
+    # Wrapped so that a database outage costs dialog state, not every chat message.
+    return ResilientFSMStorage(
+        PyMongoStorage(
+            make_client(mongodb_uri),
+            key_builder=DefaultKeyBuilder(with_destiny=True),
+            db_name=name,
+            collection_name=FSM_COLLECTION,
+        )
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 import statistics
 import time
 from collections.abc import AsyncIterator
@@ -17,12 +18,12 @@ import aiohttp
 from aiohttp import web
 
 from app.bot.factory import BotApp, create_app
-from app.bot.webhook import create_webhook_app
+from app.bot.webhook import create_webhook_app, run_webhook
 from app.config import Settings, StorageSettings, WebhookSettings
 from app.llm import AccessSettings, LLMSettings
-from app.storage import make_fsm_storage, open_storage
+from app.storage import make_fsm_storage, open_memory_storage, open_storage
 from tests.e2e.conftest import ADMIN_ID, FAKE_MODEL, FRIEND_ID, make_settings
-from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.openai_server import FakeOpenAI, Reply
 from tests.storage.mongo_server import MongoTarget, fresh_db_name
 from tests.tg_emulator import EmuMessage, TelegramEmulator
 from tests.tg_emulator.fixtures import make_bot
@@ -247,7 +248,8 @@ async def test_throughput_two_instances_vs_one(
             )
             results[label] = time.perf_counter() - started
             for u in users:  # exactly one answer each
-                assert [m.text for m in u.chat.bot_messages] == [f"echo: hello from {u.id}"]
+                texts = [m.text for m in u.chat.bot_messages]
+                assert texts == [f"echo: hello from {u.id}"], (label, u.id, texts)
 
         # Sequential latency of one user's conversation alternating over both instances.
         tg.deliver_to([a.url, b.url], secret_token=SECRET)
@@ -259,7 +261,8 @@ async def test_throughput_two_instances_vs_one(
             await tg.wait_for_message(friend.id, lambda m, i=i: m.text == f"echo: turn {i}")
             latencies.append((time.perf_counter() - started) * 1000)
         # the last prompt carries the whole alternating conversation
-        assert len(fake_llm.chat_requests[-1].messages) >= 2 * 19 + 1
+        last = fake_llm.chat_requests[-1].messages
+        assert len(last) >= 2 * 19 + 1, [m["content"][:30] for m in last]
         by_url = {a.url: 0, b.url: 0}
         for d in tg.webhook_deliveries:
             if d.status == 200:
@@ -274,3 +277,44 @@ async def test_throughput_two_instances_vs_one(
     )
     log.warning(report)
     print(report)
+
+
+async def test_stopping_lets_answers_in_progress_finish(
+    tg: TelegramEmulator, fake_llm: FakeOpenAI
+) -> None:
+    """run_webhook end to end: setWebhook, delivery, then a stop while an answer streams."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = make_settings(tg, fake_llm).model_copy(
+        update={
+            "webhook": WebhookSettings(
+                url=f"http://127.0.0.1:{port}",
+                secret=SECRET,
+                path=WEBHOOK_PATH,
+                host="127.0.0.1",
+                port=port,
+            )
+        }
+    )
+    storage = open_memory_storage()
+    app = create_app(settings, storage=storage, bot=make_bot(tg))
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_webhook(app, stop))
+    try:
+        await tg.wait_until(lambda: tg.calls("setWebhook") or task.done())
+        assert not task.done()
+        fake_llm.script(Reply(text="a slow but complete answer", delay=1.0))
+        friend = tg.user(FRIEND_ID, "Fred")
+        await friend.send("take your time")
+        await tg.wait_until(lambda: fake_llm.chat_requests)
+        stop.set()  # SIGTERM while the model is still thinking
+        await asyncio.wait_for(task, 20)
+        texts = [m.text for m in friend.chat.bot_messages]
+        assert texts == ["a slow but complete answer"]
+        assert storage.usage_sink.written == 1  # and its usage was recorded
+    finally:
+        stop.set()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(task, 20)
+        await storage.close()

@@ -37,9 +37,14 @@ class AccessGateMiddleware(BaseMiddleware):
         if data.get("role", Role.STRANGER) is not Role.STRANGER:
             return await handler(event, data)
         inner = event.event if isinstance(event, Update) else event
+        edited = isinstance(event, Update) and event.message is None
+        if data.get("user_record_transient"):
+            # The database is down, so an approval given there can't be checked: don't
+            # refuse (and invite a request that can't be stored either), ask to retry.
+            await _unavailable(inner, edited=edited)
+            return None
         if isinstance(inner, CallbackQuery) and _is_request_button(inner.data):
             return await handler(event, data)
-        edited = isinstance(event, Update) and event.message is None
         await _refuse(inner, edited=edited)
         return None
 
@@ -58,5 +63,22 @@ async def _refuse(event: object, *, edited: bool) -> None:
             await event.answer(refusal_text(), reply_markup=request_access_keyboard())
     elif isinstance(event, CallbackQuery):
         await event.answer(_("You don't have access to this bot yet."), show_alert=True)
+    elif isinstance(event, InlineQuery):
+        await event.answer([], cache_time=0, is_personal=True)
+
+
+def unavailable_text() -> str:
+    return _(
+        "Sorry, I can't check your access right now: my database is unavailable. "
+        "Please try again in a few minutes."
+    )
+
+
+async def _unavailable(event: object, *, edited: bool) -> None:
+    if isinstance(event, Message):
+        if event.chat.type == ChatType.PRIVATE and not edited:
+            await event.answer(unavailable_text())
+    elif isinstance(event, CallbackQuery):
+        await event.answer(unavailable_text(), show_alert=True)
     elif isinstance(event, InlineQuery):
         await event.answer([], cache_time=0, is_personal=True)

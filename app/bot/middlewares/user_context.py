@@ -3,6 +3,7 @@ the access gate, so both can use them."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -10,7 +11,9 @@ from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, User
 
 from app.access import AccessService
-from app.storage import Storage
+from app.storage import Storage, UserRecord
+
+log = logging.getLogger(__name__)
 
 
 class UserContextMiddleware(BaseMiddleware):
@@ -29,9 +32,29 @@ class UserContextMiddleware(BaseMiddleware):
             # Channel posts, polls and the like carry no person: nothing to authorise,
             # so nothing gets through.
             return None
-        record = await self._storage.users.upsert_seen(
-            user.id, user.username, user.first_name, user.last_name, user.language_code
-        )
+        try:
+            record = await self._storage.users.upsert_seen(
+                user.id, user.username, user.first_name, user.last_name, user.language_code
+            )
+        except Exception as exc:
+            # Database down: don't lose the update. Admins and friends named in the settings
+            # are still recognised and answered (without context); approvals, chosen models
+            # and language overrides live in the database, so users approved there are
+            # told to try again later (see AccessGateMiddleware) until it is back.
+            log.warning(
+                "user store unavailable (%s: %s): serving user %s from their Telegram profile",
+                type(exc).__name__,
+                str(exc)[:200],
+                user.id,
+            )
+            record = UserRecord(
+                user_id=user.id,
+                username=user.username,
+                first_name=user.first_name,
+                last_name=user.last_name,
+                language_code=user.language_code,
+            )
+            data["user_record_transient"] = True
         data["user_record"] = record
         data["role"] = await self._access.role_of(record)
         return await handler(event, data)
