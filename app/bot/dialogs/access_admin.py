@@ -15,11 +15,11 @@ from aiogram.types import CallbackQuery, Message, User
 from aiogram.utils.i18n import gettext as _
 from aiogram_dialog import Dialog, DialogManager, StartMode, Window
 from aiogram_dialog.widgets.input import MessageInput
-from aiogram_dialog.widgets.kbd import Button, Cancel, Row, ScrollingGroup, Select, SwitchTo
+from aiogram_dialog.widgets.kbd import Button, Cancel, Row, SwitchTo
 from aiogram_dialog.widgets.text import Format
 
 from app.access.cards import status_label
-from app.bot.dialogs.common import fmt_usd, middleware, user_label
+from app.bot.dialogs.common import fmt_usd, middleware, paged_select, user_label
 from app.bot.dialogs.filters import InputWindow, RoleIs
 from app.bot.dialogs.states import AccessSG
 from app.config import Settings
@@ -29,7 +29,6 @@ from app.storage import AccessRequest, Storage, UserRecord
 log = logging.getLogger(__name__)
 
 # Widget ids start with "a_": the expired-menu handler maps the prefix back to this dialog.
-PAGE_HEIGHT = 8
 MAX_BUDGET_USD = 100_000.0
 
 
@@ -364,22 +363,6 @@ async def on_budget_back(callback: CallbackQuery, _w: Any, manager: DialogManage
 # ---------------------------------------------------------------------------- dialog
 
 
-def _user_list(id_: str, on_click: Any) -> ScrollingGroup:
-    return ScrollingGroup(
-        Select(
-            Format("{item[label]}"),
-            id=id_,
-            item_id_getter=lambda item: item["id"],
-            items="users",
-            on_click=on_click,
-        ),
-        id=f"{id_}_page",
-        width=1,
-        height=PAGE_HEIGHT,
-        hide_on_single_page=True,
-    )
-
-
 def access_dialog() -> Dialog:
     to_main = SwitchTo(Format("{btn_back}"), id="a_back", state=AccessSG.main)
     dialog = Dialog(
@@ -396,19 +379,7 @@ def access_dialog() -> Dialog:
         ),
         Window(
             Format("{text}"),
-            ScrollingGroup(
-                Select(
-                    Format("{item[label]}"),
-                    id="a_req",
-                    item_id_getter=lambda item: item["id"],
-                    items="requests",
-                    on_click=on_request,
-                ),
-                id="a_req_page",
-                width=1,
-                height=PAGE_HEIGHT,
-                hide_on_single_page=True,
-            ),
+            paged_select("a_req", "requests", on_request),
             to_main,
             state=AccessSG.pending,
             getter=pending_getter,
@@ -426,7 +397,7 @@ def access_dialog() -> Dialog:
         ),
         Window(
             Format("{text}"),
-            _user_list("a_friend", on_friend),
+            paged_select("a_friend", "users", on_friend),
             to_main,
             state=AccessSG.friends,
             getter=friends_getter,
@@ -454,7 +425,7 @@ def access_dialog() -> Dialog:
         ),
         Window(
             Format("{text}"),
-            _user_list("a_budget", on_budget_user),
+            paged_select("a_budget", "users", on_budget_user),
             to_main,
             state=AccessSG.budgets,
             getter=budgets_getter,

@@ -8,8 +8,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiogram.utils.i18n import gettext as _
+from aiogram_dialog.widgets.kbd import ScrollingGroup, Select
+from aiogram_dialog.widgets.text import Format
 
 from app.storage import StatsWindow, UsageBucket, UserRecord
+
+PAGE_HEIGHT = 8  # rows of buttons per page in every list menu
 
 WINDOW_KEYS: tuple[str, ...] = ("today", "7d", "30d", "all")
 DEFAULT_WINDOW = "7d"
@@ -98,3 +102,20 @@ def user_label(user_id: int | None, record: UserRecord | None = None) -> str:
 def middleware(manager: Any, key: str) -> Any:
     """A workflow/middleware data item from a DialogManager (None when absent)."""
     return manager.middleware_data.get(key)
+
+
+def paged_select(select_id: str, items: str, on_click: Any, *, width: int = 1) -> ScrollingGroup:
+    """A paginated list of buttons over getter items shaped ``{"id": ..., "label": ...}``."""
+    return ScrollingGroup(
+        Select(
+            Format("{item[label]}"),
+            id=select_id,
+            item_id_getter=lambda item: item["id"],
+            items=items,
+            on_click=on_click,
+        ),
+        id=f"{select_id}_page",
+        width=width,
+        height=PAGE_HEIGHT,
+        hide_on_single_page=True,
+    )

@@ -13,10 +13,10 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, User
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from aiogram_dialog import Dialog, DialogManager, StartMode, Window
-from aiogram_dialog.widgets.kbd import Cancel, Row, ScrollingGroup, Select, SwitchTo
+from aiogram_dialog.widgets.kbd import Cancel, Row, SwitchTo
 from aiogram_dialog.widgets.text import Format
 
-from app.bot.dialogs.common import middleware
+from app.bot.dialogs.common import middleware, paged_select
 from app.bot.dialogs.filters import InputWindow
 from app.bot.dialogs.states import ModelSG
 from app.config import Settings
@@ -28,7 +28,6 @@ from app.storage import Storage
 log = logging.getLogger(__name__)
 
 # Widget ids start with "m_": the expired-menu handler maps the prefix back to this dialog.
-PAGE_HEIGHT = 8
 # Callback data is at most 64 bytes; the dialog adds an intent id (~10) and "m_pick:".
 MAX_ID_BYTES = 40
 
@@ -197,38 +196,14 @@ def model_dialog() -> Dialog:
     dialog = Dialog(
         Window(
             Format("{text}"),
-            ScrollingGroup(
-                Select(
-                    Format("{item[label]}"),
-                    id="m_prov",
-                    item_id_getter=lambda item: item["id"],
-                    items="providers",
-                    on_click=on_provider,
-                ),
-                id="m_provs",
-                width=2,
-                height=PAGE_HEIGHT,
-                hide_on_single_page=True,
-            ),
+            paged_select("m_prov", "providers", on_provider, width=2),
             Cancel(Format("{btn_close}"), id="m_close"),
             state=ModelSG.providers,
             getter=providers_getter,
         ),
         Window(
             Format("{text}"),
-            ScrollingGroup(
-                Select(
-                    Format("{item[label]}"),
-                    id="m_pick",
-                    item_id_getter=lambda item: item["id"],
-                    items="models",
-                    on_click=on_model,
-                ),
-                id="m_page",
-                width=1,
-                height=PAGE_HEIGHT,
-                hide_on_single_page=True,
-            ),
+            paged_select("m_pick", "models", on_model),
             Row(
                 SwitchTo(Format("{btn_back}"), id="m_back", state=ModelSG.providers),
                 Cancel(Format("{btn_close}"), id="m_close"),

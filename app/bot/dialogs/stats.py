@@ -19,7 +19,6 @@ from aiogram_dialog.widgets.kbd import (
     Cancel,
     Group,
     Row,
-    ScrollingGroup,
     Select,
     SwitchTo,
 )
@@ -34,6 +33,7 @@ from app.bot.dialogs.common import (
     fmt_count,
     fmt_latency,
     middleware,
+    paged_select,
     user_label,
     window_for,
     window_label,
@@ -49,7 +49,6 @@ log = logging.getLogger(__name__)
 TOP_USERS = 20
 TOP_MODELS = 20
 RECENT_ERRORS = 5
-PAGE_HEIGHT = 8
 # Telegram's limit for documents sent by bots is 50 MB; keep a margin for the multipart.
 MAX_DOCUMENT_BYTES = 49 * 1024 * 1024
 
@@ -303,19 +302,7 @@ def stats_dialog() -> Dialog:
         ),
         Window(
             Format("{text}"),
-            ScrollingGroup(
-                Select(
-                    Format("{item[label]}"),
-                    id="s_user",
-                    item_id_getter=lambda item: item["id"],
-                    items="users",
-                    on_click=on_user,
-                ),
-                id="s_upage",
-                width=1,
-                height=PAGE_HEIGHT,
-                hide_on_single_page=True,
-            ),
+            paged_select("s_user", "users", on_user),
             back,
             state=StatsSG.users,
             getter=users_getter,
