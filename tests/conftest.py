@@ -8,6 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from app.llm import warm_up
+from tests.fakes.openai_server import FakeOpenAI
 from tests.storage.mongo_server import MongoTarget, mongo_target
 
 # litellm would otherwise try to download its price map at import time.
@@ -16,6 +18,15 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "mongodb: needs a MongoDB server (SecantusDB or real)")
+
+
+@pytest.fixture(scope="session")
+def fake_llm_server() -> Iterator[FakeOpenAI]:
+    """The OpenAI-compatible fake that litellm reaches through api_base (one per session)."""
+    # Import litellm once up front (seconds), so no test spends its wait budget on it.
+    warm_up()
+    with FakeOpenAI() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

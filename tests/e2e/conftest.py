@@ -13,7 +13,7 @@ import pytest_asyncio
 
 from app.bot.factory import BotApp, create_app
 from app.config import BotSettings, Settings, StorageSettings, TelegramSettings, WebhookSettings
-from app.llm import AccessSettings, LLMSettings, warm_up
+from app.llm import AccessSettings, LLMSettings
 from app.storage import Storage, open_memory_storage
 from tests.fakes.openai_server import FakeOpenAI
 from tests.tg_emulator.fixtures import make_bot, run_polling, running_emulator
@@ -23,14 +23,6 @@ ADMIN_ID = 100
 FRIEND_ID = 200
 STRANGER_ID = 300
 FAKE_MODEL = "openai/fake-model"
-
-
-@pytest.fixture(scope="session")
-def fake_llm_server() -> Iterator[FakeOpenAI]:
-    # Import litellm once up front (seconds), so no test spends its wait budget on it.
-    warm_up()
-    with FakeOpenAI() as server:
-        yield server
 
 
 @pytest.fixture

@@ -16,9 +16,8 @@ PRICED_MODEL = "openai/gpt-4o-mini"  # known to the map: cost is computed
 
 
 @pytest.fixture(scope="session")
-def fake_server() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI() as server:
-        yield server
+def fake_server(fake_llm_server: FakeOpenAI) -> FakeOpenAI:
+    return fake_llm_server
 
 
 @pytest.fixture
