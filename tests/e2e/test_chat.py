@@ -207,3 +207,25 @@ async def test_usage_is_recorded_for_every_call(running: Running) -> None:
     totals = await running.storage.usage.totals()
     assert totals.requests == 2 and totals.errors == 1
     assert totals.prompt_tokens > 0
+
+
+async def test_language_follows_telegram_and_can_be_overridden(running: Running) -> None:
+    tg = running.tg
+    friend = tg.user(FRIEND_ID, "Fred", language_code="ru")
+    await friend.send("/new")
+    reply = await tg.wait_for_message(friend.id)
+    assert reply.text.startswith("🆕 Начат новый разговор")
+
+    await friend.send("/language")
+    menu = await tg.wait_for_message(friend.id)
+    assert menu.button_texts == ["English", "Русский"]
+    await friend.press(menu, "English")
+    await tg.wait_until(lambda: menu.text == "Language set: English")
+    await friend.send("/new")
+    reply = await tg.wait_for_message(friend.id)
+    assert reply.text.startswith("🆕 New conversation started")
+    record = await running.storage.users.get(FRIEND_ID)
+    assert record is not None and record.language == "en"
+
+    forged = await friend.send_callback("lang:xx", menu)
+    assert forged is not None and "expired" in (forged.text or "")
