@@ -6,9 +6,26 @@ import asyncio
 import logging
 import os
 import sys
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from app.config import Settings
 
 # litellm would otherwise fetch its price map from the internet at import time.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+
+def _secret_values(settings: Settings) -> list[str | None]:
+    """Every secret the process knows: settings plus provider keys read by litellm."""
+    values: list[str | None] = [
+        s.get_secret_value() if s else None
+        for s in (settings.telegram.bot_token, settings.webhook.secret, settings.llm.api_key)
+    ]
+    if settings.storage.uri:
+        values.append(urlsplit(settings.storage.uri.get_secret_value()).password)
+    values += [v for k, v in os.environ.items() if k.endswith(("_API_KEY", "_TOKEN", "_SECRET"))]
+    return values
 
 
 def main() -> int:
@@ -26,8 +43,10 @@ def main() -> int:
     from app.bot.factory import ConfigError
     from app.bot.runner import run
     from app.config import load_settings
+    from app.log_redaction import install as install_redaction
 
     settings = load_settings()
+    install_redaction(_secret_values(settings))
     try:
         asyncio.run(run(settings))
     except ConfigError as exc:

@@ -100,8 +100,10 @@ class AccessService:
         request, created = await self._storage.requests.open_or_get_pending(
             user.user_id, user.username, user.full_name or None
         )
-        if not created:
+        if not created and request.cards:
             return RequestOutcome.PENDING
+        # New, or pending with no card delivered yet (no admin had opened the bot, or
+        # Telegram refused): try the admins again rather than leave it pending unseen.
         sent = await self._send_cards(request)
         return RequestOutcome.CREATED if sent else RequestOutcome.NO_ADMINS
 
@@ -134,10 +136,12 @@ class AccessService:
         decided = await self._storage.requests.decide(request_id, status, admin_id)
         if decided is None:
             current = await self._storage.requests.get(request_id)
-            outcome = (
-                DecisionOutcome.UNKNOWN if current is None else DecisionOutcome.ALREADY_DECIDED
-            )
-            return outcome, current
+            if current is None:
+                return DecisionOutcome.UNKNOWN, None
+            if current.status == "approved":
+                # Repairs a decision whose approval write failed after the status write.
+                await self._storage.users.set_approved(current.user_id, True)
+            return DecisionOutcome.ALREADY_DECIDED, current
         if approve:
             await self._storage.users.set_approved(decided.user_id, True)
         await self._update_cards(decided)

@@ -14,14 +14,14 @@ from app.bot.commands_menu import register_commands
 from app.bot.factory import BotApp, create_app, create_bot
 from app.config import Settings
 from app.healthcheck import HEARTBEAT_FILE
-from app.llm import UnknownModel, warm_up
+from app.llm import UnknownModel, aclose, warm_up
 from app.storage import make_fsm_storage, open_storage
 
 log = logging.getLogger(__name__)
 
 # How long a stopping bot lets answers in progress finish (docker-compose.yml gives the
 # container a longer stop_grace_period than this).
-SHUTDOWN_GRACE_SECONDS = 30.0
+SHUTDOWN_GRACE_SECONDS = 25.0
 
 
 async def build_running_app(settings: Settings) -> BotApp:
@@ -41,6 +41,11 @@ async def on_startup(app: BotApp) -> None:
         default_model = "openai/gpt-4o-mini"
     asyncio.get_running_loop().run_in_executor(None, warm_up, default_model)
     await register_commands(app.bot, app.i18n, await app.access.admin_chat_ids())
+    if not app.settings.access.is_configured:
+        log.warning(
+            "access: no ACCESS_ADMINS, ACCESS_FRIENDS or ACCESS_ALLOW_EVERYONE set, so nobody "
+            "can chat and nobody can approve requests: set ACCESS_ADMINS to your Telegram id"
+        )
     me = await app.bot.me()
     log.info(
         "bot @%s ready: mode=%s storage=%s default model=%s",
@@ -77,6 +82,8 @@ async def run(settings: Settings) -> None:
         await app.bot.session.close()
         started = time.monotonic()
         await app.storage.close()
+        await app.dispatcher.storage.close()
+        await aclose()
         log.info(
             "stopped; usage records flushed in %.1f s (written=%s, still buffered=%s)",
             time.monotonic() - started,

@@ -67,7 +67,7 @@ class AccessSettings(BaseSettings):
 
     @property
     def is_configured(self) -> bool:
-        """Whether any access rule was set (the library only enforces access then)."""
+        """Whether any access rule was set (start-up can warn when none is)."""
         return bool(
             self.admins.strip()
             or self.friends.strip()

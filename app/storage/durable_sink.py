@@ -94,6 +94,11 @@ class DurableUsageSink:
             return
         try:
             await asyncio.wait_for(self._repo.add(rec), self._write_timeout)
+        except asyncio.CancelledError:
+            # The caller is being cancelled (shutdown, a timeout around the model call):
+            # keep the record for the retry task (ids make a landed write idempotent).
+            self._enqueue([rec])
+            raise
         except Exception as exc:  # any failure means "retry later"
             self._failures += 1
             log.warning("usage write failed (%s); buffering for retry", _describe(exc))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from app.storage import Storage
 
 
@@ -67,3 +69,16 @@ async def test_find_by_username_is_case_insensitive(storage: Storage) -> None:
     await users.upsert_seen(5, "Renamed")
     assert await users.find_by_username("mixedcase") is None
     assert (await users.find_by_username("renamed")) is not None
+
+
+async def test_a_username_belongs_to_whoever_was_seen_with_it_last(storage: Storage) -> None:
+    users = storage.users
+    await users.upsert_seen(5, "boss")  # user 5 once was @boss, then renamed...
+    await asyncio.sleep(0.01)  # timestamps have millisecond resolution
+    await users.upsert_seen(9, "Boss")  # ...and user 9 has the name now
+    found = await users.find_by_username("@BOSS")
+    assert found is not None and found.user_id == 9
+    await asyncio.sleep(0.01)
+    await users.upsert_seen(5, "boss")  # seen again with it: the name moved back
+    found = await users.find_by_username("boss")
+    assert found is not None and found.user_id == 5

@@ -155,3 +155,26 @@ async def test_secantus_down_and_back_loses_nothing(data_dir: Path) -> None:
     finally:
         await storage.close()
         await proc.astop()
+
+
+async def test_a_cancelled_caller_does_not_lose_its_record() -> None:
+    class Hanging(MemoryUsageRepository):
+        hang = True
+
+        async def add(self, event: UsageEvent) -> UsageRecord:
+            if self.hang:
+                await asyncio.sleep(10)
+            return await super().add(event)
+
+    repo = Hanging()
+    sink = DurableUsageSink(repo, **FAST)
+    writer = asyncio.create_task(sink.record(ev(1)))
+    await asyncio.sleep(0.05)
+    writer.cancel()  # e.g. shutdown, or a wait_for around the caller's model call
+    with pytest.raises(asyncio.CancelledError):
+        await writer
+    assert sink.buffered == 1 and sink.dropped == 0
+    repo.hang = False
+    assert await sink.flush(timeout=5)
+    assert await repo.count() == 1
+    await sink.close()

@@ -9,7 +9,8 @@ import logging
 import math
 from typing import Any, Protocol
 
-from aiogram import Router
+from aiogram import F, Router
+from aiogram.enums import ChatType
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message, User
 from aiogram.utils.i18n import gettext as _
@@ -452,7 +453,10 @@ async def cmd_access(message: Message, dialog_manager: DialogManager) -> None:
 
 def create_access_router() -> Router:
     router = Router(name="access-dialog")
-    router.message.register(cmd_access, Command("access"), RoleIs(Role.ADMIN))
+    # Private chats only: the menu lists users, ids and budgets.
+    router.message.register(
+        cmd_access, Command("access"), RoleIs(Role.ADMIN), F.chat.type == ChatType.PRIVATE
+    )
     router.include_router(access_dialog())
     return router
 

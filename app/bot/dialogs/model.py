@@ -20,7 +20,9 @@ from app.bot.dialogs.common import middleware, paged_select
 from app.bot.dialogs.filters import InputWindow
 from app.bot.dialogs.states import ModelSG
 from app.config import Settings
-from app.llm.catalog import ModelInfo, is_available, list_models
+from app.llm import ensure_loaded
+from app.llm.access import Role
+from app.llm.catalog import ModelInfo, is_available, list_models, map_entry
 from app.llm.errors import UnknownModel
 from app.llm.shortcuts import merged_shortcuts, resolve_model
 from app.storage import Storage
@@ -120,6 +122,7 @@ async def _base(manager: DialogManager) -> tuple[list[ModelInfo], str, str | Non
 
 
 async def providers_getter(dialog_manager: DialogManager, **_kwargs: Any) -> dict[str, Any]:
+    await ensure_loaded()
     settings: Settings = middleware(dialog_manager, "settings")
     models, current, current_id = await _base(dialog_manager)
     counts: dict[str, int] = {}
@@ -146,6 +149,7 @@ async def providers_getter(dialog_manager: DialogManager, **_kwargs: Any) -> dic
 
 
 async def models_getter(dialog_manager: DialogManager, **_kwargs: Any) -> dict[str, Any]:
+    await ensure_loaded()
     models, current, current_id = await _base(dialog_manager)
     provider = dialog_manager.dialog_data.get("provider")
     items = [
@@ -236,13 +240,20 @@ def _suggestions_keyboard(names: list[str]) -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
+def _priced(model_id: str) -> bool:
+    entry = map_entry(model_id) or {}
+    return bool(entry.get("input_cost_per_token") or entry.get("output_cost_per_token"))
+
+
 async def cmd_model(
     message: Message,
     command: CommandObject,
     dialog_manager: DialogManager,
     storage: Storage,
     settings: Settings,
+    role: Role,
 ) -> None:
+    await ensure_loaded()  # the catalog reads litellm's model map: not on the event loop
     name = (command.args or "").strip()
     if not name:
         await dialog_manager.start(ModelSG.providers, mode=StartMode.RESET_STACK)
@@ -267,6 +278,17 @@ async def cmd_model(
             )
         return
     stored = storable_name(name, model_id, shortcuts)
+    if (
+        role is not Role.ADMIN
+        and stored not in merged_shortcuts(shortcuts)
+        and not _priced(model_id)
+    ):
+        # A model litellm has no price for would escape daily budgets and could point at
+        # endpoints on the bot's host (ollama/..., hosted_vllm/...): admins only.
+        await message.answer(
+            _("Model {model} is not in the catalog. Pick one with /model.").format(model=stored)
+        )
+        return
     if not usable(model_id, settings):
         await message.answer(
             _("Model {model} is not available: its provider has no API key configured.").format(

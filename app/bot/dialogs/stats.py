@@ -9,7 +9,8 @@ import asyncio
 import logging
 from typing import Any
 
-from aiogram import Bot, Router
+from aiogram import Bot, F, Router
+from aiogram.enums import ChatType
 from aiogram.filters import Command
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
@@ -328,7 +329,10 @@ async def cmd_stats(message: Message, dialog_manager: DialogManager) -> None:
 def create_stats_router() -> Router:
     router = Router(name="stats-dialog")
     # The role filter makes /stats invisible to non-admins: the update falls through.
-    router.message.register(cmd_stats, Command("stats"), RoleIs(Role.ADMIN))
+    # Private chats only: in a group the panel would show everyone's usage to the group.
+    router.message.register(
+        cmd_stats, Command("stats"), RoleIs(Role.ADMIN), F.chat.type == ChatType.PRIVATE
+    )
     router.include_router(stats_dialog())
     return router
 

@@ -6,10 +6,12 @@ from __future__ import annotations
 import io
 import logging
 
+import aiohttp
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
+from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Filter
-from aiogram.types import Message
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from aiolimiter import AsyncLimiter
 
@@ -22,7 +24,6 @@ from app.storage import UserRecord
 log = logging.getLogger(__name__)
 
 GROUPS = {ChatType.GROUP, ChatType.SUPERGROUP}
-DEFAULT_IMAGE_PROMPT = "What is in this image?"
 
 
 class AddressedToBot(Filter):
@@ -97,8 +98,16 @@ def create_chat_router() -> Router:
         if photo is None:
             return
         buffer = io.BytesIO()
-        await bot.download(photo, destination=buffer)
-        caption = _strip_mention(message.caption or "", bot_mention) or DEFAULT_IMAGE_PROMPT
+        try:
+            await bot.download(photo, destination=buffer)
+        except (TelegramAPIError, aiohttp.ClientError) as exc:
+            # The error text can carry the file URL, which contains the bot token.
+            log.warning("chat: photo download failed: %s", type(exc).__name__)
+            await message.reply(
+                _("I couldn't download this image from Telegram. Please send it again.")
+            )
+            return
+        caption = _strip_mention(message.caption or "", bot_mention) or _("What is in this image?")
         attachment = Attachment(data=buffer.getvalue(), mime_type="image/jpeg")
         await _answer(
             message, bot, user_record, chat_service, settings, bot_limiter, caption, [attachment]
@@ -117,6 +126,12 @@ def create_chat_router() -> Router:
                 "messages, videos and files aren't supported — please send text."
             )
         )
+
+    @router.callback_query()
+    async def stale_button(query: CallbackQuery) -> None:
+        # Last in line: a button no router claims (an old menu, a menu of someone else,
+        # forged data) still gets an answer, so the client's spinner stops.
+        await query.answer(_("This menu has expired."))
 
     @router.edited_message(F.chat.type == ChatType.PRIVATE)
     async def edited(message: Message) -> None:

@@ -111,10 +111,11 @@ class ChatService:
                 await sink.update("".join(parts))
         except StreamInterrupted as exc:
             partial = exc.partial_text or "".join(parts)
+            # Remember first: the model was paid for, even if Telegram then fails us.
+            await self._remember(conversation_id, request, partial, model)
             await sink.finish(
                 partial, footer=_("⚠️ The answer was cut off: the model's stream broke.")
             )
-            await self._remember(conversation_id, request, partial, model)
             return ChatOutcome.PARTIAL
         except LLMError as exc:
             log.info("chat: model error for user %s: %s", user.user_id, exc.kind)
@@ -124,8 +125,8 @@ class ChatService:
         if not answer.strip():
             await sink.fail(_("🤔 The model returned an empty answer. Try rephrasing."))
             return ChatOutcome.FAILED
-        await sink.finish(answer)
         await self._remember(conversation_id, request, answer, model)
+        await sink.finish(answer)
         return ChatOutcome.ANSWERED
 
     async def _load_history(

@@ -93,10 +93,12 @@ class MemoryUserRepository:
         wanted = username.lstrip("@").lower()
         if not wanted:
             return None
-        for _, user in sorted(self._users.items()):
-            if user.username and user.username.lower() == wanted:
-                return user.model_copy(deep=True)
-        return None
+        # Usernames move between accounts: the one seen most recently holds it now.
+        holders = [u for u in self._users.values() if (u.username or "").lower() == wanted]
+        if not holders:
+            return None
+        newest = max(holders, key=lambda u: (u.last_seen, -u.user_id))
+        return newest.model_copy(deep=True)
 
 
 class MemoryAccessRequestRepository:

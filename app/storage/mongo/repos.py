@@ -154,7 +154,12 @@ class MongoUserRepository:
         wanted = username.lstrip("@").lower()
         if not wanted:
             return None
-        cursor = self._col.find({"username_lower": wanted}).sort("_id", ASCENDING).limit(1)
+        # Usernames move between accounts: the one seen most recently holds it now.
+        cursor = (
+            self._col.find({"username_lower": wanted})
+            .sort([("last_seen", DESCENDING), ("_id", ASCENDING)])
+            .limit(1)
+        )
         async for raw in cursor:
             return _user(raw)
         return None
