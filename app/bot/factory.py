@@ -18,6 +18,7 @@ from app.access import AccessService
 from app.access.budget import StorageBudgetPolicy
 from app.bot.dialogs import create_dialogs_router, register_dialog_error_handlers
 from app.bot.errors import create_errors_router
+from app.bot.flood import install_flood_control
 from app.bot.i18n import UserLocaleMiddleware, create_i18n
 from app.bot.middlewares.access_gate import AccessGateMiddleware
 from app.bot.middlewares.inflight import InFlightUpdates
@@ -85,6 +86,7 @@ def create_app(
     i18n: I18n | None = None,
 ) -> BotApp:
     bot = bot or create_bot(settings)
+    install_flood_control(bot)
     i18n = i18n or create_i18n(settings.bot.default_locale)
     llm = llm or create_llm_provider(settings, storage)
     access = AccessService(

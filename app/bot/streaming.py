@@ -33,6 +33,7 @@ from aiogram.exceptions import (
 from aiogram.types import Message, MessageEntity, ReplyParameters
 from aiolimiter import AsyncLimiter
 
+from app.bot.flood import handles_own_flood_control
 from app.bot.rendering import (
     TELEGRAM_TEXT_LIMIT,
     RenderedPart,
@@ -129,6 +130,7 @@ class AnswerStreamer:
 
     # -- public API ----------------------------------------------------------------------
 
+    @handles_own_flood_control
     async def start(self) -> None:
         """Show "typing…" once: cheap, and covers the model's time to first token."""
         if not self._limiter.has_capacity():
@@ -144,6 +146,7 @@ class AnswerStreamer:
         except Exception:
             logger.debug("typing indicator failed", exc_info=True)
 
+    @handles_own_flood_control
     async def update(self, full_text_so_far: str) -> None:
         """Offer the answer so far; sends a preview only if throttling allows. Never raises."""
         self.text_so_far = full_text_so_far
@@ -156,6 +159,7 @@ class AnswerStreamer:
         except Exception:  # a preview is disposable; the final answer is what matters
             logger.warning("preview update failed", exc_info=True)
 
+    @handles_own_flood_control
     async def finish(self, final_text: str, *, footer: str | None = None) -> list[Message]:
         """Deliver the whole answer (rendered, split) and return the messages it now occupies."""
         self._done = True
@@ -171,6 +175,7 @@ class AnswerStreamer:
             messages.append(await self._send_final(part, reply=index == 0))
         return messages
 
+    @handles_own_flood_control
     async def fail(self, error_text: str) -> None:
         """Replace the preview with ``error_text`` (or send it). Never raises."""
         self._done = True

@@ -229,3 +229,16 @@ async def test_language_follows_telegram_and_can_be_overridden(running: Running)
 
     forged = await friend.send_callback("lang:xx", menu)
     assert forged is not None and "expired" in (forged.text or "")
+
+
+async def test_flood_limits_are_waited_out_outside_answers_too(running: Running) -> None:
+    tg = running.tg
+    friend = tg.user(FRIEND_ID, "Fred")
+    stranger = tg.user(301, "Eve")
+    tg.fail_next("sendMessage", 429, retry_after=1, times=2)
+    await friend.send("/help")
+    await stranger.send("hello?")
+    help_reply = await tg.wait_for_message(friend.id, lambda m: "/new" in m.text)
+    refusal = await tg.wait_for_message(stranger.id)
+    assert help_reply.text and "private bot" in refusal.text
+    assert len([c for c in tg.calls("sendMessage") if c.status == 429]) == 2
