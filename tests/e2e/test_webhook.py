@@ -160,10 +160,18 @@ async def test_model_dialog_spans_two_instances(
         await friend.send("/model")
         menu = await tg.wait_for_message(friend.id, lambda m: "Choose a provider" in m.text)
 
+        # A stores the dialog state after its menu went out; a person needs longer than
+        # that to press a button, the test must wait for it explicitly.
+        async def settled() -> None:
+            await tg.wait_until(lambda: a.app.inflight.count == b.app.inflight.count == 0)
+
+        await settled()
+
         tg.deliver_to([b.url], secret_token=SECRET)  # every press is handled by B
         provider = next(x for x in menu.buttons if x["text"].startswith(("openai", "✅ openai")))
         await friend.send_callback(provider["callback_data"], menu)
         await tg.wait_until(lambda: "Choose a model" in menu.text)
+        await settled()
         # The user-defined shortcuts come last: page forward (paging state is dialog
         # state too, kept in MongoDB between B's updates).
         for _page in range(10):
@@ -173,6 +181,7 @@ async def test_model_dialog_spans_two_instances(
             before = [x["text"] for x in menu.buttons]
             await friend.press(menu, ">")
             await tg.wait_until(lambda before=before: [x["text"] for x in menu.buttons] != before)
+            await settled()
         assert pick is not None
         await friend.send_callback(pick["callback_data"], menu)
         await tg.wait_until(lambda: "Model set to fakebig" in menu.text)
