@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import re
@@ -43,7 +42,6 @@ sys.path.insert(0, str(ROOT))
 import aiohttp  # noqa: E402
 from aiogram import Dispatcher, Router  # noqa: E402
 from aiogram.types import Message  # noqa: E402
-from aiohttp import web  # noqa: E402
 
 from app.bot.factory import create_app  # noqa: E402
 from app.config import (  # noqa: E402
@@ -55,7 +53,12 @@ from app.config import (  # noqa: E402
 )
 from app.llm import AccessSettings, LLMSettings, warm_up  # noqa: E402
 from app.storage import open_memory_storage  # noqa: E402
-from tests.fakes.openai_server import FakeOpenAI, Reply, _last_user_text  # noqa: E402
+from tests.fakes.openai_server import (  # noqa: E402
+    FakeOpenAI,
+    RecordedRequest,
+    Reply,
+    _last_user_text,
+)
 from tests.tg_emulator import ApiCall, FloodLimits, TelegramEmulator  # noqa: E402
 from tests.tg_emulator.fixtures import make_bot, run_polling  # noqa: E402
 
@@ -67,14 +70,6 @@ WORDS = ("alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel
 
 
 # ---------------------------------------------------------------------------- fake model
-
-
-@dataclass
-class StreamTimes:
-    request_at: float
-    first_chunk_at: float | None = None
-    last_chunk_at: float | None = None
-    done_at: float | None = None
 
 
 def answer_text(tag: str, chunks: int, chunk_size: int) -> str:
@@ -100,11 +95,10 @@ class TimedFake(FakeOpenAI):
         super().__init__(chunk_size=chunk_size)
         self.chunks = chunks
         self.chunk_delay = chunk_delay
-        self.times: dict[str, StreamTimes] = {}
 
     def configure(self, *, chunks: int, chunk_size: int, chunk_delay: float) -> None:
         self.chunks, self.chunk_size, self.chunk_delay = chunks, chunk_size, chunk_delay
-        self.times.clear()
+        self.reset()
 
     def answer_for(self, tag: str) -> str:
         return answer_text(tag, self.chunks, self.chunk_size)
@@ -119,55 +113,13 @@ class TimedFake(FakeOpenAI):
             chunk_delay=self.chunk_delay,
         )
 
-    async def _stream(
-        self,
-        request: web.Request,
-        reply: Reply,
-        text: str,
-        usage: dict[str, int],
-        model: str,
-        ident: str,
-        created: int,
-        body: dict[str, Any],
-    ) -> web.StreamResponse:
-        match = TAG.search(_last_user_text(body))
-        if match is None:
-            return await super()._stream(request, reply, text, usage, model, ident, created, body)
-        times = self.times[match.group(1)] = StreamTimes(request_at=time.monotonic())
-        response = web.StreamResponse(
-            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
-        )
-        await response.prepare(request)
-
-        def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
-            payload = {
-                "id": ident,
-                "object": "chat.completion.chunk",
-                "created": created,
-                "model": model,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-            }
-            return f"data: {json.dumps(payload)}\n\n".encode()
-
-        size = reply.chunk_size or self.chunk_size
-        pieces = [text[i : i + size] for i in range(0, len(text), size)]
-        await response.write(chunk({"role": "assistant", "content": ""}))
-        for n, piece in enumerate(pieces):
-            if n and reply.chunk_delay:
-                await asyncio.sleep(reply.chunk_delay)
-            await response.write(chunk({"content": piece}))
-            if n == 0:
-                times.first_chunk_at = time.monotonic()
-        times.last_chunk_at = time.monotonic()
-        await response.write(chunk({}, "stop"))
-        if (body.get("stream_options") or {}).get("include_usage"):
-            payload = {"id": ident, "object": "chat.completion.chunk", "created": created,
-                       "model": model, "choices": [], "usage": usage}  # fmt: skip
-            await response.write(f"data: {json.dumps(payload)}\n\n".encode())
-        await response.write(b"data: [DONE]\n\n")
-        await response.write_eof()
-        times.done_at = time.monotonic()
-        return response
+    def times_for(self, tag: str) -> RecordedRequest | None:
+        """The request that asked for ``tag``, with its server-side stream timestamps."""
+        for request in reversed(self.requests):
+            match = TAG.search(_last_user_text(request.json))
+            if match is not None and match.group(1) == tag:
+                return request
+        return None
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -336,7 +288,8 @@ async def bench_latency(fake: TimedFake, n: int) -> None:
                 if not await wait_all(tg, index, limit_s=30):
                     lost += 1
                     continue
-                st = fake.times[tag]
+                st = fake.times_for(tag)
+                assert st is not None
                 f_call = index.first_text[chat]
                 last = index.finals[chat][-1]
                 assert st.first_chunk_at is not None and st.last_chunk_at is not None
@@ -445,11 +398,11 @@ async def one_round(
         if calls:
             res.e2e.append(calls[0].time - started)
         if fake is not None:
-            st = fake.times.get(tags[uid])
+            st = fake.times_for(tags[uid])
             if st is not None:
-                res.to_model.append(st.request_at - started)
+                res.to_model.append(st.received_at - started)
                 if st.done_at is not None:
-                    res.model_stream.append(st.done_at - st.request_at)
+                    res.model_stream.append(st.done_at - st.received_at)
                 first = index.first_text.get(uid)
                 if first is not None and st.first_chunk_at is not None:
                     res.first_visible.append(first.time - st.first_chunk_at)
@@ -527,7 +480,7 @@ async def bench_concurrency(fake: TimedFake, users: int, rounds: int) -> None:
                     )
                 rs = []
                 for r in range(rounds):
-                    fake.times.clear()
+                    fake.reset()
                     rs.append(
                         await one_round(tg, user_ids, r, fake.answer_for, fake, timeout, label)
                     )

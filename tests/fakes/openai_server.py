@@ -104,6 +104,12 @@ class RecordedRequest:
     path: str
     headers: dict[str, str]
     json: dict[str, Any]
+    # time.monotonic() stamps (same clock as the Telegram emulator's call log), for
+    # benchmarks: when it arrived, when the first/last content chunk and [DONE] went out.
+    received_at: float = field(default_factory=time.monotonic)
+    first_chunk_at: float | None = None
+    last_chunk_at: float | None = None
+    done_at: float | None = None
 
     @property
     def messages(self) -> list[dict[str, Any]]:
@@ -246,10 +252,9 @@ class FakeOpenAI:
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
+        recorded = RecordedRequest(request.method, request.path, dict(request.headers), body)
         with self._lock:
-            self.requests.append(
-                RecordedRequest(request.method, request.path, dict(request.headers), body)
-            )
+            self.requests.append(recorded)
         reply = self._pick(body)
         if reply.delay:
             await asyncio.sleep(reply.delay)
@@ -297,7 +302,9 @@ class FakeOpenAI:
                 },
                 headers=reply.headers,
             )
-        return await self._stream(request, reply, text, usage, model, ident, created, body)
+        return await self._stream(
+            request, reply, text, usage, model, ident, created, body, recorded
+        )
 
     async def _stream(
         self,
@@ -309,6 +316,7 @@ class FakeOpenAI:
         ident: str,
         created: int,
         body: dict[str, Any],
+        recorded: RecordedRequest,
     ) -> web.StreamResponse:
         response = web.StreamResponse(
             headers={
@@ -341,6 +349,10 @@ class FakeOpenAI:
                 return response
             if reply.chunk_delay:
                 await asyncio.sleep(reply.chunk_delay)
+            # Stamped before the write: the client may act on the chunk before it returns.
+            recorded.last_chunk_at = time.monotonic()
+            if recorded.first_chunk_at is None:
+                recorded.first_chunk_at = recorded.last_chunk_at
             await response.write(chunk({"content": piece}))
         await response.write(chunk({}, "stop"))
         if (body.get("stream_options") or {}).get("include_usage"):
@@ -355,4 +367,5 @@ class FakeOpenAI:
             await response.write(f"data: {json.dumps(payload)}\n\n".encode())
         await response.write(b"data: [DONE]\n\n")
         await response.write_eof()
+        recorded.done_at = time.monotonic()
         return response
