@@ -306,3 +306,16 @@ def test_readme_has_deploy_and_scaling_sections() -> None:
     assert "Scaling out" in headings
     assert "docker compose up" in readme
     assert "TELEGRAM_MODE=webhook" in readme and "WEBHOOK_SECRET" in readme
+
+
+def test_heartbeat_stops_when_telegram_stops_answering(tmp_path: Path) -> None:
+    import time
+
+    from app.bot.liveness import LastContact, beat
+
+    contact = LastContact()
+    path = tmp_path / "heartbeat"
+    assert beat(contact, path, max_silence=90) and path.exists()
+    path.unlink()
+    contact.at = time.monotonic() - 120  # no Bot API call has succeeded for two minutes
+    assert not beat(contact, path, max_silence=90) and not path.exists()

@@ -4,7 +4,6 @@ that flushes usage records."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 
@@ -12,6 +11,7 @@ from aiogram import Bot, Dispatcher
 
 from app.bot.commands_menu import register_commands
 from app.bot.factory import BotApp, create_app, create_bot
+from app.bot.liveness import LastContact, heartbeat
 from app.config import Settings
 from app.healthcheck import HEARTBEAT_FILE
 from app.llm import UnknownModel, aclose, warm_up
@@ -56,16 +56,11 @@ async def on_startup(app: BotApp) -> None:
     )
 
 
-async def _heartbeat() -> None:
-    while True:
-        with contextlib.suppress(OSError):
-            HEARTBEAT_FILE.touch()
-        await asyncio.sleep(30)
-
-
 async def run(settings: Settings) -> None:
     app = await build_running_app(settings)
-    heartbeat = asyncio.create_task(_heartbeat())
+    contact = LastContact()
+    app.bot.session.middleware(contact)
+    beating = asyncio.create_task(heartbeat(contact, HEARTBEAT_FILE))
     try:
         if settings.telegram.mode == "webhook":
             from app.bot.webhook import run_webhook
@@ -74,7 +69,7 @@ async def run(settings: Settings) -> None:
         else:
             await run_polling(app.bot, app.dispatcher, app)
     finally:
-        heartbeat.cancel()
+        beating.cancel()
         if app.inflight.count:
             log.info("stopping: waiting for %s update(s) in progress", app.inflight.count)
             if not await app.inflight.wait_idle(SHUTDOWN_GRACE_SECONDS):

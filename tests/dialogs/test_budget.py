@@ -53,12 +53,19 @@ async def test_under_budget_and_yesterday_not_counted(storage: Storage) -> None:
             spend(USER + 1, 5.0, NOW - timedelta(hours=1)),  # someone else
         ]
     )
-    await policy(storage).check(USER)
+    await policy(storage).check(USER)  # $0.50 of $1.00 spent today
+    # The same data is over a $0.50 budget: the check above really counted today's spend.
+    await storage.users.set_budget(USER, 0.5)
+    with pytest.raises(BudgetExceeded):
+        await policy(storage).check(USER)
 
 
 async def test_no_budget_never_limits(storage: Storage) -> None:
     await storage.usage.add(spend(USER, 100.0, NOW - timedelta(hours=1)))
     await policy(storage).check(USER)
+    await storage.users.set_budget(USER, 99.0)  # the spend is visible to the policy
+    with pytest.raises(BudgetExceeded):
+        await policy(storage).check(USER)
 
 
 async def test_admins_exempt_by_id_username_or_callback(storage: Storage) -> None:
