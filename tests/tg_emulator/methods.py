@@ -363,7 +363,17 @@ class BotApiMethods:
         if msg.kind != "text":
             raise _bad("there is no text in the message to edit")
         text, entities = self._formatted(params)
-        markup = self._markup(params, None)
+        return self._apply_edit(chat, msg, text, entities, self._markup(params, None))
+
+    def _apply_edit(
+        self,
+        chat: ChatState,
+        msg: EmuMessage,
+        text: str,
+        entities: list[Entity],
+        markup: dict[str, Any] | None,
+    ) -> Any:
+        """Telegram refuses an edit that changes nothing (entity order does not count)."""
         same_entities = sort_entities(entities) == sort_entities(msg.entities)
         if text == msg.text and same_entities and markup == msg.reply_markup:
             raise _bad(NOT_MODIFIED.removeprefix("Bad Request: "))
@@ -383,13 +393,7 @@ class BotApiMethods:
         text, entities = self._formatted(
             params, "caption", "caption_entities", limit=1024, required=False
         )
-        markup = self._markup(params, None)
-        if text == msg.text and entities == msg.entities and markup == msg.reply_markup:
-            raise _bad(NOT_MODIFIED.removeprefix("Bad Request: "))
-        msg.edits.append(msg.text)
-        msg.text, msg.entities, msg.reply_markup = text, entities, markup
-        msg.edit_date = self._now()
-        return self._message_json(chat, msg)
+        return self._apply_edit(chat, msg, text, entities, self._markup(params, None))
 
     async def _edit_message_media(
         self, params: dict[str, Any], files: dict[str, UploadedFile]
