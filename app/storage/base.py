@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import AsyncIterator, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
@@ -221,6 +221,17 @@ class AccessRequestRepository(Protocol):
         """Oldest first."""
         ...
 
+    async def count_pending(self) -> int:
+        """How many requests are pending (the cap on open requests)."""
+        ...
+
+    async def claim_delivery(self, request_id: str, stale_after: timedelta) -> bool:
+        """Atomically claim the job of sending this request's admin cards. True for exactly
+        one caller, on any number of bot instances: the request is pending, has no card yet,
+        and nobody claimed it within ``stale_after`` (a claim that delivered nothing may be
+        retried after that)."""
+        ...
+
 
 @runtime_checkable
 class ConversationRepository(Protocol):
@@ -236,6 +247,44 @@ class ConversationRepository(Protocol):
 
     async def start_new(self, user_id: int, chat_id: int) -> Conversation:
         """Deactivate the current conversation (kept for history) and open a fresh one."""
+        ...
+
+
+@runtime_checkable
+class SpendRepository(Protocol):
+    """Per-user, per-UTC-day spend counters in USD (reservations included), changed only
+    atomically so that parallel chats and several instances can never overspend."""
+
+    async def reserve(
+        self, user_id: int, day: date, amount_usd: float, limit_usd: float | None
+    ) -> bool:
+        """Add ``amount_usd`` to the day's total when the new total stays <= ``limit_usd``
+        (``None``: no limit, always added). With ``amount_usd == 0`` it succeeds only while
+        the total is < ``limit_usd``. Returns whether it was added; one atomic operation."""
+        ...
+
+    async def adjust(self, user_id: int, day: date, delta_usd: float) -> None:
+        """Add ``delta_usd`` (negative when a call cost less than reserved); never refused.
+        The total never goes below 0."""
+        ...
+
+    async def spent(self, user_id: int, day: date) -> float:
+        """The day's total (0.0 when nothing was recorded)."""
+        ...
+
+
+@runtime_checkable
+class IdentityRepository(Protocol):
+    """``@username`` entries of ACCESS_ADMINS / ACCESS_FRIENDS bound to the numeric id that
+    first showed up with that name; the binding never moves to another account."""
+
+    async def bind(self, username: str, user_id: int) -> int:
+        """Bind ``username`` (normalised: lower case, no "@") to ``user_id`` unless it is
+        already bound; return the id it is bound to. First binder wins, atomically."""
+        ...
+
+    async def bound(self) -> dict[str, int]:
+        """Every binding, username -> id."""
         ...
 
 
@@ -304,6 +353,8 @@ class Storage:
         conversations: ConversationRepository,
         usage: UsageRepository,
         usage_sink: DurableSinkLike,
+        spend: SpendRepository,
+        identities: IdentityRepository,
         closer: _Closer | None = None,
     ) -> None:
         self.backend: Backend = backend
@@ -311,6 +362,8 @@ class Storage:
         self.requests = requests
         self.conversations = conversations
         self.usage = usage
+        self.spend = spend
+        self.identities = identities
         # The sink to hand to app.llm: a failed write is buffered and retried, never lost.
         self.usage_sink = usage_sink
         self._closer = closer
