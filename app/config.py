@@ -51,6 +51,12 @@ class BotSettings(_EnvSettings):
     draft_interval: float = 0.4
     edit_interval: float = 1.2
     global_rate_per_second: float = 25.0  # stay under Telegram's ~30 msg/s bot limit
+    # A stranger who keeps writing gets one refusal per this many seconds; the rest are
+    # dropped without a Telegram call.
+    stranger_refusal_cooldown_seconds: float = Field(default=600.0, ge=0)
+    # Open access requests at most; past that strangers are told to try later and the
+    # admins get no new card.
+    max_pending_requests: int = Field(default=50, ge=1)
 
 
 class Settings(_EnvSettings):

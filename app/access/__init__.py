@@ -1,5 +1,26 @@
-"""Who may do what: roles from settings plus approvals in storage, and access requests."""
+"""Who may do what: roles from settings plus approvals in storage, access requests and
+daily budgets. Imports nothing from aiogram: services return outcomes."""
 
-from app.access.service import AccessService, DecisionOutcome, RequestOutcome
+from app.access.authority import AccessAuthority
+from app.access.budget import LedgerBudget
+from app.access.service import (
+    AccessService,
+    DecisionOutcome,
+    DecisionResult,
+    RequestOutcome,
+    RequestResult,
+    parse_budget,
+)
+from app.access.throttle import RefusalThrottle
 
-__all__ = ["AccessService", "DecisionOutcome", "RequestOutcome"]
+__all__ = [
+    "AccessAuthority",
+    "AccessService",
+    "DecisionOutcome",
+    "DecisionResult",
+    "LedgerBudget",
+    "RefusalThrottle",
+    "RequestOutcome",
+    "RequestResult",
+    "parse_budget",
+]

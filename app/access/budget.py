@@ -1,72 +1,82 @@
-"""Per-user daily cost budgets, enforced by the LLM provider before each call.
+"""Daily budgets as a hard limit: the storage-backed ``BudgetGuard`` of ``app.llm``.
 
-Implements ``app.llm.provider.BudgetPolicy`` (``async check(user_id) -> None``). A day is
-a UTC calendar day; spend is what storage has recorded since that midnight (priced calls
-only: an unpriced call cannot be counted, and guessing would block people wrongly)."""
+Before a model call the provider asks to reserve the call's worst-case cost; the ledger adds
+it to the user's counter for the UTC day in one atomic storage operation that refuses when
+the total would pass the budget, so parallel chats and several bot instances can never
+overspend together. After the call the hold is settled to the real (or estimated) cost.
+Admins are never limited."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 
-from app.llm.access import AccessSettings
+from app.llm.access import Caller
+from app.llm.budget import NO_HOLD, BudgetHold
 from app.llm.errors import BudgetExceeded
-from app.storage import Storage, UserRecord
+from app.storage import SpendRepository
+from app.storage.errors import StorageUnavailable
 
 log = logging.getLogger(__name__)
 
-IsAdminCallback = Callable[[int], Awaitable[bool]]
+
+def utc_midnight(now: datetime) -> datetime:
+    now = now.astimezone(UTC)
+    return now.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-class StorageBudgetPolicy:
-    def __init__(
-        self,
-        storage: Storage,
-        access_settings: AccessSettings,
-        clock: Callable[[], datetime] | None = None,
-        *,
-        is_admin: IsAdminCallback | None = None,
-    ) -> None:
-        self._storage = storage
-        self._settings = access_settings
-        self._clock = clock or (lambda: datetime.now(UTC))
-        # Admins listed by @username are only known by id through a lookup; the bot can
-        # pass its own role check here.
-        self._is_admin = is_admin
+@dataclass
+class _LedgerHold:
+    ledger: SpendRepository
+    user_id: int
+    day: date
+    reserved: float
 
-    async def _exempt(self, user_id: int, record: UserRecord) -> bool:
-        username = (record.username or "").lower()
-        if username and username in self._settings.admin_usernames:
-            return True
-        return self._is_admin is not None and await self._is_admin(user_id)
-
-    async def check(self, user_id: int) -> None:
-        """Raise BudgetExceeded once today's spend reached the user's budget."""
-        if user_id in self._settings.admin_ids:
-            return  # the common case for the owner: no storage round trip
-        now = self._clock().astimezone(UTC)
-        midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-        try:
-            record = await self._storage.users.get(user_id)
-            budget = record.daily_budget_usd if record else None
-            if record is None or budget is None or await self._exempt(user_id, record):
-                return
-            spent = await self._storage.usage.cost_since(user_id, midnight)
-        except Exception as exc:
-            # Database down. Only users who passed the access check get here, and their
-            # calls are still recorded (the usage sink buffers them), so a brief outage
-            # lets them exceed a budget by a little rather than losing every answer.
-            log.warning(
-                "budget of user %s unchecked, database unavailable (%s: %s)",
-                user_id,
-                type(exc).__name__,
-                str(exc)[:200],
-            )
+    async def settle(self, cost_usd: float | None) -> None:
+        delta = (cost_usd or 0.0) - self.reserved
+        if abs(delta) < 1e-12:
             return
-        if spent >= budget:
+        try:
+            await self.ledger.adjust(self.user_id, self.day, delta)
+        except StorageUnavailable:
+            # The reservation stays counted: an over-estimate, never an undercount.
+            log.warning("budget: spend of user %s not settled, database unavailable", self.user_id)
+
+
+class LedgerBudget:
+    def __init__(
+        self, ledger: SpendRepository, clock: Callable[[], datetime] | None = None
+    ) -> None:
+        self._ledger = ledger
+        self._clock = clock or (lambda: datetime.now(UTC))
+
+    async def reserve(self, caller: Caller, estimate_usd: float | None) -> BudgetHold:
+        if caller.user_id is None or caller.is_admin:
+            return NO_HOLD
+        midnight = utc_midnight(self._clock())
+        amount = max(0.0, estimate_usd or 0.0)
+        limit = caller.daily_budget_usd
+        try:
+            reserved = await self._ledger.reserve(caller.user_id, midnight.date(), amount, limit)
+        except StorageUnavailable:
+            if limit is not None:
+                # Without the counter a limit cannot be kept: refuse rather than overspend.
+                raise BudgetExceeded(
+                    "The daily budget cannot be checked right now (database unavailable).",
+                    user_id=caller.user_id,
+                ) from None
+            log.warning("budget: spend of user %s not counted, database unavailable", caller.user_id)
+            return NO_HOLD
+        if not reserved:
             raise BudgetExceeded(
-                f"Daily budget of ${budget:.2f} reached (spent ${spent:.4f}).",
-                user_id=user_id,
+                f"Daily budget of ${limit or 0:.2f} does not cover this call "
+                f"(estimated ${amount:.4f}).",
+                user_id=caller.user_id,
                 resets_at=midnight + timedelta(days=1),
             )
+        return _LedgerHold(self._ledger, caller.user_id, midnight.date(), amount)
+
+    async def spent_today(self, user_id: int) -> float:
+        return await self._ledger.spent(user_id, utc_midnight(self._clock()).date())

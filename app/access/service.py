@@ -1,33 +1,36 @@
-"""Access requests: a stranger asks, every admin gets an Approve/Deny card, one admin decides,
-every card is updated and the user is told. Decisions are atomic in storage, so a replayed or
-concurrent press decides nothing twice, and only an admin can decide at all."""
+"""Access requests and decisions. Returns outcomes; the bot layer talks to Telegram.
+
+A stranger asks, every admin is to get an Approve/Deny card, one admin decides, every card
+is to be updated and the user told. Decisions are atomic in storage, so a replayed or
+concurrent press decides nothing twice, and only an admin can decide at all. Sending the
+cards is claimed atomically too, so any number of bot instances send one set per request.
+"""
 
 from __future__ import annotations
 
-import html
 import logging
+import math
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError
-from aiogram.utils.i18n import I18n
-from aiogram.utils.i18n import gettext as _
-
-from app.access.cards import admin_card_keyboard, admin_card_text, decided_card_text
-from app.llm.access import AccessPolicy, AccessSettings, Role
-from app.storage import AccessRequest, RequestStatus, Storage, UserRecord
+from app.access.authority import AccessAuthority
+from app.llm.access import Role
+from app.storage import AccessRequest, AdminCard, RequestStatus, Storage, UserRecord
 
 log = logging.getLogger(__name__)
 
+MAX_BUDGET_USD = 100_000.0
+
 
 class RequestOutcome(StrEnum):
-    CREATED = "created"  # admins were notified
+    CREATED = "created"  # the admins in ``notify`` are to get a card
     PENDING = "pending"  # an earlier request is still open: coalesced, nobody re-notified
     COOLDOWN = "cooldown"  # denied recently; may ask again later
     ALREADY_ALLOWED = "already_allowed"
     NO_ADMINS = "no_admins"  # nobody could be notified (no reachable admin)
+    TOO_MANY = "too_many"  # the cap on pending requests is reached: try later
 
 
 class DecisionOutcome(StrEnum):
@@ -37,119 +40,110 @@ class DecisionOutcome(StrEnum):
     UNKNOWN = "unknown"
 
 
+@dataclass(frozen=True)
+class RequestResult:
+    outcome: RequestOutcome
+    request: AccessRequest | None = None
+    notify: tuple[int, ...] = ()  # admin chat ids to send the card to
+
+
+@dataclass(frozen=True)
+class DecisionResult:
+    outcome: DecisionOutcome
+    request: AccessRequest | None = None
+    # Set when this call made the decision: cards to edit and the user to tell.
+    cards: tuple[AdminCard, ...] = field(default_factory=tuple)
+    tell_user: int | None = None
+
+
+def parse_budget(text: str) -> float:
+    """'2.5', '$2.50', '2,50' -> 2.5. Raises ValueError for anything not a sane amount."""
+    cleaned = text.strip().lstrip("$").strip().replace(",", ".").replace(" ", "")
+    value = float(cleaned)
+    if not math.isfinite(value) or value < 0 or value > MAX_BUDGET_USD:
+        raise ValueError(text)
+    return round(value, 6)
+
+
 class AccessService:
     def __init__(
         self,
         *,
         storage: Storage,
-        settings: AccessSettings,
-        bot: Bot,
-        i18n: I18n,
+        authority: AccessAuthority,
         cooldown: timedelta = timedelta(hours=1),
+        max_pending: int = 50,
+        delivery_stale_after: timedelta = timedelta(minutes=2),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._storage = storage
-        self._settings = settings
-        # Approval comes from the user record the middleware already loaded, so the policy
-        # itself needs no storage round trip.
-        self._policy = AccessPolicy(settings)
-        self._bot = bot
-        self._i18n = i18n
+        self.authority = authority
         self._cooldown = cooldown
+        self._max_pending = max_pending
+        self._stale_after = delivery_stale_after
         self._clock = clock
-
-    @property
-    def settings(self) -> AccessSettings:
-        return self._settings
-
-    async def role_of(self, record: UserRecord) -> Role:
-        role = await self._policy.role(record.user_id, record.username)
-        if role is Role.STRANGER and record.approved:
-            return Role.FRIEND
-        return role
-
-    async def is_admin(self, user_id: int, username: str | None) -> bool:
-        return await self._policy.role(user_id, username) is Role.ADMIN
-
-    async def is_approved(self, user_id: int) -> bool:
-        return await self._storage.users.is_approved(user_id)
-
-    async def admin_chat_ids(self) -> list[int]:
-        """Admins listed by id, plus admins listed by @username who have written to the bot
-        (Telegram offers no way to message a username that never started the bot)."""
-        ids = set(self._settings.admin_ids)
-        for name in self._settings.admin_usernames:
-            record = await self._storage.users.find_by_username(name)
-            if record is not None:
-                ids.add(record.user_id)
-        return sorted(ids)
 
     # ------------------------------------------------------------------ the request side
 
-    async def request_access(self, user: UserRecord) -> RequestOutcome:
-        if await self.role_of(user) is not Role.STRANGER:
-            return RequestOutcome.ALREADY_ALLOWED
-        last = await self._storage.requests.last_request_for(user.user_id)
-        if (
-            last is not None
-            and last.status in ("denied", "revoked")
-            and last.decided_at is not None
-            and self._clock() - last.decided_at < self._cooldown
-        ):
-            return RequestOutcome.COOLDOWN
-        request, created = await self._storage.requests.open_or_get_pending(
-            user.user_id, user.username, user.full_name or None
-        )
-        if not created and request.cards:
-            return RequestOutcome.PENDING
+    async def request_access(self, user: UserRecord, role: Role) -> RequestResult:
+        if role is not Role.STRANGER:
+            return RequestResult(RequestOutcome.ALREADY_ALLOWED)
+        requests = self._storage.requests
+        last = await requests.last_request_for(user.user_id)
+        if last is not None and last.status == "pending":
+            request = last
+        else:
+            if (
+                last is not None
+                and last.status in ("denied", "revoked")
+                and last.decided_at is not None
+                and self._clock() - last.decided_at < self._cooldown
+            ):
+                return RequestResult(RequestOutcome.COOLDOWN, last)
+            if await requests.count_pending() >= self._max_pending:
+                log.warning("access: %s pending requests, refusing new ones", self._max_pending)
+                return RequestResult(RequestOutcome.TOO_MANY)
+            request, _created = await requests.open_or_get_pending(
+                user.user_id, user.username, user.full_name or None
+            )
         # New, or pending with no card delivered yet (no admin had opened the bot, or
-        # Telegram refused): try the admins again rather than leave it pending unseen.
-        sent = await self._send_cards(request)
-        return RequestOutcome.CREATED if sent else RequestOutcome.NO_ADMINS
+        # Telegram refused): whoever claims the delivery, on whichever instance, sends it.
+        if not await requests.claim_delivery(request.id, self._stale_after):
+            return RequestResult(RequestOutcome.PENDING, request)
+        admins = await self.authority.admin_chat_ids()
+        if not admins:
+            return RequestResult(RequestOutcome.NO_ADMINS, request)
+        return RequestResult(RequestOutcome.CREATED, request, tuple(admins))
 
-    async def _send_cards(self, request: AccessRequest) -> int:
-        sent = 0
-        for chat_id in await self.admin_chat_ids():
-            with self._i18n.use_locale(await self._locale_of(chat_id)):
-                text = admin_card_text(request)
-                markup = admin_card_keyboard(request.id)
-            try:
-                message = await self._bot.send_message(
-                    chat_id, text, reply_markup=markup, parse_mode="HTML"
-                )
-            except TelegramAPIError as exc:  # an admin who blocked the bot must not stop others
-                log.warning("access: cannot notify admin %s: %s", chat_id, exc)
-                continue
-            await self._storage.requests.add_card(request.id, chat_id, message.message_id)
-            sent += 1
-        return sent
+    async def card_sent(self, request_id: str, chat_id: int, message_id: int) -> None:
+        await self._storage.requests.add_card(request_id, chat_id, message_id)
 
     # ------------------------------------------------------------------ the admin side
 
     async def decide(
         self, request_id: str, admin_id: int, approve: bool, admin_username: str | None = None
-    ) -> tuple[DecisionOutcome, AccessRequest | None]:
-        if not await self.is_admin(admin_id, admin_username):
+    ) -> DecisionResult:
+        if not await self.authority.is_admin(admin_id, admin_username):
             log.warning("access: user %s tried to decide request %s", admin_id, request_id)
-            return DecisionOutcome.NOT_ADMIN, None
+            return DecisionResult(DecisionOutcome.NOT_ADMIN)
         status: RequestStatus = "approved" if approve else "denied"
         decided = await self._storage.requests.decide(request_id, status, admin_id)
         if decided is None:
             current = await self._storage.requests.get(request_id)
             if current is None:
-                return DecisionOutcome.UNKNOWN, None
+                return DecisionResult(DecisionOutcome.UNKNOWN)
             if current.status == "approved":
                 # Repairs a decision whose approval write failed after the status write.
                 await self._storage.users.set_approved(current.user_id, True)
-            return DecisionOutcome.ALREADY_DECIDED, current
+            return DecisionResult(DecisionOutcome.ALREADY_DECIDED, current)
         if approve:
             await self._storage.users.set_approved(decided.user_id, True)
-        await self._update_cards(decided)
-        await self._tell_user(decided)
-        return DecisionOutcome.DECIDED, decided
+        return DecisionResult(
+            DecisionOutcome.DECIDED, decided, tuple(decided.cards), tell_user=decided.user_id
+        )
 
     async def revoke(self, user_id: int, admin_id: int, admin_username: str | None = None) -> bool:
-        if not await self.is_admin(admin_id, admin_username):
+        if not await self.authority.is_admin(admin_id, admin_username):
             return False
         await self._storage.users.set_approved(user_id, False)
         last = await self._storage.requests.last_request_for(user_id)
@@ -157,50 +151,22 @@ class AccessService:
             await self._storage.requests.decide(last.id, "revoked", admin_id)
         return True
 
-    async def _update_cards(self, request: AccessRequest) -> None:
-        admin_name = await self._display_name(request.decided_by)
-        for card in request.cards:
-            with self._i18n.use_locale(await self._locale_of(card.chat_id)):
-                text = decided_card_text(request, admin_name)
-            try:
-                await self._bot.edit_message_text(
-                    text=text,
-                    chat_id=card.chat_id,
-                    message_id=card.message_id,
-                    reply_markup=None,
-                    parse_mode="HTML",
-                )
-            except TelegramAPIError as exc:  # deleted card, blocked bot: the decision stands
-                log.info("access: card %s/%s not updated: %s", card.chat_id, card.message_id, exc)
+    async def set_budget(
+        self, user_id: int, usd: float | None, admin_id: int, admin_username: str | None = None
+    ) -> UserRecord | None:
+        """The one place budgets are written; None when the caller is not an admin."""
+        if not await self.authority.is_admin(admin_id, admin_username):
+            return None
+        if usd is not None and (not math.isfinite(usd) or usd < 0 or usd > MAX_BUDGET_USD):
+            raise ValueError(usd)
+        return await self._storage.users.set_budget(user_id, usd)
 
-    async def _tell_user(self, request: AccessRequest) -> None:
-        with self._i18n.use_locale(await self._locale_of(request.user_id)):
-            if request.status == "approved":
-                text = _("✅ Your access was approved. Just write me a message to start.")
-            else:
-                text = _("Sorry, your access request was declined.")
-        try:
-            await self._bot.send_message(request.user_id, text)
-        except TelegramAPIError as exc:
-            log.info("access: cannot tell user %s: %s", request.user_id, exc)
-
-    async def _locale_of(self, user_id: int) -> str:
-        record = await self._storage.users.get(user_id)
-        available = self._i18n.available_locales
-        for candidate in (
-            record.language if record else None,
-            (record.language_code or "").split("-")[0] if record else None,
-        ):
-            if candidate and candidate in available:
-                return candidate
-        return self._i18n.default_locale
-
-    async def _display_name(self, user_id: int | None) -> str:
+    async def display_name(self, user_id: int | None) -> str:
         if user_id is None:
             return "?"
         record = await self._storage.users.get(user_id)
         if record is None:
             return str(user_id)
         if record.username:
-            return "@" + html.escape(record.username)
-        return html.escape(record.full_name or str(user_id))
+            return "@" + record.username
+        return record.full_name or str(user_id)

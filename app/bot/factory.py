@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import cast
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -14,8 +15,7 @@ from aiogram.fsm.storage.base import BaseStorage
 from aiogram.utils.i18n import I18n
 from aiogram_dialog import setup_dialogs
 
-from app.access import AccessService
-from app.access.budget import StorageBudgetPolicy
+from app.access import AccessAuthority, AccessService, LedgerBudget, RefusalThrottle
 from app.bot.dialogs import create_dialogs_router, register_dialog_error_handlers
 from app.bot.errors import create_errors_router
 from app.bot.flood import install_flood_control
@@ -23,13 +23,15 @@ from app.bot.i18n import UserLocaleMiddleware, create_i18n
 from app.bot.middlewares.access_gate import AccessGateMiddleware
 from app.bot.middlewares.inflight import InFlightUpdates
 from app.bot.middlewares.user_context import UserContextMiddleware
+from app.bot.notify.access import AccessNotifier
 from app.bot.routers.access_requests import create_access_requests_router
 from app.bot.routers.chat import create_chat_router
 from app.bot.routers.commands import create_commands_router
 from app.bot.services.chat import ChatService
 from app.bot.streaming import make_bot_limiter
+from app.bot.workflow import Services
 from app.config import Settings
-from app.llm import AccessPolicy, LLMProvider
+from app.llm import LLMProvider
 from app.storage import Storage
 
 
@@ -54,11 +56,13 @@ def create_bot(settings: Settings) -> Bot:
     )
 
 
-def create_llm_provider(settings: Settings, storage: Storage) -> LLMProvider:
+def create_llm_provider(
+    settings: Settings, storage: Storage, authority: AccessAuthority
+) -> LLMProvider:
     return LLMProvider(
         settings.llm,
-        access=AccessPolicy(settings.access, is_approved=storage.users.is_approved),
-        budget=StorageBudgetPolicy(storage, settings.access),
+        access=authority,
+        budget=LedgerBudget(storage.spend),
         usage_sink=storage.usage_sink,
     )
 
@@ -70,7 +74,9 @@ class BotApp:
     dispatcher: Dispatcher
     storage: Storage
     llm: LLMProvider
+    authority: AccessAuthority
     access: AccessService
+    access_notifier: AccessNotifier
     chat_service: ChatService
     i18n: I18n
     inflight: InFlightUpdates
@@ -88,31 +94,38 @@ def create_app(
     bot = bot or create_bot(settings)
     install_flood_control(bot)
     i18n = i18n or create_i18n(settings.bot.default_locale)
-    llm = llm or create_llm_provider(settings, storage)
+    # One authority on roles, built here and passed to everything that asks.
+    authority = AccessAuthority(settings.access, storage)
+    llm = llm or create_llm_provider(settings, storage, authority)
     access = AccessService(
         storage=storage,
-        settings=settings.access,
-        bot=bot,
-        i18n=i18n,
+        authority=authority,
         cooldown=timedelta(seconds=settings.bot.request_cooldown_seconds),
+        max_pending=settings.bot.max_pending_requests,
     )
+    notifier = AccessNotifier(bot, i18n, storage, access)
     chat_service = ChatService(storage, llm, default_model=settings.llm.default_model)
 
     dp = Dispatcher(storage=fsm_storage)
-    dp.workflow_data.update(
+    services = Services(
         settings=settings,
         storage=storage,
         llm=llm,
+        authority=authority,
         access=access,
+        access_notifier=notifier,
         chat_service=chat_service,
         bot_limiter=make_bot_limiter(settings.bot.global_rate_per_second),
     )
+    dp.workflow_data.update(cast(dict[str, object], services))
     inflight = InFlightUpdates()
     dp.update.outer_middleware(inflight)
     # Order matters: who is it -> which language -> may they pass.
-    dp.update.outer_middleware(UserContextMiddleware(storage, access))
+    dp.update.outer_middleware(UserContextMiddleware(storage, authority))
     dp.update.outer_middleware(UserLocaleMiddleware(i18n))
-    dp.update.outer_middleware(AccessGateMiddleware())
+    dp.update.outer_middleware(
+        AccessGateMiddleware(RefusalThrottle(settings.bot.stranger_refusal_cooldown_seconds))
+    )
 
     dp.include_router(create_errors_router())
     dp.include_router(create_access_requests_router())
@@ -121,4 +134,6 @@ def create_app(
     dp.include_router(create_chat_router())
     register_dialog_error_handlers(dp)
     setup_dialogs(dp)
-    return BotApp(settings, bot, dp, storage, llm, access, chat_service, i18n, inflight)
+    return BotApp(
+        settings, bot, dp, storage, llm, authority, access, notifier, chat_service, i18n, inflight
+    )

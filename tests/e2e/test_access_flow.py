@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram.types import Update
 
-from app.access.cards import AccessDecisionCallback
+from app.bot.keyboards.access import AccessDecisionCallback
 from tests.e2e.conftest import ADMIN_ID, FRIEND_ID, STRANGER_ID, Running, StartBot
 
 

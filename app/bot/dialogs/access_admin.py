@@ -6,8 +6,7 @@ edited and the user is told, exactly as with the Approve/Deny card buttons."""
 from __future__ import annotations
 
 import logging
-import math
-from typing import Any, Protocol
+from typing import Any
 
 from aiogram import F, Router
 from aiogram.enums import ChatType
@@ -19,53 +18,24 @@ from aiogram_dialog.widgets.input import MessageInput
 from aiogram_dialog.widgets.kbd import Button, Cancel, Row, SwitchTo
 from aiogram_dialog.widgets.text import Format
 
-from app.access.cards import status_label
-from app.bot.dialogs.common import fmt_usd, middleware, paged_select, user_label
+from app.access import AccessAuthority, AccessService, parse_budget
+from app.bot.dialogs.common import fmt_usd, paged_select, user_label
 from app.bot.dialogs.filters import InputWindow, RoleIs
 from app.bot.dialogs.states import AccessSG
-from app.config import Settings
+from app.bot.keyboards.access import status_label
+from app.bot.workflow import services
 from app.llm.access import Role
 from app.storage import AccessRequest, Storage, UserRecord
 
 log = logging.getLogger(__name__)
 
 # Widget ids start with "a_": the expired-menu handler maps the prefix back to this dialog.
-MAX_BUDGET_USD = 100_000.0
 
 
-class AccessActions(Protocol):
-    """The part of app.access.AccessService this menu uses."""
-
-    async def decide(
-        self, request_id: str, admin_id: int, approve: bool, admin_username: str | None = None
-    ) -> Any: ...
-
-    async def revoke(
-        self, user_id: int, admin_id: int, admin_username: str | None = None
-    ) -> bool: ...
-
-
-def parse_budget(text: str) -> float:
-    """'2.5', '$2.50', '2,50' -> 2.5. Raises ValueError for anything not a sane amount."""
-    cleaned = text.strip().lstrip("$").strip().replace(",", ".").replace(" ", "")
-    value = float(cleaned)
-    if not math.isfinite(value) or value < 0 or value > MAX_BUDGET_USD:
-        raise ValueError(text)
-    return round(value, 6)
-
-
-def _storage(manager: DialogManager) -> Storage:
-    storage: Storage = middleware(manager, "storage")
-    return storage
-
-
-def _admin(manager: DialogManager) -> User:
-    user: User = middleware(manager, "event_from_user")
-    return user
-
-
-def _budget_text(record: UserRecord | None) -> str:
+def _budget_text(record: UserRecord | None, default: float | None = None) -> str:
     if record is None or record.daily_budget_usd is None:
+        if default is not None:
+            return _("{amount} per day (default)").format(amount=fmt_usd(default))
         return _("no limit")
     return _("{amount} per day").format(amount=fmt_usd(record.daily_budget_usd))
 
@@ -82,44 +52,38 @@ def _with_notice(manager: DialogManager, text: str) -> str:
     return f"{notice}\n\n{text}" if notice else text
 
 
-async def known_users(storage: Storage, settings: Settings) -> list[tuple[int, UserRecord | None]]:
-    """Users an admin may budget: approved ones plus friends named in ACCESS_FRIENDS
-    (by id, or by @username once that user has written to the bot). Admins are never
-    limited, so they are left out."""
-    access = settings.access
-    found: dict[int, UserRecord | None] = {}
-    for approved in await storage.users.list_approved():
-        found[approved.user_id] = approved
-    for uid in sorted(access.friend_ids):
-        if uid not in found:
-            found[uid] = await storage.users.get(uid)
-    for name in sorted(access.friend_usernames):
-        rec = await storage.users.find_by_username(name)
-        if rec is not None:
-            found.setdefault(rec.user_id, rec)
-    return [
-        (uid, rec)
-        for uid, rec in sorted(found.items())
-        if uid not in access.admin_ids
-        and not (rec and rec.username and rec.username.lower() in access.admin_usernames)
+def _bindings_text(bound: dict[str, int], names: frozenset[str]) -> str:
+    parts = [
+        f"@{name} → {bound[name]}" if name in bound else f"@{name} → " + _("not seen yet")
+        for name in sorted(names)
     ]
+    return ", ".join(parts) if parts else "—"
 
 
 # ---------------------------------------------------------------------------- getters
 
 
-async def main_getter(dialog_manager: DialogManager, **_kwargs: Any) -> dict[str, Any]:
-    storage = _storage(dialog_manager)
-    settings: Settings = middleware(dialog_manager, "settings")
+async def main_getter(
+    dialog_manager: DialogManager,
+    storage: Storage,
+    authority: AccessAuthority,
+    **_kwargs: Any,
+) -> dict[str, Any]:
+    s = authority.settings
     pending = await storage.requests.list_pending()
     approved = await storage.users.list_approved()
-    configured = len(settings.access.friend_ids) + len(settings.access.friend_usernames)
+    configured = len(s.friend_ids) + len(s.friend_usernames)
     text = _(
         "Access management\n\n"
         "Pending requests: {pending}\n"
         "Approved users: {approved}\n"
         "Friends in settings: {configured}"
     ).format(pending=len(pending), approved=len(approved), configured=configured)
+    if s.admin_usernames:
+        bound = await authority.bound_usernames()
+        text += "\n" + _("Admins by name (bound to the first id seen): {names}").format(
+            names=_bindings_text(bound, s.admin_usernames)
+        )
     return {
         "text": _with_notice(dialog_manager, text),
         "btn_pending": _("Pending requests ({count})").format(count=len(pending)),
@@ -129,8 +93,10 @@ async def main_getter(dialog_manager: DialogManager, **_kwargs: Any) -> dict[str
     }
 
 
-async def pending_getter(dialog_manager: DialogManager, **_kwargs: Any) -> dict[str, Any]:
-    pending = await _storage(dialog_manager).requests.list_pending()
+async def pending_getter(
+    dialog_manager: DialogManager, storage: Storage, **_kwargs: Any
+) -> dict[str, Any]:
+    pending = await storage.requests.list_pending()
     if pending:
         text = _("Pending access requests (oldest first). Choose one to decide:")
     else:
@@ -145,8 +111,10 @@ async def pending_getter(dialog_manager: DialogManager, **_kwargs: Any) -> dict[
     return {"text": _with_notice(dialog_manager, text), "requests": items, "btn_back": _("‹ Back")}
 
 
-async def request_getter(dialog_manager: DialogManager, **_kwargs: Any) -> dict[str, Any]:
-    req = await _storage(dialog_manager).requests.get(dialog_manager.dialog_data["request_id"])
+async def request_getter(
+    dialog_manager: DialogManager, storage: Storage, **_kwargs: Any
+) -> dict[str, Any]:
+    req = await storage.requests.get(dialog_manager.dialog_data["request_id"])
     if req is None:
         return {"text": _("This request no longer exists."), "is_pending": False}
     text = _(
@@ -168,13 +136,18 @@ async def request_getter(dialog_manager: DialogManager, **_kwargs: Any) -> dict[
     }
 
 
-async def friends_getter(dialog_manager: DialogManager, **_kwargs: Any) -> dict[str, Any]:
-    storage = _storage(dialog_manager)
-    settings: Settings = middleware(dialog_manager, "settings")
+async def friends_getter(
+    dialog_manager: DialogManager,
+    storage: Storage,
+    authority: AccessAuthority,
+    **_kwargs: Any,
+) -> dict[str, Any]:
+    s = authority.settings
     approved = await storage.users.list_approved()
-    configured = [str(i) for i in sorted(settings.access.friend_ids)] + [
-        f"@{n}" for n in sorted(settings.access.friend_usernames)
-    ]
+    bound = await authority.bound_usernames()
+    configured = [str(i) for i in sorted(s.friend_ids)]
+    if s.friend_usernames:
+        configured.append(_bindings_text(bound, s.friend_usernames))
     lines = [
         _("Friends in settings (change them in ACCESS_FRIENDS): {names}").format(
             names=", ".join(configured) if configured else "—"
@@ -185,22 +158,28 @@ async def friends_getter(dialog_manager: DialogManager, **_kwargs: Any) -> dict[
         if approved
         else _("No approved users."),
     ]
+    default = s.default_daily_budget_usd
     users = [
-        {"id": str(r.user_id), "label": f"{user_label(r.user_id, r)} · {_budget_text(r)}"}
+        {"id": str(r.user_id), "label": f"{user_label(r.user_id, r)} · {_budget_text(r, default)}"}
         for r in approved
     ]
     text = "\n\n".join(lines)
     return {"text": _with_notice(dialog_manager, text), "users": users, "btn_back": _("‹ Back")}
 
 
-async def friend_getter(dialog_manager: DialogManager, **_kwargs: Any) -> dict[str, Any]:
+async def friend_getter(
+    dialog_manager: DialogManager,
+    storage: Storage,
+    authority: AccessAuthority,
+    **_kwargs: Any,
+) -> dict[str, Any]:
     uid = int(dialog_manager.dialog_data["user_id"])
-    rec = await _storage(dialog_manager).users.get(uid)
+    rec = await storage.users.get(uid)
     text = _("User: {name}\nId: {user_id}\nApproved: {approved}\nDaily budget: {budget}").format(
         name=user_label(uid, rec),
         user_id=uid,
         approved=_("yes") if rec and rec.approved else _("no"),
-        budget=_budget_text(rec),
+        budget=_budget_text(rec, authority.settings.default_daily_budget_usd),
     )
     return {
         "text": _with_notice(dialog_manager, text),
@@ -211,9 +190,11 @@ async def friend_getter(dialog_manager: DialogManager, **_kwargs: Any) -> dict[s
     }
 
 
-async def revoke_getter(dialog_manager: DialogManager, **_kwargs: Any) -> dict[str, Any]:
+async def revoke_getter(
+    dialog_manager: DialogManager, storage: Storage, **_kwargs: Any
+) -> dict[str, Any]:
     uid = int(dialog_manager.dialog_data["user_id"])
-    rec = await _storage(dialog_manager).users.get(uid)
+    rec = await storage.users.get(uid)
     return {
         "text": _("Revoke access of {name}? They will have to request access again.").format(
             name=user_label(uid, rec)
@@ -223,28 +204,38 @@ async def revoke_getter(dialog_manager: DialogManager, **_kwargs: Any) -> dict[s
     }
 
 
-async def budgets_getter(dialog_manager: DialogManager, **_kwargs: Any) -> dict[str, Any]:
-    settings: Settings = middleware(dialog_manager, "settings")
-    users = await known_users(_storage(dialog_manager), settings)
+async def budgets_getter(
+    dialog_manager: DialogManager, authority: AccessAuthority, **_kwargs: Any
+) -> dict[str, Any]:
+    users = await authority.budgetable_users()
+    default = authority.settings.default_daily_budget_usd
     text = (
         _("Daily cost budgets (UTC days; admins are never limited). Choose a user:")
         if users
         else _("No approved users or friends yet.")
     )
     items = [
-        {"id": str(uid), "label": f"{user_label(uid, rec)} · {_budget_text(rec)}"}
+        {"id": str(uid), "label": f"{user_label(uid, rec)} · {_budget_text(rec, default)}"}
         for uid, rec in users
     ]
     return {"text": _with_notice(dialog_manager, text), "users": items, "btn_back": _("‹ Back")}
 
 
-async def budget_input_getter(dialog_manager: DialogManager, **_kwargs: Any) -> dict[str, Any]:
+async def budget_input_getter(
+    dialog_manager: DialogManager,
+    storage: Storage,
+    authority: AccessAuthority,
+    **_kwargs: Any,
+) -> dict[str, Any]:
     uid = int(dialog_manager.dialog_data["user_id"])
-    rec = await _storage(dialog_manager).users.get(uid)
+    rec = await storage.users.get(uid)
     text = _(
         "Daily budget of {name}: {budget}.\n\n"
         "Send the new limit in USD (for example 2.50), or press No limit."
-    ).format(name=user_label(uid, rec), budget=_budget_text(rec))
+    ).format(
+        name=user_label(uid, rec),
+        budget=_budget_text(rec, authority.settings.default_daily_budget_usd),
+    )
     return {
         "text": _with_notice(dialog_manager, text),
         "btn_nolimit": _("No limit"),
@@ -255,9 +246,9 @@ async def budget_input_getter(dialog_manager: DialogManager, **_kwargs: Any) -> 
 # ---------------------------------------------------------------------------- actions
 
 
-def _access(manager: DialogManager) -> AccessActions:
-    access: AccessActions = middleware(manager, "access")
-    return access
+def _admin(manager: DialogManager) -> User:
+    user: User = manager.middleware_data["event_from_user"]
+    return user
 
 
 def _as_user_id(item: str) -> int | None:
@@ -273,12 +264,15 @@ async def on_request(callback: CallbackQuery, _w: Any, manager: DialogManager, i
 
 
 async def _decide(manager: DialogManager, approve: bool) -> None:
-    storage = _storage(manager)
+    svc = services(manager)
     request_id = manager.dialog_data["request_id"]
     admin = _admin(manager)
-    await _access(manager).decide(request_id, admin.id, approve, admin_username=admin.username)
-    # Re-read rather than trust the return value: another admin may have been faster.
-    req = await storage.requests.get(request_id)
+    result = await svc["access"].decide(
+        request_id, admin.id, approve, admin_username=admin.username
+    )
+    await svc["access_notifier"].announce_decision(result)
+    # Re-read rather than trust the outcome alone: another admin may have been faster.
+    req = await svc["storage"].requests.get(request_id)
     if req is None:
         notice = _("This request no longer exists.")
     else:
@@ -307,10 +301,11 @@ async def on_friend(callback: CallbackQuery, _w: Any, manager: DialogManager, it
 
 
 async def on_revoke(callback: CallbackQuery, _w: Any, manager: DialogManager) -> None:
+    svc = services(manager)
     uid = int(manager.dialog_data["user_id"])
     admin = _admin(manager)
-    ok = await _access(manager).revoke(uid, admin.id, admin_username=admin.username)
-    rec = await _storage(manager).users.get(uid)
+    ok = await svc["access"].revoke(uid, admin.id, admin_username=admin.username)
+    rec = await svc["storage"].users.get(uid)
     name = user_label(uid, rec)
     manager.dialog_data["notice"] = (
         _("Access of {name} revoked.").format(name=name)
@@ -332,11 +327,16 @@ async def on_budget_user(
 
 
 async def _budget_done(manager: DialogManager, usd: float | None) -> None:
+    svc = services(manager)
     uid = int(manager.dialog_data["user_id"])
-    rec = await _storage(manager).users.set_budget(uid, usd)
-    manager.dialog_data["notice"] = _("Daily budget of {name} set to {budget}.").format(
-        name=user_label(uid, rec), budget=_budget_text(rec)
-    )
+    admin = _admin(manager)
+    rec = await svc["access"].set_budget(uid, usd, admin.id, admin_username=admin.username)
+    if rec is None:
+        manager.dialog_data["notice"] = _("Only admins can set budgets.")
+    else:
+        manager.dialog_data["notice"] = _("Daily budget of {name} set to {budget}.").format(
+            name=user_label(uid, rec), budget=_budget_text(rec)
+        )
     back = manager.dialog_data.get("budget_back", AccessSG.budgets.state)
     await manager.switch_to(AccessSG.friend if back == AccessSG.friend.state else AccessSG.budgets)
 
@@ -461,4 +461,4 @@ def create_access_router() -> Router:
     return router
 
 
-__all__ = ["AccessActions", "create_access_router", "known_users", "parse_budget"]
+__all__ = ["create_access_router"]

@@ -20,8 +20,10 @@ from aiogram_dialog import DialogManager, ShowMode, StartMode
 from aiogram_dialog.api.exceptions import OutdatedIntent, UnknownIntent, UnknownState
 from aiogram_dialog.utils import remove_intent_id
 
+from app.access import AccessAuthority
 from app.bot.dialogs.states import AccessSG, ModelSG, StatsSG
-from app.llm.access import AccessPolicy, Role
+from app.llm.access import Role
+from app.storage.errors import StorageUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -47,16 +49,18 @@ def menu_for_callback(data: str | None) -> tuple[frozenset[Role], State] | None:
 
 
 async def _role(data: dict[str, Any], user: User) -> Role:
-    """The role from the access middleware; recomputed if the error came before it ran."""
+    """The role from the access middleware; asked of the authority if the error came before
+    the middleware ran."""
     role = data.get("role")
     if role is not None:
         return Role(role)
-    settings = data.get("settings")
-    storage = data.get("storage")
-    if settings is None:
+    authority: AccessAuthority | None = data.get("authority")
+    if authority is None:
         return Role.STRANGER
-    approved = storage.users.is_approved if storage is not None else None
-    return await AccessPolicy(settings.access, approved).role(user.id, user.username)
+    try:
+        return await authority.role(user.id, user.username)
+    except StorageUnavailable:
+        return Role.STRANGER
 
 
 async def on_expired_menu(

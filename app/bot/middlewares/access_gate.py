@@ -12,7 +12,8 @@ from aiogram.enums import ChatType
 from aiogram.types import CallbackQuery, InlineQuery, Message, TelegramObject, Update
 from aiogram.utils.i18n import gettext as _
 
-from app.access.cards import RequestAccessCallback, request_access_keyboard
+from app.access import RefusalThrottle
+from app.bot.keyboards.access import RequestAccessCallback, request_access_keyboard
 from app.llm.access import Role
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,9 @@ def refusal_text() -> str:
 
 
 class AccessGateMiddleware(BaseMiddleware):
+    def __init__(self, throttle: RefusalThrottle) -> None:
+        self._throttle = throttle
+
     async def __call__(
         self,
         handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
@@ -45,7 +49,7 @@ class AccessGateMiddleware(BaseMiddleware):
             return None
         if isinstance(inner, CallbackQuery) and _is_request_button(inner.data):
             return await handler(event, data)
-        await _refuse(inner, edited=edited)
+        await _refuse(inner, edited=edited, throttle=self._throttle)
         return None
 
 
@@ -55,11 +59,18 @@ def _is_request_button(data: str | None) -> bool:
     return data == RequestAccessCallback.__prefix__ or data.startswith(_REQUEST_PREFIX)
 
 
-async def _refuse(event: object, *, edited: bool) -> None:
+async def _refuse(event: object, *, edited: bool, throttle: RefusalThrottle) -> None:
     if isinstance(event, Message):
         # In groups a stranger is simply not answered: refusing there would spam the group;
-        # an edit was already refused as the original message.
-        if event.chat.type == ChatType.PRIVATE and not edited:
+        # an edit was already refused as the original message. A stranger who keeps
+        # writing gets one refusal per cooldown; the rest are dropped without a Telegram
+        # call (refusals that Telegram would throttle hurt the bot's standing).
+        if (
+            event.chat.type == ChatType.PRIVATE
+            and not edited
+            and event.from_user is not None
+            and throttle.allow(event.from_user.id)
+        ):
             await event.answer(refusal_text(), reply_markup=request_access_keyboard())
     elif isinstance(event, CallbackQuery):
         await event.answer(_("You don't have access to this bot yet."), show_alert=True)

@@ -1,5 +1,6 @@
-"""Loads (and refreshes) the sender's user record and role for every update, before i18n and
-the access gate, so both can use them."""
+"""Loads (and refreshes) the sender's user record and decides their Caller once per update,
+before i18n and the access gate: the record and the Caller travel with the update into the
+handlers, the LLM provider and the budget, so no second user read happens."""
 
 from __future__ import annotations
 
@@ -10,16 +11,17 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, User
 
-from app.access import AccessService
+from app.access import AccessAuthority
 from app.storage import Storage, UserRecord
+from app.storage.errors import StorageUnavailable
 
 log = logging.getLogger(__name__)
 
 
 class UserContextMiddleware(BaseMiddleware):
-    def __init__(self, storage: Storage, access: AccessService) -> None:
+    def __init__(self, storage: Storage, authority: AccessAuthority) -> None:
         self._storage = storage
-        self._access = access
+        self._authority = authority
 
     async def __call__(
         self,
@@ -36,17 +38,13 @@ class UserContextMiddleware(BaseMiddleware):
             record = await self._storage.users.upsert_seen(
                 user.id, user.username, user.first_name, user.last_name, user.language_code
             )
-        except Exception as exc:
-            # Database down: don't lose the update. Admins and friends named in the settings
-            # are still recognised and answered (without context); approvals, chosen models
-            # and language overrides live in the database, so users approved there are
-            # told to try again later (see AccessGateMiddleware) until it is back.
-            log.warning(
-                "user store unavailable (%s: %s): serving user %s from their Telegram profile",
-                type(exc).__name__,
-                str(exc)[:200],
-                user.id,
-            )
+            caller = await self._authority.caller_for(record)
+        except StorageUnavailable as exc:
+            # Database down: don't lose the update. Admins and friends named by id in the
+            # settings are still recognised and answered (without context); approvals,
+            # name bindings, chosen models and language overrides live in the database, so
+            # everyone else is told to try again later (see AccessGateMiddleware).
+            log.warning("user store unavailable (%s): serving user %s from settings", exc, user.id)
             record = UserRecord(
                 user_id=user.id,
                 username=user.username,
@@ -54,7 +52,9 @@ class UserContextMiddleware(BaseMiddleware):
                 last_name=user.last_name,
                 language_code=user.language_code,
             )
+            caller = self._authority.caller_without_storage(record)
             data["user_record_transient"] = True
         data["user_record"] = record
-        data["role"] = await self._access.role_of(record)
+        data["caller"] = caller
+        data["role"] = caller.role
         return await handler(event, data)

@@ -15,10 +15,12 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from aiolimiter import AsyncLimiter
 
-from app.bot.services.chat import ChatRequest, ChatService
+from app.bot.error_messages import describe_llm_error
+from app.bot.services.chat import ChatFailure, ChatRequest, ChatService
 from app.bot.streaming import AnswerStreamer
 from app.config import Settings
 from app.llm import Attachment
+from app.llm.access import Caller
 from app.storage import UserRecord
 
 log = logging.getLogger(__name__)
@@ -56,6 +58,30 @@ def _strip_mention(text: str, mention: str | None) -> str:
     return text.replace(mention, "").strip()
 
 
+class TelegramAnswer:
+    """ChatService's AnswerSink in Telegram: the streamer shows the text, failures become
+    localized sentences."""
+
+    def __init__(self, streamer: AnswerStreamer) -> None:
+        self._streamer = streamer
+
+    async def start(self) -> None:
+        await self._streamer.start()
+
+    async def update(self, full_text_so_far: str) -> None:
+        await self._streamer.update(full_text_so_far)
+
+    async def finish(self, final_text: str, *, cut_off: bool = False) -> None:
+        footer = _("⚠️ The answer was cut off: the model's stream broke.") if cut_off else None
+        await self._streamer.finish(final_text, footer=footer)
+
+    async def fail(self, failure: ChatFailure) -> None:
+        if failure.error is None:
+            await self._streamer.fail(_("🤔 The model returned an empty answer. Try rephrasing."))
+        else:
+            await self._streamer.fail(describe_llm_error(failure.error))
+
+
 def create_chat_router() -> Router:
     router = Router(name="chat")
     router.message.filter(AddressedToBot())
@@ -65,6 +91,7 @@ def create_chat_router() -> Router:
         message: Message,
         bot: Bot,
         user_record: UserRecord,
+        caller: Caller,
         chat_service: ChatService,
         settings: Settings,
         bot_limiter: AsyncLimiter,
@@ -82,13 +109,16 @@ def create_chat_router() -> Router:
                 ).format(length=len(text), limit=settings.bot.max_input_chars)
             )
             return
-        await _answer(message, bot, user_record, chat_service, settings, bot_limiter, text, [])
+        await _answer(
+            message, bot, user_record, caller, chat_service, settings, bot_limiter, text, []
+        )
 
     @router.message(F.photo)
     async def on_photo(
         message: Message,
         bot: Bot,
         user_record: UserRecord,
+        caller: Caller,
         chat_service: ChatService,
         settings: Settings,
         bot_limiter: AsyncLimiter,
@@ -110,7 +140,15 @@ def create_chat_router() -> Router:
         caption = _strip_mention(message.caption or "", bot_mention) or _("What is in this image?")
         attachment = Attachment(data=buffer.getvalue(), mime_type="image/jpeg")
         await _answer(
-            message, bot, user_record, chat_service, settings, bot_limiter, caption, [attachment]
+            message,
+            bot,
+            user_record,
+            caller,
+            chat_service,
+            settings,
+            bot_limiter,
+            caption,
+            [attachment],
         )
 
     @router.message(F.text.startswith("/"))
@@ -146,6 +184,7 @@ async def _answer(
     message: Message,
     bot: Bot,
     user: UserRecord,
+    caller: Caller,
     chat_service: ChatService,
     settings: Settings,
     limiter: AsyncLimiter,
@@ -163,5 +202,7 @@ async def _answer(
         draft_interval=settings.bot.draft_interval,
         edit_interval=settings.bot.edit_interval,
     )
-    request = ChatRequest(user=user, chat_id=message.chat.id, text=text, attachments=attachments)
-    await chat_service.answer(request, streamer)
+    request = ChatRequest(
+        user=user, caller=caller, chat_id=message.chat.id, text=text, attachments=attachments
+    )
+    await chat_service.answer(request, TelegramAnswer(streamer))

@@ -1,5 +1,6 @@
 """ChatService: one user message in, one streamed answer out, in the context of the user's
-active conversation. Plain inputs; the caller supplies the output sink (an AnswerStreamer)."""
+active conversation. Plain inputs and outcomes, no Telegram: the caller supplies the output
+sink (the bot wraps an AnswerStreamer) and turns failures into texts."""
 
 from __future__ import annotations
 
@@ -11,10 +12,6 @@ from enum import StrEnum
 from typing import Protocol
 from weakref import WeakValueDictionary
 
-from aiogram.types import Message
-from aiogram.utils.i18n import gettext as _
-
-from app.bot.error_messages import describe_llm_error
 from app.llm import (
     Attachment,
     ChatMessage,
@@ -23,7 +20,9 @@ from app.llm import (
     StreamInterrupted,
     ensure_loaded,
 )
+from app.llm.access import Caller
 from app.storage import Storage, Turn, UserRecord
+from app.storage.errors import StorageUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -33,14 +32,23 @@ SYSTEM_PROMPT = (
 )
 
 
+@dataclass(frozen=True)
+class ChatFailure:
+    """Why no answer came: a model error, or (error None) an empty answer."""
+
+    error: LLMError | None = None
+
+
 class AnswerSink(Protocol):
     async def start(self) -> None: ...
 
     async def update(self, full_text_so_far: str) -> None: ...
 
-    async def finish(self, final_text: str, *, footer: str | None = None) -> list[Message]: ...
+    async def finish(self, final_text: str, *, cut_off: bool = False) -> None:
+        """The final answer; ``cut_off``: the model's stream broke before the end."""
+        ...
 
-    async def fail(self, error_text: str) -> None: ...
+    async def fail(self, failure: ChatFailure) -> None: ...
 
 
 class ChatOutcome(StrEnum):
@@ -52,6 +60,7 @@ class ChatOutcome(StrEnum):
 @dataclass(frozen=True)
 class ChatRequest:
     user: UserRecord
+    caller: Caller
     chat_id: int
     text: str
     attachments: Sequence[Attachment] = field(default_factory=tuple)
@@ -103,8 +112,7 @@ class ChatService:
                 system_message=self._system_prompt,
                 chat_history=history,
                 attachments=list(request.attachments) or None,
-                user_id=user.user_id,
-                username=user.username,
+                caller=request.caller,
             )
             async for chunk in stream:
                 parts.append(chunk)
@@ -113,17 +121,15 @@ class ChatService:
             partial = exc.partial_text or "".join(parts)
             # Remember first: the model was paid for, even if Telegram then fails us.
             await self._remember(conversation_id, request, partial, model)
-            await sink.finish(
-                partial, footer=_("⚠️ The answer was cut off: the model's stream broke.")
-            )
+            await sink.finish(partial, cut_off=True)
             return ChatOutcome.PARTIAL
         except LLMError as exc:
             log.info("chat: model error for user %s: %s", user.user_id, exc.kind)
-            await sink.fail(describe_llm_error(exc))
+            await sink.fail(ChatFailure(exc))
             return ChatOutcome.FAILED
         answer = "".join(parts)
         if not answer.strip():
-            await sink.fail(_("🤔 The model returned an empty answer. Try rephrasing."))
+            await sink.fail(ChatFailure())
             return ChatOutcome.FAILED
         await self._remember(conversation_id, request, answer, model)
         await sink.finish(answer)
@@ -135,10 +141,8 @@ class ChatService:
         # A database outage must not cost the user their answer: answer without context.
         try:
             conversation = await self._storage.conversations.active(user_id, chat_id)
-        except Exception:
-            log.exception(
-                "chat: conversation of user %s unavailable, answering without it", user_id
-            )
+        except StorageUnavailable:
+            log.warning("chat: conversation of user %s unavailable, answering without it", user_id)
             return None, []
         return conversation.id, [{"role": t.role, "content": t.content} for t in conversation.turns]
 
@@ -156,5 +160,5 @@ class ChatService:
         ]
         try:
             await self._storage.conversations.append(conversation_id, turns)
-        except Exception:
-            log.exception("chat: could not save the exchange in %s", conversation_id)
+        except StorageUnavailable:
+            log.warning("chat: could not save the exchange in %s", conversation_id)

@@ -1,4 +1,4 @@
-"""The admin's Approve/Deny card: texts (HTML, user data escaped) and buttons."""
+"""Access request keyboards and the admin's Approve/Deny card texts (HTML, user data escaped)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""Inline keyboards and the texts that go with them."""

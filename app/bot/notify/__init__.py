@@ -1,0 +1,1 @@
+"""Messages the bot sends on its own initiative (cards, notifications)."""

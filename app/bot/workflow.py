@@ -1,0 +1,35 @@
+"""What ``create_app`` puts into the dispatcher's workflow data, typed.
+
+Handlers and dialog getters declare the entries they use as keyword arguments with these
+names and types; button handlers of dialogs, which aiogram-dialog calls with the manager
+only, read them through ``services(manager)``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, TypedDict, cast
+
+from aiogram_dialog import DialogManager
+from aiolimiter import AsyncLimiter
+
+if TYPE_CHECKING:
+    from app.access import AccessAuthority, AccessService
+    from app.bot.notify.access import AccessNotifier
+    from app.bot.services.chat import ChatService
+    from app.config import Settings
+    from app.llm import LLMProvider
+    from app.storage import Storage
+
+
+class Services(TypedDict):
+    settings: Settings
+    storage: Storage
+    llm: LLMProvider
+    authority: AccessAuthority
+    access: AccessService
+    access_notifier: AccessNotifier
+    chat_service: ChatService
+    bot_limiter: AsyncLimiter
+
+
+def services(manager: DialogManager) -> Services:
+    return cast(Services, manager.middleware_data)
