@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -44,17 +43,19 @@ async def complete(
     except LLMError as err:
         await pipeline.recorder.finish(call, "error", error_kind=err.kind)
         raise
-    except (asyncio.CancelledError, Exception):
-        # Cancelled mid-request (or a fault outside the mapping): the vendor may have
-        # billed the prompt, so the estimate is charged, without holding up the caller.
+    except BaseException:
+        # Cancelled mid-request (the only way here: attempts raise typed errors): the
+        # vendor may have billed the prompt, so the estimate is charged, without holding
+        # up the cancellation.
         pipeline.recorder.finish_soon(call, "error", error_kind=CANCELLED)
         raise
     usage = getattr(response, "usage", None)
     try:
         result = parse(response)
-    except LLMError as err:
+    except BaseException as exc:
+        kind = exc.kind if isinstance(exc, LLMError) else type(exc).__name__
         await pipeline.recorder.finish(
-            call, "error", error_kind=err.kind, usage=usage, response=response
+            call, "error", error_kind=kind, usage=usage, response=response
         )
         raise
     await pipeline.recorder.finish(

@@ -23,7 +23,20 @@ def delta_of(chunk: Any) -> str:
         return ""
 
 
-async def _open(request: ChatRequest, transport: Transport) -> tuple[list[Any], AsyncIterator[Any]]:
+def vendor_sent_usage(response: Any) -> bool:
+    """Whether the usage litellm hands out at the end of a stream came from the vendor.
+    Without a usage chunk from the vendor litellm makes one up from its own token count;
+    that is an estimate and must be labelled as one. (``chunks`` is litellm's record of
+    what the vendor sent; a stream object without it is taken at its word.)"""
+    chunks = getattr(response, "chunks", None)
+    if not isinstance(chunks, list):
+        return True
+    return any(getattr(chunk, "usage", None) is not None for chunk in chunks)
+
+
+async def _open(
+    request: ChatRequest, transport: Transport
+) -> tuple[Any, list[Any], AsyncIterator[Any]]:
     """One attempt: send, and read up to the first token, so that everything that can go
     wrong before the user sees text is inside the retry policy's reach."""
     call = request.call
@@ -36,7 +49,7 @@ async def _open(request: ChatRequest, transport: Transport) -> tuple[list[Any], 
             head.append(chunk)
             if delta_of(chunk):
                 break
-        return head, chunks
+        return response, head, chunks
     except Exception as exc:
         raise map_exception(exc, call.model_id, call.secrets) from None
 
@@ -61,7 +74,7 @@ async def stream(
     usage_chunk: Any = None
     try:
         try:
-            head, rest = await pipeline.retry.run(lambda: _open(request, transport))
+            response, head, rest = await pipeline.retry.run(lambda: _open(request, transport))
         except LLMError as err:
             await recorder.finish(call, "error", error_kind=err.kind)
             raise
@@ -93,6 +106,8 @@ async def stream(
                 model=call.model_id,
                 partial_text="".join(parts),
             ) from None
+        if usage is not None and not vendor_sent_usage(response):
+            usage = usage_chunk = None
         await recorder.finish(
             call, "ok", usage=usage, response=usage_chunk, received="".join(parts)
         )
