@@ -7,7 +7,7 @@ or earlier via `warm_up()` from a background thread.
 from __future__ import annotations
 
 from app.llm._litellm import aclose, ensure_loaded, warm_up
-from app.llm.access import AccessPolicy, AccessSettings, Role
+from app.llm.access import AccessPolicy, AccessSettings, Caller, CallerResolver, Role
 from app.llm.api import (
     aquery_llm,
     aquery_llm_raw,
@@ -25,7 +25,9 @@ from app.llm.api import (
     resolve_model,
     supports_vision,
 )
+from app.llm.budget import BudgetGuard, BudgetHold, Unlimited
 from app.llm.catalog import ModelInfo
+from app.llm.default import get_default_provider, set_default_provider
 from app.llm.errors import (
     AccessDenied,
     AuthError,
@@ -43,7 +45,8 @@ from app.llm.errors import (
     VisionNotSupported,
 )
 from app.llm.messages import Attachment, ChatMessage
-from app.llm.provider import BudgetPolicy, LLMProvider, get_default_provider, set_default_provider
+from app.llm.options import QueryOptions
+from app.llm.provider import LLMProvider
 from app.llm.settings import LLMSettings
 from app.llm.shortcuts import BUILTIN_SHORTCUTS
 from app.llm.usage import InMemoryUsageSink, UsageEvent, UsageSink
@@ -57,7 +60,10 @@ __all__ = [
     "AuthError",
     "BadRequest",
     "BudgetExceeded",
-    "BudgetPolicy",
+    "BudgetGuard",
+    "BudgetHold",
+    "Caller",
+    "CallerResolver",
     "ChatMessage",
     "ContentFiltered",
     "ContextTooLong",
@@ -68,11 +74,13 @@ __all__ = [
     "LLMTimeout",
     "ModelInfo",
     "ProviderUnavailable",
+    "QueryOptions",
     "RateLimited",
     "Role",
     "StreamInterrupted",
     "StructuredOutputError",
     "UnknownModel",
+    "Unlimited",
     "UsageEvent",
     "UsageSink",
     "VisionNotSupported",

@@ -1,21 +1,18 @@
 """Run the async implementation from sync code.
 
 Normally on a private event loop owned by the calling thread (kept for reuse): no thread
-hop, and the request itself is sent with litellm's sync client. Called from inside a
-running loop (Jupyter, a sync helper used by async code) that is impossible, so the call
-goes to one long-lived background loop instead, with the request sent from a worker
-thread so that loop is never blocked.
+hop. Called from inside a running loop that is impossible, so the call goes to one
+long-lived background loop instead.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Coroutine, Iterator
-from typing import Any, Literal, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Coroutine, Iterator
+from typing import Any, TypeVar
 
 T = TypeVar("T")
-Transport = Literal["direct", "thread"]
 
 _local = threading.local()
 _lock = threading.Lock()
@@ -41,34 +38,28 @@ def _background_loop() -> asyncio.AbstractEventLoop:
         return _background
 
 
-def transport() -> Transport:
-    """How a sync twin called from this thread, right now, must send its request."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return "direct"
-    return "thread"
+def _step(awaitable: Awaitable[T], direct: bool) -> T:
+    async def wrapped() -> T:
+        return await awaitable
+
+    if direct:
+        return _thread_loop().run_until_complete(wrapped())
+    return asyncio.run_coroutine_threadsafe(wrapped(), _background_loop()).result()
 
 
-def run_sync(coro: Coroutine[Any, Any, T], mode: Transport) -> T:
-    if mode == "direct":
+def run(coro: Coroutine[Any, Any, T], direct: bool) -> T:
+    if direct:
         return _thread_loop().run_until_complete(coro)
     return asyncio.run_coroutine_threadsafe(coro, _background_loop()).result()
 
 
-def iterate_sync(agen: AsyncIterator[T], mode: Transport) -> Iterator[T]:
+def iterate(agen: AsyncIterator[T], direct: bool) -> Iterator[T]:
     """A plain generator over an async generator."""
-
-    def step(awaitable: Any) -> Any:
-        if mode == "direct":
-            return _thread_loop().run_until_complete(awaitable)
-        return asyncio.run_coroutine_threadsafe(awaitable, _background_loop()).result()
-
     finished = False
     try:
         while True:
             try:
-                item: T = step(agen.__anext__())
+                item: T = _step(agen.__anext__(), direct)
             except StopAsyncIteration:
                 finished = True
                 return
@@ -76,6 +67,6 @@ def iterate_sync(agen: AsyncIterator[T], mode: Transport) -> Iterator[T]:
     finally:
         aclose = getattr(agen, "aclose", None)
         if not finished and aclose is not None:
-            # The consumer stopped early: let the async side record usage and release the
-            # connection.
-            step(aclose())
+            # The consumer stopped early: let the async side record usage, settle the
+            # budget and release the connection.
+            _step(aclose(), direct)

@@ -1,67 +1,72 @@
 """Module-level query functions: thin wrappers over the default provider.
 
-Keyword options are those of LLMProvider.aquery_llm: system_message, chat_history,
-attachments, user_id, username, temperature, max_tokens, timeout, plus anything litellm
-accepts (api_base, api_key, ...).
+Keyword options are `QueryOptions` (app.llm.options): system_message, chat_history,
+attachments, user_id, username, caller, temperature, max_tokens, timeout, plus anything
+litellm accepts (api_base, api_key, ...).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Unpack
 
 from pydantic import BaseModel
 
 from app.llm import catalog
+from app.llm.default import get_default_provider
 from app.llm.messages import ChatMessage
-from app.llm.provider import get_default_provider
+from app.llm.options import QueryOptions as Options
 
 M = TypeVar("M", bound=BaseModel)
 
 
-async def aquery_llm(prompt: str, model: str | None = None, **kwargs: Any) -> str:
+async def aquery_llm(prompt: str, model: str | None = None, **kwargs: Unpack[Options]) -> str:
     return await get_default_provider().aquery_llm(prompt, model, **kwargs)
 
 
-async def aquery_llm_text(prompt: str, model: str | None = None, **kwargs: Any) -> str:
+async def aquery_llm_text(prompt: str, model: str | None = None, **kwargs: Unpack[Options]) -> str:
     return await get_default_provider().aquery_llm_text(prompt, model, **kwargs)
 
 
-async def aquery_llm_raw(prompt: str, model: str | None = None, **kwargs: Any) -> Any:
+async def aquery_llm_raw(prompt: str, model: str | None = None, **kwargs: Unpack[Options]) -> Any:
     return await get_default_provider().aquery_llm_raw(prompt, model, **kwargs)
 
 
 async def aquery_llm_structured(
-    prompt: str, output_schema: type[M], model: str | None = None, **kwargs: Any
+    prompt: str, output_schema: type[M], model: str | None = None, **kwargs: Unpack[Options]
 ) -> M:
     return await get_default_provider().aquery_llm_structured(
         prompt, output_schema, model, **kwargs
     )
 
 
-def aquery_llm_stream(prompt: str, model: str | None = None, **kwargs: Any) -> AsyncIterator[str]:
+def aquery_llm_stream(
+    prompt: str, model: str | None = None, **kwargs: Unpack[Options]
+) -> AsyncIterator[str]:
     return get_default_provider().aquery_llm_stream(prompt, model, **kwargs)
 
 
-def query_llm(prompt: str, model: str | None = None, **kwargs: Any) -> str:
+def query_llm(prompt: str, model: str | None = None, **kwargs: Unpack[Options]) -> str:
     return get_default_provider().query_llm(prompt, model, **kwargs)
 
 
-def query_llm_text(prompt: str, model: str | None = None, **kwargs: Any) -> str:
+def query_llm_text(prompt: str, model: str | None = None, **kwargs: Unpack[Options]) -> str:
     return get_default_provider().query_llm_text(prompt, model, **kwargs)
 
 
-def query_llm_raw(prompt: str, model: str | None = None, **kwargs: Any) -> Any:
+def query_llm_raw(prompt: str, model: str | None = None, **kwargs: Unpack[Options]) -> Any:
     return get_default_provider().query_llm_raw(prompt, model, **kwargs)
 
 
 def query_llm_structured(
-    prompt: str, output_schema: type[M], model: str | None = None, **kwargs: Any
+    prompt: str, output_schema: type[M], model: str | None = None, **kwargs: Unpack[Options]
 ) -> M:
     return get_default_provider().query_llm_structured(prompt, output_schema, model, **kwargs)
 
 
-def query_llm_stream(prompt: str, model: str | None = None, **kwargs: Any) -> Iterator[str]:
+def query_llm_stream(
+    prompt: str, model: str | None = None, **kwargs: Unpack[Options]
+) -> Iterator[str]:
     return get_default_provider().query_llm_stream(prompt, model, **kwargs)
 
 

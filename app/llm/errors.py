@@ -7,6 +7,7 @@ from datetime import datetime
 
 class LLMError(Exception):
     kind: str = "error"
+    # Read by the retry policy (app.llm.retry): only these errors are tried again.
     retryable: bool = False
     # Set when mapped from a provider failure; the original exception is not chained
     # (it can carry request headers), so these keep what is useful for debugging.
@@ -47,7 +48,8 @@ class LLMTimeout(LLMError):
     """The model did not answer in time."""
 
     kind = "timeout"
-    retryable = True
+    # Not retried: the user has already waited the whole timeout once.
+    retryable = False
 
 
 class ProviderUnavailable(LLMError):

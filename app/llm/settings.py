@@ -50,6 +50,10 @@ class LLMSettings(BaseSettings):
     api_key: SecretStr | None = None
 
     default_context_window: int = Field(default=8192, gt=0)
+    # The max_tokens every call of a non-admin is capped at (and sent with), so one call
+    # cannot cost far more than the budget has left. Also the output size estimated for
+    # an admin's call that sets no max_tokens.
+    user_max_tokens: int = Field(default=4096, gt=0)
 
     @field_validator("shortcuts", mode="before")
     @classmethod

@@ -15,7 +15,9 @@ def utcnow() -> datetime:
 
 
 class UsageEvent(BaseModel):
-    """What one model call cost. `cost_usd` is None when litellm has no price (never a guess)."""
+    """What one model call cost. `cost_usd` is None when litellm has no price. When the
+    vendor reported no usage (a broken stream, a cancelled call), tokens and cost are
+    estimated from the tokenizer count and `cost_estimated` is True."""
 
     user_id: int | None
     model: str  # resolved litellm id, e.g. "openai/gpt-4o"
@@ -23,6 +25,7 @@ class UsageEvent(BaseModel):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float | None = None
+    cost_estimated: bool = False
     latency_ms: float = 0.0
     ttft_ms: float | None = None  # time to first token, streams only
     outcome: Outcome = "ok"  # "partial": a stream broke after some text was delivered

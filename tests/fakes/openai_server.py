@@ -41,6 +41,9 @@ class Reply:
     break_after: int | None = None  # streams: drop the connection after N content chunks
     prompt_tokens: int | None = None  # None: counted from the request (words)
     completion_tokens: int | None = None
+    # Streams: False leaves out the usage chunk even when the client asks for one (as
+    # some OpenAI-compatible servers do).
+    send_usage: bool = True
 
     @classmethod
     def error(
@@ -355,7 +358,7 @@ class FakeOpenAI:
                 recorded.first_chunk_at = recorded.last_chunk_at
             await response.write(chunk({"content": piece}))
         await response.write(chunk({}, "stop"))
-        if (body.get("stream_options") or {}).get("include_usage"):
+        if reply.send_usage and (body.get("stream_options") or {}).get("include_usage"):
             payload = {
                 "id": ident,
                 "object": "chat.completion.chunk",

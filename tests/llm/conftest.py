@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from app.llm import InMemoryUsageSink, LLMProvider, LLMSettings
+from app.llm import BudgetExceeded, Caller, InMemoryUsageSink, LLMProvider, LLMSettings
 from tests.fakes.openai_server import FakeOpenAI
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -60,3 +60,44 @@ def make_provider(settings: LLMSettings, sink: InMemoryUsageSink) -> Callable[..
 @pytest.fixture
 def provider(make_provider: Callable[..., LLMProvider]) -> LLMProvider:
     return make_provider()
+
+
+class CountingHold:
+    def __init__(self, guard: CountingGuard, caller: Caller, reserved: float | None) -> None:
+        self.guard = guard
+        self.caller = caller
+        self.reserved = reserved
+        self.settled: list[float | None] = []
+
+    async def settle(self, cost_usd: float | None) -> None:
+        self.settled.append(cost_usd)
+        self.guard.reserved -= self.reserved or 0.0
+        self.guard.spent += cost_usd or 0.0
+
+
+class CountingGuard:
+    """A BudgetGuard that keeps its books in memory and refuses beyond ``limit``."""
+
+    def __init__(self, limit: float | None = None) -> None:
+        self.limit = limit
+        self.spent = 0.0
+        self.reserved = 0.0
+        self.holds: list[CountingHold] = []
+
+    async def reserve(self, caller: Caller, estimate_usd: float | None) -> CountingHold:
+        amount = estimate_usd or 0.0
+        if self.limit is not None and self.spent + self.reserved + amount > self.limit:
+            raise BudgetExceeded("daily budget spent", user_id=caller.user_id)
+        self.reserved += amount
+        hold = CountingHold(self, caller, estimate_usd)
+        self.holds.append(hold)
+        return hold
+
+    @property
+    def settlements(self) -> list[list[float | None]]:
+        return [hold.settled for hold in self.holds]
+
+
+@pytest.fixture
+def guard() -> CountingGuard:
+    return CountingGuard()

@@ -9,8 +9,11 @@ from app.llm import (
     AccessPolicy,
     AccessSettings,
     BudgetExceeded,
+    BudgetHold,
+    Caller,
     InMemoryUsageSink,
     Role,
+    Unlimited,
 )
 from tests.fakes.openai_server import FakeOpenAI
 
@@ -37,7 +40,9 @@ async def test_roles_by_id_and_username() -> None:
     assert await p.role(99, "@ADMIN") is Role.ADMIN
     assert await p.role(2) is Role.FRIEND
     assert await p.role(98, "pal") is Role.FRIEND
-    assert await p.role(97, "@pAl") is Role.FRIEND
+    assert await p.role(98, "@pAl") is Role.FRIEND
+    # The name is bound to the first id seen with it: another account gets nothing.
+    assert await p.role(97, "@pAl") is Role.STRANGER
     assert await p.role(3, "stranger") is Role.STRANGER
     with pytest.raises(AccessDenied) as info:
         await p.check(3, "stranger")
@@ -83,20 +88,21 @@ async def test_budget_refuses_before_the_model(
 ) -> None:
     resets = datetime(2030, 1, 1, tzinfo=UTC)
 
-    class Budget:
+    class Guard:
         def __init__(self) -> None:
-            self.checked: list[int] = []
+            self.asked: list[int | None] = []
 
-        async def check(self, user_id: int) -> None:
-            self.checked.append(user_id)
-            if user_id == 13:
-                raise BudgetExceeded("daily budget spent", user_id=user_id, resets_at=resets)
+        async def reserve(self, caller: Caller, estimate_usd: float | None) -> BudgetHold:
+            self.asked.append(caller.user_id)
+            if caller.user_id == 13:
+                raise BudgetExceeded("daily budget spent", user_id=13, resets_at=resets)
+            return await Unlimited().reserve(caller, estimate_usd)
 
-    budget = Budget()
-    provider = make_provider(access=policy(friends="13,14"), budget=budget)
+    guard = Guard()
+    provider = make_provider(access=policy(friends="13,14"), budget=guard)
     with pytest.raises(BudgetExceeded) as info:
         await provider.aquery_llm("spend", user_id=13)
     assert info.value.resets_at == resets
     assert fake.chat_requests == [] and sink.events == []
     assert await provider.aquery_llm("spend", user_id=14) == "echo: spend"
-    assert budget.checked == [13, 14]
+    assert guard.asked == [13, 14]

@@ -1,0 +1,86 @@
+"""What a call costs: litellm's figure for a response, a price from litellm's map for
+counted tokens, and token counts for estimates when the vendor reported none."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from app.llm import catalog
+from app.llm._litellm import _litellm
+from app.llm.history import turn_tokens
+from app.llm.messages import ChatMessage
+
+log = logging.getLogger(__name__)
+
+
+def is_priced(model_id: str) -> bool:
+    return catalog.map_entry(model_id) is not None
+
+
+def price(model_id: str, prompt_tokens: int, completion_tokens: int) -> float | None:
+    """USD for these token counts at the model's price in litellm's map; None when the map
+    has no price for it (never a guess)."""
+    if not is_priced(model_id):
+        return None
+    if not prompt_tokens and not completion_tokens:
+        return 0.0
+    try:
+        prompt_cost, completion_cost = _litellm().cost_per_token(
+            model=model_id, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens
+        )
+    except Exception:  # litellm raises its own types for rows without a price
+        return None
+    return float(prompt_cost) + float(completion_cost)
+
+
+def reported_cost(response: Any) -> float | None:
+    """The cost litellm already computed for a response or final stream chunk."""
+    hidden = getattr(response, "_hidden_params", None)
+    value = hidden.get("response_cost") if isinstance(hidden, dict) else None
+    return float(value) if isinstance(value, int | float) else None
+
+
+def cost(model_id: str, prompt_tokens: int, completion_tokens: int, response: Any) -> float | None:
+    """The real cost of a call the vendor reported usage for."""
+    if not is_priced(model_id):
+        return None
+    # litellm prices every response it returns (cache and tier aware); reusing that
+    # figure saves ~0.3 ms per call over pricing it again.
+    reported = reported_cost(response) if response is not None else None
+    if reported is not None:
+        return reported
+    return price(model_id, prompt_tokens, completion_tokens)
+
+
+def tokens_of(usage: Any, name: str) -> int:
+    value: Any = getattr(usage, name, None) if usage is not None else None
+    return int(value) if isinstance(value, int | float) else 0
+
+
+def count_messages(model_id: str, messages: Sequence[ChatMessage]) -> int:
+    """Prompt tokens by the model's tokenizer. Per turn and cached: a chat sends the same
+    history again with every message."""
+    total = 0
+    for message in messages:
+        try:
+            total += turn_tokens(model_id, message)
+        except Exception:
+            # Image parts the tokenizer cannot size: count their text, the rest is small
+            # next to max_tokens in any estimate.
+            content = message.get("content")
+            parts = content if isinstance(content, list) else []
+            text = " ".join(str(p.get("text", "")) for p in parts if isinstance(p, dict))
+            total += count_text(model_id, text)
+    return total
+
+
+def count_text(model_id: str, text: str) -> int:
+    if not text:
+        return 0
+    lit = _litellm()
+    try:
+        return int(lit.token_counter(model=model_id, text=text))
+    except Exception:
+        return int(lit.token_counter(text=text))

@@ -1,0 +1,165 @@
+"""The end of every model call: one usage event and one budget settlement, exactly once,
+whatever happened (success, error, retries given up, cancellation, a consumer that stopped
+reading, a stream that broke).
+
+When the vendor reported usage, tokens and cost are real. When it did not although tokens
+may have been spent (a broken stream, a stream without a usage chunk, a cancelled call),
+they are estimated from the tokenizer count of the prompt and of the text received:
+never zero for a priced model. A call that failed before producing anything costs 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.llm import pricing
+from app.llm._mapping import redact
+from app.llm.access import Caller
+from app.llm.budget import BudgetHold
+from app.llm.usage import Outcome, UsageEvent, UsageSink
+
+log = logging.getLogger("app.llm")
+
+CANCELLED = "cancelled"  # error_kind of a call its caller gave up on
+
+
+@dataclass
+class Call:
+    """One model call from its budget reservation to its settlement."""
+
+    caller: Caller
+    model_id: str
+    shortcut: str | None
+    hold: BudgetHold
+    reserved_usd: float | None
+    # Tokenizer counts for estimates: of what was sent, and of a text received.
+    count_prompt: Callable[[], int]
+    count_output: Callable[[str], int]
+    secrets: tuple[str | None, ...] = ()
+    streamed: bool = False
+    started: float = field(default_factory=time.perf_counter)
+    attempts: int = 0
+    ttft_ms: float | None = None
+    finished: bool = False
+
+    def elapsed_ms(self) -> float:
+        return (time.perf_counter() - self.started) * 1000
+
+
+@dataclass(frozen=True)
+class Charge:
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float | None  # what the usage event shows
+    settle_usd: float | None  # what the budget is charged
+    estimated: bool = False
+
+
+def charge_of(
+    call: Call, outcome: Outcome, error_kind: str | None, usage: Any, response: Any, received: str
+) -> Charge:
+    prompt = pricing.tokens_of(usage, "prompt_tokens")
+    completion = pricing.tokens_of(usage, "completion_tokens")
+    if prompt or completion:
+        cost = pricing.cost(call.model_id, prompt, completion, response)
+        return Charge(prompt, completion, cost, cost)
+    if outcome == "error" and error_kind != CANCELLED and not received:
+        # Refused before any token (an HTTP error, retries given up): nothing was billed.
+        zero = 0.0 if pricing.is_priced(call.model_id) else None
+        return Charge(0, 0, zero, 0.0)
+    try:
+        prompt, completion = call.count_prompt(), call.count_output(received)
+    except Exception as exc:  # a tokenizer fault must not lose the charge
+        log.warning("usage estimate failed (%s); charging the reservation", type(exc).__name__)
+        return Charge(0, 0, call.reserved_usd, call.reserved_usd, estimated=True)
+    cost = pricing.price(call.model_id, prompt, completion)
+    return Charge(prompt, completion, cost, cost, estimated=True)
+
+
+class UsageRecorder:
+    def __init__(self, sink: UsageSink) -> None:
+        self.sink = sink
+        self._background: set[asyncio.Task[None]] = set()
+
+    def event(
+        self, call: Call, outcome: Outcome, error_kind: str | None, charge: Charge
+    ) -> UsageEvent:
+        return UsageEvent(
+            user_id=call.caller.user_id,
+            model=call.model_id,
+            shortcut=call.shortcut,
+            prompt_tokens=charge.prompt_tokens,
+            completion_tokens=charge.completion_tokens,
+            cost_usd=charge.cost_usd,
+            cost_estimated=charge.estimated,
+            latency_ms=call.elapsed_ms(),
+            ttft_ms=call.ttft_ms,
+            outcome=outcome,
+            error_kind=error_kind,
+            streamed=call.streamed,
+            attempts=call.attempts,
+        )
+
+    def _begin(
+        self,
+        call: Call,
+        outcome: Outcome,
+        error_kind: str | None,
+        usage: Any,
+        response: Any,
+        received: str,
+    ) -> asyncio.Task[None] | None:
+        if call.finished:
+            return None
+        call.finished = True
+        charge = charge_of(call, outcome, error_kind, usage, response, received)
+        event = self.event(call, outcome, error_kind, charge)
+        # A task of its own: a cancellation of the caller must not cut the bookkeeping short.
+        task = asyncio.get_running_loop().create_task(self._close(call, event, charge))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return task
+
+    async def finish(
+        self,
+        call: Call,
+        outcome: Outcome,
+        *,
+        error_kind: str | None = None,
+        usage: Any = None,
+        response: Any = None,
+        received: str = "",
+    ) -> None:
+        """Record and settle (once), and wait for it unless the caller is cancelled again."""
+        task = self._begin(call, outcome, error_kind, usage, response, received)
+        if task is not None:
+            await asyncio.shield(task)
+
+    def finish_soon(
+        self, call: Call, outcome: Outcome, *, error_kind: str | None = None, received: str = ""
+    ) -> None:
+        """Record and settle (once) without delaying the caller's cancellation."""
+        try:
+            self._begin(call, outcome, error_kind, None, None, received)
+        except RuntimeError:  # no running loop: nowhere left to run the bookkeeping
+            log.warning("usage event dropped: no running loop to record it on")
+
+    async def _close(self, call: Call, event: UsageEvent, charge: Charge) -> None:
+        try:
+            await call.hold.settle(charge.settle_usd)
+        except Exception as exc:
+            # The guard owns its retries; the user's call must not fail for bookkeeping.
+            log.error("budget settle failed (%s): %s", type(exc).__name__, redact(str(exc)))
+        await self.deliver(event)
+
+    async def deliver(self, event: UsageEvent) -> None:
+        try:
+            await self.sink.record(event)
+        except Exception as exc:
+            # The user's answer matters more than the bookkeeping; the sink owns retries.
+            log.error("usage sink failed (%s): %s", type(exc).__name__, redact(str(exc)))
