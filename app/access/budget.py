@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from app.llm.access import Caller
 from app.llm.budget import NO_HOLD, BudgetHold
-from app.llm.errors import BudgetExceeded
+from app.llm.errors import BudgetExceeded, BudgetUnavailable
 from app.storage import SpendRepository
 from app.storage.errors import StorageUnavailable
 
@@ -63,11 +63,13 @@ class LedgerBudget:
         except StorageUnavailable:
             if limit is not None:
                 # Without the counter a limit cannot be kept: refuse rather than overspend.
-                raise BudgetExceeded(
+                raise BudgetUnavailable(
                     "The daily budget cannot be checked right now (database unavailable).",
                     user_id=caller.user_id,
                 ) from None
-            log.warning("budget: spend of user %s not counted, database unavailable", caller.user_id)
+            log.warning(
+                "budget: spend of user %s not counted, database unavailable", caller.user_id
+            )
             return NO_HOLD
         if not reserved:
             raise BudgetExceeded(

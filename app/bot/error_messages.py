@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from aiogram.utils.i18n import gettext as _
 
-from app.llm.errors import BudgetExceeded, LLMError, RateLimited, UnknownModel, VisionNotSupported
+from app.llm.errors import (
+    BudgetExceeded,
+    BudgetUnavailable,
+    LLMError,
+    RateLimited,
+    UnknownModel,
+    VisionNotSupported,
+)
 
 
 def describe_llm_error(error: LLMError) -> str:
@@ -15,6 +22,8 @@ def describe_llm_error(error: LLMError) -> str:
                 "⏳ The model is overloaded right now. Try again in {seconds} seconds."
             ).format(seconds=max(1, round(error.retry_after)))
         return _("⏳ The model is overloaded right now. Try again in a minute.")
+    if isinstance(error, BudgetUnavailable):
+        return _("💸 I can't check your daily budget right now. Please try again in a few minutes.")
     if isinstance(error, BudgetExceeded):
         if error.resets_at is not None:
             return _("💸 You have used up today's budget. It resets at {time} UTC.").format(

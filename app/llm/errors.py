@@ -98,6 +98,13 @@ class BudgetExceeded(LLMError):
         self.resets_at = resets_at
 
 
+class BudgetUnavailable(BudgetExceeded):
+    """The daily budget cannot be checked right now (its counter is unreachable), so the
+    call is refused rather than risk overspending."""
+
+    kind = "budget_unavailable"
+
+
 class UnknownModel(LLMError):
     """No such model or shortcut."""
 

@@ -18,7 +18,7 @@ from aiogram_dialog.widgets.input import MessageInput
 from aiogram_dialog.widgets.kbd import Button, Cancel, Row, SwitchTo
 from aiogram_dialog.widgets.text import Format
 
-from app.access import AccessAuthority, AccessService, parse_budget
+from app.access import AccessAuthority, parse_budget
 from app.bot.dialogs.common import fmt_usd, paged_select, user_label
 from app.bot.dialogs.filters import InputWindow, RoleIs
 from app.bot.dialogs.states import AccessSG

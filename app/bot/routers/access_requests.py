@@ -21,7 +21,9 @@ def _request_text(outcome: RequestOutcome) -> str:
         RequestOutcome.PENDING: _(
             "⏳ Your request is already with the admins. Please wait for their decision."
         ),
-        RequestOutcome.COOLDOWN: _("Your last request was declined recently. Please try again later."),
+        RequestOutcome.COOLDOWN: _(
+            "Your last request was declined recently. Please try again later."
+        ),
         RequestOutcome.ALREADY_ALLOWED: _("You already have access. Just write me a message!"),
         RequestOutcome.NO_ADMINS: _(
             "Sorry, no admin can be reached right now. Please try again later."
