@@ -98,7 +98,6 @@ def make_fsm_storage(
     db_name: str | None = None,
     breaker: CircuitBreaker | None = None,
     timeout_ms: int | None = None,
-    probe_interval: float = DEFAULT_PROBE_INTERVAL,
 ) -> BaseStorage:
     """aiogram FSM/dialog state: in MongoDB (so any bot instance can serve any update) when
     configured, else in memory. The returned storage owns its client; the Dispatcher closes
@@ -111,20 +110,12 @@ def make_fsm_storage(
     from aiogram.fsm.storage.base import DefaultKeyBuilder
     from aiogram.fsm.storage.pymongo import PyMongoStorage
 
-    from app.storage.mongo.connect import (
-        DEFAULT_TIMEOUT_MS,
-        log_database,
-        make_client,
-        mongo_breaker,
-    )
+    from app.storage.mongo.connect import DEFAULT_TIMEOUT_MS, log_database, make_client
     from app.storage.uri import resolve_db_name
 
     name = resolve_db_name(mongodb_uri, db_name)
     log_database(mongodb_uri, name, db_name, what="fsm storage")
     client = make_client(mongodb_uri, timeout_ms=timeout_ms or DEFAULT_TIMEOUT_MS)
-    own_breaker = breaker is None
-    if breaker is None:
-        breaker = mongo_breaker(client, probe_interval=probe_interval, name="fsm storage")
     # with_destiny: aiogram-dialog keeps each dialog stack under its own "destiny"; without
     # it the stacks of all dialogs share one key and a dialog opened on one instance breaks
     # when another instance handles its next button press.
@@ -137,5 +128,4 @@ def make_fsm_storage(
             collection_name=FSM_COLLECTION,
         ),
         breaker,
-        own_breaker=own_breaker,
     )

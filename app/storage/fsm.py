@@ -21,24 +21,30 @@ from aiogram.fsm.storage.base import BaseStorage, StorageKey
 
 from app.storage.breaker import CircuitBreaker
 from app.storage.errors import StorageUnavailable
-from app.storage.guard import guarded_call
+from app.storage.guard import guarded_call, translate
 
 log = logging.getLogger(__name__)
 
 StateType = str | State | None
 T = TypeVar("T")
 
+# Read by the breaker's probe when it has none of its own: any answer means "up".
+_PROBE_KEY = StorageKey(bot_id=0, chat_id=0, user_id=0)
+
 
 class ResilientFSMStorage(BaseStorage):
-    def __init__(
-        self, inner: BaseStorage, breaker: CircuitBreaker, *, own_breaker: bool = False
-    ) -> None:
+    def __init__(self, inner: BaseStorage, breaker: CircuitBreaker | None = None) -> None:
+        """Share the repositories' ``breaker`` (one view of one database); without one the
+        storage gets its own, probing by reading a state through ``inner``."""
         self.inner = inner
-        self.breaker = breaker
-        self._own_breaker = own_breaker
+        self._own_breaker = breaker is None
+        self.breaker = breaker or CircuitBreaker(self._probe, name="fsm storage")
         # For inspection (dialogs need a destiny-aware key builder in a shared storage).
         self.key_builder = getattr(inner, "_key_builder", None)
         self.failures = 0
+
+    async def _probe(self) -> None:
+        await translate(self.inner.get_state(_PROBE_KEY), "fsm probe")
 
     async def _run(
         self, op: str, key: StorageKey, call: Callable[[], Awaitable[T]], fallback: T

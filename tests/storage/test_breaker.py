@@ -8,6 +8,8 @@ import time
 from datetime import date
 
 import pytest
+from aiogram.fsm.storage.base import StorageKey
+from aiogram.fsm.storage.memory import MemoryStorage
 from pymongo.errors import (
     AutoReconnect,
     NetworkTimeout,
@@ -17,6 +19,7 @@ from pymongo.errors import (
 
 from app.llm.usage import UsageEvent
 from app.storage import CircuitBreaker, Storage, StorageUnavailable, open_memory_storage
+from app.storage.fsm import ResilientFSMStorage
 from app.storage.guard import guard, is_outage
 from app.storage.memory import MemoryUserRepository
 
@@ -157,3 +160,38 @@ async def test_usage_is_buffered_during_an_injected_outage_and_stored_after() ->
     assert await st.usage_sink.flush(timeout=10)
     assert await st.usage.count() == 25 and st.usage_sink.dropped == 0
     await st.close()
+
+
+class FlakyFSM(MemoryStorage):
+    def __init__(self) -> None:
+        super().__init__()
+        self.error: BaseException | None = None
+        self.calls = 0
+
+    async def get_state(self, key: StorageKey) -> str | None:
+        self.calls += 1
+        if self.error is not None:
+            raise self.error
+        return await super().get_state(key)
+
+
+async def test_fsm_storage_degrades_fast_on_outages_and_raises_bugs() -> None:
+    inner = FlakyFSM()
+    fsm = ResilientFSMStorage(inner)  # its own breaker, probing through ``inner``
+    fsm.breaker.probe_interval = 60
+    key = StorageKey(bot_id=1, chat_id=2, user_id=3)
+    await fsm.set_state(key, "S:one")
+    inner.error = AutoReconnect("gone")
+    assert await fsm.get_state(key) is None and not fsm.breaker.available
+    calls = inner.calls
+    assert await fsm.get_state(key) is None
+    assert await fsm.get_data(key) == {}
+    assert inner.calls == calls  # open: the inner storage is not asked at all
+    inner.error = None
+    assert await fsm.breaker.probe_now()
+    assert await fsm.get_state(key) == "S:one"
+    inner.error = TypeError("bug")
+    with pytest.raises(TypeError):
+        await fsm.get_state(key)
+    assert fsm.breaker.available
+    await fsm.close()

@@ -36,7 +36,10 @@ class MongoSpendRepository:
         self, user_id: int, day: date, amount_usd: float, limit_usd: float | None
     ) -> bool:
         key = _key(user_id, day)
-        update = {"$inc": {"total": amount_usd}, "$setOnInsert": {"user_id": user_id}}
+        update = {
+            "$inc": {"total": amount_usd},
+            "$setOnInsert": {"user_id": user_id, "day": day.isoformat()},
+        }
         if limit_usd is None:
             await self._col.update_one({"_id": key}, update, upsert=True)
             return True
@@ -63,7 +66,7 @@ class MongoSpendRepository:
         # An update pipeline, so the clamp at 0 is part of the same atomic update.
         await self._col.update_one(
             {"_id": _key(user_id, day)},
-            [{"$set": {"total": total, "user_id": user_id}}],
+            [{"$set": {"total": total, "user_id": user_id, "day": day.isoformat()}}],
             upsert=True,
         )
 
