@@ -8,8 +8,10 @@ from app.storage.base import (
     Conversation,
     ConversationRepository,
     DayUsage,
+    IdentityRepository,
     ModelUsage,
     RequestStatus,
+    SpendRepository,
     StatsWindow,
     Storage,
     Turn,
@@ -21,23 +23,29 @@ from app.storage.base import (
     UserRepository,
     UserUsage,
 )
+from app.storage.breaker import CircuitBreaker
 from app.storage.durable_sink import DurableUsageSink
+from app.storage.errors import StorageUnavailable
 from app.storage.factory import make_fsm_storage, open_memory_storage, open_storage
-from app.storage.uri import mask_uri
+from app.storage.uri import mask_uri, resolve_db_name
 
 __all__ = [
     "AccessRequest",
     "AccessRequestRepository",
     "AdminCard",
     "Backend",
+    "CircuitBreaker",
     "Conversation",
     "ConversationRepository",
     "DayUsage",
     "DurableUsageSink",
+    "IdentityRepository",
     "ModelUsage",
     "RequestStatus",
+    "SpendRepository",
     "StatsWindow",
     "Storage",
+    "StorageUnavailable",
     "Turn",
     "UsageBucket",
     "UsageRecord",
@@ -50,4 +58,5 @@ __all__ = [
     "mask_uri",
     "open_memory_storage",
     "open_storage",
+    "resolve_db_name",
 ]

@@ -25,6 +25,7 @@ from typing import Literal, Protocol, runtime_checkable
 from pydantic import BaseModel, Field
 
 from app.llm.usage import UsageEvent, UsageSink
+from app.storage.breaker import CircuitBreaker
 
 Backend = Literal["memory", "mongodb"]
 RequestStatus = Literal["pending", "approved", "denied", "revoked"]
@@ -36,6 +37,9 @@ DEFAULT_MAX_TURNS = 200
 
 COST_DECIMALS = 9
 
+#: Float slack when a reservation must fit a budget exactly (0.1 + 0.2 > 0.3 in floats).
+SPEND_EPSILON = 1e-9
+
 
 def utc_ms(value: datetime | None = None) -> datetime:
     """Normalise to aware UTC at millisecond precision (BSON datetime resolution)."""
@@ -44,6 +48,15 @@ def utc_ms(value: datetime | None = None) -> datetime:
     # naive input is taken as UTC (what BSON datetimes are)
     value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     return value.replace(microsecond=value.microsecond // 1000 * 1000)
+
+
+def normalise_username(username: str) -> str:
+    """How identity bindings key a username: lower case, no "@" (Telegram's are
+    case-insensitive)."""
+    name = username.strip().lstrip("@").lower()
+    if not name:
+        raise ValueError("empty username")
+    return name
 
 
 def nearest_rank(sorted_values: Sequence[float], p: float) -> float | None:
@@ -356,6 +369,7 @@ class Storage:
         spend: SpendRepository,
         identities: IdentityRepository,
         closer: _Closer | None = None,
+        breaker: CircuitBreaker | None = None,
     ) -> None:
         self.backend: Backend = backend
         self.users = users
@@ -367,10 +381,19 @@ class Storage:
         # The sink to hand to app.llm: a failed write is buffered and retried, never lost.
         self.usage_sink = usage_sink
         self._closer = closer
+        # Every repository above goes through it (see app.storage.guard); always present
+        # when built by open_storage.
+        self.breaker = breaker if breaker is not None else CircuitBreaker(name=backend)
+
+    @property
+    def available(self) -> bool:
+        """False while the circuit breaker holds the database for down (health checks)."""
+        return self.breaker.available
 
     async def close(self) -> None:
         """Flush buffered usage, then release the backend (idempotent)."""
         await self.usage_sink.close()
+        await self.breaker.aclose()
         if self._closer is not None:
             closer, self._closer = self._closer, None
             await closer()

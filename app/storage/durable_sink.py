@@ -1,8 +1,10 @@
 """A UsageSink that never loses a record silently.
 
-The happy path writes straight to the repository. When a write fails (database down,
-timeout, anything), the record goes to a bounded in-process buffer, and a background task
-retries with exponential backoff, in batches, oldest first. Every record carries its id from
+The happy path writes straight to the repository. When a write fails (``StorageUnavailable``
+or a timeout), the record goes to a bounded in-process buffer, and a background task
+retries in batches, oldest first: with exponential backoff, and at once when the circuit
+breaker sees the database back. A write that fails for another reason (a bug) is kept in the
+buffer too, and the error goes on to the caller. Every record carries its id from
 the first attempt, so a write that timed out but did land is not stored twice on retry.
 Only when the buffer is full is the oldest record dropped, and each drop is counted and
 logged at ERROR.
@@ -19,6 +21,8 @@ from bson import ObjectId
 
 from app.llm.usage import UsageEvent
 from app.storage.base import UsageRecord, UsageRepository
+from app.storage.breaker import CircuitBreaker
+from app.storage.errors import StorageUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +43,10 @@ class DurableUsageSink:
         write_timeout: float = 5.0,
         retry_initial: float = 0.2,
         retry_max: float = 30.0,
+        breaker: CircuitBreaker | None = None,
     ) -> None:
         self._repo = repository
+        self._breaker = breaker
         self._max_buffer = max_buffer
         self._batch_size = batch_size
         self._write_timeout = write_timeout
@@ -84,9 +90,9 @@ class DurableUsageSink:
             try:
                 await asyncio.wait_for(self._repo.add(rec), self._write_timeout)
                 self._written += 1
-            except Exception:
+            except (StorageUnavailable, TimeoutError) as exc:
                 self._dropped += 1
-                log.exception("usage record %s lost: sink already closed", rec.id)
+                log.error("usage record %s lost: sink already closed (%s)", rec.id, _describe(exc))
             return
         if self.buffered:
             # Keep order and don't pile a timeout onto every call while the database is down.
@@ -99,10 +105,16 @@ class DurableUsageSink:
             # keep the record for the retry task (ids make a landed write idempotent).
             self._enqueue([rec])
             raise
-        except Exception as exc:  # any failure means "retry later"
+        except (StorageUnavailable, TimeoutError) as exc:
             self._failures += 1
             log.warning("usage write failed (%s); buffering for retry", _describe(exc))
             self._enqueue([rec])
+        except Exception:
+            # Not an outage but a bug: keep the record for the retry task, and let the
+            # caller see the error.
+            self._failures += 1
+            self._enqueue([rec])
+            raise
         else:
             self._written += 1
 
@@ -182,20 +194,13 @@ class DurableUsageSink:
                 self._buffer.extendleft(reversed(self._inflight))
                 self._inflight = []
                 raise
-            except Exception as exc:  # retry whatever went wrong
-                self._failures += 1
-                batch, self._inflight = self._inflight, []
-                self._enqueue(batch, front=True)
-                log.warning(
-                    "usage retry failed (%s); %d buffered, next try in %.1fs",
-                    _describe(exc),
-                    self.buffered,
-                    delay,
-                )
-                # Sleep, but let flush() cut the wait short.
-                self._wakeup.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wakeup.wait(), delay)
+            except (StorageUnavailable, TimeoutError) as exc:
+                await self._retry_later(exc, delay, bug=False)
+                delay = min(delay * 2, self._retry_max)
+            except Exception as exc:
+                # The outermost loop of a task that must survive anything: keep the batch
+                # and retry, but log the bug loudly.
+                await self._retry_later(exc, delay, bug=True)
                 delay = min(delay * 2, self._retry_max)
             else:
                 self._written += len(self._inflight)
@@ -203,6 +208,28 @@ class DurableUsageSink:
                 if delay != self._retry_initial:
                     log.info("usage writes recovered; %d still buffered", self.buffered)
                 delay = self._retry_initial
+
+    async def _retry_later(self, exc: BaseException, delay: float, *, bug: bool) -> None:
+        self._failures += 1
+        batch, self._inflight = self._inflight, []
+        self._enqueue(batch, front=True)
+        log.log(
+            logging.ERROR if bug else logging.WARNING,
+            "usage retry failed (%s); %d buffered, next try in %.1fs",
+            _describe(exc),
+            self.buffered,
+            delay,
+            exc_info=exc if bug else None,
+        )
+        if self._breaker is not None and not self._breaker.available:
+            # Down: new records must not trigger retries that fail at once; wait for the
+            # breaker's probe to see the database back (or the backoff to run out).
+            await self._breaker.wait_available(delay)
+            return
+        # Sleep, but let flush() cut the wait short.
+        self._wakeup.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wakeup.wait(), delay)
 
 
 def _describe(exc: BaseException) -> str:

@@ -9,15 +9,19 @@ from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
 
 from app.storage.base import DEFAULT_MAX_TURNS, Storage
+from app.storage.breaker import DEFAULT_PROBE_INTERVAL, CircuitBreaker
 from app.storage.durable_sink import DurableUsageSink
 from app.storage.fsm import ResilientFSMStorage
+from app.storage.guard import guard
 from app.storage.memory import (
+    DEFAULT_MAX_CONVERSATIONS,
     MemoryAccessRequestRepository,
     MemoryConversationRepository,
+    MemoryIdentityRepository,
+    MemorySpendRepository,
     MemoryUsageRepository,
     MemoryUserRepository,
 )
-from app.storage.uri import db_name_from_uri, mask_uri
 
 log = logging.getLogger(__name__)
 
@@ -25,16 +29,26 @@ FSM_COLLECTION = "fsm_states"
 
 
 def open_memory_storage(
-    *, max_turns: int = DEFAULT_MAX_TURNS, sink_options: dict[str, Any] | None = None
+    *,
+    max_turns: int = DEFAULT_MAX_TURNS,
+    max_conversations: int = DEFAULT_MAX_CONVERSATIONS,
+    probe_interval: float = DEFAULT_PROBE_INTERVAL,
+    sink_options: dict[str, Any] | None = None,
 ) -> Storage:
-    usage = MemoryUsageRepository()
+    """The in-memory twin, behind the same breaker and guard as MongoDB, so tests can
+    inject an outage (``storage.breaker.inject_outage()``) on it too."""
+    breaker = CircuitBreaker(probe_interval=probe_interval, name="storage")
+    usage = guard(MemoryUsageRepository(), breaker)
     return Storage(
         backend="memory",
-        users=MemoryUserRepository(),
-        requests=MemoryAccessRequestRepository(),
-        conversations=MemoryConversationRepository(max_turns),
+        users=guard(MemoryUserRepository(), breaker),
+        requests=guard(MemoryAccessRequestRepository(), breaker),
+        conversations=guard(MemoryConversationRepository(max_turns, max_conversations), breaker),
         usage=usage,
-        usage_sink=DurableUsageSink(usage, **(sink_options or {})),
+        usage_sink=DurableUsageSink(usage, breaker=breaker, **(sink_options or {})),
+        spend=guard(MemorySpendRepository(), breaker),
+        identities=guard(MemoryIdentityRepository(), breaker),
+        breaker=breaker,
     )
 
 
@@ -43,45 +57,75 @@ async def open_storage(
     *,
     db_name: str | None = None,
     max_turns: int = DEFAULT_MAX_TURNS,
+    max_conversations: int = DEFAULT_MAX_CONVERSATIONS,
+    timeout_ms: int | None = None,
+    probe_interval: float = DEFAULT_PROBE_INTERVAL,
     sink_options: dict[str, Any] | None = None,
 ) -> Storage:
     """MongoDB when ``mongodb_uri`` is set (raises if it is unreachable: fail at start-up,
-    not on the first message); the in-memory store otherwise, with a loud warning."""
+    not on the first message); the in-memory store otherwise, with a loud warning.
+
+    ``db_name`` (MONGODB_DB) is used only when the URI names no database; ``timeout_ms``
+    (MONGODB_TIMEOUT_MS) bounds how long a call takes to find the database down;
+    ``probe_interval`` (MONGODB_PROBE_INTERVAL) is how often a down database is pinged."""
     if mongodb_uri:
         from app.storage.mongo import open_mongo_storage  # keeps beanie off the memory path
+        from app.storage.mongo.connect import DEFAULT_TIMEOUT_MS
 
         return await open_mongo_storage(
-            mongodb_uri, db_name=db_name, max_turns=max_turns, sink_options=sink_options
+            mongodb_uri,
+            db_name=db_name,
+            max_turns=max_turns,
+            timeout_ms=timeout_ms or DEFAULT_TIMEOUT_MS,
+            probe_interval=probe_interval,
+            sink_options=sink_options,
         )
     log.warning(
         "storage: MONGODB_URI is not set, using the IN-MEMORY store: users, approvals, "
         "conversations and usage statistics are LOST on restart"
     )
-    return open_memory_storage(max_turns=max_turns, sink_options=sink_options)
+    return open_memory_storage(
+        max_turns=max_turns,
+        max_conversations=max_conversations,
+        probe_interval=probe_interval,
+        sink_options=sink_options,
+    )
 
 
-def make_fsm_storage(mongodb_uri: str | None, *, db_name: str | None = None) -> BaseStorage:
+def make_fsm_storage(
+    mongodb_uri: str | None,
+    *,
+    db_name: str | None = None,
+    breaker: CircuitBreaker | None = None,
+    timeout_ms: int | None = None,
+) -> BaseStorage:
     """aiogram FSM/dialog state: in MongoDB (so any bot instance can serve any update) when
     configured, else in memory. The returned storage owns its client; the Dispatcher closes
-    it on shutdown (``await dp.storage.close()``)."""
+    it on shutdown (``await dp.storage.close()``).
+
+    Pass ``breaker=storage.breaker`` so that dialog state and the repositories share one
+    view of the database; without it the FSM storage gets a breaker of its own."""
     if not mongodb_uri:
         return MemoryStorage()
     from aiogram.fsm.storage.base import DefaultKeyBuilder
     from aiogram.fsm.storage.pymongo import PyMongoStorage
 
-    from app.storage.mongo.connect import make_client
+    from app.storage.mongo.connect import DEFAULT_TIMEOUT_MS, log_database, make_client
+    from app.storage.uri import resolve_db_name
 
-    name = db_name or db_name_from_uri(mongodb_uri)
-    log.info("fsm storage: MongoDB at %s, %s.%s", mask_uri(mongodb_uri), name, FSM_COLLECTION)
+    name = resolve_db_name(mongodb_uri, db_name)
+    log_database(mongodb_uri, name, db_name, what="fsm storage")
+    client = make_client(mongodb_uri, timeout_ms=timeout_ms or DEFAULT_TIMEOUT_MS)
     # with_destiny: aiogram-dialog keeps each dialog stack under its own "destiny"; without
     # it the stacks of all dialogs share one key and a dialog opened on one instance breaks
     # when another instance handles its next button press.
     # Wrapped so that a database outage costs dialog state, not every chat message.
     return ResilientFSMStorage(
         PyMongoStorage(
-            make_client(mongodb_uri),
+            client,
             key_builder=DefaultKeyBuilder(with_destiny=True),
             db_name=name,
             collection_name=FSM_COLLECTION,
-        )
+        ),
+        breaker,
     )

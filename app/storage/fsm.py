@@ -5,72 +5,83 @@ back afterwards, including plain chat messages that have nothing to do with a di
 the state in MongoDB, a database outage would therefore turn every update into an error,
 although chatting needs no FSM state at all. This wrapper degrades instead: a failed read
 looks like "no state" (an open dialog then behaves as expired), a failed write is logged and
-skipped. Everything works normally again as soon as the database answers.
+skipped. While the circuit breaker holds the database for down, nothing waits on the
+network at all. Everything works normally again as soon as the probe sees the database.
+Only outages degrade: a programming error still raises.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
 
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, StorageKey
 
+from app.storage.breaker import CircuitBreaker
+from app.storage.errors import StorageUnavailable
+from app.storage.guard import guarded_call, translate
+
 log = logging.getLogger(__name__)
 
 StateType = str | State | None
+T = TypeVar("T")
+
+# Read by the breaker's probe when it has none of its own: any answer means "up".
+_PROBE_KEY = StorageKey(bot_id=0, chat_id=0, user_id=0)
 
 
 class ResilientFSMStorage(BaseStorage):
-    def __init__(self, inner: BaseStorage) -> None:
+    def __init__(self, inner: BaseStorage, breaker: CircuitBreaker | None = None) -> None:
+        """Share the repositories' ``breaker`` (one view of one database); without one the
+        storage gets its own, probing by reading a state through ``inner``."""
         self.inner = inner
+        self._own_breaker = breaker is None
+        self.breaker = breaker or CircuitBreaker(self._probe, name="fsm storage")
         # For inspection (dialogs need a destiny-aware key builder in a shared storage).
         self.key_builder = getattr(inner, "_key_builder", None)
         self.failures = 0
 
-    def _failed(self, op: str, key: StorageKey, exc: Exception) -> None:
-        self.failures += 1
-        log.warning(
-            "fsm storage: %s for user %s failed (%s: %s); continuing without dialog state",
-            op,
-            key.user_id,
-            type(exc).__name__,
-            str(exc)[:200],
-        )
+    async def _probe(self) -> None:
+        await translate(self.inner.get_state(_PROBE_KEY), "fsm probe")
+
+    async def _run(
+        self, op: str, key: StorageKey, call: Callable[[], Awaitable[T]], fallback: T
+    ) -> T:
+        was_available = self.breaker.available
+        try:
+            return await guarded_call(self.breaker, f"fsm.{op}", call)
+        except StorageUnavailable as exc:
+            self.failures += 1
+            # One warning per outage, not one per update while the breaker is open.
+            log.log(
+                logging.WARNING if was_available else logging.DEBUG,
+                "fsm storage: %s for user %s failed (%s); continuing without dialog state",
+                op,
+                key.user_id,
+                exc,
+            )
+            return fallback
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
-        try:
-            await self.inner.set_state(key, state)
-        except Exception as exc:
-            self._failed("set_state", key, exc)
+        await self._run("set_state", key, lambda: self.inner.set_state(key, state), None)
 
     async def get_state(self, key: StorageKey) -> str | None:
-        try:
-            return await self.inner.get_state(key)
-        except Exception as exc:
-            self._failed("get_state", key, exc)
-            return None
+        return await self._run("get_state", key, lambda: self.inner.get_state(key), None)
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
-        try:
-            await self.inner.set_data(key, data)
-        except Exception as exc:
-            self._failed("set_data", key, exc)
+        await self._run("set_data", key, lambda: self.inner.set_data(key, data), None)
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
-        try:
-            return await self.inner.get_data(key)
-        except Exception as exc:
-            self._failed("get_data", key, exc)
-            return {}
+        return await self._run("get_data", key, lambda: self.inner.get_data(key), {})
 
     async def update_data(self, key: StorageKey, data: Mapping[str, Any]) -> dict[str, Any]:
-        try:
-            return await self.inner.update_data(key, data)
-        except Exception as exc:
-            self._failed("update_data", key, exc)
-            return dict(data)
+        return await self._run(
+            "update_data", key, lambda: self.inner.update_data(key, data), dict(data)
+        )
 
     async def close(self) -> None:
+        if self._own_breaker:
+            await self.breaker.aclose()
         await self.inner.close()

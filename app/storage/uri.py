@@ -21,6 +21,12 @@ def mask_uri(uri: str) -> str:
     return re.sub(r"(?i)(password=)[^&]*", r"\1***", masked)
 
 
+def resolve_db_name(uri: str, configured: str | None = None) -> str:
+    """The one rule: the database named in the URI path wins; else ``configured``
+    (``MONGODB_DB``); else ``tg_llm_bot``."""
+    return db_name_from_uri(uri, default="") or configured or DEFAULT_DB_NAME
+
+
 def db_name_from_uri(uri: str, default: str = DEFAULT_DB_NAME) -> str:
     """The database named in the URI path, else ``default``."""
     try:

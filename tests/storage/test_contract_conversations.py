@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from app.storage import Storage, Turn
 from app.storage.base import DEFAULT_MAX_TURNS
+from app.storage.memory import DEFAULT_MAX_CONVERSATIONS, MemoryConversationRepository
 
 
 async def test_active_is_created_once(storage: Storage) -> None:
@@ -73,3 +74,31 @@ async def test_unknown_conversation(storage: Storage) -> None:
     assert await storage.conversations.get("0" * 24) is None
     assert await storage.conversations.get("bogus") is None
     await storage.conversations.append("0" * 24, [Turn(role="user", content="x")])  # no-op
+
+
+async def test_memory_store_forgets_the_least_recently_used_conversation() -> None:
+    repo = MemoryConversationRepository(max_conversations=3)
+    a = await repo.active(1, 1)
+    b = await repo.active(1, 2)
+    c = await repo.active(1, 3)
+    await repo.append(a.id, [Turn(role="user", content="keep me")])  # a is used again
+    d = await repo.active(1, 4)  # over the bound: b, the least recently used, goes
+    assert set(repo._convs) == {a.id, c.id, d.id}  # looked at without touching them
+    fresh = await repo.active(1, 2)  # chat 2 starts over
+    assert fresh.id != b.id and fresh.turns == []
+    assert await repo.get(c.id) is None  # c was now the least recently used
+    assert await repo.get(b.id) is None
+    assert [t.content for t in (await repo.active(1, 1)).turns] == ["keep me"]
+    assert len(repo._convs) == 3
+
+
+async def test_memory_store_bound_holds_under_a_flood_of_chats() -> None:
+    repo = MemoryConversationRepository(max_conversations=100)
+    for chat in range(1_000):
+        conv = await repo.active(7, chat)
+        await repo.append(conv.id, [Turn(role="user", content="x")])
+        if chat % 2:
+            await repo.start_new(7, chat)  # the old one stays for history, within the bound
+    assert len(repo._convs) == 100
+    assert len(repo._active) <= 100
+    assert DEFAULT_MAX_CONVERSATIONS == 10_000

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
-from app.storage import Storage
+import pytest
+
+from app.storage import Storage, open_storage
+from tests.storage.mongo_server import MongoTarget
 
 
 async def test_repeated_requests_coalesce(storage: Storage) -> None:
@@ -90,3 +94,60 @@ async def test_cards_and_pending_order(storage: Storage) -> None:
     assert [(c.chat_id, c.message_id) for c in got.cards] == [(100, 1), (200, 2)]
     await reqs.decide(ids[1], "approved", 1)
     assert [r.id for r in await reqs.list_pending()] == [ids[0], ids[2]]
+
+
+async def test_count_pending(storage: Storage) -> None:
+    reqs = storage.requests
+    assert await reqs.count_pending() == 0
+    first, _ = await reqs.open_or_get_pending(20, "a", "A")
+    await reqs.open_or_get_pending(21, "b", "B")
+    await reqs.open_or_get_pending(21, "b", "B")  # coalesced
+    assert await reqs.count_pending() == 2
+    await reqs.decide(first.id, "denied", 1)
+    assert await reqs.count_pending() == 1
+
+
+async def test_twenty_parallel_claims_give_one_delivery(storage: Storage) -> None:
+    req, _ = await storage.requests.open_or_get_pending(22, "c", "C")
+    claims = await asyncio.gather(
+        *(storage.requests.claim_delivery(req.id, timedelta(minutes=5)) for _ in range(20))
+    )
+    assert sum(claims) == 1
+
+
+async def test_a_stale_claim_can_be_claimed_again(storage: Storage) -> None:
+    reqs = storage.requests
+    req, _ = await reqs.open_or_get_pending(23, "d", "D")
+    assert await reqs.claim_delivery(req.id, timedelta(hours=1))
+    assert not await reqs.claim_delivery(req.id, timedelta(hours=1))  # fresh claim holds
+    # A claim older than stale_after delivered nothing (no card): another may take over.
+    assert await reqs.claim_delivery(req.id, timedelta(0))
+    assert not await reqs.claim_delivery(req.id, timedelta(hours=1))
+
+
+async def test_only_a_pending_request_without_cards_can_be_claimed(storage: Storage) -> None:
+    reqs = storage.requests
+    carded, _ = await reqs.open_or_get_pending(24, "e", "E")
+    await reqs.add_card(carded.id, 100, 1)
+    assert not await reqs.claim_delivery(carded.id, timedelta(0))
+    decided, _ = await reqs.open_or_get_pending(25, "f", "F")
+    await reqs.decide(decided.id, "approved", 1)
+    assert not await reqs.claim_delivery(decided.id, timedelta(0))
+    assert not await reqs.claim_delivery("0" * 24, timedelta(0))  # unknown
+    assert not await reqs.claim_delivery("not-an-id", timedelta(0))
+
+
+@pytest.mark.mongodb
+async def test_two_instances_claim_one_delivery(mongo: MongoTarget, scratch_db: str) -> None:
+    first = await open_storage(mongo.uri, db_name=scratch_db)
+    second = await open_storage(mongo.uri, db_name=scratch_db)
+    try:
+        req, _ = await first.requests.open_or_get_pending(26, "g", "G")
+        pair = (first, second)
+        claims = await asyncio.gather(
+            *(pair[i % 2].requests.claim_delivery(req.id, timedelta(minutes=5)) for i in range(20))
+        )
+        assert sum(claims) == 1
+    finally:
+        await first.close()
+        await second.close()

@@ -8,10 +8,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from pymongo.errors import AutoReconnect
 
 from app.llm.usage import UsageEvent, UsageSink
-from app.storage import DurableUsageSink, StatsWindow, UsageRecord
+from app.storage import DurableUsageSink, StatsWindow, StorageUnavailable, UsageRecord
 from app.storage.memory import MemoryUsageRepository
 from app.storage.mongo import open_mongo_storage
 from tests.storage.mongo_server import SecantusProcess, fresh_db_name, mongo_kind
@@ -33,7 +32,7 @@ class FlakyRepo(MemoryUsageRepository):
         self.calls += 1
         if self.failures > 0:
             self.failures -= 1
-            raise AutoReconnect("connection refused")
+            raise StorageUnavailable("connection refused")
 
     async def add(self, event: UsageEvent) -> UsageRecord:
         if self.land_then_fail and self.failures > 0:

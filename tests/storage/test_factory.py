@@ -8,17 +8,21 @@ import pytest
 from aiogram.fsm.storage.base import StorageKey
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.fsm.storage.pymongo import PyMongoStorage
+from pymongo import MongoClient
 
 from app.llm.usage import UsageSink
 from app.storage import (
     AccessRequestRepository,
     ConversationRepository,
+    IdentityRepository,
+    SpendRepository,
     Storage,
     UsageRepository,
     UserRepository,
     make_fsm_storage,
     mask_uri,
     open_storage,
+    resolve_db_name,
 )
 from app.storage.uri import db_name_from_uri
 from tests.storage.mongo_server import MongoTarget, mongo_label
@@ -88,3 +92,38 @@ async def test_backends_implement_the_protocols(storage: Storage) -> None:
     assert isinstance(storage.conversations, ConversationRepository)
     assert isinstance(storage.usage, UsageRepository)
     assert isinstance(storage.usage_sink, UsageSink)
+    assert isinstance(storage.spend, SpendRepository)
+    assert isinstance(storage.identities, IdentityRepository)
+    assert storage.available and storage.breaker.available
+
+
+def test_the_uri_database_wins_then_mongodb_db_then_the_default() -> None:
+    assert resolve_db_name("mongodb://db:27017/botdb?retryWrites=true", "other") == "botdb"
+    assert resolve_db_name("mongodb://db:27017/botdb", None) == "botdb"
+    assert resolve_db_name("mongodb://db:27017/", "other") == "other"
+    assert resolve_db_name("mongodb://db:27017/?authSource=admin", "other") == "other"
+    assert resolve_db_name("mongodb://db:27017", None) == "tg_llm_bot"
+
+
+def _with_db(uri: str, db: str) -> str:
+    base, _, query = uri.partition("?")
+    hosts = "/".join(base.split("/")[:3])  # scheme://hosts, whatever path the URI had
+    return f"{hosts}/{db}" + (f"?{query}" if query else "")
+
+
+async def test_the_uri_database_is_the_one_used_and_logged(
+    mongo: MongoTarget, scratch_db: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    uri = _with_db(mongo.uri, scratch_db)
+    with caplog.at_level(logging.INFO, logger="app.storage.mongo.connect"):
+        st = await open_storage(uri, db_name="not_this_one")
+    try:
+        await st.users.upsert_seen(42, "uri_db")
+    finally:
+        await st.close()
+    with MongoClient(mongo.uri) as client:
+        assert client[scratch_db]["users"].find_one({"_id": 42}) is not None
+        assert "not_this_one" not in client.list_database_names()
+    messages = [r.getMessage() for r in caplog.records]
+    assert any(f"database {scratch_db!r}" in m and mask_uri(uri) in m for m in messages)
+    assert any("wins over MONGODB_DB" in m for m in messages)

@@ -1,4 +1,4 @@
-"""Users, access requests and conversations kept in dicts.
+"""Users, access requests and conversations kept in dicts (conversations bounded, LRU).
 
 Every method runs without an ``await`` between read and write, so on one event loop each
 call is atomic, which is what the MongoDB backend gets from single-document updates.
@@ -7,7 +7,9 @@ Values handed out are deep copies: callers can't mutate the store behind its bac
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from bson import ObjectId
 
@@ -104,6 +106,7 @@ class MemoryUserRepository:
 class MemoryAccessRequestRepository:
     def __init__(self) -> None:
         self._requests: dict[str, AccessRequest] = {}  # insertion order == creation order
+        self._claimed_at: dict[str, datetime] = {}  # delivery claims (not part of the model)
 
     async def open_or_get_pending(
         self, user_id: int, username: str | None, full_name: str | None
@@ -142,6 +145,7 @@ class MemoryAccessRequestRepository:
         if req.status not in allowed_from:
             return None
         req.status = status
+        self._claimed_at.pop(request_id, None)
         req.decided_by = admin_id
         req.decided_at = utc_ms()
         return req.model_copy(deep=True)
@@ -154,12 +158,46 @@ class MemoryAccessRequestRepository:
     async def list_pending(self) -> list[AccessRequest]:
         return [r.model_copy(deep=True) for r in self._requests.values() if r.status == "pending"]
 
+    async def count_pending(self) -> int:
+        return sum(1 for r in self._requests.values() if r.status == "pending")
+
+    async def claim_delivery(self, request_id: str, stale_after: timedelta) -> bool:
+        req = self._requests.get(request_id)
+        if req is None or req.status != "pending" or req.cards:
+            return False
+        now = utc_ms()
+        claimed = self._claimed_at.get(request_id)
+        if claimed is not None and claimed > now - stale_after:
+            return False
+        self._claimed_at[request_id] = now
+        return True
+
+
+#: Conversations the in-memory store keeps; the least recently used are forgotten beyond it.
+DEFAULT_MAX_CONVERSATIONS = 10_000
+
 
 class MemoryConversationRepository:
-    def __init__(self, max_turns: int = DEFAULT_MAX_TURNS) -> None:
+    """Bounded: beyond ``max_conversations`` the least recently used conversation (read,
+    appended to or opened) is forgotten, so a flood of chats can't exhaust the process."""
+
+    def __init__(
+        self,
+        max_turns: int = DEFAULT_MAX_TURNS,
+        max_conversations: int = DEFAULT_MAX_CONVERSATIONS,
+    ) -> None:
+        if max_conversations < 1:
+            raise ValueError("max_conversations must be at least 1")
         self._max_turns = max_turns
-        self._convs: dict[str, Conversation] = {}
+        self._max_conversations = max_conversations
+        self._convs: OrderedDict[str, Conversation] = OrderedDict()  # oldest use first
         self._active: dict[tuple[int, int], str] = {}
+
+    def _touch(self, conversation_id: str) -> Conversation | None:
+        conv = self._convs.get(conversation_id)
+        if conv is not None:
+            self._convs.move_to_end(conversation_id)
+        return conv
 
     def _open(self, user_id: int, chat_id: int) -> Conversation:
         now = utc_ms()
@@ -168,19 +206,26 @@ class MemoryConversationRepository:
         )
         self._convs[conv.id] = conv
         self._active[(user_id, chat_id)] = conv.id
+        while len(self._convs) > self._max_conversations:
+            _, old = self._convs.popitem(last=False)
+            key = (old.user_id, old.chat_id)
+            if self._active.get(key) == old.id:
+                del self._active[key]
         return conv
 
     async def active(self, user_id: int, chat_id: int) -> Conversation:
         conv_id = self._active.get((user_id, chat_id))
-        conv = self._convs[conv_id] if conv_id else self._open(user_id, chat_id)
+        conv = self._touch(conv_id) if conv_id else None
+        if conv is None:
+            conv = self._open(user_id, chat_id)
         return conv.model_copy(deep=True)
 
     async def get(self, conversation_id: str) -> Conversation | None:
-        conv = self._convs.get(conversation_id)
+        conv = self._touch(conversation_id)
         return conv.model_copy(deep=True) if conv else None
 
     async def append(self, conversation_id: str, turns: Sequence[Turn]) -> None:
-        conv = self._convs.get(conversation_id)
+        conv = self._touch(conversation_id)
         if conv is None or not turns:
             return
         conv.turns.extend(
@@ -191,8 +236,8 @@ class MemoryConversationRepository:
 
     async def start_new(self, user_id: int, chat_id: int) -> Conversation:
         old_id = self._active.pop((user_id, chat_id), None)
-        if old_id:
-            old = self._convs[old_id]
+        old = self._convs.get(old_id) if old_id else None
+        if old is not None:
             old.active = False
             old.updated_at = utc_ms()
         return self._open(user_id, chat_id).model_copy(deep=True)

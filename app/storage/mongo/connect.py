@@ -1,7 +1,9 @@
-"""Open the MongoDB storage: one client, Beanie initialised, indexes created at start-up."""
+"""Open the MongoDB storage: one client, Beanie initialised, indexes created at start-up,
+every repository behind the circuit breaker."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -9,30 +11,82 @@ from beanie import init_beanie
 from pymongo import AsyncMongoClient
 
 from app.storage.base import DEFAULT_MAX_TURNS, Storage
+from app.storage.breaker import DEFAULT_PROBE_INTERVAL, CircuitBreaker
 from app.storage.durable_sink import DurableUsageSink
+from app.storage.errors import StorageUnavailable
+from app.storage.guard import guard, translate
 from app.storage.mongo.documents import DOCUMENT_MODELS
-from app.storage.mongo.repos import (
-    MongoAccessRequestRepository,
-    MongoConversationRepository,
-    MongoUserRepository,
-)
+from app.storage.mongo.repos import MongoConversationRepository, MongoUserRepository
+from app.storage.mongo.requests import MongoAccessRequestRepository
+from app.storage.mongo.spend import MongoIdentityRepository, MongoSpendRepository
 from app.storage.mongo.usage import MongoUsageRepository
-from app.storage.uri import db_name_from_uri, mask_uri
+from app.storage.uri import DEFAULT_DB_NAME, db_name_from_uri, mask_uri, resolve_db_name
 
 log = logging.getLogger(__name__)
 
-# Fail a write in seconds, not pymongo's default 30 s server selection: the usage sink
-# buffers and retries, and a chat handler should not hang on a dead database.
-CLIENT_OPTIONS: dict[str, Any] = {
-    "tz_aware": True,
-    "serverSelectionTimeoutMS": 5_000,
-    "connectTimeoutMS": 5_000,
-    "appname": "tg-llm-bot",
-}
+#: How long one storage call may take to find out that the database is down (MONGODB_TIMEOUT_MS).
+DEFAULT_TIMEOUT_MS = 1_000
+#: A reply slower than this is a hung server, not a slow query (hard cap per operation).
+SOCKET_TIMEOUT_MS = 30_000
+#: The first connection at start-up may take longer than a call's budget (TLS, DNS, SRV).
+STARTUP_TIMEOUT = 15.0
 
 
-def make_client(uri: str, **overrides: Any) -> AsyncMongoClient[dict[str, Any]]:
-    return AsyncMongoClient(uri, **(CLIENT_OPTIONS | overrides))
+def client_defaults(timeout_ms: int = DEFAULT_TIMEOUT_MS) -> dict[str, Any]:
+    """The client's timeouts, so that a failing call costs about ``timeout_ms``: a
+    retryable read selects a server twice (first try and retry), so each selection gets
+    half. Once connected, selection is instant, so a short one costs nothing normally."""
+    return {
+        "tz_aware": True,
+        "serverSelectionTimeoutMS": max(1, timeout_ms // 2),
+        "connectTimeoutMS": timeout_ms,
+        "socketTimeoutMS": max(SOCKET_TIMEOUT_MS, timeout_ms),
+        "appname": "tg-llm-bot",
+    }
+
+
+def make_client(
+    uri: str, *, timeout_ms: int = DEFAULT_TIMEOUT_MS, **overrides: Any
+) -> AsyncMongoClient[dict[str, Any]]:
+    return AsyncMongoClient(uri, **(client_defaults(timeout_ms) | overrides))
+
+
+def mongo_breaker(
+    client: AsyncMongoClient[dict[str, Any]],
+    *,
+    probe_interval: float = DEFAULT_PROBE_INTERVAL,
+    name: str = "storage",
+) -> CircuitBreaker:
+    async def ping() -> None:
+        await translate(client.admin.command("ping"), "ping")
+
+    return CircuitBreaker(ping, probe_interval=probe_interval, name=name)
+
+
+async def _wait_for_server(client: AsyncMongoClient[dict[str, Any]], deadline: float) -> None:
+    """Ping until the server answers (start-up only), then fail with the last error."""
+    loop = asyncio.get_running_loop()
+    while True:
+        try:
+            await translate(client.admin.command("ping"), "ping")
+            return
+        except StorageUnavailable:
+            if loop.time() >= deadline:
+                raise
+        await asyncio.sleep(0.2)
+
+
+def log_database(uri: str, name: str, configured: str | None, what: str = "storage") -> None:
+    """Say which database is in use, and when MONGODB_DB lost against the URI's path."""
+    log.info("%s: MongoDB at %s, database %r", what, mask_uri(uri), name)
+    in_uri = db_name_from_uri(uri, default="")
+    if in_uri and configured and configured not in (in_uri, DEFAULT_DB_NAME):
+        log.warning(
+            "%s: the database named in MONGODB_URI (%r) wins over MONGODB_DB (%r)",
+            what,
+            in_uri,
+            configured,
+        )
 
 
 async def open_mongo_storage(
@@ -40,24 +94,36 @@ async def open_mongo_storage(
     *,
     db_name: str | None = None,
     max_turns: int = DEFAULT_MAX_TURNS,
+    timeout_ms: int = DEFAULT_TIMEOUT_MS,
+    probe_interval: float = DEFAULT_PROBE_INTERVAL,
+    startup_timeout: float = STARTUP_TIMEOUT,
     client_options: dict[str, Any] | None = None,
     sink_options: dict[str, Any] | None = None,
 ) -> Storage:
-    name = db_name or db_name_from_uri(uri)
-    client = make_client(uri, **(client_options or {}))
+    """``db_name`` is MONGODB_DB: used only when the URI names no database."""
+    name = resolve_db_name(uri, db_name)
+    client = make_client(uri, timeout_ms=timeout_ms, **(client_options or {}))
     try:
+        await _wait_for_server(client, asyncio.get_running_loop().time() + startup_timeout)
         await init_beanie(database=client[name], document_models=DOCUMENT_MODELS)
     except BaseException:
         await client.close()
         raise
-    log.info("storage: MongoDB at %s, database %r", mask_uri(uri), name)
-    usage = MongoUsageRepository()
+    log_database(uri, name, db_name)
+    breaker = mongo_breaker(client, probe_interval=probe_interval)
+    database = client[name]
+    # Repositories bind their collections now: a later init_beanie (another storage in the
+    # same process, as in tests) can't move them to another database.
+    usage = guard(MongoUsageRepository(), breaker)
     return Storage(
         backend="mongodb",
-        users=MongoUserRepository(),
-        requests=MongoAccessRequestRepository(),
-        conversations=MongoConversationRepository(max_turns),
+        users=guard(MongoUserRepository(), breaker),
+        requests=guard(MongoAccessRequestRepository(), breaker),
+        conversations=guard(MongoConversationRepository(max_turns), breaker),
         usage=usage,
-        usage_sink=DurableUsageSink(usage, **(sink_options or {})),
+        usage_sink=DurableUsageSink(usage, breaker=breaker, **(sink_options or {})),
+        spend=guard(MongoSpendRepository(database), breaker),
+        identities=guard(MongoIdentityRepository(database), breaker),
         closer=client.close,
+        breaker=breaker,
     )

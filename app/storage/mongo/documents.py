@@ -47,6 +47,8 @@ class AccessRequestDoc(Document):
     decided_by: int | None = None
     decided_at: datetime | None = None
     cards: list[AdminCard] = Field(default_factory=list)
+    # Set by claim_delivery: who sends the admin cards (one instance, retried when stale).
+    delivery_claimed_at: datetime | None = None
 
     class Settings:
         name = "access_requests"

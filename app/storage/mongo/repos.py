@@ -1,4 +1,4 @@
-"""Users, access requests and conversations on MongoDB.
+"""Users and conversations on MongoDB (access requests: ``requests``).
 
 Every state change is one atomic single-document operation (or guarded by a partial
 unique index), so concurrent handlers and several bot instances can't race each other.
@@ -17,19 +17,17 @@ from pymongo.errors import DuplicateKeyError
 
 from app.storage.base import (
     DEFAULT_MAX_TURNS,
-    AccessRequest,
     Conversation,
-    RequestStatus,
     Turn,
     UserRecord,
     utc_ms,
 )
-from app.storage.mongo.documents import AccessRequestDoc, ConversationDoc, UserDoc
+from app.storage.mongo.documents import ConversationDoc, UserDoc
 
 Raw = dict[str, Any]
 
 
-def _oid(value: str) -> ObjectId | None:
+def to_oid(value: str) -> ObjectId | None:
     try:
         return ObjectId(value)
     except (InvalidId, TypeError):
@@ -46,11 +44,6 @@ def _upserted(raw: Raw | None) -> Raw:
 def _user(raw: Raw) -> UserRecord:
     data = {k: v for k, v in raw.items() if k not in ("_id", "username_lower")}
     return UserRecord(user_id=raw["_id"], **data)
-
-
-def _request(raw: Raw) -> AccessRequest:
-    data = {k: v for k, v in raw.items() if k != "_id"}
-    return AccessRequest(id=str(raw["_id"]), **data)
 
 
 def _conversation(raw: Raw) -> Conversation:
@@ -177,80 +170,6 @@ _NULLABLE = (
 )
 
 
-class MongoAccessRequestRepository:
-    def __init__(self) -> None:
-        self._col: AsyncCollection[Raw] = AccessRequestDoc.get_pymongo_collection()
-
-    async def open_or_get_pending(
-        self, user_id: int, username: str | None, full_name: str | None
-    ) -> tuple[AccessRequest, bool]:
-        query = {"user_id": user_id, "status": "pending"}
-        for _ in range(3):
-            try:
-                result = await self._col.update_one(
-                    query,
-                    {
-                        "$setOnInsert": {
-                            "username": username,
-                            "full_name": full_name,
-                            "created_at": utc_ms(),
-                            "decided_by": None,
-                            "decided_at": None,
-                            "cards": [],
-                        }
-                    },
-                    upsert=True,
-                )
-            except DuplicateKeyError:
-                continue  # a concurrent press inserted it first: read that one
-            raw = await self._col.find_one(query)
-            if raw is not None:
-                return _request(raw), result.upserted_id is not None
-        raise RuntimeError(f"could not open an access request for user {user_id}")
-
-    async def last_request_for(self, user_id: int) -> AccessRequest | None:
-        cursor = (
-            self._col.find({"user_id": user_id})
-            .sort([("created_at", DESCENDING), ("_id", DESCENDING)])
-            .limit(1)
-        )
-        async for raw in cursor:
-            return _request(raw)
-        return None
-
-    async def get(self, request_id: str) -> AccessRequest | None:
-        oid = _oid(request_id)
-        raw = await self._col.find_one({"_id": oid}) if oid else None
-        return _request(raw) if raw else None
-
-    async def decide(
-        self, request_id: str, status: RequestStatus, admin_id: int
-    ) -> AccessRequest | None:
-        oid = _oid(request_id)
-        if oid is None or status == "pending":
-            return None
-        allowed_from = ["pending", "approved"] if status == "revoked" else ["pending"]
-        raw = await self._col.find_one_and_update(
-            {"_id": oid, "status": {"$in": allowed_from}},
-            {"$set": {"status": status, "decided_by": admin_id, "decided_at": utc_ms()}},
-            return_document=ReturnDocument.AFTER,
-        )
-        return _request(raw) if raw else None
-
-    async def add_card(self, request_id: str, chat_id: int, message_id: int) -> None:
-        oid = _oid(request_id)
-        if oid is not None:
-            await self._col.update_one(
-                {"_id": oid}, {"$push": {"cards": {"chat_id": chat_id, "message_id": message_id}}}
-            )
-
-    async def list_pending(self) -> list[AccessRequest]:
-        cursor = self._col.find({"status": "pending"}).sort(
-            [("created_at", ASCENDING), ("_id", ASCENDING)]
-        )
-        return [_request(raw) async for raw in cursor]
-
-
 class MongoConversationRepository:
     def __init__(self, max_turns: int = DEFAULT_MAX_TURNS) -> None:
         self._col: AsyncCollection[Raw] = ConversationDoc.get_pymongo_collection()
@@ -286,12 +205,12 @@ class MongoConversationRepository:
         return _conversation(raw) if raw else await self._open(user_id, chat_id)
 
     async def get(self, conversation_id: str) -> Conversation | None:
-        oid = _oid(conversation_id)
+        oid = to_oid(conversation_id)
         raw = await self._col.find_one({"_id": oid}) if oid else None
         return _conversation(raw) if raw else None
 
     async def append(self, conversation_id: str, turns: Sequence[Turn]) -> None:
-        oid = _oid(conversation_id)
+        oid = to_oid(conversation_id)
         if oid is None or not turns:
             return
         docs = [t.model_dump() | {"created_at": utc_ms(t.created_at)} for t in turns]
