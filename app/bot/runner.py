@@ -40,7 +40,7 @@ async def on_startup(app: BotApp) -> None:
         log.warning("LLM_DEFAULT_MODEL: %s Users can still pick a model with /model.", exc)
         default_model = "openai/gpt-4o-mini"
     asyncio.get_running_loop().run_in_executor(None, warm_up, default_model)
-    await register_commands(app.bot, app.i18n, await app.access.admin_chat_ids())
+    await register_commands(app.bot, app.i18n, await app.authority.admin_chat_ids())
     if not app.settings.access.is_configured:
         log.warning(
             "access: no ACCESS_ADMINS, ACCESS_FRIENDS or ACCESS_ALLOW_EVERYONE set, so nobody "
