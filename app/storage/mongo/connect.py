@@ -25,7 +25,7 @@ from app.storage.uri import DEFAULT_DB_NAME, db_name_from_uri, mask_uri, resolve
 log = logging.getLogger(__name__)
 
 #: How long one storage call may take to find out that the database is down (MONGODB_TIMEOUT_MS).
-DEFAULT_TIMEOUT_MS = 1_000
+DEFAULT_TIMEOUT_MS = 600
 #: A reply slower than this is a hung server, not a slow query (hard cap per operation).
 SOCKET_TIMEOUT_MS = 30_000
 #: The first connection at start-up may take longer than a call's budget (TLS, DNS, SRV).
