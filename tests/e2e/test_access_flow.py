@@ -1,10 +1,12 @@
-"""The access gate and the request-access flow, end to end through the emulator."""
+"""The access gate and the request-access flow, end to end through the emulator, including a
+request made while no admin could be reached yet."""
 
 from __future__ import annotations
 
 from aiogram.types import Update
 
 from app.bot.keyboards.access import AccessDecisionCallback
+from app.llm import AccessSettings
 from tests.e2e.conftest import ADMIN_ID, FRIEND_ID, STRANGER_ID, Running, StartBot
 
 
@@ -153,3 +155,22 @@ async def test_friend_by_username_and_russian_refusal(running: Running) -> None:
     await ivan.send("привет")
     refusal = await tg.wait_for_message(ivan.id)
     assert "закрытый" in refusal.text.lower() or "доступ" in refusal.text.lower()
+
+
+async def test_a_request_no_admin_saw_is_sent_again(start_bot: StartBot) -> None:
+    async with start_bot(access=AccessSettings(admins="@owner")) as running:
+        tg = running.tg
+        stranger = tg.user(STRANGER_ID, "Eve")
+        await stranger.send("hi")
+        refusal = await tg.wait_for_message(stranger.id)
+        first = await stranger.press(refusal, "🔑 Request access")
+        assert first is not None and "no admin can be reached" in (first.text or "")
+
+        owner = tg.user(42, "Owner", username="owner")  # the admin opens the bot at last
+        await owner.send("/start")
+        await tg.wait_for_message(owner.id)
+        second = await stranger.press(refusal, "🔑 Request access")
+        assert second is not None and "sent to the admins" in (second.text or "")
+        card = await tg.wait_for_message(owner.id, lambda m: "Access request" in m.text)
+        assert [b["text"] for b in card.buttons] == ["✅ Approve", "⛔ Deny"]
+        assert len(await running.storage.requests.list_pending()) == 1

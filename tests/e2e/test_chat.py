@@ -1,4 +1,5 @@
-"""Chatting end to end: streamed answers, context, splitting, escaping, errors, flood limits."""
+"""Chatting end to end: streamed answers, context, splitting, escaping, errors, flood limits,
+photos (and failed downloads), and an exchange kept when Telegram refuses the answer."""
 
 from __future__ import annotations
 
@@ -242,3 +243,25 @@ async def test_flood_limits_are_waited_out_outside_answers_too(running: Running)
     refusal = await tg.wait_for_message(stranger.id)
     assert help_reply.text and "private bot" in refusal.text
     assert len([c for c in tg.calls("sendMessage") if c.status == 429]) == 2
+
+
+async def test_the_exchange_is_kept_when_telegram_refuses_the_answer(running: Running) -> None:
+    tg, fake = running.tg, running.fake_llm
+    friend = tg.user(FRIEND_ID, "Fred")
+    tg.refuse_drafts()
+    tg.fail_next("sendMessage", 400, description="Bad Request: chat not found", times=1)
+    await friend.send("remember this")
+    await tg.wait_until(lambda: fake.chat_requests)
+    await tg.wait_quiet()
+    conversation = await running.storage.conversations.active(FRIEND_ID, FRIEND_ID)
+    assert [t.content for t in conversation.turns] == ["remember this", "echo: remember this"]
+
+
+async def test_a_failed_photo_download_is_reported(running: Running) -> None:
+    tg = running.tg
+    friend = tg.user(FRIEND_ID, "Fred")
+    tg.fail_next("getFile", 400, description="Bad Request: file is too big")
+    await friend.send_photo(caption="look")
+    reply = await tg.wait_for_message(friend.id)
+    assert "couldn't download this image" in reply.text
+    assert running.fake_llm.chat_requests == []

@@ -1,5 +1,6 @@
-"""The menus at chat level, through the emulator: pick a model then chat uses it, admins open
-/stats while others get the unknown-command answer, and a spent budget stops the chat."""
+"""The menus at chat level, through the emulator: pick a model then chat uses it (friends only
+from the catalog), admins open /stats while others get the unknown-command answer and groups
+never see admin panels, a spent budget stops the chat, and stale buttons still get an answer."""
 
 from __future__ import annotations
 
@@ -86,3 +87,38 @@ async def test_spent_budget_stops_the_chat_with_reset_time(running: Running) -> 
     refusal = await tg.wait_for_message(friend.id)
     assert "budget" in refusal.text and "00:00 UTC" in refusal.text
     assert len(fake.chat_requests) == 1  # the model was not called again
+
+
+async def test_friends_cannot_pick_uncatalogued_model_ids_admins_can(running: Running) -> None:
+    tg = running.tg
+    friend = tg.user(FRIEND_ID, "Fred")
+    admin = tg.user(ADMIN_ID, "Ada")
+    await friend.send("/model ollama/llama-on-your-host")
+    reply = await tg.wait_for_message(friend.id)
+    assert "not in the catalog" in reply.text
+    record = await running.storage.users.get(FRIEND_ID)
+    assert record is not None and record.model is None
+
+    await friend.send("/model openai/gpt-4o")  # a full id litellm knows (and prices)
+    await tg.wait_for_message(friend.id, lambda m: "Model set to" in m.text)
+
+    await admin.send("/model openai/my-private-finetune")
+    await tg.wait_for_message(admin.id, lambda m: "Model set to" in m.text)
+    admin_record = await running.storage.users.get(ADMIN_ID)
+    assert admin_record is not None and admin_record.model == "openai/my-private-finetune"
+
+
+async def test_unclaimed_buttons_are_answered(running: Running) -> None:
+    tg = running.tg
+    friend = tg.user(FRIEND_ID, "Fred")
+    answer = await friend.send_callback("no-router-knows-this")
+    assert answer is not None and answer.text == "This menu has expired."
+
+
+async def test_admin_panels_stay_out_of_groups(running: Running) -> None:
+    tg = running.tg
+    admin = tg.user(ADMIN_ID, "Ada")
+    group = tg.group(-700, "Team")
+    await admin.send_in(group, "/stats")
+    await tg.wait_quiet()
+    assert not any("Usage statistics" in m.text for m in group.chat.bot_messages)

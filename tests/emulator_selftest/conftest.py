@@ -48,7 +48,7 @@ def echo_router() -> Router:
         assert message.photo
         data = await bot.download(message.photo[-1])
         assert data is not None
-        await message.answer(f"photo {len(data.getvalue())} bytes")
+        await message.answer(f"photo {len(data.read())} bytes")
 
     @router.message(F.text)
     async def echo(message: Message) -> None:

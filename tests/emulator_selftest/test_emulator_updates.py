@@ -9,7 +9,7 @@ import pytest
 from aiogram import Bot
 from aiogram.exceptions import TelegramConflictError, TelegramServerError
 
-from tests.tg_emulator import TelegramEmulator
+from tests.tg_emulator import EmulatorState, Request, TelegramEmulator
 
 
 async def test_update_kinds_reach_get_updates(emu: TelegramEmulator, bot: Bot) -> None:
@@ -92,10 +92,10 @@ async def test_webhook_response_can_carry_a_method(emu: TelegramEmulator) -> Non
 
 
 async def test_internal_error_is_a_500_and_recorded(emu: TelegramEmulator, bot: Bot) -> None:
-    async def boom(params: dict[str, Any], files: dict[str, Any]) -> Any:
+    async def boom(state: EmulatorState, req: Request) -> Any:
         raise RuntimeError("kaput")
 
-    emu._handlers["getme"] = boom
+    emu.methods.register("getMe", boom)
     with pytest.raises(TelegramServerError, match="kaput"):
         await bot.get_me()
     assert len(emu.errors) == 1 and "kaput" in emu.errors[0]

@@ -1,8 +1,7 @@
 """Telegram Bot API emulator for end-to-end tests.
 
-The real aiogram ``Bot`` talks to :class:`TelegramEmulator` over HTTP on 127.0.0.1
-(``make_bot(emu)`` wires ``TelegramAPIServer.from_base(emu.base_url)``). Answers use Telegram's
-envelope and wording, so aiogram raises its real exceptions. Example::
+The real aiogram ``Bot`` talks to :class:`TelegramEmulator` over HTTP on 127.0.0.1, so
+aiogram raises its real exceptions on Telegram's real error wording. Example::
 
     async def test_chat_flow(tg: TelegramEmulator) -> None:   # tg = emulator_fixture()
         bot = make_bot(tg)
@@ -17,12 +16,52 @@ envelope and wording, so aiogram raises its real exceptions. Example::
             answer = await alice.press(reply, "Regenerate")    # waits for answerCallbackQuery
         assert tg.calls("sendMessage", ok=False)[0].status == 429
 
-Modules: ``server`` (the app, methods, observation and fault API), ``users`` (SimUser,
-SimGroup), ``models`` (dataclasses), ``formatting`` (HTML/MarkdownV2 parsers after tdlib),
-``fixtures`` (pytest fixture factory, Bot factory, polling runner).
+The test API
+------------
+Start (``fixtures``): ``emulator_fixture()`` (a pytest fixture), ``running_emulator()``,
+``make_bot(emu)``, ``run_polling(dp, bot, emu)``.
+
+People (``users``): ``emu.user(id, first_name, username=, language_code=)`` -> SimUser;
+``emu.group(id, title)`` -> SimGroup. A SimUser ``send``s text, ``send_in(group, ...)``,
+``send_photo``/``send_document``/``send_voice``/``send_sticker``, ``edit``s its message,
+``press``es an inline button (by text or callback_data; returns the CallbackAnswer),
+``send_callback``s any data, makes an ``inline_query``, and can ``block()`` the bot.
+
+What the bot sent: ``await emu.wait_for_message(chat_id, predicate)``; ``emu.chat(id)``
+(ChatState: ``messages``, ``bot_messages``, ``last_bot_message``, ``texts()``, ``drafts``,
+``current_draft``, ``actions``, ``reply_keyboard``); EmuMessage (``text``, ``entities``,
+``entity_texts()``, ``buttons``, ``button_texts``, ``edits``, ``media``); ``emu.drafts(id)``,
+``emu.commands(scope, language_code)``, ``emu.file(file_id)``, ``emu.callback_answers``.
+
+The call log: ``emu.calls(method, chat_id=, ok=, since=emu.mark())`` -> ApiCall list;
+``emu.served_429``, ``emu.generic_calls``, ``emu.errors`` (internal bugs: the fixture fails
+the test on any), ``emu.unknown_methods``. Waiting: ``emu.wait_until(predicate)``,
+``emu.wait_quiet()``.
+
+Faults: ``emu.fail_next(method, code, retry_after=, description=, times=, when=, delay=)``,
+``emu.clear_faults()``, ``emu.refuse_drafts()``, ``emu.flood_limits = FloodLimits(...)``
+(a realistic limiter; ``flood_429_count``, ``flood_events``), ``user.block()``.
+
+Delivery: long polling by default; ``emu.deliver_to(urls, secret_token)`` pushes updates by
+webhook (``emu.webhook_deliveries``); ``emu.enqueue_update(raw)``, ``emu.issue_query_id()``
+and ``emu.execute(method, params)`` for tests that go around the bot.
+
+Knobs (attributes): ``strict_html``, ``privacy_mode``, ``drafts_allowed``, ``draft_refusal``.
+A test may replace one method: ``emu.methods.register("getMe", handler)``.
+
+The parts
+---------
+``state`` (EmulatorState: ``chats``, ``files``, ``updates`` queue, answered ``queries``, bot
+profile), ``methods`` (the method table: one handler per Bot API method, one module per
+area), ``executor`` (runs one call: log, faults, table), ``http_front`` (the aiohttp app),
+``faults`` (programmed errors and delays, the flood limiter), ``calllog``, ``webhook``
+(delivery), ``formatting`` (HTML/MarkdownV2 parsers after tdlib), ``server``
+(TelegramEmulator: builds the parts and holds the test API).
 """
 
+from .chats import ChatState
 from .formatting import ParseError, entity_text, parse_html, parse_markdown_v2, utf16_len
+from .methods import Handler, MethodTable, Request
 from .models import (
     ApiCall,
     CallbackAnswer,
@@ -36,7 +75,7 @@ from .models import (
     WebhookDelivery,
 )
 from .server import TelegramEmulator
-from .state import ChatState
+from .state import EmulatorState
 from .users import TINY_PNG, SimGroup, SimUser
 from .wire import NOT_MODIFIED, ApiError
 
@@ -50,10 +89,14 @@ __all__ = [
     "ChatState",
     "Draft",
     "EmuMessage",
+    "EmulatorState",
     "FaultRule",
     "FloodLimits",
+    "Handler",
     "InlineAnswer",
+    "MethodTable",
     "ParseError",
+    "Request",
     "SimGroup",
     "SimUser",
     "StoredFile",

@@ -1,84 +1,100 @@
-"""Per-chat state and the token bucket used by the flood limiter."""
+"""The emulated Telegram's state: the bot, chats, files, updates and answered queries.
+
+Method handlers read and change it; the test API observes it. Nothing here speaks HTTP.
+"""
 
 from __future__ import annotations
 
-import time
+import itertools
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from .models import (
-    ChatAction,
-    Draft,
-    EmuMessage,
-)
+from .changes import Changes
+from .chats import Chats, ChatState
+from .files import FileStore
+from .models import CallbackAnswer, EmuMessage, InlineAnswer
+from .updates import UpdateQueue
+from .wire import DRAFT_PEER_INVALID
 
 
 @dataclass
-class ChatState:
-    """One chat as the emulator sees it. ``messages`` is what the user currently sees."""
+class BotProfile:
+    """The bot as Telegram knows it."""
 
-    chat: dict[str, Any]
-    messages_by_id: dict[int, EmuMessage] = field(default_factory=dict)
-    next_message_id: int = 1
-    actions: list[ChatAction] = field(default_factory=list)
-    drafts: list[Draft] = field(default_factory=list)
-    reply_keyboard: dict[str, Any] | None = None  # last ReplyKeyboardMarkup/Remove/ForceReply
-    last_user_message_id: int = 0
-    drafts_shown_until: int = 0  # len(drafts) when the bot last sent a message
-    blocked: bool = False  # private chat: the user blocked the bot
+    token: str
+    username: str
+    first_name: str
+    # Group privacy mode (Telegram's default for bots): in groups the bot only gets
+    # commands, mentions of itself and replies to its messages.
+    privacy_mode: bool = True
 
     @property
     def id(self) -> int:
-        return int(self.chat["id"])
+        head = self.token.split(":", 1)[0]
+        return int(head) if head.isdigit() else 1
 
-    @property
-    def type(self) -> str:
-        return str(self.chat["type"])
+    def as_user(self) -> dict[str, Any]:
+        """Bot API ``User`` of the bot."""
+        return {
+            "id": self.id,
+            "is_bot": True,
+            "first_name": self.first_name,
+            "username": self.username,
+        }
 
-    @property
-    def messages(self) -> list[EmuMessage]:
-        return [m for m in self.all_messages if not m.deleted]
-
-    @property
-    def all_messages(self) -> list[EmuMessage]:
-        return sorted(self.messages_by_id.values(), key=lambda m: m.message_id)
-
-    @property
-    def bot_messages(self) -> list[EmuMessage]:
-        return [m for m in self.messages if m.from_bot]
-
-    @property
-    def last(self) -> EmuMessage | None:
-        visible = self.messages
-        return visible[-1] if visible else None
-
-    @property
-    def last_bot_message(self) -> EmuMessage | None:
-        visible = self.bot_messages
-        return visible[-1] if visible else None
-
-    @property
-    def current_draft(self) -> Draft | None:
-        """The draft a client shows now: the latest one, until the bot sends a message."""
-        if len(self.drafts) > self.drafts_shown_until:
-            return self.drafts[-1]
-        return None
-
-    def texts(self) -> list[str]:
-        return [m.text for m in self.messages]
+    def sees(self, chat: ChatState, msg: EmuMessage) -> bool:
+        """Whether privacy mode lets a message reach the bot."""
+        if chat.type == "private" or not self.privacy_mode:
+            return True
+        if msg.text.startswith("/"):
+            return True
+        mention = f"@{self.username}".lower()
+        if any(t == "mention" and s.lower() == mention for t, s in msg.entity_texts()):
+            return True
+        replied = chat.messages_by_id.get(msg.reply_to_message_id or 0)
+        return replied is not None and replied.from_bot
 
 
-class _Bucket:
-    """Token bucket; ``take`` returns 0 when allowed, else seconds until a token is free."""
+@dataclass
+class Behaviour:
+    """Knobs a test may turn mid-test (through the emulator's attributes of the same name)."""
 
-    def __init__(self, rate: float, capacity: float) -> None:
-        self.rate, self.capacity = rate, capacity
-        self.tokens, self.stamp = capacity, time.monotonic()
+    strict_html: bool = False  # a bare "&" in HTML is an error instead of a literal
+    drafts_allowed: bool = True
+    draft_refusal: tuple[int, str] = (400, DRAFT_PEER_INVALID)
 
-    def wait_time(self, now: float) -> float:
-        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
 
-    def take(self) -> None:
-        self.tokens -= 1
+@dataclass
+class Queries:
+    """Callback and inline query ids Telegram issued, and the bot's answers to them."""
+
+    issued: set[str] = field(default_factory=set)
+    callback_answers: dict[str, CallbackAnswer] = field(default_factory=dict)
+    inline_answers: dict[str, InlineAnswer] = field(default_factory=dict)
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def issue(self, qid: str | None = None) -> str:
+        """Make a query id valid to answer (Telegram rejects ids it never issued)."""
+        qid = qid or str(next(self._ids) * 1_000_003 + secrets.randbelow(1000))
+        self.issued.add(qid)
+        return qid
+
+
+@dataclass
+class EmulatorState:
+    """Everything a method handler may read or change."""
+
+    bot: BotProfile
+    behaviour: Behaviour = field(default_factory=Behaviour)
+    changes: Changes = field(default_factory=Changes)
+    files: FileStore = field(default_factory=FileStore)
+    queries: Queries = field(default_factory=Queries)
+    # setMyCommands lists by (scope key, language code)
+    commands: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
+    chats: Chats = field(init=False)
+    updates: UpdateQueue = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.chats = Chats(self.changes)
+        self.updates = UpdateQueue(self.changes)

@@ -6,12 +6,14 @@ from __future__ import annotations
 import base64
 from typing import TYPE_CHECKING, Any
 
+from .chats import unix_now
+from .files import media_object
 from .formatting import Entity, auto_entities, utf16_len
 from .models import CallbackAnswer, EmuMessage, InlineAnswer
 
 if TYPE_CHECKING:
+    from .chats import ChatState
     from .server import TelegramEmulator
-    from .state import ChatState
 
 # A valid 1x1 PNG, so bots that open images (Pillow, the LLM vision path) get real bytes.
 TINY_PNG = base64.b64decode(
@@ -97,11 +99,11 @@ class SimUser:
         reply_id = reply_to.message_id if isinstance(reply_to, EmuMessage) else reply_to
         if entities is None and kind == "text":
             entities = auto_entities(text)
-        msg = self.emu._store_message(
+        msg = self.emu.state.chats.store_message(
             chat, self.as_dict, text, entities, kind=kind, media=media, reply_to=reply_id
         )
         reply = chat.messages_by_id.get(reply_id) if reply_id else None
-        if self.emu._bot_sees(chat, msg):
+        if self.emu.state.bot.sees(chat, msg):
             self.emu.enqueue_update({update_type: msg.to_api(with_reply=reply)})
         return msg
 
@@ -141,8 +143,8 @@ class SimUser:
         width: int = 1280,
         height: int = 960,
     ) -> EmuMessage:
-        stored = self.emu._store_file(data, "photos", "jpg", None, "image/jpeg")
-        media = self.emu._media_object("photo", stored, width=width, height=height)
+        stored = self.emu.state.files.store(data, "photos", "jpg", None, "image/jpeg")
+        media = media_object("photo", stored, width=width, height=height)
         chat = group.chat if group else self.chat
         return self._post(chat, caption or "", [], kind="photo", media=media)
 
@@ -154,18 +156,20 @@ class SimUser:
         caption: str | None = None,
     ) -> EmuMessage:
         ext = filename.rsplit(".", 1)[-1] if "." in filename else "bin"
-        stored = self.emu._store_file(data, "documents", ext, filename, mime_type)
-        media = self.emu._media_object("document", stored)
+        stored = self.emu.state.files.store(data, "documents", ext, filename, mime_type)
+        media = media_object("document", stored)
         return self._post(self.chat, caption or "", [], kind="document", media=media)
 
     async def send_sticker(self, emoji: str = "👍") -> EmuMessage:
-        stored = self.emu._store_file(b"RIFF\x00\x00\x00\x00WEBP", "stickers", "webp", None, None)
-        media = self.emu._media_object("sticker", stored, emoji=emoji)
+        stored = self.emu.state.files.store(
+            b"RIFF\x00\x00\x00\x00WEBP", "stickers", "webp", None, None
+        )
+        media = media_object("sticker", stored, emoji=emoji)
         return self._post(self.chat, "", [], kind="sticker", media=media)
 
     async def send_voice(self, data: bytes = TINY_OGG, duration: int = 1) -> EmuMessage:
-        stored = self.emu._store_file(data, "voice", "oga", None, "audio/ogg")
-        media = self.emu._media_object("voice", stored, duration=duration)
+        stored = self.emu.state.files.store(data, "voice", "oga", None, "audio/ogg")
+        media = media_object("voice", stored, duration=duration)
         return self._post(self.chat, "", [], kind="voice", media=media)
 
     async def edit(self, message: EmuMessage, new_text: str) -> EmuMessage:
@@ -175,8 +179,8 @@ class SimUser:
         message.edits.append(message.text)
         message.text = new_text
         message.entities = auto_entities(new_text)
-        message.edit_date = self.emu._now()
-        if self.emu._bot_sees(self.emu.chat(message.chat_id), message):
+        message.edit_date = unix_now()
+        if self.emu.state.bot.sees(self.emu.chat(message.chat_id), message):
             self.emu.enqueue_update({"edited_message": message.to_api()})
         return message
 

@@ -1,103 +1,94 @@
-"""Webhook delivery mode (a mixin of TelegramEmulator)."""
+"""Webhook delivery: pushes pending updates to the webhook URL(s), round-robin, with the
+secret header, retrying like Telegram; a reply in the response body is executed."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import json
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import Any
 
-from aiohttp import ClientSession
+from aiohttp import ClientSession, ClientTimeout
 
-from .models import (
-    WebhookDelivery,
-)
-from .wire import _update_type
+from .changes import Changes
+from .models import WebhookDelivery
+from .updates import UpdateQueue
+from .wire import update_type
+
+Execute = Callable[[str, dict[str, Any]], Awaitable[Any]]
 
 
-class WebhookMixin:
-    """Pushes pending updates to the webhook URL(s), round-robin, with the secret header."""
+class WebhookPusher:
+    """Runs while the emulator runs; idle unless setWebhook or ``deliver_to`` gave URLs."""
 
-    _webhook: dict[str, Any]
-    _deliver_urls: list[str]
-    _deliver_secret: str | None
-    _rr: int
-    _pending: list[dict[str, Any]]
-    _allowed_updates: frozenset[str]
-    _inflight: set[int]
-    _closing: bool
-    _changed: asyncio.Event
-    _client: ClientSession | None
-    _delivery_tasks: set[asyncio.Task[None]]
-    webhook_deliveries: list[WebhookDelivery]
+    def __init__(self, queue: UpdateQueue, changes: Changes, execute: Execute) -> None:
+        self._queue, self._changes, self._execute = queue, changes, execute
+        self.deliveries: list[WebhookDelivery] = []
+        self._rr = 0
+        self._client: ClientSession | None = None
+        self._loop_task: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
 
-    if TYPE_CHECKING:
+    def start(self) -> None:
+        self._client = ClientSession(timeout=ClientTimeout(total=30))
+        self._loop_task = asyncio.create_task(self._run(), name="tg-emu-webhook")
 
-        def _notify(self) -> None: ...
-        async def execute(self, method: str, params: dict[str, Any]) -> Any: ...
+    async def stop(self) -> None:
+        tasks = [t for t in (self._loop_task, *self._tasks) if t is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self._client is not None:
+            await self._client.close()
 
-    # ---------------------------------------------------------------- webhook
+    def _next_url(self, urls: list[str]) -> str:
+        url = urls[self._rr % len(urls)]
+        self._rr += 1
+        return url
 
-    def _webhook_targets(self) -> tuple[list[str], str | None, int]:
-        if self._deliver_urls:
-            secret = self._deliver_secret or self._webhook.get("secret_token")
-            return self._deliver_urls, secret, int(self._webhook.get("max_connections", 40))
-        if self._webhook.get("url"):
-            return (
-                [self._webhook["url"]],
-                self._webhook.get("secret_token"),
-                self._webhook["max_connections"],
-            )
-        return [], None, 0
-
-    async def _delivery_loop(self) -> None:
-        """Push pending updates to the webhook URL(s) while webhook mode is on."""
-        while not self._closing:
-            urls, _secret, max_conn = self._webhook_targets()
-            if urls and self._pending and len(self._inflight) < max_conn:
-                update = self._pending.pop(0)
-                if _update_type(update) not in self._allowed_updates:
+    async def _run(self) -> None:
+        queue = self._queue
+        while not queue.closed:
+            urls, _secret, max_conn = queue.webhook.targets()
+            if urls and queue.pending and len(queue.inflight) < max_conn:
+                update = queue.pending.pop(0)
+                if update_type(update) not in queue.allowed:
                     continue
-                url = urls[self._rr % len(urls)]
-                self._rr += 1
-                self._inflight.add(update["update_id"])
-                task = asyncio.create_task(self._deliver(update, url))
-                self._delivery_tasks.add(task)
-                task.add_done_callback(self._delivery_tasks.discard)
+                queue.inflight.add(update["update_id"])
+                task = asyncio.create_task(self._deliver(update, self._next_url(urls)))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
                 continue
-            event = self._changed
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(event.wait(), 0.1)
+            await self._changes.wait(0.1)
 
     async def _deliver(self, update: dict[str, Any], url: str) -> None:
         assert self._client is not None
+        update_id = update["update_id"]
         try:
             for attempt in range(5):  # Telegram retries failed deliveries with backoff
-                _urls, secret, _ = self._webhook_targets()
+                _urls, secret, _ = self._queue.webhook.targets()
                 headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
                 try:
                     async with self._client.post(url, json=update, headers=headers) as resp:
                         body = await resp.read()
-                        self.webhook_deliveries.append(
-                            WebhookDelivery(update["update_id"], url, resp.status)
-                        )
+                        self.deliveries.append(WebhookDelivery(update_id, url, resp.status))
                         if resp.status < 300:
-                            await self._webhook_reply(body)
+                            await self._reply(body)
                             return
                 except Exception as exc:  # connection refused etc.: retry like Telegram
-                    self.webhook_deliveries.append(
-                        WebhookDelivery(update["update_id"], url, None, repr(exc))
-                    )
+                    self.deliveries.append(WebhookDelivery(update_id, url, None, repr(exc)))
                 await asyncio.sleep(0.05 * 2**attempt)
-                urls, _, _ = self._webhook_targets()
+                urls, _, _ = self._queue.webhook.targets()
                 if urls:
-                    url = urls[self._rr % len(urls)]
-                    self._rr += 1
+                    url = self._next_url(urls)
         finally:
-            self._inflight.discard(update["update_id"])
-            self._notify()
+            self._queue.inflight.discard(update_id)
+            self._changes.notify()
 
-    async def _webhook_reply(self, body: bytes) -> None:
+    async def _reply(self, body: bytes) -> None:
         """A webhook response may carry one method call (aiogram's in-response reply)."""
         if not body:
             return
@@ -105,7 +96,4 @@ class WebhookMixin:
             payload = json.loads(body)
             if isinstance(payload, dict) and isinstance(payload.get("method"), str):
                 method = payload.pop("method")
-                await self.execute(method, payload)
-
-
-# ------------------------------------------------------------------- helpers
+                await self._execute(method, payload)

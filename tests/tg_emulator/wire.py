@@ -1,4 +1,6 @@
-"""Bot API wire format: constants, the error type, request decoding helpers."""
+"""Bot API wire format: constants, the error type, request decoding helpers.
+
+Shared by the HTTP front, the method table and the webhook pusher."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from aiohttp import web
 
 # Every Bot API method aiogram knows: unknown names get 404 like Telegram, known but
 # unemulated ones returning bool are accepted generically and listed in `generic_calls`.
-_AIOGRAM_METHODS: dict[str, Any] = {
+AIOGRAM_METHODS: dict[str, Any] = {
     str(getattr(cls, "__api_method__", "")).lower(): cls
     for cls in vars(aiogram.methods).values()
     if isinstance(cls, type) and isinstance(getattr(cls, "__api_method__", None), str)
@@ -19,7 +21,7 @@ _AIOGRAM_METHODS: dict[str, Any] = {
 
 # Form fields that are strings in the Bot API and must never be JSON-decoded
 # (aiogram sends str values raw and JSON-encodes everything else).
-_STRING_FIELDS = frozenset(
+STRING_FIELDS = frozenset(
     {
         "text",
         "caption",
@@ -53,7 +55,7 @@ _STRING_FIELDS = frozenset(
     }
 )
 
-_MESSAGE_OPS = frozenset(
+MESSAGE_OPS = frozenset(
     {
         "sendmessage",
         "sendphoto",
@@ -70,7 +72,7 @@ _MESSAGE_OPS = frozenset(
         "forwardmessage",
     }
 )
-_CHAT_ACTIONS = frozenset(
+CHAT_ACTIONS = frozenset(
     {
         "typing",
         "upload_photo",
@@ -85,7 +87,7 @@ _CHAT_ACTIONS = frozenset(
         "upload_video_note",
     }
 )
-_DEFAULT_ALLOWED = frozenset(
+DEFAULT_ALLOWED = frozenset(
     {
         "message",
         "edited_message",
@@ -109,7 +111,7 @@ _DEFAULT_ALLOWED = frozenset(
         "removed_chat_boost",
     }
 )
-_BUTTON_ACTIONS = (
+BUTTON_ACTIONS = (
     "callback_data",
     "url",
     "login_url",
@@ -138,7 +140,7 @@ class ApiError(Exception):
         self.retry_after = retry_after
 
 
-def _bad(description: str) -> ApiError:
+def bad_request(description: str) -> ApiError:
     return ApiError(400, f"Bad Request: {description}")
 
 
@@ -149,36 +151,36 @@ class UploadedFile:
     content_type: str | None
 
 
-def _first_file_id(media: Any) -> str | None:
+def first_file_id(media: Any) -> str | None:
     if isinstance(media, list):
         media = media[-1] if media else None
     return media.get("file_id") if isinstance(media, dict) else None
 
 
-def _update_type(update: dict[str, Any]) -> str:
+def update_type(update: dict[str, Any]) -> str:
     return next((k for k in update if k != "update_id"), "")
 
 
-def _number(params: dict[str, Any], key: str, default: int) -> int:
+def int_param(params: dict[str, Any], key: str, default: int) -> int:
     """An integer parameter; junk is the client's error (400), never an emulator crash."""
     value = params.get(key)
     if value is None or value == "":
         return default
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise _bad(f"wrong parameter {key} in request")
+        raise bad_request(f"wrong parameter {key} in request")
     try:
         return int(value)
     except ValueError:
-        raise _bad(f"wrong parameter {key} in request") from None
+        raise bad_request(f"wrong parameter {key} in request") from None
 
 
-def _scope_key(scope: Any) -> str:
+def scope_key(scope: Any) -> str:
     if not isinstance(scope, dict):
         scope = {"type": "default"}
     return json.dumps({k: v for k, v in scope.items() if v is not None}, sort_keys=True)
 
 
-def _default_description(code: int | None, retry_after: int | None) -> str:
+def default_description(code: int | None, retry_after: int | None) -> str:
     return {
         None: "",
         400: "Bad Request: injected failure",
@@ -192,7 +194,7 @@ def _default_description(code: int | None, retry_after: int | None) -> str:
     }.get(code, f"Error {code}")
 
 
-def _envelope_error(code: int, description: str) -> web.Response:
+def error_response(code: int, description: str) -> web.Response:
     return web.json_response(
         {"ok": False, "error_code": code, "description": description}, status=code
     )
@@ -200,7 +202,7 @@ def _envelope_error(code: int, description: str) -> web.Response:
 
 def _coerce(key: str, value: str) -> Any:
     """Decode one form/query value the way the Bot API reads it."""
-    if key in _STRING_FIELDS:
+    if key in STRING_FIELDS:
         return value
     try:
         return json.loads(value)
@@ -208,7 +210,7 @@ def _coerce(key: str, value: str) -> Any:
         return value  # e.g. chat_id="@channel"
 
 
-async def _read_params(request: web.Request) -> tuple[dict[str, Any], dict[str, UploadedFile]]:
+async def read_params(request: web.Request) -> tuple[dict[str, Any], dict[str, UploadedFile]]:
     params: dict[str, Any] = {k: _coerce(k, v) for k, v in request.query.items()}
     files: dict[str, UploadedFile] = {}
     if request.method != "POST" or not request.can_read_body:
