@@ -112,11 +112,16 @@ class AccessService:
             return RequestResult(RequestOutcome.PENDING, request)
         admins = await self.authority.admin_chat_ids()
         if not admins:
+            await requests.release_delivery(request.id)
             return RequestResult(RequestOutcome.NO_ADMINS, request)
         return RequestResult(RequestOutcome.CREATED, request, tuple(admins))
 
     async def card_sent(self, request_id: str, chat_id: int, message_id: int) -> None:
         await self._storage.requests.add_card(request_id, chat_id, message_id)
+
+    async def delivery_failed(self, request_id: str) -> None:
+        """No admin got the card: let the next press try again."""
+        await self._storage.requests.release_delivery(request_id)
 
     # ------------------------------------------------------------------ the admin side
 

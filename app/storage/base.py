@@ -245,6 +245,11 @@ class AccessRequestRepository(Protocol):
         retried after that)."""
         ...
 
+    async def release_delivery(self, request_id: str) -> None:
+        """Give up a claim that delivered no card (no admin reachable yet), so the next
+        press may try again at once. A request with cards is left alone."""
+        ...
+
 
 @runtime_checkable
 class ConversationRepository(Protocol):

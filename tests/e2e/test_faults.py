@@ -48,7 +48,7 @@ def _is_answer(m: EmuMessage) -> bool:
 
 # ---------------------------------------------------------------------------- database down
 
-# Fail fast while the database is down (the production default is 5 s, see connect.py).
+# Fail faster still than the production default (MONGODB_TIMEOUT_MS, see connect.py).
 FAST_FAIL = {"serverSelectionTimeoutMS": 400, "connectTimeoutMS": 400, "socketTimeoutMS": 2000}
 FAST_SINK = {"write_timeout": 1.0, "retry_initial": 0.05, "retry_max": 0.3}
 
@@ -264,9 +264,9 @@ async def test_burst_of_500_updates_from_100_users(start_bot: StartBot) -> None:
         timings.append(time.perf_counter() - started)
         running.fake_llm.reset()
         objs2, rss2 = objects(), _rss_kb()
-        for uid in strangers:  # strangers got the refusal only (one per message)
+        for uid in strangers:  # strangers got one refusal (per cooldown), nothing else
             assert all("private bot" in m.text for m in tg.chat(uid).bot_messages)
-            assert len(tg.chat(uid).bot_messages) == 15
+            assert len(tg.chat(uid).bot_messages) == 1
         prompts = {m["content"] for r in running.fake_llm.chat_requests for m in r.messages}
         assert not any(f"from {uid}" in c for uid in strangers for c in prompts)
         growth1, growth2 = objs1 - base_objs, objs2 - objs1

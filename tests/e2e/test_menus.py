@@ -4,6 +4,10 @@ never see admin panels, a spent budget stops the chat, and stale buttons still g
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+from pytest import approx
+
 from tests.e2e.conftest import ADMIN_ID, FRIEND_ID, Running
 
 
@@ -77,11 +81,16 @@ async def test_spent_budget_stops_the_chat_with_reset_time(running: Running) -> 
     tg, fake = running.tg, running.fake_llm
     friend = tg.user(FRIEND_ID, "Fred")
     await running.storage.users.set_model(FRIEND_ID, "gpt-4o-mini")  # priced by litellm
-    await running.storage.users.set_budget(FRIEND_ID, 0.0000001)
+    await running.storage.users.set_budget(FRIEND_ID, 0.01)
     await friend.send("first")
     await tg.wait_for_message(friend.id, lambda m: m.text == "echo: first")
     await running.storage.usage_sink.flush()
-    assert (await running.storage.usage.totals()).cost_usd > 0
+    cost = (await running.storage.usage.totals()).cost_usd
+    today = datetime.now(UTC).date()
+    # The call reserved its worst case, then was settled to what it really cost.
+    assert cost > 0 and await running.storage.spend.spent(FRIEND_ID, today) == approx(cost)
+    # More spend today (another chat, another instance) leaves less than one call needs.
+    await running.storage.spend.adjust(FRIEND_ID, today, 0.0095)
 
     await friend.send("second")
     refusal = await tg.wait_for_message(friend.id)

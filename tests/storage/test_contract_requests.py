@@ -125,6 +125,17 @@ async def test_a_stale_claim_can_be_claimed_again(storage: Storage) -> None:
     assert not await reqs.claim_delivery(req.id, timedelta(hours=1))
 
 
+async def test_a_released_claim_can_be_claimed_at_once(storage: Storage) -> None:
+    reqs = storage.requests
+    req, _ = await reqs.open_or_get_pending(27, "h", "H")
+    assert await reqs.claim_delivery(req.id, timedelta(hours=1))
+    await reqs.release_delivery(req.id)  # no admin was reachable: give it up
+    assert await reqs.claim_delivery(req.id, timedelta(hours=1))
+    await reqs.add_card(req.id, 100, 1)
+    await reqs.release_delivery(req.id)  # a delivered request stays delivered
+    assert not await reqs.claim_delivery(req.id, timedelta(0))
+
+
 async def test_only_a_pending_request_without_cards_can_be_claimed(storage: Storage) -> None:
     reqs = storage.requests
     carded, _ = await reqs.open_or_get_pending(24, "e", "E")

@@ -49,6 +49,8 @@ def create_access_requests_router() -> Router:
         result = await access.request_access(user_record, role)
         outcome = result.outcome
         if outcome is RequestOutcome.CREATED and not await access_notifier.send_cards(result):
+            if result.request is not None:
+                await access.delivery_failed(result.request.id)
             outcome = RequestOutcome.NO_ADMINS
         text = _request_text(outcome)
         await query.answer(text, show_alert=outcome is not RequestOutcome.CREATED)

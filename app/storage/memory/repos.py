@@ -172,6 +172,11 @@ class MemoryAccessRequestRepository:
         self._claimed_at[request_id] = now
         return True
 
+    async def release_delivery(self, request_id: str) -> None:
+        req = self._requests.get(request_id)
+        if req is not None and not req.cards:
+            self._claimed_at.pop(request_id, None)
+
 
 #: Conversations the in-memory store keeps; the least recently used are forgotten beyond it.
 DEFAULT_MAX_CONVERSATIONS = 10_000

@@ -120,3 +120,11 @@ class MongoAccessRequestRepository:
             {"$set": {"delivery_claimed_at": now}},
         )
         return result.modified_count == 1
+
+    async def release_delivery(self, request_id: str) -> None:
+        request_oid = to_oid(request_id)
+        if request_oid is None:
+            return
+        await self._col.update_one(
+            {"_id": request_oid, "cards": {"$size": 0}}, {"$set": {"delivery_claimed_at": None}}
+        )
