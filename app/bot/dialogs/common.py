@@ -99,8 +99,18 @@ def user_label(user_id: int | None, record: UserRecord | None = None) -> str:
     return str(user_id)
 
 
+ECHO_CHARS = 64  # how much of a user-typed name a reply repeats
+
+
+def clip(text: str, limit: int = ECHO_CHARS) -> str:
+    """``text`` cut to ``limit`` characters plus "…": for echoing what a user typed."""
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 def middleware(manager: Any, key: str) -> Any:
-    """A workflow/middleware data item from a DialogManager (None when absent)."""
+    """A workflow/middleware data item from a DialogManager (None when absent).
+
+    Kept for dialogs not yet converted; getters take these items as keyword arguments."""
     return manager.middleware_data.get(key)
 
 
