@@ -9,10 +9,14 @@ headings ran into one line) and ``&amp;`` reached the user literally (double-esc
 One gap is patched here: telegramify silently *drops* raw HTML (``<script>..</script>``, ``Vec<T>``
 in prose), so the parser's own HTML ranges are backslash-escaped first (see ``_escape_raw_html``).
 Splitting is ours: the library only splits at newlines or hard cuts and may cut inside entities.
+The library's cost is not linear on every input (``"$" * 64_000`` took 6 s, quadratic), so long
+answers are converted in bounded pieces (see ``_pieces``) and the bot renders long answers off
+the event loop (``render_markdown_async``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 import logging
 import re
@@ -30,8 +34,10 @@ __all__ = [
     "TELEGRAM_TEXT_LIMIT",
     "RenderedPart",
     "render_markdown",
+    "render_markdown_async",
     "render_plain",
     "render_preview",
+    "render_preview_async",
     "utf16_len",
 ]
 
@@ -80,6 +86,26 @@ def render_markdown(md: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[RenderedP
         return [RenderedPart(p, []) for p in render_plain(md, limit)]
 
 
+# Below this many characters rendering takes well under a millisecond: a thread hop would
+# cost more than it saves.
+INLINE_RENDER_CHARS = 2000
+
+
+async def render_markdown_async(md: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[RenderedPart]:
+    """:func:`render_markdown` in a worker thread for long texts, so other chats are served
+    meanwhile (the converter is pure Python: the GIL is released every few milliseconds)."""
+    if len(md) <= INLINE_RENDER_CHARS:
+        return render_markdown(md, limit)
+    return await asyncio.to_thread(render_markdown, md, limit)
+
+
+async def render_preview_async(md: str, limit: int = TELEGRAM_TEXT_LIMIT) -> RenderedPart:
+    """:func:`render_preview` in a worker thread for long texts."""
+    if len(md) <= INLINE_RENDER_CHARS:
+        return render_preview(md, limit)
+    return await asyncio.to_thread(render_preview, md, limit)
+
+
 def render_plain(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
     """Split plain text at the same safe boundaries as :func:`render_markdown`."""
     limit = max(int(limit), 1)
@@ -97,7 +123,15 @@ def render_preview(md: str, limit: int = TELEGRAM_TEXT_LIMIT) -> RenderedPart:
     the user is reading as it is being written, and the earlier parts are shown in full when
     the answer is finished.
     """
-    parts = render_markdown(md, limit)
+    # Only the tail is converted: a preview's cost must not grow with the answer (it is
+    # rendered again at every update). Whole pieces, so the tail renders as in the full text.
+    pieces = _pieces(md)
+    tail: list[str] = []
+    size = 0
+    while pieces and size < 2 * limit:
+        tail.insert(0, pieces.pop().source)
+        size += len(tail[0])
+    parts = render_markdown("".join(tail), limit)
     if parts:
         return parts[-1]
     return RenderedPart("", [])
@@ -109,6 +143,43 @@ def render_preview(md: str, limit: int = TELEGRAM_TEXT_LIMIT) -> RenderedPart:
 
 
 def _convert(md: str) -> tuple[str, list[_Entity]]:
+    """Convert ``md`` piece by piece and join the results, shifting entity offsets."""
+    pieces = _pieces(md)
+    if len(pieces) == 1:
+        return _convert_piece(md)
+    out: list[str] = []
+    entities: list[_Entity] = []
+    offset = 0  # UTF-16 units written so far
+    continued: _Entity | None = None  # a code block the previous piece cut
+    for piece in pieces:
+        text, piece_entities = _convert_piece(piece.source)
+        text = text.rstrip("\n")
+        if not text.strip() and piece.source.strip():
+            text, piece_entities = piece.source.strip("\n"), []  # never drop visible source
+        size = utf16_len(text)
+        for e in piece_entities:
+            e.length = min(e.length, size - e.offset)  # clip to the stripped newlines
+            if e.length <= 0:
+                continue
+            if continued is not None and e.type == "pre" and e.offset == 0:
+                # The second half of a cut code block: one block again, as in the source.
+                continued.length = offset + e.length - continued.offset
+                continue
+            e.offset += offset
+            entities.append(e)
+        # Keep the source's break between pieces: a blank line, a line break, or none (a
+        # hard cut inside a very long line).
+        trailing = len(piece.source) - len(piece.source.rstrip("\n"))
+        separator = "\n" * min(trailing, 2)
+        out.append(text + separator)
+        last = entities[-1] if entities else None
+        ends_in_code = last is not None and last.type == "pre"
+        continued = last if piece.cuts_code and ends_in_code else None
+        offset += size + len(separator)
+    return "".join(out), entities
+
+
+def _convert_piece(md: str) -> tuple[str, list[_Entity]]:
     source = _escape_raw_html(md)
     text, entities = telegramify_markdown.convert(source, config=_CONFIG)
     return _detach_pre_blocks(text, [e for e in entities if e.length > 0])
@@ -166,6 +237,101 @@ def _escape_raw_html(md: str) -> str:
         out += data[cursor:]
         data = bytes(out)
     return data.decode("utf-8")
+
+
+# --------------------------------------------------------------------------------------------
+# Pieces: bounded units of conversion
+# --------------------------------------------------------------------------------------------
+
+# At most this many source characters are converted in one call: the converter's worst case
+# is quadratic, and at this size it stays near 0.1 s. Almost every answer is one piece.
+PIECE_CHARS = 8000
+_FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
+
+
+@dataclass(frozen=True)
+class _Piece:
+    source: str
+    cuts_code: bool = False  # ends inside a code block that the next piece continues
+
+
+def _pieces(md: str, size: int | None = None) -> list[_Piece]:
+    """``md`` cut into pieces of about ``size`` characters that convert like the whole.
+
+    Cuts fall at blank lines outside fenced code where possible; a longer block is cut at
+    line ends (a code block is closed and reopened around the cut, and the halves are
+    joined again after conversion), and a longer line is cut hard. Joined, the pieces give
+    ``md`` back, except for those added fence lines.
+    """
+    size = size or PIECE_CHARS
+    if len(md) <= size:
+        return [_Piece(md)]
+    pieces: list[_Piece] = []
+    current: _Piece | None = None
+    for block in _blocks(md):
+        for part in _cut_block(block, size):
+            if current is not None and len(current.source) + len(part.source) > size:
+                pieces.append(current)
+                current = None
+            current = (
+                part if current is None else _Piece(current.source + part.source, part.cuts_code)
+            )
+    if current is not None:
+        pieces.append(current)
+    return pieces
+
+
+def _fence_update(line: str, fence: str | None) -> str | None:
+    """The open fence marker after ``line`` (None outside code)."""
+    m = _FENCE.match(line)
+    if m is None:
+        return fence
+    marker = m.group(1)
+    if fence is None:
+        return marker
+    closes = marker[0] == fence[0] and len(marker) >= len(fence) and not line[m.end() :].strip()
+    return None if closes else fence
+
+
+def _blocks(md: str) -> list[str]:
+    """``md`` cut after every blank line outside fenced code (joined, they give ``md``)."""
+    blocks: list[str] = []
+    current: list[str] = []
+    fence: str | None = None
+    for line in md.splitlines(keepends=True):
+        current.append(line)
+        fence = _fence_update(line, fence)
+        if fence is None and not line.strip() and len(current) > 1:
+            blocks.append("".join(current))
+            current = []
+    if current:
+        blocks.append("".join(current))
+    return blocks
+
+
+def _cut_block(block: str, size: int) -> list[_Piece]:
+    if len(block) <= size:
+        return [_Piece(block)]
+    out: list[_Piece] = []
+    current = ""
+    fence: str | None = None
+    opening = ""  # the line that opened the current code block
+    for line in block.splitlines(keepends=True):
+        for i in range(0, len(line), size):
+            segment = line[i : i + size]
+            if current and len(current) + len(segment) > size:
+                if fence is not None:
+                    current += ("" if current.endswith("\n") else "\n") + fence + "\n"
+                out.append(_Piece(current, cuts_code=fence is not None))
+                current = opening if fence is not None else ""
+            current += segment
+        was_open = fence is not None
+        fence = _fence_update(line, fence)
+        if fence is not None and not was_open:
+            opening = line if line.endswith("\n") else line + "\n"
+    if current:
+        out.append(_Piece(current))
+    return out
 
 
 # --------------------------------------------------------------------------------------------
