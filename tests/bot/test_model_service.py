@@ -134,3 +134,21 @@ async def test_choose_stores_only_allowed_choices(storage: Storage) -> None:
     assert await models.current(7) == "gpt-4o-mini"
     assert await models.choose(7, "GPT-4o", Role.FRIEND) == ModelChosen("gpt-4o", "openai/gpt-4o")
     assert await models.current(7) == "gpt-4o"
+
+
+def test_operator_shortcuts_are_in_friends_catalog_even_unpriced(storage: Storage) -> None:
+    """LLM_SHORTCUTS is the operator vouching for a model: friends get it without a price,
+    but never for a provider the catalog does not know."""
+    models = service(
+        storage,
+        WITH_OLLAMA,
+        shortcuts={"tuned": "openai/my-finetune", "box": "ollama/mistral", "gw": "evil/x"},
+    )
+    friend = {m.shortcut for m in models.catalog(Role.FRIEND)}
+    assert {"tuned", "box"} <= friend and "gw" not in friend
+    assert models.check("tuned", Role.FRIEND) == ModelChosen("tuned", "openai/my-finetune")
+    assert models.check("gw", Role.FRIEND) == ModelRefused("gw", Refusal.NOT_IN_CATALOG)
+    # The same model typed by id is not the operator's listing: no price, no pick.
+    assert models.check("openai/my-finetune", Role.FRIEND) == ModelRefused(
+        "openai/my-finetune", Refusal.NOT_IN_CATALOG
+    )

@@ -31,8 +31,9 @@ MAX_NAME_CHARS = 200
 
 
 class Refusal(StrEnum):
-    # Friends: no price known (budgets could not count it) or a provider the catalog does not
-    # know (it could point at endpoints on the bot's host).
+    # Friends: no price known (budgets could not count it) and not listed by the operator in
+    # LLM_SHORTCUTS, or a provider the catalog does not know (it could point at endpoints on
+    # the bot's host).
     NOT_IN_CATALOG = "not_in_catalog"
     NO_KEY = "no_key"  # the provider has no key (or local address) configured
 
@@ -94,7 +95,7 @@ class ModelService:
         )
         if role is Role.ADMIN:
             return models
-        return [m for m in models if self._friend_may_use(m.model_id)]
+        return [m for m in models if self._friend_may_use(m.shortcut, m.model_id)]
 
     def check(self, name: str, role: Role) -> ModelChoice:
         """Validate a choice without storing it: the one rule for every way of choosing."""
@@ -113,7 +114,7 @@ class ModelService:
             # Admins may pick anything litellm can route; a gateway routes everything.
             if not self._gateway and not litellm_knows_provider(model_id):
                 return ModelUnknown(stored, ())
-        elif not (is_known_provider(model_id) and is_priced(model_id)):
+        elif not self._in_friends_catalog(key, model_id):
             return ModelRefused(stored, Refusal.NOT_IN_CATALOG)
         if not self._reachable(model_id):
             return ModelRefused(stored, Refusal.NO_KEY)
@@ -142,8 +143,13 @@ class ModelService:
     def _reachable(self, model_id: str) -> bool:
         return self._gateway or is_available(model_id, self._environ)
 
-    def _friend_may_use(self, model_id: str) -> bool:
-        return is_known_provider(model_id) and is_priced(model_id) and self._reachable(model_id)
+    def _in_friends_catalog(self, name: str | None, model_id: str) -> bool:
+        # The operator's own shortcuts are vouched for: they count even without a price.
+        listed = name is not None and name in self._settings.shortcuts
+        return is_known_provider(model_id) and (is_priced(model_id) or listed)
+
+    def _friend_may_use(self, name: str | None, model_id: str) -> bool:
+        return self._in_friends_catalog(name, model_id) and self._reachable(model_id)
 
 
 __all__ = [
