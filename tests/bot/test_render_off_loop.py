@@ -13,7 +13,7 @@ import pytest
 from aiogram import Bot
 from aiolimiter import AsyncLimiter
 
-from app.bot import rendering
+from app.bot import render_pieces
 from app.bot.rendering import render_markdown, render_preview, utf16_len
 from app.bot.streaming import AnswerStreamer, stream_answer
 from tests.bot.fake_session import FakeSession
@@ -92,7 +92,7 @@ def test_converter_only_sees_bounded_pieces(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(telegramify_markdown, "convert", recording)
     parts = render_markdown(DEGENERATE)
     assert "".join(p.text for p in parts) == DEGENERATE
-    assert len(sizes) >= 8 and max(sizes) <= rendering.PIECE_CHARS
+    assert len(sizes) >= 8 and max(sizes) <= render_pieces.PIECE_CHARS
 
 
 def test_preview_of_a_long_answer_converts_only_its_tail() -> None:

@@ -312,13 +312,13 @@ def long_answer() -> str:
 
 def test_long_answers_render_in_pieces_as_a_whole(monkeypatch: pytest.MonkeyPatch) -> None:
     """Pieces bound the converter's cost; on ordinary answers they change nothing."""
-    import app.bot.rendering as rendering
+    import app.bot.render_pieces as render_pieces
 
     md = long_answer()
-    cut = rendering._pieces(md)
+    cut = render_pieces.pieces(md)
     assert len(cut) >= 3 and any(p.cuts_code for p in cut)
     pieces = render_markdown(md)
-    monkeypatch.setattr(rendering, "PIECE_CHARS", 10**9)
+    monkeypatch.setattr(render_pieces, "PIECE_CHARS", 10**9)
     whole = render_markdown(md)
     assert [p.text for p in pieces] == [p.text for p in whole]
     assert [p.entities for p in pieces] == [p.entities for p in whole]

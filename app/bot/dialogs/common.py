@@ -38,6 +38,16 @@ def window_for(key: str, now: datetime | None = None) -> StatsWindow:
     return StatsWindow(since=start - timedelta(days=days[key]))
 
 
+def window_key(manager: Any) -> str:
+    """The stats window chosen in a dialog (its ``dialog_data``), else the default."""
+    key = manager.dialog_data.get("window", DEFAULT_WINDOW)
+    return key if key in WINDOW_KEYS else DEFAULT_WINDOW
+
+
+def selected_window(manager: Any) -> StatsWindow:
+    return window_for(window_key(manager))
+
+
 def window_label(key: str) -> str:
     labels = {
         "today": _("Today (UTC)"),

@@ -9,10 +9,10 @@ import asyncio
 import logging
 from typing import Any
 
-from aiogram import Bot, F, Router
+from aiogram import F, Router
 from aiogram.enums import ChatType
 from aiogram.filters import Command
-from aiogram.types import BufferedInputFile, CallbackQuery, Message
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 from aiogram_dialog import Dialog, DialogManager, StartMode, Window
@@ -26,24 +26,23 @@ from aiogram_dialog.widgets.kbd import (
 )
 from aiogram_dialog.widgets.text import Format, Multi
 
-from app.bot.charts import render_daily_chart
-from app.bot.csv_export import CsvTooLarge, usage_csv
 from app.bot.dialogs.common import (
-    DEFAULT_WINDOW,
     WINDOW_KEYS,
     fmt_cost,
     fmt_count,
     fmt_latency,
     paged_select,
+    selected_window,
     user_label,
-    window_for,
+    window_key,
     window_label,
 )
 from app.bot.dialogs.filters import InputWindow, RoleIs
 from app.bot.dialogs.states import StatsSG
+from app.bot.dialogs.stats_exports import on_chart, on_csv
 from app.bot.dialogs.widgets import I18nFormat
 from app.llm.access import Role
-from app.storage import StatsWindow, Storage, UsageTotals, UserRecord
+from app.storage import Storage, UsageTotals, UserRecord
 
 log = logging.getLogger(__name__)
 
@@ -51,17 +50,6 @@ log = logging.getLogger(__name__)
 TOP_USERS = 20
 TOP_MODELS = 20
 RECENT_ERRORS = 5
-# Telegram's limit for documents sent by bots is 50 MB; keep a margin for the multipart.
-MAX_DOCUMENT_BYTES = 49 * 1024 * 1024
-
-
-def _window_key(manager: DialogManager) -> str:
-    key = manager.dialog_data.get("window", DEFAULT_WINDOW)
-    return key if key in WINDOW_KEYS else DEFAULT_WINDOW
-
-
-def _window(manager: DialogManager) -> StatsWindow:
-    return window_for(_window_key(manager))
 
 
 def totals_text(t: UsageTotals) -> str:
@@ -101,8 +89,8 @@ async def _none() -> None:
 async def main_getter(
     dialog_manager: DialogManager, storage: Storage, **_kwargs: Any
 ) -> dict[str, Any]:
-    key = _window_key(dialog_manager)
-    totals = await storage.usage.totals(_window(dialog_manager))
+    key = window_key(dialog_manager)
+    totals = await storage.usage.totals(selected_window(dialog_manager))
     windows = [
         {"id": k, "label": f"• {window_label(k)} •" if k == key else window_label(k)}
         for k in WINDOW_KEYS
@@ -113,7 +101,7 @@ async def main_getter(
 async def users_getter(
     dialog_manager: DialogManager, storage: Storage, **_kwargs: Any
 ) -> dict[str, Any]:
-    rows = await storage.usage.per_user(_window(dialog_manager), limit=TOP_USERS)
+    rows = await storage.usage.per_user(selected_window(dialog_manager), limit=TOP_USERS)
     names = await _names(storage, [r.user_id for r in rows])
     lines = [
         _("{name}: {requests} requests, {tokens} tokens, {cost}").format(
@@ -136,7 +124,7 @@ async def users_getter(
         if r.user_id is not None
     ]
     return {
-        "window": window_label(_window_key(dialog_manager)),
+        "window": window_label(window_key(dialog_manager)),
         "lines": "\n".join(lines),
         "users": users,
     }
@@ -145,7 +133,7 @@ async def users_getter(
 async def user_getter(
     dialog_manager: DialogManager, storage: Storage, **_kwargs: Any
 ) -> dict[str, Any]:
-    window = _window(dialog_manager)
+    window = selected_window(dialog_manager)
     uid = int(dialog_manager.dialog_data["user_id"])
     totals, models, errors, record = await asyncio.gather(
         storage.usage.totals(window, user_id=uid),
@@ -173,7 +161,7 @@ async def user_getter(
     return {
         "name": user_label(uid, record),
         "user_id": uid,
-        "window": window_label(_window_key(dialog_manager)),
+        "window": window_label(window_key(dialog_manager)),
         "totals": totals_text(totals),
         "models": "\n".join(model_lines),
         "errors": "\n".join(error_lines),
@@ -183,7 +171,7 @@ async def user_getter(
 async def models_getter(
     dialog_manager: DialogManager, storage: Storage, **_kwargs: Any
 ) -> dict[str, Any]:
-    rows = await storage.usage.per_model(_window(dialog_manager), limit=TOP_MODELS)
+    rows = await storage.usage.per_model(selected_window(dialog_manager), limit=TOP_MODELS)
     lines = [
         _("{model}: {requests} requests ({errors} errors), {tokens} tokens, {cost}").format(
             model=m.model,
@@ -194,7 +182,7 @@ async def models_getter(
         )
         for m in rows
     ]
-    return {"window": window_label(_window_key(dialog_manager)), "lines": "\n".join(lines)}
+    return {"window": window_label(window_key(dialog_manager)), "lines": "\n".join(lines)}
 
 
 # ---------------------------------------------------------------------------- actions
@@ -212,55 +200,6 @@ async def on_user(callback: CallbackQuery, _w: Any, manager: DialogManager, item
         await callback.answer(_("This menu has expired."))
         return
     await manager.switch_to(StatsSG.user)
-
-
-def _chat_id(callback: CallbackQuery) -> int:
-    return callback.message.chat.id if callback.message else callback.from_user.id
-
-
-async def on_chart(callback: CallbackQuery, _w: Any, manager: DialogManager) -> None:
-    storage: Storage = manager.middleware_data["storage"]
-    days = await storage.usage.per_day(_window(manager))
-    if not days:
-        await callback.answer(_("No usage in this period."), show_alert=True)
-        return
-    key = _window_key(manager)
-    labels = {
-        "title": _("Daily usage: {window}").format(window=window_label(key)),
-        "requests_label": _("Requests"),
-        "cost_label": _("Cost, USD"),
-    }
-    # matplotlib is CPU-bound for ~100 ms: keep the event loop serving other chats.
-    png = await asyncio.to_thread(render_daily_chart, days, **labels)
-    bot: Bot = manager.middleware_data["bot"]
-    await bot.send_photo(
-        _chat_id(callback),
-        BufferedInputFile(png, filename=f"usage-{key}.png"),
-        caption=labels["title"],
-    )
-
-
-async def on_csv(callback: CallbackQuery, _w: Any, manager: DialogManager) -> None:
-    storage: Storage = manager.middleware_data["storage"]
-    window = _window(manager)
-    if await storage.usage.count(window) == 0:
-        await callback.answer(_("No usage in this period."), show_alert=True)
-        return
-    key = _window_key(manager)
-    try:
-        data = await usage_csv(storage.usage.iter_records(window), max_bytes=MAX_DOCUMENT_BYTES)
-    except CsvTooLarge:
-        await callback.answer(
-            _("The export is larger than Telegram allows (50 MB). Choose a shorter period."),
-            show_alert=True,
-        )
-        return
-    bot: Bot = manager.middleware_data["bot"]
-    await bot.send_document(
-        _chat_id(callback),
-        BufferedInputFile(data, filename=f"usage-{key}.csv"),
-        caption=_("Usage records: {window}").format(window=window_label(key)),
-    )
 
 
 # ---------------------------------------------------------------------------- dialog
