@@ -81,13 +81,19 @@ def model_label(info: ModelInfo, current: bool = False) -> str:
 # ---------------------------------------------------------------------------- dialog
 
 
+async def _menu(
+    models: ModelService, role: Role, user: User
+) -> tuple[list[ModelInfo], str, str | None]:
+    """The role's catalog, the user's model name and its litellm id."""
+    await ensure_loaded()  # the catalog reads litellm's model map
+    current = await models.current(user.id)
+    return models.catalog(role), current, models.resolved(current)
+
+
 async def providers_getter(
     models: ModelService, role: Role, event_from_user: User, **_kwargs: Any
 ) -> dict[str, Any]:
-    await ensure_loaded()  # the catalog reads litellm's model map
-    catalog = models.catalog(role)
-    current = await models.current(event_from_user.id)
-    current_id = models.resolved(current)
+    catalog, current, current_id = await _menu(models, role, event_from_user)
     counts: dict[str, int] = {}
     for m in catalog:
         counts[m.provider] = counts.get(m.provider, 0) + 1
@@ -115,10 +121,7 @@ async def models_getter(
     event_from_user: User,
     **_kwargs: Any,
 ) -> dict[str, Any]:
-    await ensure_loaded()
-    catalog = models.catalog(role)
-    current = await models.current(event_from_user.id)
-    current_id = models.resolved(current)
+    catalog, current, current_id = await _menu(models, role, event_from_user)
     provider = dialog_manager.dialog_data.get("provider")
     items = [
         {"id": item_id(m, i), "label": model_label(m, m.model_id == current_id)}
