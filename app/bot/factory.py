@@ -13,10 +13,9 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.utils.i18n import I18n
-from aiogram_dialog import setup_dialogs
 
 from app.access import AccessAuthority, AccessService, LedgerBudget, RefusalThrottle
-from app.bot.dialogs import create_dialogs_router, register_dialog_error_handlers
+from app.bot.dialogs import create_dialogs_router, register_dialog_error_handlers, setup_menus
 from app.bot.errors import create_errors_router
 from app.bot.flood import install_flood_control
 from app.bot.i18n import UserLocaleMiddleware, create_i18n
@@ -28,6 +27,7 @@ from app.bot.routers.access_requests import create_access_requests_router
 from app.bot.routers.chat import create_chat_router
 from app.bot.routers.commands import create_commands_router
 from app.bot.services.chat import ChatService
+from app.bot.services.models import ModelService
 from app.bot.streaming import make_bot_limiter
 from app.bot.workflow import Services
 from app.config import Settings
@@ -115,6 +115,7 @@ def create_app(
         access=access,
         access_notifier=notifier,
         chat_service=chat_service,
+        models=ModelService(storage, settings.llm),
         bot_limiter=make_bot_limiter(settings.bot.global_rate_per_second),
     )
     dp.workflow_data.update(cast(dict[str, object], services))
@@ -133,7 +134,7 @@ def create_app(
     dp.include_router(create_dialogs_router())
     dp.include_router(create_chat_router())
     register_dialog_error_handlers(dp)
-    setup_dialogs(dp)
+    setup_menus(dp)  # aiogram-dialog, reading only real reply-keyboard presses as presses
     return BotApp(
         settings, bot, dp, storage, llm, authority, access, notifier, chat_service, i18n, inflight
     )

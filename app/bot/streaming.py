@@ -37,9 +37,9 @@ from app.bot.flood import handles_own_flood_control
 from app.bot.rendering import (
     TELEGRAM_TEXT_LIMIT,
     RenderedPart,
-    render_markdown,
+    render_markdown_async,
     render_plain,
-    render_preview,
+    render_preview_async,
     utf16_len,
 )
 
@@ -164,7 +164,7 @@ class AnswerStreamer:
         """Deliver the whole answer (rendered, split) and return the messages it now occupies."""
         self._done = True
         self.text_so_far = final_text
-        parts = self._final_parts(final_text, footer)
+        parts = await self._final_parts(final_text, footer)
         messages: list[Message] = []
         for index, part in enumerate(parts):
             if index == 0 and self.preview_message is not None:
@@ -212,7 +212,7 @@ class AnswerStreamer:
         return abs(grown) >= self.min_new_chars or elapsed >= 3 * self.interval
 
     async def _push_preview(self, source: str) -> None:
-        part = render_preview(source, self.limit)
+        part = await render_preview_async(source, self.limit)
         if not part.text.strip():
             return
         if self._shown is not None and part == self._shown:
@@ -281,8 +281,9 @@ class AnswerStreamer:
 
     # -- final delivery ------------------------------------------------------------------
 
-    def _final_parts(self, final_text: str, footer: str | None) -> list[RenderedPart]:
-        parts = render_markdown(final_text, self.limit)
+    async def _final_parts(self, final_text: str, footer: str | None) -> list[RenderedPart]:
+        # Long answers render in a worker thread: the event loop keeps serving other chats.
+        parts = await render_markdown_async(final_text, self.limit)
         if footer and footer.strip():
             footer = footer.strip()
             if parts:

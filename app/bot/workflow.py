@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from app.access import AccessAuthority, AccessService
     from app.bot.notify.access import AccessNotifier
     from app.bot.services.chat import ChatService
+    from app.bot.services.models import ModelService
     from app.config import Settings
     from app.llm import LLMProvider
     from app.storage import Storage
@@ -28,6 +29,7 @@ class Services(TypedDict):
     access: AccessService
     access_notifier: AccessNotifier
     chat_service: ChatService
+    models: ModelService
     bot_limiter: AsyncLimiter
 
 

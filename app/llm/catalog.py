@@ -37,8 +37,16 @@ PROVIDER_KEYS: Mapping[str, tuple[str, ...]] = {
     "vertex_ai": ("GOOGLE_APPLICATION_CREDENTIALS", "VERTEXAI_PROJECT"),
     "huggingface": ("HF_TOKEN", "HUGGINGFACE_API_KEY"),
 }
-# Local servers: nothing to configure.
-KEYLESS_PROVIDERS = frozenset({"ollama", "ollama_chat", "lm_studio", "hosted_vllm", "llamafile"})
+# Local servers need no key but an address: without one litellm would call a default port
+# on the bot's own host, so they are offered only once their address is configured.
+LOCAL_PROVIDER_BASES: Mapping[str, tuple[str, ...]] = {
+    "ollama": ("OLLAMA_API_BASE",),
+    "ollama_chat": ("OLLAMA_API_BASE",),
+    "lm_studio": ("LM_STUDIO_API_BASE",),
+    "hosted_vllm": ("HOSTED_VLLM_API_BASE",),
+    "llamafile": ("LLAMAFILE_API_BASE",),
+}
+KEYLESS_PROVIDERS = frozenset(LOCAL_PROVIDER_BASES)
 
 
 class ModelInfo(BaseModel):
@@ -63,16 +71,36 @@ def provider_of(model_id: str) -> str:
         return "unknown"
 
 
+def is_known_provider(model_id: str) -> bool:
+    """Whether the catalog knows how this id's provider is configured (key or address)."""
+    provider = provider_of(model_id)
+    return provider in PROVIDER_KEYS or provider in LOCAL_PROVIDER_BASES
+
+
 def is_available(model_id: str, env: Mapping[str, str] | None = None) -> bool:
+    """Whether the provider's key (or a local server's address) is configured."""
     env = os.environ if env is None else env
     provider = provider_of(model_id)
-    if provider in KEYLESS_PROVIDERS:
+    names = PROVIDER_KEYS.get(provider) or LOCAL_PROVIDER_BASES.get(provider)
+    if names is None:
+        # A provider we have no table entry for (an admin's custom shortcut): trust it.
         return True
-    keys = PROVIDER_KEYS.get(provider)
-    if keys is None:
-        # A provider we have no table entry for (custom shortcut): trust the user.
-        return True
-    return any(env.get(k) for k in keys)
+    return any(env.get(name) for name in names)
+
+
+def is_priced(model_id: str) -> bool:
+    """Whether litellm knows a price for the id: only priced calls count against budgets."""
+    entry = map_entry(model_id) or {}
+    return bool(entry.get("input_cost_per_token") or entry.get("output_cost_per_token"))
+
+
+def litellm_knows_provider(model_id: str) -> bool:
+    """Whether litellm can route the id to a provider (it raises for an unknown prefix)."""
+    try:
+        _litellm().get_llm_provider(model_id)
+    except Exception:  # litellm raises its own BadRequestError and plain ValueErrors here
+        return False
+    return True
 
 
 @functools.lru_cache(maxsize=1024)

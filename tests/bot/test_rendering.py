@@ -294,3 +294,31 @@ def test_split_property_nothing_lost(seed: int) -> None:
     plain = render_plain(md, limit)
     assert all(utf16_len(p) <= limit for p in plain)
     assert visible_units("".join(plain)) == visible_units(md)
+
+
+def long_answer() -> str:
+    sections = []
+    for i in range(12):
+        lines = 300 if i == 5 else 20  # one code block longer than a piece
+        code = "\n".join(f"    value_{j} = compute({j}, '<{i}>')" for j in range(lines))
+        sections.append(
+            f"## Section {i}\n\nSome **bold** text and `code` with a [link](https://e.x/{i}).\n\n"
+            f"- item one\n- item *two*\n  - nested\n\n"
+            f"| a | b |\n|---|---|\n| {i} | x<y |\n\n"
+            f"```python\n{code}\n```\n\n> a quote {i}\n"
+        )
+    return "\n".join(sections)
+
+
+def test_long_answers_render_in_pieces_as_a_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pieces bound the converter's cost; on ordinary answers they change nothing."""
+    import app.bot.render_pieces as render_pieces
+
+    md = long_answer()
+    cut = render_pieces.pieces(md)
+    assert len(cut) >= 3 and any(p.cuts_code for p in cut)
+    pieces = render_markdown(md)
+    monkeypatch.setattr(render_pieces, "PIECE_CHARS", 10**9)
+    whole = render_markdown(md)
+    assert [p.text for p in pieces] == [p.text for p in whole]
+    assert [p.entities for p in pieces] == [p.entities for p in whole]

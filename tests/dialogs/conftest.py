@@ -15,12 +15,12 @@ from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.methods import AnswerCallbackQuery, TelegramMethod
 from aiogram.types import InlineKeyboardMarkup, Message, TelegramObject, User
 from aiogram.utils.i18n import ConstI18nMiddleware, I18n
-from aiogram_dialog import setup_dialogs
 from aiogram_dialog.api.entities import NewMessage, OldMessage
 from aiogram_dialog.test_tools import BotClient, MockMessageManager
 from aiogram_dialog.test_tools.bot_client import FakeBot
 
-from app.bot.dialogs import create_dialogs_router, register_dialog_error_handlers
+from app.bot.dialogs import create_dialogs_router, register_dialog_error_handlers, setup_menus
+from app.bot.services.models import ModelService
 from app.config import Settings
 from app.llm.access import AccessPolicy, AccessSettings
 from app.llm.catalog import PROVIDER_KEYS
@@ -154,7 +154,12 @@ async def app(provider_env: None, tmp_path: Path) -> AsyncIterator[App]:
         return await handler(event, data)
 
     dp = Dispatcher(storage=MemoryStorage())
-    dp.workflow_data.update(storage=storage, settings=settings, access=access)
+    dp.workflow_data.update(
+        storage=storage,
+        settings=settings,
+        access=access,
+        models=ModelService(storage, settings.llm),
+    )
     dp.update.outer_middleware(user_context)
     # An empty catalog dir: gettext returns the English source strings.
     i18n = I18n(path=tmp_path, default_locale="en", domain="messages")
@@ -170,6 +175,6 @@ async def app(provider_env: None, tmp_path: Path) -> AsyncIterator[App]:
 
     dp.include_router(tail)
     register_dialog_error_handlers(dp)
-    setup_dialogs(dp, message_manager=mm)
+    setup_menus(dp, message_manager=mm)
     yield App(dp, bot, mm, storage, settings, access, fallthrough)
     await storage.close()

@@ -8,9 +8,8 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram_dialog.test_tools.keyboard import InlineButtonTextLocator
 
 from app.bot.dialogs.model import ModelPick
-from app.llm.catalog import ModelInfo
 
-from .conftest import FRIEND_ID, App, message_with
+from .conftest import ADMIN_ID, FRIEND_ID, App, message_with
 
 
 def buttons(message: Message) -> list[str]:
@@ -24,10 +23,9 @@ async def test_lists_only_available_providers_and_marks_current(app: App) -> Non
     msg = app.mm.one_message()
     assert "Current model: gpt-4o-mini" in (msg.text or "")
     labels = buttons(msg)
-    # Only OpenAI has a key; ollama needs none. No anthropic/gemini/bedrock entries.
-    assert any(t.startswith("✅ openai (") for t in labels)
-    assert any(t.startswith("ollama") for t in labels)
-    assert not any("anthropic" in t or "gemini" in t or "bedrock" in t for t in labels)
+    # Only OpenAI has a key: no anthropic/gemini/bedrock entries, and no local ollama
+    # (OLLAMA_API_BASE is not set).
+    assert labels == [next(t for t in labels if t.startswith("✅ openai (")), "Close"]
 
 
 async def test_models_page_paginated_with_details_and_current(app: App) -> None:
@@ -66,10 +64,7 @@ async def test_pick_persists_and_confirms_in_place(app: App) -> None:
 
 
 async def test_no_available_model_says_so(app: App, monkeypatch: pytest.MonkeyPatch) -> None:
-    def none(_settings: object) -> list[ModelInfo]:
-        return []
-
-    monkeypatch.setattr("app.bot.dialogs.model.available_models", none)
+    monkeypatch.delenv("OPENAI_API_KEY")
     await app.client(FRIEND_ID).send("/model")
     text = app.mm.one_message().text or ""
     assert "No model is available" in text and "gpt-4o-mini" in text
@@ -126,3 +121,38 @@ async def test_open_menu_does_not_swallow_chat(app: App) -> None:
     await client.send("/model")
     await client.send("hello there")
     assert app.fallthrough == ["hello there"]
+
+
+async def test_menu_command_and_buttons_apply_one_rule(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Local ollama models (unpriced) are admins' only: the menu does not list them for a
+    friend, typing the name is refused, and a forged suggestion button is rejected."""
+    monkeypatch.setenv("OLLAMA_API_BASE", "http://gpu-box:11434")
+    friend = app.client(FRIEND_ID)
+    await friend.send("/model")
+    assert not any(t.startswith("ollama") for t in buttons(app.mm.last_message()))
+    await friend.send("/model llama3")
+    assert app.bot.of(SendMessage)[-1].text == (
+        "Model llama3 is not in the catalog. Pick one with /model."
+    )
+    button = InlineKeyboardButton(text="x", callback_data=ModelPick(name="llama3").pack())
+    await friend.click(
+        message_with("?", InlineKeyboardMarkup(inline_keyboard=[[button]]), FRIEND_ID),
+        InlineButtonTextLocator("x"),
+    )
+    assert app.bot.answers()[-1].text == "Unknown model."
+    record = await app.storage.users.get(FRIEND_ID)
+    assert record is not None and record.model is None
+
+    admin = app.client(ADMIN_ID)
+    await admin.send("/model")
+    await admin.click(app.mm.last_message(), InlineButtonTextLocator(r"ollama \(\d+\)"))
+    await admin.click(app.mm.last_message(), InlineButtonTextLocator("llama3 · .*|llama3"))
+    assert app.mm.last_message().text == "Model set to llama3."
+
+
+async def test_direct_switch_echo_is_clipped(app: App) -> None:
+    await app.client(FRIEND_ID).send("/model " + "y" * 4000)
+    [sent] = app.bot.of(SendMessage)
+    assert sent.text == f"Unknown model {'y' * 64}…. Send /model to see the available models."

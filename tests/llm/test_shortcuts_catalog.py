@@ -66,13 +66,19 @@ def test_availability_follows_provider_keys() -> None:
     assert not is_available("anthropic/claude-sonnet-5-5", env)
     assert not is_available("gemini/gemini-2.5-pro", env)
     assert is_available("gemini/gemini-2.5-pro", {"GEMINI_API_KEY": "z"})
-    assert is_available("ollama/llama3", {})  # local: no key needed
+    # Local servers need no key, but are offered only once their address is configured.
+    assert not is_available("ollama/llama3", {})
+    assert is_available("ollama/llama3", {"OLLAMA_API_BASE": "http://gpu-box:11434"})
+    assert is_available("hosted_vllm/x", {"HOSTED_VLLM_API_BASE": "http://vllm:8000"})
+    assert is_available("custom_gw/x", {})  # a provider the table does not know: trusted
 
 
 def test_list_models_reports_map_data() -> None:
     env = {"OPENAI_API_KEY": "x"}
     available = list_models(env=env)
-    assert available and {m.provider for m in available} == {"openai", "ollama"}
+    assert available and {m.provider for m in available} == {"openai"}
+    with_ollama = list_models(env={**env, "OLLAMA_API_BASE": "http://localhost:11434"})
+    assert {m.provider for m in with_ollama} == {"openai", "ollama"}
     assert {"gpt-4o", "gpt-4o-mini"} <= {m.shortcut for m in available}
     everything = {m.shortcut: m for m in list_models(available_only=False, env=env)}
     assert set(everything) >= set(BUILTIN_SHORTCUTS)
@@ -83,7 +89,10 @@ def test_list_models_reports_map_data() -> None:
     assert mini.input_price_per_mtok == pytest.approx(0.15)
     assert mini.output_price_per_mtok == pytest.approx(0.6)
     assert not everything["claude-sonnet"].available
-    local = list_models(env={}, shortcuts={"local": "hosted_vllm/my-model"})
+    local = list_models(
+        env={"HOSTED_VLLM_API_BASE": "http://vllm:8000"},
+        shortcuts={"local": "hosted_vllm/my-model"},
+    )
     custom = next(m for m in local if m.shortcut == "local")
     assert (
         custom.available and custom.context_window is None and custom.input_price_per_mtok is None

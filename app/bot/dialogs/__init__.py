@@ -1,7 +1,8 @@
 """aiogram-dialog menus: /model (everyone allowed in), /stats and /access (admins only).
 
 ``create_dialogs_router()`` builds a fresh router with the command handlers and the three
-dialogs; the factory includes it before the chat router and calls ``setup_dialogs(dp)``.
+dialogs; the factory includes it before the chat router and calls ``setup_menus(dp)``
+(aiogram-dialog's ``setup_dialogs`` that leaves texts ending in invisible characters alone).
 ``register_dialog_error_handlers(dp)`` turns expired menu buttons into a fresh menu."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from aiogram import Router
 from app.bot.dialogs.access_admin import create_access_router
 from app.bot.dialogs.errors import register_dialog_error_handlers
 from app.bot.dialogs.model import ModelPick, create_model_router
+from app.bot.dialogs.setup import setup_menus
 from app.bot.dialogs.states import AccessSG, ModelSG, StatsSG
 from app.bot.dialogs.stats import create_stats_router
 
@@ -28,4 +30,5 @@ __all__ = [
     "StatsSG",
     "create_dialogs_router",
     "register_dialog_error_handlers",
+    "setup_menus",
 ]

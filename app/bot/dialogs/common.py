@@ -38,6 +38,16 @@ def window_for(key: str, now: datetime | None = None) -> StatsWindow:
     return StatsWindow(since=start - timedelta(days=days[key]))
 
 
+def window_key(manager: Any) -> str:
+    """The stats window chosen in a dialog (its ``dialog_data``), else the default."""
+    key = manager.dialog_data.get("window", DEFAULT_WINDOW)
+    return key if key in WINDOW_KEYS else DEFAULT_WINDOW
+
+
+def selected_window(manager: Any) -> StatsWindow:
+    return window_for(window_key(manager))
+
+
 def window_label(key: str) -> str:
     labels = {
         "today": _("Today (UTC)"),
@@ -99,8 +109,18 @@ def user_label(user_id: int | None, record: UserRecord | None = None) -> str:
     return str(user_id)
 
 
+ECHO_CHARS = 64  # how much of a user-typed name a reply repeats
+
+
+def clip(text: str, limit: int = ECHO_CHARS) -> str:
+    """``text`` cut to ``limit`` characters plus "…": for echoing what a user typed."""
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 def middleware(manager: Any, key: str) -> Any:
-    """A workflow/middleware data item from a DialogManager (None when absent)."""
+    """A workflow/middleware data item from a DialogManager (None when absent).
+
+    Kept for dialogs not yet converted; getters take these items as keyword arguments."""
     return manager.middleware_data.get(key)
 
 

@@ -1,31 +1,37 @@
-"""/model: pick the model per user, from a dialog or directly by name."""
+"""/model: pick the model per user, from a dialog or directly by name.
+
+Every way of choosing (a dialog button, ``/model <name>``, a suggestion button) goes through
+``ModelService``; this module only turns its catalog and outcomes into Telegram."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from typing import Any
 
-from aiogram import Router
+from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, User
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import lazy_gettext as __
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from aiogram_dialog import Dialog, DialogManager, StartMode, Window
 from aiogram_dialog.widgets.kbd import Cancel, Row, SwitchTo
-from aiogram_dialog.widgets.text import Format
 
-from app.bot.dialogs.common import middleware, paged_select
+from app.bot.dialogs.common import clip, paged_select
 from app.bot.dialogs.filters import InputWindow
 from app.bot.dialogs.states import ModelSG
-from app.config import Settings
+from app.bot.dialogs.widgets import I18nFormat
+from app.bot.services.models import (
+    ModelChoice,
+    ModelChosen,
+    ModelRefused,
+    ModelService,
+    Refusal,
+)
 from app.llm import ensure_loaded
 from app.llm.access import Role
-from app.llm.catalog import ModelInfo, is_available, list_models, map_entry
-from app.llm.errors import UnknownModel
-from app.llm.shortcuts import merged_shortcuts, resolve_model
-from app.storage import Storage
+from app.llm.catalog import ModelInfo
 
 log = logging.getLogger(__name__)
 
@@ -40,20 +46,7 @@ class ModelPick(CallbackData, prefix="mpick"):
     name: str
 
 
-# ---------------------------------------------------------------------------- model data
-
-
-def available_models(settings: Settings) -> list[ModelInfo]:
-    """Models the configured keys can reach. A gateway (LLM_API_BASE) reaches them all."""
-    llm = settings.llm
-    return list_models(
-        available_only=True, shortcuts=llm.shortcuts, all_available=bool(llm.api_base)
-    )
-
-
-def usable(model_id: str, settings: Settings) -> bool:
-    """Whether a call to this id can succeed with the configured keys (or a gateway)."""
-    return bool(settings.llm.api_base) or is_available(model_id)
+# ---------------------------------------------------------------------------- labels
 
 
 def item_id(info: ModelInfo, index: int) -> str:
@@ -85,50 +78,26 @@ def model_label(info: ModelInfo, current: bool = False) -> str:
     return f"✅ {label}" if current else label
 
 
-def _resolve_or_none(name: str, shortcuts: Mapping[str, str]) -> str | None:
-    try:
-        return resolve_model(name, shortcuts)
-    except UnknownModel:
-        return None
-
-
-async def current_model(storage: Storage, settings: Settings, user_id: int) -> str:
-    """The user's chosen model name (as stored), else the configured default. Read from
-    storage rather than the per-update ``user_record`` so a pick shows at once."""
-    record = await storage.users.get(user_id)
-    return (record.model if record else None) or settings.llm.default_model
-
-
-def storable_name(name: str, model_id: str, shortcuts: Mapping[str, str]) -> str:
-    """Keep the shortcut when the user used one (stable across litellm renames)."""
-    key = name.strip().lower()
-    return key if key in merged_shortcuts(shortcuts) else model_id
-
-
 # ---------------------------------------------------------------------------- dialog
 
 
-def _user(manager: DialogManager) -> User:
-    user: User = middleware(manager, "event_from_user")
-    return user
+async def _menu(
+    models: ModelService, role: Role, user: User
+) -> tuple[list[ModelInfo], str, str | None]:
+    """The role's catalog, the user's model name and its litellm id."""
+    await ensure_loaded()  # the catalog reads litellm's model map
+    current = await models.current(user.id)
+    return models.catalog(role), current, models.resolved(current)
 
 
-async def _base(manager: DialogManager) -> tuple[list[ModelInfo], str, str | None]:
-    storage: Storage = middleware(manager, "storage")
-    settings: Settings = middleware(manager, "settings")
-    models = available_models(settings)
-    current = await current_model(storage, settings, _user(manager).id)
-    return models, current, _resolve_or_none(current, settings.llm.shortcuts)
-
-
-async def providers_getter(dialog_manager: DialogManager, **_kwargs: Any) -> dict[str, Any]:
-    await ensure_loaded()
-    settings: Settings = middleware(dialog_manager, "settings")
-    models, current, current_id = await _base(dialog_manager)
+async def providers_getter(
+    models: ModelService, role: Role, event_from_user: User, **_kwargs: Any
+) -> dict[str, Any]:
+    catalog, current, current_id = await _menu(models, role, event_from_user)
     counts: dict[str, int] = {}
-    for m in models:
+    for m in catalog:
         counts[m.provider] = counts.get(m.provider, 0) + 1
-    current_provider = next((m.provider for m in models if m.model_id == current_id), None)
+    current_provider = next((m.provider for m in catalog if m.model_id == current_id), None)
     providers = [
         {
             "id": p,
@@ -138,38 +107,32 @@ async def providers_getter(dialog_manager: DialogManager, **_kwargs: Any) -> dic
         }
         for p, n in counts.items()
     ]
-    if models:
-        text = _("Current model: {model}\n\nChoose a provider:").format(model=current)
-    else:
-        text = _(
-            "No model is available: no provider API key is configured, so the bot uses "
-            "the default model {model}. Ask the bot owner to add an API key."
-        ).format(model=settings.llm.default_model)
-    return {"text": text, "providers": providers, "btn_close": _("Close")}
+    return {
+        "model": current if catalog else models.default_model,
+        "has_models": bool(catalog),
+        "providers": providers,
+    }
 
 
-async def models_getter(dialog_manager: DialogManager, **_kwargs: Any) -> dict[str, Any]:
-    await ensure_loaded()
-    models, current, current_id = await _base(dialog_manager)
+async def models_getter(
+    dialog_manager: DialogManager,
+    models: ModelService,
+    role: Role,
+    event_from_user: User,
+    **_kwargs: Any,
+) -> dict[str, Any]:
+    catalog, current, current_id = await _menu(models, role, event_from_user)
     provider = dialog_manager.dialog_data.get("provider")
     items = [
         {"id": item_id(m, i), "label": model_label(m, m.model_id == current_id)}
-        for i, m in enumerate(models)
+        for i, m in enumerate(catalog)
         if m.provider == provider
     ]
-    text = _("Provider: {provider}\nCurrent model: {model}\n\nChoose a model:").format(
-        provider=provider, model=current
-    )
-    return {"text": text, "models": items, "btn_back": _("‹ Back"), "btn_close": _("Close")}
+    return {"provider": provider, "model": current, "models": items}
 
 
 async def done_getter(dialog_manager: DialogManager, **_kwargs: Any) -> dict[str, Any]:
-    picked = dialog_manager.dialog_data.get("picked", "")
-    return {
-        "text": _("Model set to {model}.").format(model=picked),
-        "btn_again": _("Choose another model"),
-        "btn_close": _("Close"),
-    }
+    return {"model": dialog_manager.dialog_data.get("picked", "")}
 
 
 async def on_provider(
@@ -180,46 +143,56 @@ async def on_provider(
 
 
 async def on_model(
-    callback: CallbackQuery, _widget: Any, manager: DialogManager, name: str
+    callback: CallbackQuery, _widget: Any, manager: DialogManager, item: str
 ) -> None:
-    storage: Storage = middleware(manager, "storage")
-    settings: Settings = middleware(manager, "settings")
-    # Callback data is client-controlled: accept only a model on the current list.
-    models = available_models(settings)
-    info = next((m for i, m in enumerate(models) if item_id(m, i) == name), None)
-    if info is None:
+    models: ModelService = manager.middleware_data["models"]
+    role: Role = manager.middleware_data["role"]
+    await ensure_loaded()
+    # Callback data is client-controlled: only an item of this role's catalog is looked up,
+    # and the service validates the choice again as it would a typed name.
+    catalog = models.catalog(role)
+    info = next((m for i, m in enumerate(catalog) if item_id(m, i) == item), None)
+    outcome = None
+    if info is not None:
+        outcome = await models.choose(callback.from_user.id, info.shortcut or info.model_id, role)
+    if not isinstance(outcome, ModelChosen):
         await callback.answer(_("This model is no longer available."), show_alert=True)
         return
-    name = info.shortcut or info.model_id
-    await storage.users.set_model(_user(manager).id, name)
-    manager.dialog_data["picked"] = name
+    manager.dialog_data["picked"] = outcome.name
     await manager.switch_to(ModelSG.done)  # a callback: the same message is edited
 
 
 def model_dialog() -> Dialog:
+    close = Cancel(I18nFormat(__("Close")), id="m_close")
     dialog = Dialog(
         Window(
-            Format("{text}"),
+            I18nFormat(__("Current model: {model}\n\nChoose a provider:"), when="has_models"),
+            I18nFormat(
+                __(
+                    "No model is available: no provider API key is configured, so the bot uses "
+                    "the default model {model}. Ask the bot owner to add an API key."
+                ),
+                when=~F["has_models"],
+            ),
             paged_select("m_prov", "providers", on_provider, width=2),
-            Cancel(Format("{btn_close}"), id="m_close"),
+            close,
             state=ModelSG.providers,
             getter=providers_getter,
         ),
         Window(
-            Format("{text}"),
+            I18nFormat(__("Provider: {provider}\nCurrent model: {model}\n\nChoose a model:")),
             paged_select("m_pick", "models", on_model),
-            Row(
-                SwitchTo(Format("{btn_back}"), id="m_back", state=ModelSG.providers),
-                Cancel(Format("{btn_close}"), id="m_close"),
-            ),
+            Row(SwitchTo(I18nFormat(__("‹ Back")), id="m_back", state=ModelSG.providers), close),
             state=ModelSG.models,
             getter=models_getter,
         ),
         Window(
-            Format("{text}"),
+            I18nFormat(__("Model set to {model}.")),
             Row(
-                SwitchTo(Format("{btn_again}"), id="m_again", state=ModelSG.providers),
-                Cancel(Format("{btn_close}"), id="m_close"),
+                SwitchTo(
+                    I18nFormat(__("Choose another model")), id="m_again", state=ModelSG.providers
+                ),
+                close,
             ),
             state=ModelSG.done,
             getter=done_getter,
@@ -240,79 +213,59 @@ def _suggestions_keyboard(names: list[str]) -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
-def _priced(model_id: str) -> bool:
-    entry = map_entry(model_id) or {}
-    return bool(entry.get("input_cost_per_token") or entry.get("output_cost_per_token"))
+def choice_reply(outcome: ModelChoice) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The answer to a typed choice. Names are echoed clipped: a reply must stay far below
+    Telegram's 4096-character limit whatever the user typed."""
+    name = clip(outcome.name)
+    if isinstance(outcome, ModelChosen):
+        return _("Model set to {model}.").format(model=name), None
+    if isinstance(outcome, ModelRefused):
+        if outcome.reason is Refusal.NO_KEY:
+            text = _("Model {model} is not available: its provider has no API key configured.")
+        else:
+            text = _("Model {model} is not in the catalog. Pick one with /model.")
+        return text.format(model=name), None
+    # A name that cannot travel in callback data (":" or too long) is not offered.
+    names = [n for n in outcome.suggestions if ":" not in n and len(n.encode()) <= MAX_ID_BYTES]
+    if names:
+        text = _("Unknown model {name}. Did you mean one of these?").format(name=name)
+        return text, _suggestions_keyboard(names)
+    return _("Unknown model {name}. Send /model to see the available models.").format(
+        name=name
+    ), None
 
 
 async def cmd_model(
     message: Message,
     command: CommandObject,
     dialog_manager: DialogManager,
-    storage: Storage,
-    settings: Settings,
+    models: ModelService,
     role: Role,
 ) -> None:
-    await ensure_loaded()  # the catalog reads litellm's model map: not on the event loop
     name = (command.args or "").strip()
     if not name:
         await dialog_manager.start(ModelSG.providers, mode=StartMode.RESET_STACK)
         return
     assert message.from_user is not None  # a command always has a sender
-    shortcuts = settings.llm.shortcuts
-    try:
-        model_id = resolve_model(name, shortcuts)
-    except UnknownModel as exc:
-        # A name that cannot travel in callback data (":" or too long) is not offered.
-        names = [n for n in exc.suggestions if ":" not in n and len(n.encode()) <= MAX_ID_BYTES]
-        if names:
-            await message.answer(
-                _("Unknown model {name}. Did you mean one of these?").format(name=exc.name),
-                reply_markup=_suggestions_keyboard(names),
-            )
-        else:
-            await message.answer(
-                _("Unknown model {name}. Send /model to see the available models.").format(
-                    name=exc.name
-                )
-            )
-        return
-    stored = storable_name(name, model_id, shortcuts)
-    if (
-        role is not Role.ADMIN
-        and stored not in merged_shortcuts(shortcuts)
-        and not _priced(model_id)
-    ):
-        # A model litellm has no price for would escape daily budgets and could point at
-        # endpoints on the bot's host (ollama/..., hosted_vllm/...): admins only.
-        await message.answer(
-            _("Model {model} is not in the catalog. Pick one with /model.").format(model=stored)
-        )
-        return
-    if not usable(model_id, settings):
-        await message.answer(
-            _("Model {model} is not available: its provider has no API key configured.").format(
-                model=stored
-            )
-        )
-        return
-    await storage.users.set_model(message.from_user.id, stored)
-    await message.answer(_("Model set to {model}.").format(model=stored))
+    await ensure_loaded()  # the catalog reads litellm's model map: not on the event loop
+    text, markup = choice_reply(await models.choose(message.from_user.id, name, role))
+    await message.answer(text, reply_markup=markup)
 
 
 async def on_suggestion(
-    callback: CallbackQuery, callback_data: ModelPick, storage: Storage, settings: Settings
+    callback: CallbackQuery, callback_data: ModelPick, models: ModelService, role: Role
 ) -> None:
-    shortcuts = settings.llm.shortcuts
-    name = callback_data.name.strip().lower()
-    # Suggestions are always shortcuts; anything else in the data was forged or is stale.
-    model_id = _resolve_or_none(name, shortcuts) if name in merged_shortcuts(shortcuts) else None
-    if model_id is None or not usable(model_id, settings):
-        log.warning("model: rejected suggestion callback %r from %s", name, callback.from_user.id)
+    await ensure_loaded()
+    outcome = await models.choose(callback.from_user.id, callback_data.name, role)
+    if not isinstance(outcome, ModelChosen):
+        log.warning(
+            "model: rejected suggestion callback %r from %s",
+            clip(callback_data.name),
+            callback.from_user.id,
+        )
         await callback.answer(_("Unknown model."), show_alert=True)
         return
-    await storage.users.set_model(callback.from_user.id, name)
-    text = _("Model set to {model}.").format(model=name)
+    text = _("Model set to {model}.").format(model=clip(outcome.name))
     if isinstance(callback.message, Message):
         await callback.message.edit_text(text, reply_markup=None)
     await callback.answer(text)
@@ -328,7 +281,7 @@ def create_model_router() -> Router:
 
 __all__ = [
     "ModelPick",
-    "available_models",
+    "choice_reply",
     "create_model_router",
     "model_dialog",
     "model_label",

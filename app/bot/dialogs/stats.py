@@ -9,11 +9,12 @@ import asyncio
 import logging
 from typing import Any
 
-from aiogram import Bot, F, Router
+from aiogram import F, Router
 from aiogram.enums import ChatType
 from aiogram.filters import Command
-from aiogram.types import BufferedInputFile, CallbackQuery, Message
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import lazy_gettext as __
 from aiogram_dialog import Dialog, DialogManager, StartMode, Window
 from aiogram_dialog.widgets.kbd import (
     Button,
@@ -23,26 +24,25 @@ from aiogram_dialog.widgets.kbd import (
     Select,
     SwitchTo,
 )
-from aiogram_dialog.widgets.text import Format
+from aiogram_dialog.widgets.text import Format, Multi
 
-from app.bot.charts import render_daily_chart
-from app.bot.csv_export import CsvTooLarge, usage_csv
 from app.bot.dialogs.common import (
-    DEFAULT_WINDOW,
     WINDOW_KEYS,
     fmt_cost,
     fmt_count,
     fmt_latency,
-    middleware,
     paged_select,
+    selected_window,
     user_label,
-    window_for,
+    window_key,
     window_label,
 )
 from app.bot.dialogs.filters import InputWindow, RoleIs
 from app.bot.dialogs.states import StatsSG
+from app.bot.dialogs.stats_exports import on_chart, on_csv
+from app.bot.dialogs.widgets import I18nFormat
 from app.llm.access import Role
-from app.storage import StatsWindow, Storage, UsageTotals, UserRecord
+from app.storage import Storage, UsageTotals, UserRecord
 
 log = logging.getLogger(__name__)
 
@@ -50,22 +50,6 @@ log = logging.getLogger(__name__)
 TOP_USERS = 20
 TOP_MODELS = 20
 RECENT_ERRORS = 5
-# Telegram's limit for documents sent by bots is 50 MB; keep a margin for the multipart.
-MAX_DOCUMENT_BYTES = 49 * 1024 * 1024
-
-
-def _window_key(manager: DialogManager) -> str:
-    key = manager.dialog_data.get("window", DEFAULT_WINDOW)
-    return key if key in WINDOW_KEYS else DEFAULT_WINDOW
-
-
-def _window(manager: DialogManager) -> StatsWindow:
-    return window_for(_window_key(manager))
-
-
-def _storage(manager: DialogManager) -> Storage:
-    storage: Storage = middleware(manager, "storage")
-    return storage
 
 
 def totals_text(t: UsageTotals) -> str:
@@ -102,29 +86,22 @@ async def _none() -> None:
 # ---------------------------------------------------------------------------- getters
 
 
-async def main_getter(dialog_manager: DialogManager, **_kwargs: Any) -> dict[str, Any]:
-    key = _window_key(dialog_manager)
-    totals = await _storage(dialog_manager).usage.totals(_window(dialog_manager))
+async def main_getter(
+    dialog_manager: DialogManager, storage: Storage, **_kwargs: Any
+) -> dict[str, Any]:
+    key = window_key(dialog_manager)
+    totals = await storage.usage.totals(selected_window(dialog_manager))
     windows = [
         {"id": k, "label": f"• {window_label(k)} •" if k == key else window_label(k)}
         for k in WINDOW_KEYS
     ]
-    text = _("Usage statistics: {window}").format(window=window_label(key))
-    return {
-        "text": f"{text}\n\n{totals_text(totals)}",
-        "windows": windows,
-        "btn_users": _("Users"),
-        "btn_models": _("Models"),
-        "btn_chart": _("Chart"),
-        "btn_csv": _("CSV export"),
-        "btn_close": _("Close"),
-    }
+    return {"window": window_label(key), "totals": totals_text(totals), "windows": windows}
 
 
-async def users_getter(dialog_manager: DialogManager, **_kwargs: Any) -> dict[str, Any]:
-    storage = _storage(dialog_manager)
-    key = _window_key(dialog_manager)
-    rows = await storage.usage.per_user(_window(dialog_manager), limit=TOP_USERS)
+async def users_getter(
+    dialog_manager: DialogManager, storage: Storage, **_kwargs: Any
+) -> dict[str, Any]:
+    rows = await storage.usage.per_user(selected_window(dialog_manager), limit=TOP_USERS)
     names = await _names(storage, [r.user_id for r in rows])
     lines = [
         _("{name}: {requests} requests, {tokens} tokens, {cost}").format(
@@ -135,8 +112,6 @@ async def users_getter(dialog_manager: DialogManager, **_kwargs: Any) -> dict[st
         )
         for r in rows
     ]
-    header = _("Users by cost: {window}").format(window=window_label(key))
-    body = "\n".join(lines) if lines else _("No usage in this period.")
     # Library calls (no user id) are listed but have no detail page.
     users = [
         {
@@ -148,21 +123,23 @@ async def users_getter(dialog_manager: DialogManager, **_kwargs: Any) -> dict[st
         for r in rows
         if r.user_id is not None
     ]
-    return {"text": f"{header}\n\n{body}", "users": users, "btn_back": _("‹ Back")}
+    return {
+        "window": window_label(window_key(dialog_manager)),
+        "lines": "\n".join(lines),
+        "users": users,
+    }
 
 
-async def user_getter(dialog_manager: DialogManager, **_kwargs: Any) -> dict[str, Any]:
-    storage = _storage(dialog_manager)
-    window = _window(dialog_manager)
+async def user_getter(
+    dialog_manager: DialogManager, storage: Storage, **_kwargs: Any
+) -> dict[str, Any]:
+    window = selected_window(dialog_manager)
     uid = int(dialog_manager.dialog_data["user_id"])
     totals, models, errors, record = await asyncio.gather(
         storage.usage.totals(window, user_id=uid),
         storage.usage.per_model(window, limit=TOP_MODELS, user_id=uid),
         storage.usage.recent_errors(window, user_id=uid, limit=RECENT_ERRORS),
         storage.users.get(uid),
-    )
-    header = _("{name} (id {user_id}): {window}").format(
-        name=user_label(uid, record), user_id=uid, window=window_label(_window_key(dialog_manager))
     )
     model_lines = [
         _("{model}: {requests} requests, {tokens} tokens, {cost}").format(
@@ -181,17 +158,20 @@ async def user_getter(dialog_manager: DialogManager, **_kwargs: Any) -> dict[str
         )
         for e in errors
     ]
-    parts = [header, totals_text(totals)]
-    if model_lines:
-        parts.append(_("By model:") + "\n" + "\n".join(model_lines))
-    if error_lines:
-        parts.append(_("Recent errors:") + "\n" + "\n".join(error_lines))
-    return {"text": "\n\n".join(parts), "btn_back": _("‹ Back")}
+    return {
+        "name": user_label(uid, record),
+        "user_id": uid,
+        "window": window_label(window_key(dialog_manager)),
+        "totals": totals_text(totals),
+        "models": "\n".join(model_lines),
+        "errors": "\n".join(error_lines),
+    }
 
 
-async def models_getter(dialog_manager: DialogManager, **_kwargs: Any) -> dict[str, Any]:
-    rows = await _storage(dialog_manager).usage.per_model(_window(dialog_manager), limit=TOP_MODELS)
-    header = _("Models by cost: {window}").format(window=window_label(_window_key(dialog_manager)))
+async def models_getter(
+    dialog_manager: DialogManager, storage: Storage, **_kwargs: Any
+) -> dict[str, Any]:
+    rows = await storage.usage.per_model(selected_window(dialog_manager), limit=TOP_MODELS)
     lines = [
         _("{model}: {requests} requests ({errors} errors), {tokens} tokens, {cost}").format(
             model=m.model,
@@ -202,8 +182,7 @@ async def models_getter(dialog_manager: DialogManager, **_kwargs: Any) -> dict[s
         )
         for m in rows
     ]
-    body = "\n".join(lines) if lines else _("No usage in this period.")
-    return {"text": f"{header}\n\n{body}", "btn_back": _("‹ Back")}
+    return {"window": window_label(window_key(dialog_manager)), "lines": "\n".join(lines)}
 
 
 # ---------------------------------------------------------------------------- actions
@@ -223,62 +202,24 @@ async def on_user(callback: CallbackQuery, _w: Any, manager: DialogManager, item
     await manager.switch_to(StatsSG.user)
 
 
-def _chat_id(callback: CallbackQuery) -> int:
-    return callback.message.chat.id if callback.message else callback.from_user.id
-
-
-async def on_chart(callback: CallbackQuery, _w: Any, manager: DialogManager) -> None:
-    days = await _storage(manager).usage.per_day(_window(manager))
-    if not days:
-        await callback.answer(_("No usage in this period."), show_alert=True)
-        return
-    key = _window_key(manager)
-    labels = {
-        "title": _("Daily usage: {window}").format(window=window_label(key)),
-        "requests_label": _("Requests"),
-        "cost_label": _("Cost, USD"),
-    }
-    # matplotlib is CPU-bound for ~100 ms: keep the event loop serving other chats.
-    png = await asyncio.to_thread(render_daily_chart, days, **labels)
-    bot: Bot = middleware(manager, "bot")
-    await bot.send_photo(
-        _chat_id(callback),
-        BufferedInputFile(png, filename=f"usage-{key}.png"),
-        caption=labels["title"],
-    )
-
-
-async def on_csv(callback: CallbackQuery, _w: Any, manager: DialogManager) -> None:
-    storage = _storage(manager)
-    window = _window(manager)
-    if await storage.usage.count(window) == 0:
-        await callback.answer(_("No usage in this period."), show_alert=True)
-        return
-    key = _window_key(manager)
-    try:
-        data = await usage_csv(storage.usage.iter_records(window), max_bytes=MAX_DOCUMENT_BYTES)
-    except CsvTooLarge:
-        await callback.answer(
-            _("The export is larger than Telegram allows (50 MB). Choose a shorter period."),
-            show_alert=True,
-        )
-        return
-    bot: Bot = middleware(manager, "bot")
-    await bot.send_document(
-        _chat_id(callback),
-        BufferedInputFile(data, filename=f"usage-{key}.csv"),
-        caption=_("Usage records: {window}").format(window=window_label(key)),
-    )
-
-
 # ---------------------------------------------------------------------------- dialog
 
 
+def _listing(header: I18nFormat) -> Multi:
+    """A header, then the getter's ``lines`` or a "no usage" note."""
+    return Multi(
+        header,
+        Format("{lines}", when="lines"),
+        I18nFormat(__("No usage in this period."), when=~F["lines"]),
+        sep="\n\n",
+    )
+
+
 def stats_dialog() -> Dialog:
-    back = SwitchTo(Format("{btn_back}"), id="s_back", state=StatsSG.main)
+    back = SwitchTo(I18nFormat(__("‹ Back")), id="s_back", state=StatsSG.main)
     dialog = Dialog(
         Window(
-            Format("{text}"),
+            Multi(I18nFormat(__("Usage statistics: {window}")), Format("{totals}"), sep="\n\n"),
             Group(
                 Select(
                     Format("{item[label]}"),
@@ -290,31 +231,42 @@ def stats_dialog() -> Dialog:
                 width=2,
             ),
             Row(
-                SwitchTo(Format("{btn_users}"), id="s_users", state=StatsSG.users),
-                SwitchTo(Format("{btn_models}"), id="s_models", state=StatsSG.models),
+                SwitchTo(I18nFormat(__("Users")), id="s_users", state=StatsSG.users),
+                SwitchTo(I18nFormat(__("Models")), id="s_models", state=StatsSG.models),
             ),
             Row(
-                Button(Format("{btn_chart}"), id="s_chart", on_click=on_chart),
-                Button(Format("{btn_csv}"), id="s_csv", on_click=on_csv),
+                Button(I18nFormat(__("Chart")), id="s_chart", on_click=on_chart),
+                Button(I18nFormat(__("CSV export")), id="s_csv", on_click=on_csv),
             ),
-            Cancel(Format("{btn_close}"), id="s_close"),
+            Cancel(I18nFormat(__("Close")), id="s_close"),
             state=StatsSG.main,
             getter=main_getter,
         ),
         Window(
-            Format("{text}"),
+            _listing(I18nFormat(__("Users by cost: {window}"))),
             paged_select("s_user", "users", on_user),
             back,
             state=StatsSG.users,
             getter=users_getter,
         ),
         Window(
-            Format("{text}"),
-            SwitchTo(Format("{btn_back}"), id="s_uback", state=StatsSG.users),
+            Multi(
+                I18nFormat(__("{name} (id {user_id}): {window}")),
+                Format("{totals}"),
+                Multi(I18nFormat(__("By model:")), Format("{models}"), when="models"),
+                Multi(I18nFormat(__("Recent errors:")), Format("{errors}"), when="errors"),
+                sep="\n\n",
+            ),
+            SwitchTo(I18nFormat(__("‹ Back")), id="s_uback", state=StatsSG.users),
             state=StatsSG.user,
             getter=user_getter,
         ),
-        Window(Format("{text}"), back, state=StatsSG.models, getter=models_getter),
+        Window(
+            _listing(I18nFormat(__("Models by cost: {window}"))),
+            back,
+            state=StatsSG.models,
+            getter=models_getter,
+        ),
     )
     # A demoted admin's old menu stops working too; and no typed input is expected.
     dialog.callback_query.filter(RoleIs(Role.ADMIN))
