@@ -1,10 +1,10 @@
 """A Dispatcher with only the dialogs router, aiogram-dialog's test tools, the in-memory
-storage and a fake AccessService. Role and user record come from a tiny middleware that
-applies the real AccessPolicy, as the lead's UserContextMiddleware does."""
+storage and the real access services and user-context middleware. Only the Telegram side
+of access decisions (cards, notifications) is a recording stand-in."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,16 +13,18 @@ import pytest
 from aiogram import Dispatcher, Router
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.methods import AnswerCallbackQuery, TelegramMethod
-from aiogram.types import InlineKeyboardMarkup, Message, TelegramObject, User
+from aiogram.types import InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import ConstI18nMiddleware, I18n
 from aiogram_dialog.api.entities import NewMessage, OldMessage
 from aiogram_dialog.test_tools import BotClient, MockMessageManager
 from aiogram_dialog.test_tools.bot_client import FakeBot
 
+from app.access import AccessAuthority, AccessService, DecisionResult, RequestResult
 from app.bot.dialogs import create_dialogs_router, register_dialog_error_handlers, setup_menus
+from app.bot.middlewares.user_context import UserContextMiddleware
 from app.bot.services.models import ModelService
 from app.config import Settings
-from app.llm.access import AccessPolicy, AccessSettings
+from app.llm.access import AccessSettings
 from app.llm.catalog import PROVIDER_KEYS
 from app.llm.settings import LLMSettings
 from app.storage import Storage, open_memory_storage
@@ -67,27 +69,36 @@ class RecordingMessageManager(MockMessageManager):
         return await super().show_message(bot, new_message, old_message)
 
 
-@dataclass
-class FakeAccess:
-    storage: Storage
-    decisions: list[tuple[str, int, bool]] = field(default_factory=list)
-    revokes: list[tuple[int, int]] = field(default_factory=list)
+class RecordingAccess(AccessService):
+    """The real AccessService, remembering the decisions and revocations it was asked for."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.decisions: list[tuple[str, int, bool]] = []
+        self.revokes: list[tuple[int, int]] = []
 
     async def decide(
         self, request_id: str, admin_id: int, approve: bool, admin_username: str | None = None
-    ) -> Any:
+    ) -> DecisionResult:
         self.decisions.append((request_id, admin_id, approve))
-        req = await self.storage.requests.decide(
-            request_id, "approved" if approve else "denied", admin_id
-        )
-        if req is not None and approve:
-            await self.storage.users.set_approved(req.user_id, True)
-        return ("decided", req)
+        return await super().decide(request_id, admin_id, approve, admin_username)
 
     async def revoke(self, user_id: int, admin_id: int, admin_username: str | None = None) -> bool:
         self.revokes.append((user_id, admin_id))
-        await self.storage.users.set_approved(user_id, False)
-        return True
+        return await super().revoke(user_id, admin_id, admin_username)
+
+
+@dataclass
+class RecordingNotifier:
+    """Stands in for AccessNotifier (Telegram I/O): records what it would send."""
+
+    announced: list[DecisionResult] = field(default_factory=list)
+
+    async def send_cards(self, result: RequestResult) -> int:
+        return len(result.notify)
+
+    async def announce_decision(self, result: DecisionResult) -> None:
+        self.announced.append(result)
 
 
 @dataclass
@@ -97,7 +108,7 @@ class App:
     mm: RecordingMessageManager
     storage: Storage
     settings: Settings
-    access: FakeAccess
+    access: RecordingAccess
     fallthrough: list[str]
 
     def client(self, user_id: int) -> BotClient:
@@ -136,31 +147,21 @@ async def app(provider_env: None, tmp_path: Path) -> AsyncIterator[App]:
         access=AccessSettings(admins=str(ADMIN_ID), friends=f"{FRIEND_ID},@carol"),
         llm=LLMSettings(default_model="gpt-4o-mini", api_base=None),
     )
-    access = FakeAccess(storage)
+    authority = AccessAuthority(settings.access, storage)
+    access = RecordingAccess(storage=storage, authority=authority)
     bot = RecordingBot()
     mm = RecordingMessageManager()
-    policy = AccessPolicy(settings.access, storage.users.is_approved)
-
-    async def user_context(
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
-        user: User = data["event_from_user"]
-        data["user_record"] = await storage.users.upsert_seen(
-            user.id, user.username, user.first_name
-        )
-        data["role"] = await policy.role(user.id, user.username)
-        return await handler(event, data)
 
     dp = Dispatcher(storage=MemoryStorage())
     dp.workflow_data.update(
         storage=storage,
         settings=settings,
+        authority=authority,
         access=access,
+        access_notifier=RecordingNotifier(),
         models=ModelService(storage, settings.llm),
     )
-    dp.update.outer_middleware(user_context)
+    dp.update.outer_middleware(UserContextMiddleware(storage, authority))
     # An empty catalog dir: gettext returns the English source strings.
     i18n = I18n(path=tmp_path, default_locale="en", domain="messages")
     dp.update.outer_middleware(ConstI18nMiddleware("en", i18n))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from aiogram_dialog.test_tools.keyboard import InlineButtonTextLocator
 
-from app.bot.dialogs.access_admin import parse_budget
+from app.access import parse_budget
 
 from .conftest import ADMIN_ID, FRIEND_ID, App
 

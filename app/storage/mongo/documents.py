@@ -97,6 +97,7 @@ class UsageDoc(Document):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float | None = None
+    cost_estimated: bool = False  # tokens and cost counted by us: the vendor reported none
     latency_ms: float = 0.0
     ttft_ms: float | None = None
     outcome: str = "ok"
