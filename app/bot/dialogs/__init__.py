@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from app.bot.dialogs.access_admin import create_access_router
+from app.bot.dialogs.access import create_access_router
 from app.bot.dialogs.errors import register_dialog_error_handlers
 from app.bot.dialogs.model import ModelPick, create_model_router
 from app.bot.dialogs.setup import setup_menus

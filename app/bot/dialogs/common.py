@@ -117,13 +117,6 @@ def clip(text: str, limit: int = ECHO_CHARS) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
-def middleware(manager: Any, key: str) -> Any:
-    """A workflow/middleware data item from a DialogManager (None when absent).
-
-    Kept for dialogs not yet converted; getters take these items as keyword arguments."""
-    return manager.middleware_data.get(key)
-
-
 def paged_select(select_id: str, items: str, on_click: Any, *, width: int = 1) -> ScrollingGroup:
     """A paginated list of buttons over getter items shaped ``{"id": ..., "label": ...}``."""
     return ScrollingGroup(
