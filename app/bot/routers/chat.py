@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Filter
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, Message, TelegramObject
 from aiogram.utils.i18n import gettext as _
 from aiolimiter import AsyncLimiter
 
@@ -82,20 +85,67 @@ class TelegramAnswer:
             await self._streamer.fail(describe_llm_error(failure.error))
 
 
+@dataclass(frozen=True)
+class Answerer:
+    """Everything answering one update needs, gathered once per update from the workflow
+    and middleware data, so handlers stay thin."""
+
+    bot: Bot
+    user: UserRecord
+    caller: Caller
+    chat_service: ChatService
+    settings: Settings
+    limiter: AsyncLimiter
+
+    async def answer(
+        self, message: Message, text: str, attachments: list[Attachment] | None = None
+    ) -> None:
+        private = message.chat.type == ChatType.PRIVATE
+        bot_settings = self.settings.bot
+        streamer = AnswerStreamer(
+            self.bot,
+            message.chat.id,
+            private=private,
+            limiter=self.limiter,
+            reply_to_message_id=None if private else message.message_id,
+            message_thread_id=message.message_thread_id if message.is_topic_message else None,
+            draft_interval=bot_settings.draft_interval,
+            edit_interval=bot_settings.edit_interval,
+        )
+        request = ChatRequest(
+            user=self.user,
+            caller=self.caller,
+            chat_id=message.chat.id,
+            text=text,
+            attachments=attachments or [],
+        )
+        await self.chat_service.answer(request, TelegramAnswer(streamer))
+
+
+async def _with_answerer(
+    handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+    event: TelegramObject,
+    data: dict[str, Any],
+) -> Any:
+    data["answerer"] = Answerer(
+        bot=data["bot"],
+        user=data["user_record"],
+        caller=data["caller"],
+        chat_service=data["chat_service"],
+        settings=data["settings"],
+        limiter=data["bot_limiter"],
+    )
+    return await handler(event, data)
+
+
 def create_chat_router() -> Router:
     router = Router(name="chat")
     router.message.filter(AddressedToBot())
+    router.message.middleware(_with_answerer)
 
     @router.message(F.text & ~F.text.startswith("/"))
     async def on_text(
-        message: Message,
-        bot: Bot,
-        user_record: UserRecord,
-        caller: Caller,
-        chat_service: ChatService,
-        settings: Settings,
-        bot_limiter: AsyncLimiter,
-        bot_mention: str | None = None,
+        message: Message, answerer: Answerer, settings: Settings, bot_mention: str | None = None
     ) -> None:
         text = _strip_mention(message.text or "", bot_mention)
         if not text:
@@ -109,20 +159,11 @@ def create_chat_router() -> Router:
                 ).format(length=len(text), limit=settings.bot.max_input_chars)
             )
             return
-        await _answer(
-            message, bot, user_record, caller, chat_service, settings, bot_limiter, text, []
-        )
+        await answerer.answer(message, text)
 
     @router.message(F.photo)
     async def on_photo(
-        message: Message,
-        bot: Bot,
-        user_record: UserRecord,
-        caller: Caller,
-        chat_service: ChatService,
-        settings: Settings,
-        bot_limiter: AsyncLimiter,
-        bot_mention: str | None = None,
+        message: Message, bot: Bot, answerer: Answerer, bot_mention: str | None = None
     ) -> None:
         photo = message.photo[-1] if message.photo else None
         if photo is None:
@@ -138,17 +179,8 @@ def create_chat_router() -> Router:
             )
             return
         caption = _strip_mention(message.caption or "", bot_mention) or _("What is in this image?")
-        attachment = Attachment(data=buffer.getvalue(), mime_type="image/jpeg")
-        await _answer(
-            message,
-            bot,
-            user_record,
-            caller,
-            chat_service,
-            settings,
-            bot_limiter,
-            caption,
-            [attachment],
+        await answerer.answer(
+            message, caption, [Attachment(data=buffer.getvalue(), mime_type="image/jpeg")]
         )
 
     @router.message(F.text.startswith("/"))
@@ -178,31 +210,3 @@ def create_chat_router() -> Router:
         )
 
     return router
-
-
-async def _answer(
-    message: Message,
-    bot: Bot,
-    user: UserRecord,
-    caller: Caller,
-    chat_service: ChatService,
-    settings: Settings,
-    limiter: AsyncLimiter,
-    text: str,
-    attachments: list[Attachment],
-) -> None:
-    private = message.chat.type == ChatType.PRIVATE
-    streamer = AnswerStreamer(
-        bot,
-        message.chat.id,
-        private=private,
-        limiter=limiter,
-        reply_to_message_id=None if private else message.message_id,
-        message_thread_id=message.message_thread_id if message.is_topic_message else None,
-        draft_interval=settings.bot.draft_interval,
-        edit_interval=settings.bot.edit_interval,
-    )
-    request = ChatRequest(
-        user=user, caller=caller, chat_id=message.chat.id, text=text, attachments=attachments
-    )
-    await chat_service.answer(request, TelegramAnswer(streamer))

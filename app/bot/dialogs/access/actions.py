@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiogram.fsm.state import State
 from aiogram.types import CallbackQuery, Message, User
 from aiogram.utils.i18n import gettext as _
 from aiogram_dialog import DialogManager
@@ -62,13 +63,20 @@ async def on_deny(callback: CallbackQuery, _w: Any, manager: DialogManager) -> N
     await _decide(manager, False)
 
 
-async def on_friend(callback: CallbackQuery, _w: Any, manager: DialogManager, item: str) -> None:
+async def _open_user(manager: DialogManager, item: str, window: State) -> None:
+    """Open ``window`` for the user picked in a list; the budget window returns there."""
     uid = _as_user_id(item)
     if uid is None:
         return
     manager.dialog_data["user_id"] = uid
-    manager.dialog_data["budget_back"] = AccessSG.friend.state
-    await manager.switch_to(AccessSG.friend)
+    manager.dialog_data["budget_back"] = (
+        AccessSG.friend.state if window == AccessSG.friend else AccessSG.budgets.state
+    )
+    await manager.switch_to(window)
+
+
+async def on_friend(callback: CallbackQuery, _w: Any, manager: DialogManager, item: str) -> None:
+    await _open_user(manager, item, AccessSG.friend)
 
 
 async def on_revoke(callback: CallbackQuery, _w: Any, manager: DialogManager) -> None:
@@ -89,12 +97,7 @@ async def on_revoke(callback: CallbackQuery, _w: Any, manager: DialogManager) ->
 async def on_budget_user(
     callback: CallbackQuery, _w: Any, manager: DialogManager, item: str
 ) -> None:
-    uid = _as_user_id(item)
-    if uid is None:
-        return
-    manager.dialog_data["user_id"] = uid
-    manager.dialog_data["budget_back"] = AccessSG.budgets.state
-    await manager.switch_to(AccessSG.budget_input)
+    await _open_user(manager, item, AccessSG.budget_input)
 
 
 async def _budget_done(manager: DialogManager, usd: float | None) -> None:
