@@ -12,7 +12,12 @@ from app.access import AccessAuthority
 from app.bot.dialogs.access.texts import bindings_text, budget_text, request_label, with_notice
 from app.bot.dialogs.common import user_label
 from app.bot.keyboards.access import status_label
-from app.storage import Storage
+from app.storage import Storage, UserRecord
+
+
+async def _picked_user(manager: DialogManager, storage: Storage) -> tuple[int, UserRecord | None]:
+    uid = int(manager.dialog_data["user_id"])
+    return uid, await storage.users.get(uid)
 
 
 async def main_getter(
@@ -119,8 +124,7 @@ async def friend_getter(
     authority: AccessAuthority,
     **_kwargs: Any,
 ) -> dict[str, Any]:
-    uid = int(dialog_manager.dialog_data["user_id"])
-    rec = await storage.users.get(uid)
+    uid, rec = await _picked_user(dialog_manager, storage)
     text = _("User: {name}\nId: {user_id}\nApproved: {approved}\nDaily budget: {budget}").format(
         name=user_label(uid, rec),
         user_id=uid,
@@ -136,8 +140,7 @@ async def friend_getter(
 async def revoke_getter(
     dialog_manager: DialogManager, storage: Storage, **_kwargs: Any
 ) -> dict[str, Any]:
-    uid = int(dialog_manager.dialog_data["user_id"])
-    rec = await storage.users.get(uid)
+    uid, rec = await _picked_user(dialog_manager, storage)
     return {
         "text": _("Revoke access of {name}? They will have to request access again.").format(
             name=user_label(uid, rec)
@@ -168,8 +171,7 @@ async def budget_input_getter(
     authority: AccessAuthority,
     **_kwargs: Any,
 ) -> dict[str, Any]:
-    uid = int(dialog_manager.dialog_data["user_id"])
-    rec = await storage.users.get(uid)
+    uid, rec = await _picked_user(dialog_manager, storage)
     text = _(
         "Daily budget of {name}: {budget}.\n\n"
         "Send the new limit in USD (for example 2.50), or press No limit."
