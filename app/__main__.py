@@ -1,4 +1,9 @@
-"""`python -m app`: run the bot."""
+"""`python -m app`: run the bot.
+
+Secrets never leave the process: the log redaction is installed before anything else runs,
+settings are checked before anything uses them, and every line this module writes to
+stderr goes through the same redaction. Exit codes: 0 stopped cleanly, 1 unexpected error
+(logged), 2 configuration (or the token refused by Telegram), 3 Bot API unreachable."""
 
 from __future__ import annotations
 
@@ -6,26 +11,11 @@ import asyncio
 import logging
 import os
 import sys
-from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
-
-if TYPE_CHECKING:
-    from app.config import Settings
 
 # litellm would otherwise fetch its price map from the internet at import time.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-
-def _secret_values(settings: Settings) -> list[str | None]:
-    """Every secret the process knows: settings plus provider keys read by litellm."""
-    values: list[str | None] = [
-        s.get_secret_value() if s else None
-        for s in (settings.telegram.bot_token, settings.webhook.secret, settings.llm.api_key)
-    ]
-    if settings.storage.uri:
-        values.append(urlsplit(settings.storage.uri.get_secret_value()).password)
-    values += [v for k, v in os.environ.items() if k.endswith(("_API_KEY", "_TOKEN", "_SECRET"))]
-    return values
+log = logging.getLogger("app")
 
 
 def main() -> int:
@@ -38,31 +28,48 @@ def main() -> int:
         level=os.environ.get("LOG_LEVEL", "INFO").upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    logging.captureWarnings(True)  # warnings printed to stderr would skip the redaction
+    from app.log_redaction import install as install_redaction
+    from app.log_redaction import secrets_in_environment
+
+    redactor = install_redaction(secrets_in_environment(os.environ))
+
+    def fail(message: str, code: int) -> int:
+        for line in message.splitlines():
+            print(f"error: {redactor.redact(line)}", file=sys.stderr)
+        return code
+
+    from app.config import ConfigError, load_settings
+
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        return fail(str(exc), 2)
+    redactor.add(
+        s.get_secret_value().strip() if s else None
+        for s in (settings.telegram.bot_token, settings.webhook.secret, settings.llm.api_key)
+    )
+
+    # aiogram takes seconds to import: only after the settings are known to be good.
     from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
 
-    from app.bot.factory import ConfigError
     from app.bot.runner import run
-    from app.config import load_settings
-    from app.log_redaction import install as install_redaction
 
-    settings = load_settings()
-    install_redaction(_secret_values(settings))
     try:
         asyncio.run(run(settings))
     except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return fail(str(exc), 2)
     except TelegramUnauthorizedError:
-        print(
-            "error: Telegram rejected TELEGRAM_BOT_TOKEN (check it with @BotFather).",
-            file=sys.stderr,
-        )
-        return 2
+        return fail("Telegram rejected TELEGRAM_BOT_TOKEN (check it with @BotFather).", 2)
     except TelegramNetworkError as exc:
-        print(f"error: cannot reach the Telegram Bot API: {exc.message}", file=sys.stderr)
-        return 3
+        return fail(f"cannot reach the Telegram Bot API: {exc.message}", 3)
     except KeyboardInterrupt:
         pass
+    except Exception:
+        # The outermost frame: a traceback printed by Python itself would skip the
+        # redaction, so it goes through the log.
+        log.critical("stopped by an unexpected error", exc_info=True)
+        return 1
     return 0
 
 
