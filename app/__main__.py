@@ -17,6 +17,14 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 log = logging.getLogger("app")
 
+_MONGO_AUTH_FAILED = (18,)  # AuthenticationFailed
+
+
+def _first_line(exc: BaseException) -> str:
+    """A driver error's gist: pymongo appends its whole topology description."""
+    text = (str(exc) or type(exc).__name__).splitlines()[0]
+    return text.split(" (configured timeouts")[0][:200]
+
 
 def main() -> int:
     # litellm reads provider keys (OPENAI_API_KEY, ...) from os.environ only, so a .env
@@ -52,8 +60,10 @@ def main() -> int:
 
     # aiogram takes seconds to import: only after the settings are known to be good.
     from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
+    from pymongo.errors import OperationFailure, PyMongoError
 
     from app.bot.runner import run
+    from app.storage.errors import StorageUnavailable
 
     try:
         asyncio.run(run(settings))
@@ -63,6 +73,12 @@ def main() -> int:
         return fail("Telegram rejected TELEGRAM_BOT_TOKEN (check it with @BotFather).", 2)
     except TelegramNetworkError as exc:
         return fail(f"cannot reach the Telegram Bot API: {exc.message}", 3)
+    except OperationFailure as exc:
+        if exc.code not in _MONGO_AUTH_FAILED:
+            return fail(f"MongoDB refused a command: {_first_line(exc)}", 3)
+        return fail("MongoDB refused the user name or password in MONGODB_URI.", 2)
+    except (PyMongoError, StorageUnavailable) as exc:
+        return fail(f"cannot reach MongoDB (MONGODB_URI): {_first_line(exc)}", 3)
     except KeyboardInterrupt:
         pass
     except Exception:
