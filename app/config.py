@@ -138,6 +138,8 @@ def settings_problems(settings: Settings) -> list[str]:
     if settings.telegram.mode == "webhook":
         problems += webhook_secret_problems(settings.webhook.secret)
         problems += webhook_url_problems(settings.webhook.url)
+        if not settings.webhook.path.startswith("/"):
+            problems.append("WEBHOOK_PATH must start with /, e.g. /telegram/webhook.")
     return problems
 
 

@@ -122,6 +122,23 @@ def test_webhook_secret_follows_telegrams_rule() -> None:
     assert len(webhook_secret_problems(SecretStr("x" * 257))) == 1
 
 
+def test_webhook_mode_needs_secret_url_and_a_path(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    clean_env.setenv("TELEGRAM_MODE", "webhook")
+    clean_env.setenv("WEBHOOK_PATH", "telegram")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert [line.split()[0] for line in str(caught.value).splitlines()] == [
+        "WEBHOOK_SECRET",
+        "WEBHOOK_URL",
+        "WEBHOOK_PATH",
+    ]
+    clean_env.setenv("WEBHOOK_SECRET", "s3cret")
+    clean_env.setenv("WEBHOOK_URL", "https://bot.example.com")
+    clean_env.setenv("WEBHOOK_PATH", "/telegram")
+    assert load_settings().webhook.path == "/telegram"
+
+
 def test_env_names_follow_each_parts_prefix() -> None:
     assert env_name(BotSettings, "shutdown_grace_seconds") == "BOT_SHUTDOWN_GRACE_SECONDS"
     assert env_name(LLMSettings, "api_key") == "LLM_API_KEY"
