@@ -17,6 +17,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 log = logging.getLogger("app")
 
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _MONGO_AUTH_FAILED = (18,)  # AuthenticationFailed
 
 
@@ -32,10 +33,12 @@ def main() -> int:
     from dotenv import load_dotenv
 
     load_dotenv(".env", override=False)
-    logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "INFO").upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    level = os.environ.get("LOG_LEVEL", "INFO").strip().upper()
+    if level not in _LOG_LEVELS:
+        # Checked here, not in Settings: logging must work before the settings are read.
+        print(f"error: LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}.", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.captureWarnings(True)  # warnings printed to stderr would skip the redaction
     from app.log_redaction import install as install_redaction
     from app.log_redaction import secrets_in_environment

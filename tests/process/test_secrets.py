@@ -105,6 +105,12 @@ async def test_grace_setting_that_is_not_a_number_names_the_variable(run_app: Ru
     assert_config_error(result, "BOT_SHUTDOWN_GRACE_SECONDS: Input should be a valid number")
 
 
+async def test_unknown_log_level_is_one_line_not_a_traceback(run_app: RunApp) -> None:
+    # Before the fix: logging.basicConfig's ValueError as a traceback, exit 1.
+    result = await run_app(LOG_LEVEL="verbose")
+    assert_config_error(result, "LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+
+
 async def test_all_bad_settings_are_reported_at_once(run_app: RunApp) -> None:
     unparsable = await run_app(TELEGRAM_MODE="hook", WEBHOOK_PORT="x")
     assert unparsable.code == 2, unparsable.output
