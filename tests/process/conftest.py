@@ -3,14 +3,14 @@ knows the recognisable password."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 import pytest_asyncio
 
-from tests.fakes.openai_server import FakeOpenAI
+from tests.e2e.conftest import fake_llm as fake_llm  # the same fake, reset per test
 from tests.process.harness import (
     MONGO_PASSWORD,
     MONGO_USER,
@@ -22,13 +22,6 @@ from tests.process.harness import (
 from tests.storage.mongo_server import MongoTarget, fresh_db_name
 from tests.tg_emulator.fixtures import running_emulator
 from tests.tg_emulator.server import TelegramEmulator
-
-
-@pytest.fixture
-def fake_llm(fake_llm_server: FakeOpenAI) -> Iterator[FakeOpenAI]:
-    fake_llm_server.reset()
-    yield fake_llm_server
-    fake_llm_server.reset()
 
 
 @pytest_asyncio.fixture
