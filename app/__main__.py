@@ -1,4 +1,9 @@
-"""`python -m app`: run the bot."""
+"""`python -m app`: run the bot.
+
+Secrets never leave the process: the log redaction is installed before anything else runs,
+settings are checked before anything uses them, and every line this module writes to
+stderr goes through the same redaction. Exit codes: 0 stopped cleanly, 1 unexpected error
+(logged), 2 configuration (or the token refused by Telegram), 3 Bot API unreachable."""
 
 from __future__ import annotations
 
@@ -6,26 +11,20 @@ import asyncio
 import logging
 import os
 import sys
-from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
-
-if TYPE_CHECKING:
-    from app.config import Settings
 
 # litellm would otherwise fetch its price map from the internet at import time.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
+log = logging.getLogger("app")
 
-def _secret_values(settings: Settings) -> list[str | None]:
-    """Every secret the process knows: settings plus provider keys read by litellm."""
-    values: list[str | None] = [
-        s.get_secret_value() if s else None
-        for s in (settings.telegram.bot_token, settings.webhook.secret, settings.llm.api_key)
-    ]
-    if settings.storage.uri:
-        values.append(urlsplit(settings.storage.uri.get_secret_value()).password)
-    values += [v for k, v in os.environ.items() if k.endswith(("_API_KEY", "_TOKEN", "_SECRET"))]
-    return values
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+_MONGO_AUTH_FAILED = (18,)  # AuthenticationFailed
+
+
+def _first_line(exc: BaseException) -> str:
+    """A driver error's gist: pymongo appends its whole topology description."""
+    text = (str(exc) or type(exc).__name__).splitlines()[0]
+    return text.split(" (configured timeouts")[0][:200]
 
 
 def main() -> int:
@@ -34,35 +33,62 @@ def main() -> int:
     from dotenv import load_dotenv
 
     load_dotenv(".env", override=False)
-    logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "INFO").upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
-
-    from app.bot.factory import ConfigError
-    from app.bot.runner import run
-    from app.config import load_settings
+    level = os.environ.get("LOG_LEVEL", "INFO").strip().upper()
+    if level not in _LOG_LEVELS:
+        # Checked here, not in Settings: logging must work before the settings are read.
+        print(f"error: LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}.", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.captureWarnings(True)  # warnings printed to stderr would skip the redaction
     from app.log_redaction import install as install_redaction
+    from app.log_redaction import secrets_in_environment
 
-    settings = load_settings()
-    install_redaction(_secret_values(settings))
+    redactor = install_redaction(secrets_in_environment(os.environ))
+
+    def fail(message: str, code: int) -> int:
+        for line in message.splitlines():
+            print(f"error: {redactor.redact(line)}", file=sys.stderr)
+        return code
+
+    from app.config import ConfigError, load_settings
+
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        return fail(str(exc), 2)
+    redactor.add(
+        s.get_secret_value().strip() if s else None
+        for s in (settings.telegram.bot_token, settings.webhook.secret, settings.llm.api_key)
+    )
+
+    # aiogram takes seconds to import: only after the settings are known to be good.
+    from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
+    from pymongo.errors import OperationFailure, PyMongoError
+
+    from app.bot.runner import run
+    from app.storage.errors import StorageUnavailable
+
     try:
         asyncio.run(run(settings))
     except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return fail(str(exc), 2)
     except TelegramUnauthorizedError:
-        print(
-            "error: Telegram rejected TELEGRAM_BOT_TOKEN (check it with @BotFather).",
-            file=sys.stderr,
-        )
-        return 2
+        return fail("Telegram rejected TELEGRAM_BOT_TOKEN (check it with @BotFather).", 2)
     except TelegramNetworkError as exc:
-        print(f"error: cannot reach the Telegram Bot API: {exc.message}", file=sys.stderr)
-        return 3
+        return fail(f"cannot reach the Telegram Bot API: {exc.message}", 3)
+    except OperationFailure as exc:
+        if exc.code not in _MONGO_AUTH_FAILED:
+            return fail(f"MongoDB refused a command: {_first_line(exc)}", 3)
+        return fail("MongoDB refused the user name or password in MONGODB_URI.", 2)
+    except (PyMongoError, StorageUnavailable) as exc:
+        return fail(f"cannot reach MongoDB (MONGODB_URI): {_first_line(exc)}", 3)
     except KeyboardInterrupt:
         pass
+    except Exception:
+        # The outermost frame: a traceback printed by Python itself would skip the
+        # redaction, so it goes through the log.
+        log.critical("stopped by an unexpected error", exc_info=True)
+        return 1
     return 0
 
 

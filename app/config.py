@@ -1,16 +1,25 @@
 """All configuration, read from the environment (and `.env`). One model per concern,
 each with its own env prefix, composed into `Settings`. Secrets are `SecretStr` so they
-never show up in reprs or logs."""
+never show up in reprs or logs.
+
+`load_settings` turns every problem into `ConfigError` lines that name the variable and
+never repeat its value: a value may be a secret, or hold one (a token pasted into a URL)."""
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, AliasPath, BaseModel, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.llm.access import AccessSettings
 from app.llm.settings import LLMSettings
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or wrong; the message says which and how to fix it."""
 
 
 class _EnvSettings(BaseSettings):
@@ -39,7 +48,13 @@ class StorageSettings(_EnvSettings):
     model_config = SettingsConfigDict(env_prefix="MONGODB_", env_file=".env", extra="ignore")
 
     uri: SecretStr | None = None
-    db: str = "tg_llm_bot"
+    # Used only when MONGODB_URI names no database (mongodb://host/NAME wins); then
+    # tg_llm_bot. The database in use is logged at start-up.
+    db: str | None = None
+    # How long one storage call may take to find the database down; then the circuit
+    # breaker opens and storage calls are skipped until a probe sees the database back.
+    timeout_ms: int = Field(default=600, ge=50)
+    probe_interval: float = Field(default=2.0, gt=0)  # seconds between those probes
 
 
 class BotSettings(_EnvSettings):
@@ -57,6 +72,12 @@ class BotSettings(_EnvSettings):
     # Open access requests at most; past that strangers are told to try later and the
     # admins get no new card.
     max_pending_requests: int = Field(default=50, ge=1)
+    # How long a stopping bot lets answers in progress finish; keep it below the container's
+    # stop timeout (docker-compose.yml's stop_grace_period).
+    shutdown_grace_seconds: float = Field(default=25.0, ge=0)
+    # Conversations the in-memory store keeps (no MONGODB_URI); the least recently used
+    # are forgotten beyond it.
+    memory_max_conversations: int = Field(default=10_000, ge=1)
 
 
 class Settings(_EnvSettings):
@@ -69,4 +90,142 @@ class Settings(_EnvSettings):
 
 
 def load_settings() -> Settings:
-    return Settings()
+    """Settings from the environment, checked; raises ConfigError with one line per problem."""
+    parts: dict[str, Any] = {}
+    problems: list[str] = []
+    # Each part reads its own env prefix; building them one by one reports every bad
+    # variable at once, not only the first part's.
+    for name, field in Settings.model_fields.items():
+        kind = field.annotation
+        if isinstance(kind, type) and issubclass(kind, BaseSettings):
+            try:
+                parts[name] = kind()
+            except ValidationError as exc:
+                problems += validation_problems(exc, kind)
+    if problems:
+        raise ConfigError("\n".join(problems))
+    try:
+        settings = Settings(**parts)
+    except ValidationError as exc:
+        raise ConfigError("\n".join(validation_problems(exc, Settings))) from None
+    problems = settings_problems(settings)
+    if problems:
+        raise ConfigError("\n".join(problems))
+    return settings
+
+
+def env_name(model: type[BaseModel], field: str) -> str:
+    """The environment variable that sets ``field`` of ``model``."""
+    alias = model.model_fields[field].validation_alias if field in model.model_fields else None
+    if isinstance(alias, str):
+        return alias.upper()
+    if isinstance(alias, AliasChoices) and isinstance(alias.choices[0], str):
+        return alias.choices[0].upper()
+    if isinstance(alias, AliasPath):
+        return str(alias.path[0]).upper()
+    return (str(model.model_config.get("env_prefix", "")) + field).upper()
+
+
+def validation_problems(exc: ValidationError, model: type[BaseModel]) -> list[str]:
+    # include_input=False: pydantic would otherwise quote the value, which may be a secret.
+    return [
+        f"{env_name(model, str(err['loc'][0])) if err['loc'] else model.__name__}: {err['msg']}"
+        for err in exc.errors(include_input=False, include_url=False, include_context=False)
+    ]
+
+
+# ------------------------------------------------------------------ the checks
+
+# <bot id>:<secret>; @BotFather's secrets are 35 characters, test servers use shorter ones,
+# below 8 it is a truncated paste (and too short to mask safely in logs).
+_TOKEN = re.compile(r"\d+:[A-Za-z0-9_-]{8,}")
+# Telegram's rule for setWebhook's secret_token.
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+def settings_problems(settings: Settings) -> list[str]:
+    """Every problem of a complete set of settings, one line each, no values quoted."""
+    problems = [
+        *token_problems(settings.telegram.bot_token),
+        *http_url_problems("TELEGRAM_API_BASE", settings.telegram.api_base),
+        *mongodb_uri_problems(settings.storage.uri),
+    ]
+    if settings.telegram.mode == "webhook":
+        problems += webhook_secret_problems(settings.webhook.secret)
+        problems += webhook_url_problems(settings.webhook.url)
+        if not settings.webhook.path.startswith("/"):
+            problems.append("WEBHOOK_PATH must start with /, e.g. /telegram/webhook.")
+    return problems
+
+
+def token_problems(token: SecretStr | None) -> list[str]:
+    value = token.get_secret_value().strip() if token else ""
+    if not value:
+        return [
+            "TELEGRAM_BOT_TOKEN is not set. Get a token from @BotFather and put it in .env "
+            "(see .env.example) or the environment."
+        ]
+    if _TOKEN.fullmatch(value):
+        return []
+    hint = ""
+    if any(c.isspace() or c in "'\"" for c in value):
+        hint = " It contains spaces or quotes."
+    elif value.lower().startswith("bot"):
+        hint = " Leave out the leading 'bot'."
+    return [
+        "TELEGRAM_BOT_TOKEN is malformed: expected <bot id>:<secret> as @BotFather gives it "
+        f"(digits, a colon, then letters, digits, '_' or '-').{hint}"
+    ]
+
+
+def http_url_problems(name: str, url: str | None) -> list[str]:
+    if not url:
+        return []
+    try:
+        parts = urlsplit(url.strip())
+        _ = parts.port  # raises on a port that is not a number
+    except ValueError:
+        return [f"{name} is not a valid URL (check its host and port)."]
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return [f"{name} must start with http:// or https://, e.g. http://localhost:8081."]
+    return []
+
+
+def webhook_secret_problems(secret: SecretStr | None) -> list[str]:
+    value = secret.get_secret_value() if secret else ""
+    if not value:
+        return ["WEBHOOK_SECRET is not set: without it anyone could post fake updates to the bot."]
+    if not _WEBHOOK_SECRET.fullmatch(value):
+        return [
+            "WEBHOOK_SECRET may hold only letters, digits, '_' and '-' (1 to 256 characters), "
+            "as Telegram requires."
+        ]
+    return []
+
+
+def webhook_url_problems(url: str | None) -> list[str]:
+    if not url:
+        return ["WEBHOOK_URL is not set: webhook mode needs the public HTTPS base URL of the bot."]
+    return http_url_problems("WEBHOOK_URL", url)
+
+
+def mongodb_uri_problems(uri: SecretStr | None) -> list[str]:
+    value = uri.get_secret_value().strip() if uri else ""
+    if not value:
+        return []  # the in-memory store
+    if not value.startswith(("mongodb://", "mongodb+srv://")):
+        return ["MONGODB_URI must start with mongodb:// or mongodb+srv://."]
+    from pymongo.errors import PyMongoError
+    from pymongo.uri_parser_shared import _validate_uri
+
+    try:
+        # parse_uri's own first step, without the DNS look-ups it does for mongodb+srv://:
+        # a DNS hiccup at start-up is not a malformed setting.
+        _validate_uri(value, validate=True, warn=False)
+    except (PyMongoError, ValueError):
+        # pymongo's message may quote an option value (passwords can be options): keep it out.
+        return [
+            "MONGODB_URI is not a valid MongoDB connection string (check its host, port and "
+            "options; a user name or password with :/?#[]@ or % must be percent-encoded)."
+        ]
+    return []

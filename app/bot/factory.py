@@ -8,9 +8,6 @@ from datetime import timedelta
 from typing import cast
 
 from aiogram import Bot, Dispatcher
-from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.utils.i18n import I18n
 
@@ -29,31 +26,12 @@ from app.bot.routers.commands import create_commands_router
 from app.bot.services.chat import ChatService
 from app.bot.services.models import ModelService
 from app.bot.streaming import make_bot_limiter
+from app.bot.telegram import create_bot as create_bot
 from app.bot.workflow import Services
+from app.config import ConfigError as ConfigError
 from app.config import Settings
 from app.llm import LLMProvider
 from app.storage import Storage
-
-
-class ConfigError(RuntimeError):
-    """A setting is missing or wrong; the message says which and how to fix it."""
-
-
-def create_bot(settings: Settings) -> Bot:
-    token = settings.telegram.bot_token
-    if token is None or not token.get_secret_value().strip():
-        raise ConfigError(
-            "TELEGRAM_BOT_TOKEN is not set. Get a token from @BotFather and put it in .env "
-            "(see .env.example) or the environment."
-        )
-    session = None
-    if settings.telegram.api_base:
-        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram.api_base))
-    return Bot(
-        token.get_secret_value().strip(),
-        session=session,
-        default=DefaultBotProperties(link_preview_is_disabled=True),
-    )
 
 
 def create_llm_provider(

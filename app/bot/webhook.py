@@ -11,17 +11,18 @@ import signal
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 
-from app.bot.factory import BotApp, ConfigError
+from app.bot.factory import BotApp
+from app.bot.lifecycle import drain, on_startup
+from app.config import ConfigError, webhook_secret_problems, webhook_url_problems
 
 log = logging.getLogger(__name__)
 
 
 def create_webhook_app(app: BotApp) -> web.Application:
     settings = app.settings.webhook
-    if settings.secret is None or not settings.secret.get_secret_value():
-        raise ConfigError(
-            "WEBHOOK_SECRET is not set: without it anyone could post fake updates to the bot."
-        )
+    if problems := webhook_secret_problems(settings.secret):
+        raise ConfigError("\n".join(problems))
+    assert settings.secret is not None  # checked just above
     web_app = web.Application()
     SimpleRequestHandler(
         dispatcher=app.dispatcher,
@@ -40,8 +41,9 @@ def create_webhook_app(app: BotApp) -> web.Application:
 
 async def register_webhook(app: BotApp) -> None:
     settings = app.settings.webhook
-    if not settings.url:
-        raise ConfigError("WEBHOOK_URL is not set (the public HTTPS base URL of this bot).")
+    if problems := webhook_url_problems(settings.url):
+        raise ConfigError("\n".join(problems))
+    assert settings.url is not None  # checked just above
     secret = settings.secret.get_secret_value() if settings.secret else None
     await app.bot.set_webhook(
         settings.url.rstrip("/") + settings.path,
@@ -52,8 +54,6 @@ async def register_webhook(app: BotApp) -> None:
 
 async def run_webhook(app: BotApp, stop: asyncio.Event | None = None) -> None:
     """Serve until SIGINT/SIGTERM (or until ``stop`` is set, for tests and embedding)."""
-    from app.bot.runner import SHUTDOWN_GRACE_SECONDS, on_startup
-
     web_app = create_webhook_app(app)
     await register_webhook(app)
     await on_startup(app)
@@ -77,9 +77,6 @@ async def run_webhook(app: BotApp, stop: asyncio.Event | None = None) -> None:
         # them, another instance takes them), let the answers in progress finish and
         # record their usage, and only then shut the app down.
         await site.stop()
-        if app.inflight.count:
-            log.info("stopping: waiting for %s update(s) in progress", app.inflight.count)
-            if not await app.inflight.wait_idle(SHUTDOWN_GRACE_SECONDS):
-                log.warning("stopping: %s update(s) still running, giving up", app.inflight.count)
+        await drain(app)
         await runner.cleanup()
         await app.bot.session.close()

@@ -1,0 +1,116 @@
+"""The life of a running bot, the same in polling and webhook mode: build, start up, drain
+the updates in progress, close. `runner.run_polling` and `webhook.run_webhook` only serve
+updates between `on_startup` and `drain`; neither knows the other."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+
+from app.bot.commands_menu import register_commands
+from app.bot.factory import BotApp, create_app
+from app.bot.liveness import LastContact, heartbeat
+from app.bot.telegram import create_bot
+from app.config import Settings
+from app.healthcheck import HEARTBEAT_FILE
+from app.llm import UnknownModel, aclose, warm_up
+from app.storage import make_fsm_storage, open_storage
+
+log = logging.getLogger(__name__)
+
+
+async def build_running_app(settings: Settings) -> BotApp:
+    bot = create_bot(settings)  # fails fast on a bad token, before opening storage
+    uri = settings.storage.uri.get_secret_value() if settings.storage.uri else None
+    storage = await open_storage(
+        uri,
+        db_name=settings.storage.db,
+        max_conversations=settings.bot.memory_max_conversations,
+        timeout_ms=settings.storage.timeout_ms,
+        probe_interval=settings.storage.probe_interval,
+    )
+    # One breaker: dialog state and the repositories share one view of the database.
+    fsm_storage = make_fsm_storage(
+        uri,
+        db_name=settings.storage.db,
+        breaker=storage.breaker,
+        timeout_ms=settings.storage.timeout_ms,
+    )
+    return create_app(settings, storage=storage, bot=bot, fsm_storage=fsm_storage)
+
+
+async def on_startup(app: BotApp) -> None:
+    """Once Telegram will deliver updates to this process: warm up, menus, the ready line."""
+    # litellm takes seconds to import: do it in a thread, off the first update's path.
+    try:
+        default_model = app.llm.resolve_model(app.settings.llm.default_model)
+    except UnknownModel as exc:
+        log.warning("LLM_DEFAULT_MODEL: %s Users can still pick a model with /model.", exc)
+        default_model = "openai/gpt-4o-mini"
+    asyncio.get_running_loop().run_in_executor(None, warm_up, default_model)
+    await register_commands(app.bot, app.i18n, await app.authority.admin_chat_ids())
+    if not app.settings.access.is_configured:
+        log.warning(
+            "access: no ACCESS_ADMINS, ACCESS_FRIENDS or ACCESS_ALLOW_EVERYONE set, so nobody "
+            "can chat and nobody can approve requests: set ACCESS_ADMINS to your Telegram id"
+        )
+    me = await app.bot.me()
+    log.info(
+        "bot @%s ready: mode=%s storage=%s default model=%s",
+        me.username,
+        app.settings.telegram.mode,
+        app.storage.backend,
+        app.settings.llm.default_model,
+    )
+
+
+async def drain(app: BotApp) -> bool:
+    """Once no new updates arrive: let the answers in progress finish (and record their
+    usage) for up to BOT_SHUTDOWN_GRACE_SECONDS. True when all of them finished."""
+    if not app.inflight.count:
+        return True
+    grace = app.settings.bot.shutdown_grace_seconds
+    log.info(
+        "stopping: waiting up to %.1f s for %s update(s) in progress", grace, app.inflight.count
+    )
+    if await app.inflight.wait_idle(grace):
+        return True
+    log.warning(
+        "stopping: %s update(s) still running after %.1f s (BOT_SHUTDOWN_GRACE_SECONDS), giving up",
+        app.inflight.count,
+        grace,
+    )
+    return False
+
+
+async def close(app: BotApp) -> None:
+    """Release Telegram, storage and the model clients; flushes buffered usage records."""
+    await app.bot.session.close()
+    started = time.monotonic()
+    await app.storage.close()
+    await app.dispatcher.storage.close()
+    await aclose()
+    log.info(
+        "stopped; usage records flushed in %.1f s (written=%s, still buffered=%s)",
+        time.monotonic() - started,
+        app.storage.usage_sink.written,
+        app.storage.usage_sink.buffered,
+    )
+
+
+@contextlib.asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[BotApp]:
+    """A built app with its liveness heartbeat; drained and closed however serving ends."""
+    app = await build_running_app(settings)
+    contact = LastContact()
+    app.bot.session.middleware(contact)
+    beating = asyncio.create_task(heartbeat(contact, HEARTBEAT_FILE))
+    try:
+        yield app
+    finally:
+        beating.cancel()
+        await drain(app)
+        await close(app)
