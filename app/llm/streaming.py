@@ -41,6 +41,7 @@ async def _open(
     wrong before the user sees text is inside the retry policy's reach."""
     call = request.call
     call.attempts += 1
+    chunks: AsyncIterator[Any] | None = None
     try:
         response = await transport.complete(request.kwargs)
         chunks = transport.chunks(response)
@@ -51,6 +52,9 @@ async def _open(
                 break
         return response, head, chunks
     except Exception as exc:
+        aclose = getattr(chunks, "aclose", None)
+        if aclose is not None:
+            await aclose()  # a failed attempt releases its response before the retry
         raise map_exception(exc, call.model_id, call.secrets) from None
 
 
@@ -72,9 +76,11 @@ async def stream(
     parts: list[str] = []
     usage: Any = None
     usage_chunk: Any = None
+    opened: AsyncIterator[Any] | None = None
     try:
         try:
             response, head, rest = await pipeline.retry.run(lambda: _open(request, transport))
+            opened = rest
         except LLMError as err:
             await recorder.finish(call, "error", error_kind=err.kind)
             raise
@@ -112,6 +118,9 @@ async def stream(
             call, "ok", usage=usage, response=usage_chunk, received="".join(parts)
         )
     finally:
+        aclose = getattr(opened, "aclose", None)
+        if aclose is not None:
+            await aclose()  # the transport releases the response, whoever stopped reading
         if not call.finished:
             # The consumer stopped reading (aclose, cancellation, or asyncio's GC
             # finalizer, which also goes through aclose): what was delivered is a

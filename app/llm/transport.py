@@ -59,12 +59,23 @@ class SyncTransport:
 
     async def chunks(self, response: Any) -> AsyncIterator[Any]:
         iterator = iter(response)
-        if self.direct:
-            for chunk in iterator:
+        try:
+            if self.direct:
+                for chunk in iterator:
+                    yield chunk
+                return
+            while (chunk := await asyncio.to_thread(next, iterator, _END)) is not _END:
                 yield chunk
-            return
-        while (chunk := await asyncio.to_thread(next, iterator, _END)) is not _END:
-            yield chunk
+        finally:
+            # Release the HTTP response now, on our terms. Left to the garbage collector,
+            # the sync stream closes itself at a random moment, possibly inside httpx's
+            # pool lock on another request of the same thread, which then deadlocks.
+            close = getattr(getattr(response, "completion_stream", None), "close", None)
+            if callable(close):
+                if self.direct:
+                    close()
+                else:
+                    await asyncio.to_thread(close)
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         return _sync.run(coro, self.direct)

@@ -62,7 +62,7 @@ def mongo_settings(
 async def build_mongo_app(
     tg: TelegramEmulator, settings: Settings, sink_options: dict[str, Any] | None = None
 ) -> BotApp:
-    """What runner.build_running_app does, with the emulator's Bot."""
+    """What lifecycle.build_running_app does, with the emulator's Bot."""
     assert settings.storage.uri is not None
     uri = settings.storage.uri.get_secret_value()
     storage = await open_storage(uri, db_name=settings.storage.db, sink_options=sink_options)
