@@ -1,170 +1,39 @@
-"""The storage contract: domain models and repository protocols.
-
-Both backends (``app.storage.mongo`` and ``app.storage.memory``) implement these protocols and
-must give the same answers; ``tests/storage`` runs one contract suite over both.
-
-Conventions shared by every backend:
-- datetimes are timezone-aware UTC with millisecond precision (what BSON stores); naive input
-  is taken as UTC, finer input is truncated, so both backends return identical values;
-- a ``StatsWindow`` is half-open: ``since <= created_at < until`` (either end may be open);
-- "errors" in usage figures count every outcome other than ``"ok"`` (``error`` and ``partial``);
-- ``cost_usd`` sums skip unpriced records (``cost_usd is None``) and count them in
-  ``unpriced_requests`` instead; sums are rounded to 9 decimals so both backends agree;
-- latency percentiles are nearest-rank, as MongoDB's ``$percentile`` ``approximate`` method
-  returns them: ``sorted(values)[max(0, ceil(p * n) - 1)]``; ``None`` when there are no records;
-- ids are 24-hex-digit strings (ObjectId form) in both backends.
-"""
+"""The storage contract, part two: the repository protocols both backends implement, and
+the ``Storage`` bundle. Both backends (``app.storage.mongo`` and ``app.storage.memory``) must
+give the same answers; ``tests/storage`` runs one contract suite over both. The models and
+the conventions they keep are in ``app.storage.models`` (re-exported here)."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import AsyncIterator, Sequence
-from datetime import UTC, date, datetime, timedelta
-from typing import Literal, Protocol, runtime_checkable
-
-from pydantic import BaseModel, Field
+from datetime import date, datetime, timedelta
+from typing import Protocol, runtime_checkable
 
 from app.llm.usage import UsageEvent, UsageSink
 from app.storage.breaker import CircuitBreaker
-
-Backend = Literal["memory", "mongodb"]
-RequestStatus = Literal["pending", "approved", "denied", "revoked"]
-Role = Literal["system", "user", "assistant"]
-
-#: Stored turns per conversation; older ones are dropped on append (the model's context
-#: window is far smaller anyway, and an unbounded array would hit BSON's 16 MB cap).
-DEFAULT_MAX_TURNS = 200
-
-COST_DECIMALS = 9
-
-#: Float slack when a reservation must fit a budget exactly (0.1 + 0.2 > 0.3 in floats).
-SPEND_EPSILON = 1e-9
-
-
-def utc_ms(value: datetime | None = None) -> datetime:
-    """Normalise to aware UTC at millisecond precision (BSON datetime resolution)."""
-    if value is None:
-        value = datetime.now(UTC)
-    # naive input is taken as UTC (what BSON datetimes are)
-    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    return value.replace(microsecond=value.microsecond // 1000 * 1000)
-
-
-def normalise_username(username: str) -> str:
-    """How identity bindings key a username: lower case, no "@" (Telegram's are
-    case-insensitive)."""
-    name = username.strip().lstrip("@").lower()
-    if not name:
-        raise ValueError("empty username")
-    return name
-
-
-def nearest_rank(sorted_values: Sequence[float], p: float) -> float | None:
-    """MongoDB's ``$percentile`` (method ``approximate``) on small/exact inputs."""
-    if not sorted_values:
-        return None
-    idx = max(0, math.ceil(p * len(sorted_values)) - 1)
-    return float(sorted_values[min(idx, len(sorted_values) - 1)])
-
-
-# ---------------------------------------------------------------------------- domain models
-
-
-class UserRecord(BaseModel):
-    user_id: int
-    username: str | None = None  # without "@", as Telegram reports it
-    first_name: str | None = None
-    last_name: str | None = None
-    language_code: str | None = None  # from Telegram, refreshed on every upsert_seen
-    language: str | None = None  # the user's explicit override (None: follow Telegram)
-    approved: bool = False
-    model: str | None = None  # chosen model shortcut/id (None: the default model)
-    daily_budget_usd: float | None = None  # None: no per-user budget
-    first_seen: datetime = Field(default_factory=utc_ms)
-    last_seen: datetime = Field(default_factory=utc_ms)
-
-    @property
-    def full_name(self) -> str:
-        return " ".join(p for p in (self.first_name, self.last_name) if p)
-
-
-class AdminCard(BaseModel):
-    """A message with Approve/Deny buttons sent to an admin; edited once a decision lands."""
-
-    chat_id: int
-    message_id: int
-
-
-class AccessRequest(BaseModel):
-    id: str
-    user_id: int
-    username: str | None = None
-    full_name: str | None = None
-    status: RequestStatus = "pending"
-    created_at: datetime = Field(default_factory=utc_ms)
-    decided_by: int | None = None
-    decided_at: datetime | None = None
-    cards: list[AdminCard] = Field(default_factory=list)
-
-
-class Turn(BaseModel):
-    role: Role
-    content: str
-    model: str | None = None
-    tokens: int | None = None
-    created_at: datetime = Field(default_factory=utc_ms)
-
-
-class Conversation(BaseModel):
-    id: str
-    user_id: int
-    chat_id: int
-    active: bool = True
-    turns: list[Turn] = Field(default_factory=list)
-    created_at: datetime = Field(default_factory=utc_ms)
-    updated_at: datetime = Field(default_factory=utc_ms)
-
-
-class UsageRecord(UsageEvent):
-    """A stored UsageEvent. The id is assigned before the first write attempt so retries
-    are idempotent (a write that timed out but landed is not stored twice)."""
-
-    id: str
-
-
-# ---------------------------------------------------------------------------- stats models
-
-
-class StatsWindow(BaseModel):
-    since: datetime | None = None  # inclusive
-    until: datetime | None = None  # exclusive
-
-
-class UsageBucket(BaseModel):
-    requests: int = 0
-    errors: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost_usd: float = 0.0
-    unpriced_requests: int = 0
-
-
-class UsageTotals(UsageBucket):
-    latency_p50_ms: float | None = None
-    latency_p95_ms: float | None = None
-
-
-class UserUsage(UsageBucket):
-    user_id: int | None  # None: calls made outside the bot (library use)
-
-
-class ModelUsage(UsageBucket):
-    model: str
-
-
-class DayUsage(UsageBucket):
-    day: date  # UTC calendar day
-
+from app.storage.models import (
+    COST_DECIMALS,
+    DEFAULT_MAX_TURNS,
+    SPEND_EPSILON,
+    AccessRequest,
+    AdminCard,
+    Backend,
+    Conversation,
+    DayUsage,
+    ModelUsage,
+    RequestStatus,
+    Role,
+    StatsWindow,
+    Turn,
+    UsageBucket,
+    UsageRecord,
+    UsageTotals,
+    UserRecord,
+    UserUsage,
+    nearest_rank,
+    normalise_username,
+    utc_ms,
+)
 
 # ---------------------------------------------------------------------------- repositories
 
@@ -422,3 +291,36 @@ class DurableSinkLike(UsageSink, Protocol):
     async def flush(self, timeout: float | None = None) -> bool: ...  # noqa: ASYNC109
 
     async def close(self, timeout: float | None = None) -> None: ...  # noqa: ASYNC109
+
+
+__all__ = [
+    "COST_DECIMALS",
+    "DEFAULT_MAX_TURNS",
+    "SPEND_EPSILON",
+    "AccessRequest",
+    "AccessRequestRepository",
+    "AdminCard",
+    "Backend",
+    "Conversation",
+    "ConversationRepository",
+    "DayUsage",
+    "DurableSinkLike",
+    "IdentityRepository",
+    "ModelUsage",
+    "RequestStatus",
+    "Role",
+    "SpendRepository",
+    "StatsWindow",
+    "Storage",
+    "Turn",
+    "UsageBucket",
+    "UsageRecord",
+    "UsageRepository",
+    "UsageTotals",
+    "UserRecord",
+    "UserRepository",
+    "UserUsage",
+    "nearest_rank",
+    "normalise_username",
+    "utc_ms",
+]
