@@ -26,6 +26,9 @@ class UsageEvent(BaseModel):
     completion_tokens: int = 0
     cost_usd: float | None = None
     cost_estimated: bool = False
+    # The price came from the operator's fallback (LLM_UNPRICED_*_PER_MTOK), not from the
+    # gateway or litellm's map: /stats says so.
+    cost_fallback: bool = False
     latency_ms: float = 0.0
     ttft_ms: float | None = None  # time to first token, streams only
     outcome: Outcome = "ok"  # "partial": a stream broke after some text was delivered

@@ -98,6 +98,7 @@ class UsageDoc(Document):
     completion_tokens: int = 0
     cost_usd: float | None = None
     cost_estimated: bool = False  # tokens and cost counted by us: the vendor reported none
+    cost_fallback: bool = False  # priced with the operator's fallback price
     latency_ms: float = 0.0
     ttft_ms: float | None = None
     outcome: str = "ok"
