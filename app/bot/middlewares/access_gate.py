@@ -45,7 +45,7 @@ class AccessGateMiddleware(BaseMiddleware):
         if data.get("user_record_transient"):
             # The database is down, so an approval given there can't be checked: don't
             # refuse (and invite a request that can't be stored either), ask to retry.
-            await _unavailable(inner, edited=edited)
+            await _unavailable(inner, edited=edited, throttle=self._throttle)
             return None
         if isinstance(inner, CallbackQuery) and _is_request_button(inner.data):
             return await handler(event, data)
@@ -85,9 +85,14 @@ def unavailable_text() -> str:
     )
 
 
-async def _unavailable(event: object, *, edited: bool) -> None:
+async def _unavailable(event: object, *, edited: bool, throttle: RefusalThrottle) -> None:
     if isinstance(event, Message):
-        if event.chat.type == ChatType.PRIVATE and not edited:
+        if (
+            event.chat.type == ChatType.PRIVATE
+            and not edited
+            and event.from_user is not None
+            and throttle.allow(event.from_user.id)
+        ):
             await event.answer(unavailable_text())
     elif isinstance(event, CallbackQuery):
         await event.answer(unavailable_text(), show_alert=True)
