@@ -83,6 +83,9 @@ async def drain(app: BotApp) -> bool:
         app.inflight.count,
         grace,
     )
+    # Cancelled rather than abandoned: each records its usage before storage closes, and
+    # none can reopen the bot's HTTP session after it was closed.
+    await app.inflight.cancel_all()
     return False
 
 

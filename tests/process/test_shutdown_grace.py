@@ -95,6 +95,10 @@ async def test_webhook_stop_gives_up_after_the_grace_setting(
         elapsed = time.monotonic() - stopping
         assert GIVING_UP in caplog.text
         assert elapsed < 20, f"stopped after {elapsed:.1f} s"
+        # The update was cancelled, not abandoned: its call is on the books as cancelled.
+        await storage.usage_sink.flush(timeout=5)
+        errors = await storage.usage.recent_errors()
+        assert [e.error_kind for e in errors] == ["cancelled"]
     finally:
         stop.set()
         with contextlib.suppress(Exception):
