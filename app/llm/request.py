@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from app.llm import catalog, pricing
+from app.llm import catalog, gateway, pricing
 from app.llm._litellm import ensure_loaded
 from app.llm.errors import VisionNotSupported
 from app.llm.messages import build_messages
@@ -37,7 +37,7 @@ async def prepare_chat(
     await ensure_loaded()
     caller = await pipeline.admit(own)
     name = model or settings.default_model
-    model_id = resolve_model(name, settings.shortcuts)
+    model_id = resolve_model(name, gateway.gateway_shortcuts(settings))
     attachments = own.get("attachments")
     if attachments and catalog.vision_flag(model_id) is False:
         # Only refuse when litellm positively knows; custom models get the benefit of
