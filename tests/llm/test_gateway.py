@@ -176,3 +176,11 @@ def test_no_gateway_without_a_key_or_when_turned_off() -> None:
 def test_base_with_or_without_v1_reaches_the_same_root() -> None:
     assert gateway.GatewayCatalog("http://h:4000/v1/", None).root == "http://h:4000"
     assert gateway.GatewayCatalog("http://h:4000", None).root == "http://h:4000"
+
+
+async def test_a_gateway_only_name_discovers_on_first_use(fake: FakeOpenAI) -> None:
+    fake.gateway([{"id": "house-model"}])
+    settings = gw_settings(fake)
+    provider = LLMProvider(settings, usage_sink=InMemoryUsageSink())
+    assert await provider.aquery_llm("hi", model="house-model") == "echo: hi"
+    assert fake.discoveries == 1 and fake.chat_requests[-1].json["model"] == "house-model"
