@@ -4,8 +4,10 @@ order it feeds: the gateway's own, litellm's for the underlying model, the fallb
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -184,3 +186,24 @@ async def test_a_gateway_only_name_discovers_on_first_use(fake: FakeOpenAI) -> N
     provider = LLMProvider(settings, usage_sink=InMemoryUsageSink())
     assert await provider.aquery_llm("hi", model="house-model") == "echo: hi"
     assert fake.discoveries == 1 and fake.chat_requests[-1].json["model"] == "house-model"
+
+
+async def test_scheduled_refresh_picks_up_a_changed_list(fake: FakeOpenAI) -> None:
+    fake.gateway([{"id": "a"}])
+    found = gateway.catalog_for(gw_settings(fake))
+    assert found is not None
+    task = asyncio.create_task(found.run_periodically(0.01))
+    try:
+        await wait_for(lambda: found.models is not None and "a" in found.models)
+        fake.gateway([{"id": "b"}])
+        await wait_for(lambda: found.models is not None and list(found.models) == ["b"])
+    finally:
+        task.cancel()
+
+
+async def wait_for(condition: Callable[[], bool]) -> None:
+    for _ in range(500):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition never held")
