@@ -16,7 +16,7 @@ from app.bot.liveness import LastContact, heartbeat
 from app.bot.telegram import create_bot
 from app.config import Settings
 from app.healthcheck import HEARTBEAT_FILE
-from app.llm import UnknownModel, aclose, warm_up
+from app.llm import UnknownModel, aclose, gateway, warm_up
 from app.storage import make_fsm_storage, open_storage
 
 log = logging.getLogger(__name__)
@@ -111,9 +111,17 @@ async def running(settings: Settings) -> AsyncIterator[BotApp]:
     contact = LastContact()
     app.bot.session.middleware(contact)
     beating = asyncio.create_task(heartbeat(contact, HEARTBEAT_FILE))
+    discovery = gateway.catalog_for(settings.llm)
+    rediscover = (
+        asyncio.create_task(discovery.run_periodically(settings.llm.gateway_refresh_seconds))
+        if discovery is not None
+        else None
+    )
     try:
         yield app
     finally:
         beating.cancel()
+        if rediscover is not None:
+            rediscover.cancel()
         await drain(app)
         await close(app)

@@ -5,12 +5,16 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from app.llm import gateway
 from app.llm._litellm import _litellm
 from app.llm.shortcuts import merged_shortcuts
+
+if TYPE_CHECKING:
+    from app.llm.settings import LLMSettings
 
 # The env vars litellm reads per provider; any one of them being set makes it usable.
 PROVIDER_KEYS: Mapping[str, tuple[str, ...]] = {
@@ -171,3 +175,45 @@ def list_models(
         for shortcut, model_id in merged_shortcuts(shortcuts).items()
     ]
     return [m for m in infos if m.available] if available_only else infos
+
+
+def list_for(
+    settings: LLMSettings, *, available_only: bool = True, env: Mapping[str, str] | None = None
+) -> list[ModelInfo]:
+    """The catalog under these settings: what a discovered gateway serves (shortcuts to
+    models it does not serve are hidden), else one entry per shortcut as ``list_models``."""
+    served = gateway.known(settings)
+    if served is None:
+        return list_models(
+            available_only,
+            shortcuts=settings.shortcuts,
+            env=env,
+            all_available=bool(settings.api_base),
+        )
+    from app.llm import pricing  # pricing builds on this module
+
+    infos: list[ModelInfo] = []
+    for shortcut, model_id in merged_shortcuts(gateway.gateway_shortcuts(settings)).items():
+        model = served.get(model_id)
+        if model is None:
+            continue
+        rate = pricing.rate_for(model_id, settings)
+        base = describe(rate.litellm_id, shortcut, env, True) if rate and rate.litellm_id else None
+        prefix, sep, _ = model.id.partition("/")
+        infos.append(
+            ModelInfo(
+                shortcut=shortcut,
+                model_id=model_id,
+                provider=prefix if sep else "gateway",
+                available=True,
+                context_window=model.context_window or (base.context_window if base else None),
+                input_price_per_mtok=base.input_price_per_mtok
+                if base
+                else (_per_mtok(rate.input_per_token) if rate else None),
+                output_price_per_mtok=base.output_price_per_mtok
+                if base
+                else (_per_mtok(rate.output_per_token) if rate else None),
+                supports_vision=bool(base and base.supports_vision),
+            )
+        )
+    return infos

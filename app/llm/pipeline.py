@@ -74,14 +74,14 @@ class Pipeline:
         return cap if requested is None else min(requested, cap)
 
     def estimate(
-        self, model_id: str, count_prompt: Callable[[], int], output_tokens: int | None
+        self, rate: pricing.Rate | None, count_prompt: Callable[[], int], output_tokens: int | None
     ) -> float | None:
         """The worst case to reserve: the prompt plus all the output tokens allowed, at the
-        model's price; None for a model without a price."""
-        if isinstance(self.budget, Unlimited) or not pricing.is_priced(model_id):
+        model's price (real or fallback); None for a model without a price."""
+        if isinstance(self.budget, Unlimited) or rate is None:
             return None  # nobody keeps books, or there is no price: skip the tokenizer
         completion = output_tokens if output_tokens is not None else self.settings.user_max_tokens
-        return pricing.price(model_id, count_prompt(), completion)
+        return rate.price(count_prompt(), completion)
 
     async def open(
         self,
@@ -97,7 +97,8 @@ class Pipeline:
         """Reserve the estimate (BudgetExceeded: the vendor is never called) and start the
         call's clock."""
         count_prompt = functools.cache(count_prompt)
-        estimate = self.estimate(model_id, count_prompt, output_tokens)
+        rate = pricing.rate_for(model_id, self.settings)
+        estimate = self.estimate(rate, count_prompt, output_tokens)
         hold = await self.budget.reserve(caller, estimate)
         return Call(
             caller=caller,
@@ -105,6 +106,7 @@ class Pipeline:
             shortcut=shortcut,
             hold=hold,
             reserved_usd=estimate,
+            rate=rate,
             count_prompt=count_prompt,
             count_output=functools.partial(pricing.count_text, model_id),
             secrets=secrets,

@@ -5,14 +5,78 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
-from app.llm import catalog
+from app.llm import catalog, gateway
 from app.llm._litellm import _litellm
 from app.llm.history import turn_tokens
 from app.llm.messages import ChatMessage
 
+if TYPE_CHECKING:
+    from app.llm.settings import LLMSettings
+
 log = logging.getLogger(__name__)
+
+PriceSource = Literal["gateway", "litellm", "fallback"]
+
+
+@dataclass(frozen=True)
+class Rate:
+    """Where a model's price comes from, in order: the gateway's own price, litellm's map
+    (for the id, or for the underlying model the gateway names), the operator's fallback."""
+
+    source: PriceSource
+    input_per_token: float = 0.0
+    output_per_token: float = 0.0
+    litellm_id: str | None = None  # the map row priced from, for source "litellm"
+
+    @property
+    def fallback(self) -> bool:
+        return self.source == "fallback"
+
+    def price(self, prompt_tokens: int, completion_tokens: int) -> float | None:
+        if self.litellm_id is not None:
+            return price(self.litellm_id, prompt_tokens, completion_tokens)
+        return prompt_tokens * self.input_per_token + completion_tokens * self.output_per_token
+
+    def cost(
+        self, model_id: str, prompt_tokens: int, completion_tokens: int, response: Any
+    ) -> float | None:
+        if self.litellm_id == model_id:
+            return cost(model_id, prompt_tokens, completion_tokens, response)
+        return self.price(prompt_tokens, completion_tokens)
+
+
+def rate_for(model_id: str, settings: LLMSettings) -> Rate | None:
+    """The model's price by the rules above; None when it has none (budgets cannot count it)."""
+    served = gateway.known(settings)
+    model = served.get(model_id) if served is not None else None
+    if model is not None and model.priced:
+        return Rate("gateway", model.input_per_token or 0.0, model.output_per_token or 0.0)
+    candidates = [model.underlying, model.id] if model is not None else [model_id]
+    rows = [c for c in candidates if c and is_priced(c)]
+    for candidate in rows:
+        if catalog.is_priced(candidate):
+            return Rate("litellm", litellm_id=candidate)
+    if (
+        settings.unpriced_input_per_mtok is not None
+        or settings.unpriced_output_per_mtok is not None
+    ):
+        return Rate(
+            "fallback",
+            (settings.unpriced_input_per_mtok or 0.0) / 1_000_000,
+            (settings.unpriced_output_per_mtok or 0.0) / 1_000_000,
+        )
+    # A map row without a price (a local model): it costs 0, but is not "priced" for friends.
+    return Rate("litellm", litellm_id=rows[0]) if rows else None
+
+
+def has_price(rate: Rate | None) -> bool:
+    """A real or fallback price: what friends' models need (a free local row does not count)."""
+    if rate is None:
+        return False
+    return rate.litellm_id is None or catalog.is_priced(rate.litellm_id)
 
 
 def is_priced(model_id: str) -> bool:

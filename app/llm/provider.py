@@ -13,7 +13,7 @@ from typing import Any, TypeVar, Unpack
 
 from pydantic import BaseModel
 
-from app.llm import catalog, completion, streaming, structured
+from app.llm import catalog, completion, gateway, streaming, structured
 from app.llm.access import AccessPolicy, AccessSettings, CallerResolver
 from app.llm.budget import BudgetGuard
 from app.llm.default import get_default_provider, set_default_provider
@@ -80,20 +80,38 @@ class LLMProvider:
     # ---- catalog ---------------------------------------------------------------------
 
     def resolve_model(self, name: str | None = None) -> str:
-        return resolve_model(name or self.settings.default_model, self.settings.shortcuts)
+        return resolve_model(
+            name or self.settings.default_model, gateway.gateway_shortcuts(self.settings)
+        )
 
     def list_models(self, available_only: bool = True) -> list[catalog.ModelInfo]:
+        """The gateway's models once discovered (``await refresh_models()``), else litellm's."""
+        if gateway.known(self.settings) is not None:
+            return catalog.list_for(self.settings, available_only=available_only)
         return catalog.list_models(
             available_only,
             shortcuts=self.settings.shortcuts,
             all_available=self.settings.api_key is not None,
         )
 
+    async def refresh_models(self, max_age: float | None = None) -> None:
+        """Discover the gateway's models (no-op without a gateway); a failure keeps the
+        last list. ``max_age``: skip when the last attempt is younger (default: the cache)."""
+        found = gateway.catalog_for(self.settings)
+        if found is not None:
+            age = self.settings.gateway_cache_seconds if max_age is None else max_age
+            await found.ensure_fresh(age)
+
     def supports_vision(self, model: str | None = None) -> bool:
         return bool(catalog.vision_flag(self.resolve_model(model)))
 
     def model_context_window(self, model: str | None = None) -> int | None:
-        return catalog.model_context_window(self.resolve_model(model))
+        model_id = self.resolve_model(model)
+        served = gateway.known(self.settings)
+        found = served.get(model_id) if served is not None else None
+        if found is not None and found.context_window:
+            return found.context_window
+        return catalog.model_context_window(found.underlying or model_id if found else model_id)
 
     def fit_history(
         self,

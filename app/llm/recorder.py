@@ -40,6 +40,7 @@ class Call:
     # Tokenizer counts for estimates: of what was sent, and of a text received.
     count_prompt: Callable[[], int]
     count_output: Callable[[str], int]
+    rate: pricing.Rate | None = None  # None: unpriced
     secrets: tuple[str | None, ...] = ()
     streamed: bool = False
     started: float = field(default_factory=time.perf_counter)
@@ -63,21 +64,22 @@ class Charge:
 def charge_of(
     call: Call, outcome: Outcome, error_kind: str | None, usage: Any, response: Any, received: str
 ) -> Charge:
+    rate = call.rate
     prompt = pricing.tokens_of(usage, "prompt_tokens")
     completion = pricing.tokens_of(usage, "completion_tokens")
     if prompt or completion:
-        cost = pricing.cost(call.model_id, prompt, completion, response)
+        cost = rate.cost(call.model_id, prompt, completion, response) if rate else None
         return Charge(prompt, completion, cost, cost)
     if outcome == "error" and error_kind != CANCELLED and not received:
         # Refused before any token (an HTTP error, retries given up): nothing was billed.
-        zero = 0.0 if pricing.is_priced(call.model_id) else None
+        zero = 0.0 if rate is not None else None
         return Charge(0, 0, zero, 0.0)
     try:
         prompt, completion = call.count_prompt(), call.count_output(received)
     except Exception as exc:  # a tokenizer fault must not lose the charge
         log.warning("usage estimate failed (%s); charging the reservation", type(exc).__name__)
         return Charge(0, 0, call.reserved_usd, call.reserved_usd, estimated=True)
-    cost = pricing.price(call.model_id, prompt, completion)
+    cost = rate.price(prompt, completion) if rate else None
     return Charge(prompt, completion, cost, cost, estimated=True)
 
 
@@ -97,6 +99,9 @@ class UsageRecorder:
             completion_tokens=charge.completion_tokens,
             cost_usd=charge.cost_usd,
             cost_estimated=charge.estimated,
+            cost_fallback=call.rate is not None
+            and call.rate.fallback
+            and charge.cost_usd is not None,
             latency_ms=call.elapsed_ms(),
             ttft_ms=call.ttft_ms,
             outcome=outcome,

@@ -8,13 +8,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from app.llm import catalog, pricing
+from app.llm import catalog, gateway, pricing
 from app.llm._litellm import ensure_loaded
-from app.llm.errors import VisionNotSupported
+from app.llm.errors import UnknownModel, VisionNotSupported
 from app.llm.messages import build_messages
 from app.llm.options import OwnOptions
 from app.llm.pipeline import Pipeline
 from app.llm.recorder import Call
+from app.llm.settings import LLMSettings
 from app.llm.shortcuts import resolve_model, shortcut_for
 
 
@@ -22,6 +23,18 @@ from app.llm.shortcuts import resolve_model, shortcut_for
 class ChatRequest:
     call: Call
     kwargs: dict[str, Any]  # for litellm.completion / acompletion
+
+
+async def _resolve(name: str, settings: LLMSettings) -> str:
+    try:
+        return resolve_model(name, gateway.gateway_shortcuts(settings))
+    except UnknownModel:
+        found = gateway.catalog_for(settings)
+        if found is None:
+            raise
+    # A name only the gateway knows, before (or long after) its last discovery.
+    await found.ensure_fresh(settings.gateway_cache_seconds)
+    return resolve_model(name, gateway.gateway_shortcuts(settings))
 
 
 async def prepare_chat(
@@ -37,7 +50,7 @@ async def prepare_chat(
     await ensure_loaded()
     caller = await pipeline.admit(own)
     name = model or settings.default_model
-    model_id = resolve_model(name, settings.shortcuts)
+    model_id = await _resolve(name, settings)
     attachments = own.get("attachments")
     if attachments and catalog.vision_flag(model_id) is False:
         # Only refuse when litellm positively knows; custom models get the benefit of

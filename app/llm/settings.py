@@ -48,6 +48,17 @@ class LLMSettings(BaseSettings):
     # server, or the test fake) unless the caller passes its own api_base.
     api_base: str | None = None
     api_key: SecretStr | None = None
+    # With both set, the model catalog comes from the gateway's /v1/models: rediscovered
+    # every `gateway_refresh_seconds`, and on /model when older than `gateway_cache_seconds`.
+    gateway_discovery: bool = True
+    gateway_refresh_seconds: float = Field(default=900.0, gt=0)
+    gateway_cache_seconds: float = Field(default=60.0, ge=0)
+    gateway_timeout: float = Field(default=5.0, gt=0)  # per discovery request, seconds
+
+    # USD per million tokens for a model neither the gateway nor litellm prices; unset: such
+    # models stay unpriced (budgets cannot count them and friends cannot pick them).
+    unpriced_input_per_mtok: float | None = Field(default=None, ge=0)
+    unpriced_output_per_mtok: float | None = Field(default=None, ge=0)
 
     default_context_window: int = Field(default=8192, gt=0)
     # The max_tokens every call of a non-admin is capped at (and sent with), so one call

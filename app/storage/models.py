@@ -147,6 +147,8 @@ class UsageBucket(BaseModel):
     completion_tokens: int = 0
     cost_usd: float = 0.0
     unpriced_requests: int = 0
+    # Priced with the operator's fallback price (``cost_fallback``): included in cost_usd.
+    fallback_priced_requests: int = 0
 
 
 class UsageTotals(UsageBucket):

@@ -136,19 +136,26 @@ async def test_choose_stores_only_allowed_choices(storage: Storage) -> None:
     assert await models.current(7) == "gpt-4o"
 
 
-def test_operator_shortcuts_are_in_friends_catalog_even_unpriced(storage: Storage) -> None:
-    """LLM_SHORTCUTS is the operator vouching for a model: friends get it without a price,
-    but never for a provider the catalog does not know."""
+def test_unpriced_models_reach_friends_only_with_a_fallback_price(storage: Storage) -> None:
+    """Friends pick priced models only; the operator's fallback price (LLM_UNPRICED_*) makes
+    unpriced ones priced, but never for a provider the catalog does not know."""
+    shortcuts = {"tuned": "openai/my-finetune", "box": "ollama/mistral", "gw": "evil/x"}
+    unpriced = service(storage, WITH_OLLAMA, shortcuts=shortcuts)
+    friend = {m.shortcut for m in unpriced.catalog(Role.FRIEND)}
+    assert not {"tuned", "box", "gw"} & friend
+    assert unpriced.check("tuned", Role.FRIEND) == ModelRefused("tuned", Refusal.NOT_IN_CATALOG)
+
     models = service(
         storage,
         WITH_OLLAMA,
-        shortcuts={"tuned": "openai/my-finetune", "box": "ollama/mistral", "gw": "evil/x"},
+        shortcuts=shortcuts,
+        unpriced_input_per_mtok=1.0,
+        unpriced_output_per_mtok=2.0,
     )
     friend = {m.shortcut for m in models.catalog(Role.FRIEND)}
     assert {"tuned", "box"} <= friend and "gw" not in friend
     assert models.check("tuned", Role.FRIEND) == ModelChosen("tuned", "openai/my-finetune")
     assert models.check("gw", Role.FRIEND) == ModelRefused("gw", Refusal.NOT_IN_CATALOG)
-    # The same model typed by id is not the operator's listing: no price, no pick.
-    assert models.check("openai/my-finetune", Role.FRIEND) == ModelRefused(
-        "openai/my-finetune", Refusal.NOT_IN_CATALOG
+    assert models.check("openai/my-finetune", Role.FRIEND) == ModelChosen(
+        "openai/my-finetune", "openai/my-finetune"
     )

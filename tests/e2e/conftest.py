@@ -46,6 +46,8 @@ def make_settings(tg: TelegramEmulator, fake_llm: FakeOpenAI, **overrides: Any) 
         default_model=FAKE_MODEL,
         api_base=fake_llm.base_url,
         api_key="sk-test",
+        # The fake stands in for a vendor here; gateway discovery has tests of its own.
+        gateway_discovery=False,
         max_retries=1,
         backoff_initial=0.001,
         backoff_max=0.005,

@@ -30,6 +30,10 @@ def _settings(fake_llm: FakeOpenAI) -> dict[str, object]:
             api_base=fake_llm.base_url,
             api_key="sk-test",
             shortcuts={"fakebig": "openai/fake-big"},
+            # Unpriced models reach friends only at the fallback price; the fake is no gateway.
+            unpriced_input_per_mtok=1.0,
+            unpriced_output_per_mtok=2.0,
+            gateway_discovery=False,
             max_retries=0,
             timeout=5,
         ),

@@ -149,6 +149,10 @@ async def test_model_dialog_spans_two_instances(
         api_base=fake_llm.base_url,
         api_key="sk-test",
         shortcuts={"fakebig": "openai/fake-big", "fakesmall": "openai/fake-small"},
+        # Unpriced models reach friends only at the fallback price; the fake is no gateway.
+        unpriced_input_per_mtok=1.0,
+        unpriced_output_per_mtok=2.0,
+        gateway_discovery=False,
         max_retries=0,
         timeout=5,
     )

@@ -158,6 +158,12 @@ class FakeOpenAI:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
+        # Gateway metadata: /v1/models rows (None: the one default model), a LiteLLM
+        # proxy's /model/info rows (None: 404, not a proxy), and the status discovery gets.
+        self.models: list[dict[str, Any]] | None = None
+        self.model_info: list[dict[str, Any]] | None = None
+        self.models_status = 200
+        self.discoveries = 0  # /v1/models requests answered (any status)
 
     # ---- scripting -------------------------------------------------------------------
 
@@ -177,11 +183,22 @@ class FakeOpenAI:
             self._rules.append((word, reply))
         return self
 
+    def gateway(
+        self, models: list[dict[str, Any]], model_info: list[dict[str, Any]] | None = None
+    ) -> FakeOpenAI:
+        """Serve these /v1/models rows (and /model/info rows, as a LiteLLM proxy does)."""
+        with self._lock:
+            self.models, self.model_info, self.models_status = models, model_info, 200
+        return self
+
     def reset(self) -> None:
         with self._lock:
             self._queue.clear()
             self._rules.clear()
             self.requests.clear()
+            self.models = self.model_info = None
+            self.models_status = 200
+            self.discoveries = 0
 
     @property
     def chat_requests(self) -> list[RecordedRequest]:
@@ -227,6 +244,7 @@ class FakeOpenAI:
         for path in ("/v1/chat/completions", "/chat/completions"):
             app.router.add_post(path, self._chat)
         app.router.add_get("/v1/models", self._models)
+        app.router.add_get("/model/info", self._model_info)
         # handler_cancellation: a client that gives up (timeout tests) frees the handler.
         self._runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=0.5)
         await self._runner.setup()
@@ -249,9 +267,22 @@ class FakeOpenAI:
         return Reply()
 
     async def _models(self, request: web.Request) -> web.Response:
-        return web.json_response(
-            {"object": "list", "data": [{"id": "fake-model", "object": "model"}]}
-        )
+        with self._lock:
+            self.discoveries += 1
+            status, rows = self.models_status, self.models
+        if status != 200:
+            return web.json_response({"error": {"message": "down"}}, status=status)
+        data = rows if rows is not None else [{"id": "fake-model", "object": "model"}]
+        return web.json_response({"object": "list", "data": data})
+
+    async def _model_info(self, request: web.Request) -> web.Response:
+        with self._lock:
+            status, rows = self.models_status, self.model_info
+        if status != 200 or rows is None:
+            return web.json_response(
+                {"error": {"message": "not found"}}, status=404 if status == 200 else status
+            )
+        return web.json_response({"data": rows})
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()

@@ -164,3 +164,21 @@ def test_usage_document_covers_every_event_field() -> None:
     from app.storage.mongo.documents import UsageDoc
 
     assert set(UsageEvent.model_fields) <= set(UsageDoc.model_fields)
+
+
+async def test_fallback_priced_requests_are_counted_in_every_aggregation(storage: Storage) -> None:
+    at = fx.D0
+    for fallback, cost in ((True, 0.5), (True, 0.25), (False, 1.0), (False, None)):
+        await storage.usage.add(
+            UsageEvent(
+                user_id=7, model="openai/h", cost_usd=cost, cost_fallback=fallback, created_at=at
+            )
+        )
+    totals = await storage.usage.totals()
+    assert (totals.fallback_priced_requests, totals.unpriced_requests) == (2, 1)
+    assert totals.cost_usd == 1.75
+    (user,) = await storage.usage.per_user()
+    (model,) = await storage.usage.per_model()
+    (day,) = await storage.usage.per_day()
+    assert user.fallback_priced_requests == model.fallback_priced_requests == 2
+    assert day.fallback_priced_requests == 2

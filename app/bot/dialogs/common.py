@@ -73,8 +73,13 @@ def fmt_price(value: float) -> str:
 
 
 def fmt_cost(bucket: UsageBucket) -> str:
-    """Priced spend, plus how many requests had no known price (never guessed)."""
+    """Priced spend, plus how many requests had no known price (never guessed) and how many
+    were priced from the operator's fallback price (an estimate, so said)."""
     cost = fmt_usd(bucket.cost_usd)
+    if bucket.fallback_priced_requests:
+        cost = _("{cost} (incl. {count} at the fallback price)").format(
+            cost=cost, count=bucket.fallback_priced_requests
+        )
     if bucket.unpriced_requests:
         return _("{cost} + {count} unpriced").format(cost=cost, count=bucket.unpriced_requests)
     return cost

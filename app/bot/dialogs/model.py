@@ -86,6 +86,7 @@ async def _menu(
 ) -> tuple[list[ModelInfo], str, str | None]:
     """The role's catalog, the user's model name and its litellm id."""
     await ensure_loaded()  # the catalog reads litellm's model map
+    await models.refresh()  # a gateway's list, with a short cache
     current = await models.current(user.id)
     return models.catalog(role), current, models.resolved(current)
 
@@ -148,6 +149,7 @@ async def on_model(
     models: ModelService = manager.middleware_data["models"]
     role: Role = manager.middleware_data["role"]
     await ensure_loaded()
+    await models.refresh()
     # Callback data is client-controlled: only an item of this role's catalog is looked up,
     # and the service validates the choice again as it would a typed name.
     catalog = models.catalog(role)
@@ -248,6 +250,7 @@ async def cmd_model(
         return
     assert message.from_user is not None  # a command always has a sender
     await ensure_loaded()  # the catalog reads litellm's model map: not on the event loop
+    await models.refresh()
     text, markup = choice_reply(await models.choose(message.from_user.id, name, role))
     await message.answer(text, reply_markup=markup)
 
@@ -256,6 +259,7 @@ async def on_suggestion(
     callback: CallbackQuery, callback_data: ModelPick, models: ModelService, role: Role
 ) -> None:
     await ensure_loaded()
+    await models.refresh()
     outcome = await models.choose(callback.from_user.id, callback_data.name, role)
     if not isinstance(outcome, ModelChosen):
         log.warning(

@@ -53,7 +53,7 @@ RECENT_ERRORS = 5
 
 
 def totals_text(t: UsageTotals) -> str:
-    return _(
+    text = _(
         "Requests: {requests} (errors: {errors})\n"
         "Tokens: {prompt} prompt / {completion} completion\n"
         "Cost: {cost}\n"
@@ -67,6 +67,12 @@ def totals_text(t: UsageTotals) -> str:
         p50=fmt_latency(t.latency_p50_ms),
         p95=fmt_latency(t.latency_p95_ms),
     )
+    if t.fallback_priced_requests:
+        text += "\n" + _(
+            "{count} requests had no known price: their cost is an estimate at the fallback "
+            "price (LLM_UNPRICED_INPUT_PER_MTOK / LLM_UNPRICED_OUTPUT_PER_MTOK)."
+        ).format(count=t.fallback_priced_requests)
+    return text
 
 
 async def _names(storage: Storage, user_ids: list[int | None]) -> dict[int | None, str]:

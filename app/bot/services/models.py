@@ -12,16 +12,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from app.llm import gateway
 from app.llm.access import Role
 from app.llm.catalog import (
     ModelInfo,
     is_available,
     is_known_provider,
-    is_priced,
-    list_models,
+    list_for,
     litellm_knows_provider,
 )
 from app.llm.errors import UnknownModel
+from app.llm.pricing import has_price, rate_for
 from app.llm.settings import LLMSettings
 from app.llm.shortcuts import merged_shortcuts, resolve_model
 from app.storage import Storage
@@ -31,9 +32,9 @@ MAX_NAME_CHARS = 200
 
 
 class Refusal(StrEnum):
-    # Friends: no price known (budgets could not count it) and not listed by the operator in
-    # LLM_SHORTCUTS, or a provider the catalog does not know (it could point at endpoints on
-    # the bot's host).
+    # Friends: no price, real or fallback (budgets could not count it), a model the discovered
+    # gateway does not serve, or a provider the catalog does not know (it could point at
+    # endpoints on the bot's host).
     NOT_IN_CATALOG = "not_in_catalog"
     NO_KEY = "no_key"  # the provider has no key (or local address) configured
 
@@ -82,17 +83,25 @@ class ModelService:
     def _environ(self) -> Mapping[str, str]:
         return os.environ if self._env is None else self._env
 
+    @property
+    def _shortcuts(self) -> dict[str, str]:
+        # The operator's shortcuts plus the discovered gateway's models.
+        return gateway.gateway_shortcuts(self._settings)
+
+    async def refresh(self) -> None:
+        """Rediscover the gateway's models when the last try is older than the short cache
+        (LLM_GATEWAY_CACHE_SECONDS); a no-op without a gateway. Failures keep the last list."""
+        found = gateway.catalog_for(self._settings)
+        if found is not None:
+            await found.ensure_fresh(self._settings.gateway_cache_seconds)
+
     def catalog(self, role: Role) -> list[ModelInfo]:
-        """The models ``role`` may pick, one per shortcut, in declaration order.
+        """The models ``role`` may pick, one per shortcut, in declaration order; with a
+        discovered gateway, only what it serves.
 
         Needs litellm's model map: call ``app.llm.ensure_loaded()`` first on the event loop.
         """
-        models = list_models(
-            available_only=True,
-            shortcuts=self._settings.shortcuts,
-            env=self._environ,
-            all_available=self._gateway,
-        )
+        models = list_for(self._settings, env=self._environ)
         if role is Role.ADMIN:
             return models
         return [m for m in models if self._friend_may_use(m.shortcut, m.model_id)]
@@ -103,13 +112,13 @@ class ModelService:
         try:
             if len(typed) > MAX_NAME_CHARS:
                 raise UnknownModel(typed, suggestions=[])
-            model_id = resolve_model(typed, self._settings.shortcuts)
+            model_id = resolve_model(typed, self._shortcuts)
         except UnknownModel as exc:
             allowed = {m.shortcut for m in self.catalog(role)}
             suggestions = tuple(s for s in exc.suggestions if s in allowed)
             return ModelUnknown(typed, suggestions)
         key = typed.lower()
-        stored = key if key in merged_shortcuts(self._settings.shortcuts) else model_id
+        stored = key if key in merged_shortcuts(self._shortcuts) else model_id
         if role is Role.ADMIN:
             # Admins may pick anything litellm can route; a gateway routes everything.
             if not self._gateway and not litellm_knows_provider(model_id):
@@ -136,7 +145,7 @@ class ModelService:
     def resolved(self, name: str) -> str | None:
         """The litellm id behind a stored name (None when it no longer resolves)."""
         try:
-            return resolve_model(name, self._settings.shortcuts)
+            return resolve_model(name, self._shortcuts)
         except UnknownModel:
             return None
 
@@ -144,9 +153,11 @@ class ModelService:
         return self._gateway or is_available(model_id, self._environ)
 
     def _in_friends_catalog(self, name: str | None, model_id: str) -> bool:
-        # The operator's own shortcuts are vouched for: they count even without a price.
-        listed = name is not None and name in self._settings.shortcuts
-        return is_known_provider(model_id) and (is_priced(model_id) or listed)
+        # Priced means a real or a fallback price (LLM_UNPRICED_*_PER_MTOK): budgets count it.
+        served = gateway.known(self._settings)
+        if served is not None and not served.serves(model_id):
+            return False
+        return is_known_provider(model_id) and has_price(rate_for(model_id, self._settings))
 
     def _friend_may_use(self, name: str | None, model_id: str) -> bool:
         return self._in_friends_catalog(name, model_id) and self._reachable(model_id)

@@ -36,6 +36,7 @@ _POS = {name: i for i, name in enumerate(_FIELDS)}
 TS, ID, USER, MODEL = _POS["created_at"], _POS["id"], _POS["user_id"], _POS["model"]
 PT, CT, COST = _POS["prompt_tokens"], _POS["completion_tokens"], _POS["cost_usd"]
 LAT, OUTCOME = _POS["latency_ms"], _POS["outcome"]
+FALLBACK = _POS["cost_fallback"]
 
 _Row = tuple[Any, ...]
 
@@ -64,10 +65,11 @@ def _record(row: _Row) -> UsageRecord:
 class _Acc:
     """One group's running sums; mirrors the MongoDB $group stage."""
 
-    __slots__ = ("completion", "cost", "errors", "prompt", "requests", "unpriced")
+    __slots__ = ("completion", "cost", "errors", "fallback", "prompt", "requests", "unpriced")
 
     def __init__(self) -> None:
         self.requests = self.errors = self.prompt = self.completion = self.unpriced = 0
+        self.fallback = 0
         self.cost = 0.0
 
     def add(self, r: _Row) -> None:
@@ -80,6 +82,8 @@ class _Acc:
             self.unpriced += 1
         else:
             self.cost += r[COST]
+        if r[FALLBACK]:
+            self.fallback += 1
 
     def fields(self) -> dict[str, Any]:
         return {
@@ -89,6 +93,7 @@ class _Acc:
             "completion_tokens": self.completion,
             "cost_usd": round(self.cost, COST_DECIMALS),
             "unpriced_requests": self.unpriced,
+            "fallback_priced_requests": self.fallback,
         }
 
 

@@ -37,6 +37,8 @@ _BUCKET: Raw = {
     "completion_tokens": {"$sum": "$completion_tokens"},
     "cost_usd": {"$sum": "$cost_usd"},  # $sum skips null
     "unpriced_requests": {"$sum": {"$cond": [{"$isNumber": "$cost_usd"}, 0, 1]}},
+    # Records written before the field existed have none: not fallback-priced.
+    "fallback_priced_requests": {"$sum": {"$cond": [{"$eq": ["$cost_fallback", True]}, 1, 0]}},
 }
 # Round before sorting, so ties order the same as in the memory backend.
 _ROUND_COST: Raw = {"$addFields": {"cost_usd": {"$round": ["$cost_usd", COST_DECIMALS]}}}
@@ -65,6 +67,7 @@ def _bucket(raw: Raw) -> Raw:
         "completion_tokens": int(raw["completion_tokens"]),
         "cost_usd": round(float(raw["cost_usd"]), COST_DECIMALS),
         "unpriced_requests": int(raw["unpriced_requests"]),
+        "fallback_priced_requests": int(raw.get("fallback_priced_requests", 0)),
     }
 
 
