@@ -31,6 +31,7 @@ async def build_running_app(settings: Settings) -> BotApp:
         max_conversations=settings.bot.memory_max_conversations,
         timeout_ms=settings.storage.timeout_ms,
         probe_interval=settings.storage.probe_interval,
+        retention_days=settings.storage.usage_retention_days,
     )
     # One breaker: dialog state and the repositories share one view of the database.
     fsm_storage = make_fsm_storage(

@@ -34,6 +34,7 @@ from app.storage.models import (
     normalise_username,
     utc_ms,
 )
+from app.storage.rollups import Rollup
 
 # ---------------------------------------------------------------------------- repositories
 
@@ -224,6 +225,22 @@ class UsageRepository(Protocol):
         """Stream records oldest first (CSV export) without loading them all at once."""
         ...
 
+    async def rollups(
+        self, window: StatsWindow | None = None, *, user_id: int | None = None
+    ) -> list[Rollup]:
+        """The daily rollups of the UTC days the window touches (kept forever; written
+        with each record by ``add``/``add_many``)."""
+        ...
+
+    async def rebuild_rollups(self) -> int:
+        """Recompute the rollups of the days the records cover (idempotent); returns how
+        many rollups were written. With retention, the oldest, partly expired day is kept."""
+        ...
+
+    async def oldest_record_at(self) -> datetime | None:
+        """When the oldest raw record still stored was made (retention drops older ones)."""
+        ...
+
 
 # ---------------------------------------------------------------------------- the bundle
 
@@ -244,12 +261,17 @@ class Storage:
         identities: IdentityRepository,
         closer: _Closer | None = None,
         breaker: CircuitBreaker | None = None,
+        retention_days: int | None = None,
     ) -> None:
         self.backend: Backend = backend
         self.users = users
         self.requests = requests
         self.conversations = conversations
         self.usage = usage
+        # /stats reads these rollup figures; raw ``usage`` stays for details and export.
+        from app.storage.usage_stats import RollupStats
+
+        self.stats = RollupStats(usage, retention_days)
         self.spend = spend
         self.identities = identities
         # The sink to hand to app.llm: a failed write is buffered and retried, never lost.

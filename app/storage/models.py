@@ -147,11 +147,20 @@ class UsageBucket(BaseModel):
     completion_tokens: int = 0
     cost_usd: float = 0.0
     unpriced_requests: int = 0
+    fallback_priced_requests: int = 0  # records with cost_fallback (priced by the operator)
 
 
 class UsageTotals(UsageBucket):
     latency_p50_ms: float | None = None
     latency_p95_ms: float | None = None
+
+
+class RollupTotals(UsageTotals):
+    """Totals read from the daily rollups: percentiles come from merged log-bucket
+    histograms (see app.storage.rollups for the error bound), plus time to first token."""
+
+    ttft_p50_ms: float | None = None
+    ttft_p95_ms: float | None = None
 
 
 class UserUsage(UsageBucket):

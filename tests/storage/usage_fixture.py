@@ -44,6 +44,7 @@ def bucket(req: int, err: int, pt: int, ct: int, cost: float, unpriced: int) -> 
         "completion_tokens": ct,
         "cost_usd": cost,
         "unpriced_requests": unpriced,
+        "fallback_priced_requests": 0,
     }
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 import calendar
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from app.llm.usage import UsageEvent
@@ -27,6 +27,7 @@ from app.storage.base import (
     utc_ms,
 )
 from app.storage.durable_sink import to_record
+from app.storage.rollups import Rollup, apply, build, day_range, increments, record_day, rollup_key
 
 # A row is a plain tuple of every UsageRecord field, in declaration order, with created_at
 # held as int milliseconds. Built from the model's fields, so a field added to UsageEvent
@@ -36,6 +37,7 @@ _POS = {name: i for i, name in enumerate(_FIELDS)}
 TS, ID, USER, MODEL = _POS["created_at"], _POS["id"], _POS["user_id"], _POS["model"]
 PT, CT, COST = _POS["prompt_tokens"], _POS["completion_tokens"], _POS["cost_usd"]
 LAT, OUTCOME = _POS["latency_ms"], _POS["outcome"]
+FALLBACK = _POS["cost_fallback"]
 
 _Row = tuple[Any, ...]
 
@@ -64,10 +66,11 @@ def _record(row: _Row) -> UsageRecord:
 class _Acc:
     """One group's running sums; mirrors the MongoDB $group stage."""
 
-    __slots__ = ("completion", "cost", "errors", "prompt", "requests", "unpriced")
+    __slots__ = ("completion", "cost", "errors", "fallback", "prompt", "requests", "unpriced")
 
     def __init__(self) -> None:
         self.requests = self.errors = self.prompt = self.completion = self.unpriced = 0
+        self.fallback = 0
         self.cost = 0.0
 
     def add(self, r: _Row) -> None:
@@ -76,6 +79,8 @@ class _Acc:
             self.errors += 1
         self.prompt += r[PT]
         self.completion += r[CT]
+        if r[FALLBACK]:
+            self.fallback += 1
         if r[COST] is None:
             self.unpriced += 1
         else:
@@ -89,6 +94,7 @@ class _Acc:
             "completion_tokens": self.completion,
             "cost_usd": round(self.cost, COST_DECIMALS),
             "unpriced_requests": self.unpriced,
+            "fallback_priced_requests": self.fallback,
         }
 
 
@@ -97,18 +103,47 @@ def _rank_key(b: UsageBucket) -> tuple[float, int]:
 
 
 class MemoryUsageRepository:
-    def __init__(self) -> None:
+    def __init__(self, retention_days: int | None = None) -> None:
         self._ts: list[int] = []
         self._rows: list[_Row] = []
         self._ids: set[str] = set()
+        # Rollups by day, then by key; kept forever, whatever the retention of the rows.
+        self._rollups: dict[date, dict[str, Rollup]] = {}
+        self._retention = retention_days
+
+    # ------------------------------------------------------------------ retention
+
+    def _expire(self) -> None:
+        """Drop rows past the retention (MongoDB's TTL index does it in the background)."""
+        if self._retention is None or not self._ts:
+            return
+        cutoff = _ms(datetime.now(UTC) - timedelta(days=self._retention))
+        if self._ts[0] >= cutoff:
+            return
+        n = bisect.bisect_left(self._ts, cutoff)
+        for r in self._rows[:n]:
+            self._ids.discard(r[ID])
+        del self._ts[:n], self._rows[:n]
 
     # ------------------------------------------------------------------ writes
+
+    def _roll(self, rec: UsageRecord) -> None:
+        day = record_day(rec)
+        per_day = self._rollups.setdefault(day, {})
+        key = rollup_key(day, rec.user_id, rec.model, rec.kind)
+        target = per_day.get(key)
+        if target is None:
+            target = per_day[key] = Rollup(
+                day=day, user_id=rec.user_id, model=rec.model, kind=rec.kind
+            )
+        apply(target, increments(rec))
 
     def _insert(self, rec: UsageRecord) -> None:
         if rec.id in self._ids:
             return  # idempotent: a retried write that had landed
         row = _row(rec)
         self._ids.add(rec.id)
+        self._roll(rec)
         if not self._ts or row[TS] >= self._ts[-1]:
             self._ts.append(row[TS])
             self._rows.append(row)
@@ -127,9 +162,43 @@ class MemoryUsageRepository:
             self._insert(to_record(event))
         return len(events)
 
+    # ------------------------------------------------------------------ rollups
+
+    async def rollups(
+        self, window: StatsWindow | None = None, *, user_id: int | None = None
+    ) -> list[Rollup]:
+        first, last = day_range(window)
+        out: list[Rollup] = []
+        for day, group in self._rollups.items():
+            if (first is not None and day < first) or (last is not None and day >= last):
+                continue
+            out.extend(r for r in group.values() if user_id is None or r.user_id == user_id)
+        return [r.model_copy(deep=True) for r in out]
+
+    async def rebuild_rollups(self) -> int:
+        """Recompute the rollups of the days the rows still cover (see app.tools)."""
+        self._expire()
+        if not self._rows:
+            return 0
+        first = _dt(self._rows[0][TS]).date()
+        if self._retention is not None:
+            # the first day may be cut by the retention: its rollups are the only full copy
+            first = date.fromordinal(first.toordinal() + 1)
+        fresh = build(r for r in map(_record, self._rows) if record_day(r) >= first)
+        for day in [d for d in self._rollups if d >= first]:
+            del self._rollups[day]
+        for rollup in fresh.values():
+            self._rollups.setdefault(rollup.day, {})[rollup.key] = rollup
+        return len(fresh)
+
+    async def oldest_record_at(self) -> datetime | None:
+        self._expire()
+        return _dt(self._ts[0]) if self._ts else None
+
     # ------------------------------------------------------------------ reads
 
     def _window(self, window: StatsWindow | None, user_id: int | None = None) -> Iterable[_Row]:
+        self._expire()
         lo, hi = 0, len(self._rows)
         if window is not None and window.since is not None:
             lo = bisect.bisect_left(self._ts, _ms(window.since))
@@ -141,6 +210,7 @@ class MemoryUsageRepository:
         return (rows[i] for i in range(lo, hi) if rows[i][USER] == user_id)
 
     async def count(self, window: StatsWindow | None = None) -> int:
+        self._expire()
         lo, hi = 0, len(self._rows)
         if window is not None and window.since is not None:
             lo = bisect.bisect_left(self._ts, _ms(window.since))

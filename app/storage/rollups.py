@@ -1,0 +1,265 @@
+"""Daily usage rollups: what both backends keep per (UTC day, user, model, kind), and how
+rollups are merged into the figures /stats shows.
+
+A rollup is updated with each usage record (one ``$inc`` on MongoDB), so reading a window
+costs O(days x users x models) whatever the number of records. Latency and time to first
+token are kept as fixed log-bucket histograms, so that percentiles of any window come from
+merged histograms.
+
+Histogram error bound: bucket ``i >= 1`` holds values in ``[G**(i-1), G**i)`` ms, with
+their count and sum; a percentile reads back the mean of the bucket the nearest rank falls
+in. Mean and exact value share that bucket, so for any value of at least 1 ms the relative
+error is below ``G - 1`` (2 % with ``G = 1.02``), and exact when the bucket's values are
+equal. Bucket 0 holds everything under 1 ms.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from app.storage.models import (
+    COST_DECIMALS,
+    DayUsage,
+    ModelUsage,
+    RollupTotals,
+    StatsWindow,
+    UsageRecord,
+    UserUsage,
+    nearest_rank,
+)
+
+#: Growth factor between histogram bucket edges.
+GROWTH = 1.02
+#: The worst relative error of a histogram percentile (values of 1 ms and more).
+MAX_RELATIVE_ERROR = GROWTH - 1
+_LOG_G = math.log(GROWTH)
+#: Values beyond ~2.7 hours share the last bucket (its mean is still theirs).
+MAX_BUCKET = 800
+
+#: bucket index (a string: BSON keys) -> {"n": count, "s": sum of the values in ms}
+Histogram = dict[str, dict[str, float]]
+
+
+def bucket_of(value_ms: float) -> int:
+    if value_ms < 1.0:
+        return 0
+    return min(MAX_BUCKET, math.floor(math.log(value_ms) / _LOG_G) + 1)
+
+
+def _mean(cell: Mapping[str, float]) -> float:
+    return round(cell["s"] / cell["n"], 3) if cell["n"] else 0.0
+
+
+def hist_percentile(hist: Mapping[str, Mapping[str, float]], p: float) -> float | None:
+    """Nearest-rank percentile (as ``nearest_rank``) read from a merged histogram."""
+    n = sum(int(cell["n"]) for cell in hist.values())
+    if n == 0:
+        return None
+    rank = max(1, math.ceil(p * n))
+    seen = 0
+    ordered = sorted(hist.items(), key=lambda kv: int(kv[0]))
+    for _index, cell in ordered:
+        seen += int(cell["n"])
+        if seen >= rank:
+            return _mean(cell)
+    return _mean(ordered[-1][1])  # unreachable: the counts add up to n
+
+
+def hist_merge(into: Histogram, other: Mapping[str, Mapping[str, float]]) -> None:
+    for k, cell in other.items():
+        mine = into.setdefault(k, {"n": 0, "s": 0.0})
+        mine["n"] += cell["n"]
+        mine["s"] += cell["s"]
+
+
+def exact_percentile(values: Iterable[float], p: float) -> float | None:
+    return nearest_rank(sorted(values), p)
+
+
+# ---------------------------------------------------------------------------- the model
+
+
+def day_start(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+class Rollup(BaseModel):
+    """One (UTC day, user, model, kind) group's sums."""
+
+    day: date
+    user_id: int | None
+    model: str
+    kind: str = "chat"
+    requests: int = 0
+    errors: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    unpriced_requests: int = 0
+    fallback_priced_requests: int = 0
+    latency_hist: Histogram = Field(default_factory=dict)
+    ttft_hist: Histogram = Field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return rollup_key(self.day, self.user_id, self.model, self.kind)
+
+
+def rollup_key(day: date, user_id: int | None, model: str, kind: str) -> str:
+    return f"{day.isoformat()}|{'-' if user_id is None else user_id}|{kind}|{model}"
+
+
+def increments(rec: UsageRecord) -> dict[str, float | int]:
+    """What one record adds to its rollup, as flat ``$inc`` paths."""
+    inc: dict[str, float | int] = {
+        "requests": 1,
+        "errors": 0 if rec.outcome == "ok" else 1,
+        "prompt_tokens": rec.prompt_tokens,
+        "completion_tokens": rec.completion_tokens,
+        "cost_usd": rec.cost_usd if rec.cost_usd is not None else 0.0,
+        "unpriced_requests": 1 if rec.cost_usd is None else 0,
+        "fallback_priced_requests": 1 if rec.cost_fallback else 0,
+    }
+    lat = bucket_of(rec.latency_ms)
+    inc[f"latency_hist.{lat}.n"] = 1
+    inc[f"latency_hist.{lat}.s"] = float(rec.latency_ms)
+    if rec.ttft_ms is not None:
+        ttft = bucket_of(rec.ttft_ms)
+        inc[f"ttft_hist.{ttft}.n"] = 1
+        inc[f"ttft_hist.{ttft}.s"] = float(rec.ttft_ms)
+    return inc
+
+
+def record_day(rec: UsageRecord) -> date:
+    return rec.created_at.astimezone(UTC).date()
+
+
+def apply(target: Rollup, inc: Mapping[str, float | int]) -> None:
+    """The in-memory ``$inc``."""
+    for path, amount in inc.items():
+        if "." in path:
+            field, index, part = path.split(".")
+            hist: Histogram = getattr(target, field)
+            cell = hist.setdefault(index, {"n": 0, "s": 0.0})
+            cell[part] += amount
+        else:
+            setattr(target, path, getattr(target, path) + amount)
+
+
+def day_range(window: StatsWindow | None) -> tuple[date | None, date | None]:
+    """The days a window covers: [first, last). Windows of /stats start at UTC midnight; a
+    window starting mid-day includes that whole day (rollups have no finer grain)."""
+    if window is None:
+        return None, None
+    first = window.since.astimezone(UTC).date() if window.since is not None else None
+    last: date | None = None
+    if window.until is not None:
+        until = window.until.astimezone(UTC)
+        last = until.date()
+        if until != day_start(last):  # a partial last day is included
+            last = date.fromordinal(last.toordinal() + 1)
+    return first, last
+
+
+# ---------------------------------------------------------------------------- merging
+
+
+class _Sum:
+    __slots__ = ("fields", "lat", "ttft")
+
+    def __init__(self) -> None:
+        self.fields: dict[str, Any] = {
+            "requests": 0,
+            "errors": 0,
+            "prompt_tokens": 0,
+            "completion_tokens": 0,
+            "cost_usd": 0.0,
+            "unpriced_requests": 0,
+            "fallback_priced_requests": 0,
+        }
+        self.lat: Histogram = {}
+        self.ttft: Histogram = {}
+
+    def add(self, r: Rollup, *, hists: bool = False) -> None:
+        f = self.fields
+        f["requests"] += r.requests
+        f["errors"] += r.errors
+        f["prompt_tokens"] += r.prompt_tokens
+        f["completion_tokens"] += r.completion_tokens
+        f["cost_usd"] += r.cost_usd
+        f["unpriced_requests"] += r.unpriced_requests
+        f["fallback_priced_requests"] += r.fallback_priced_requests
+        if hists:
+            hist_merge(self.lat, r.latency_hist)
+            hist_merge(self.ttft, r.ttft_hist)
+
+    def bucket(self) -> dict[str, Any]:
+        return self.fields | {"cost_usd": round(self.fields["cost_usd"], COST_DECIMALS)}
+
+
+def merge_totals(rollups: Iterable[Rollup]) -> RollupTotals:
+    acc = _Sum()
+    for r in rollups:
+        acc.add(r, hists=True)
+    return RollupTotals(
+        **acc.bucket(),
+        latency_p50_ms=hist_percentile(acc.lat, 0.5),
+        latency_p95_ms=hist_percentile(acc.lat, 0.95),
+        ttft_p50_ms=hist_percentile(acc.ttft, 0.5),
+        ttft_p95_ms=hist_percentile(acc.ttft, 0.95),
+    )
+
+
+def _grouped(rollups: Iterable[Rollup], key: Any) -> dict[Any, _Sum]:
+    groups: dict[Any, _Sum] = {}
+    for r in rollups:
+        k = key(r)
+        acc = groups.get(k)
+        if acc is None:
+            acc = groups[k] = _Sum()
+        acc.add(r)
+    return groups
+
+
+def merge_per_user(rollups: Iterable[Rollup], limit: int) -> list[UserUsage]:
+    out = [
+        UserUsage(user_id=k, **a.bucket())
+        for k, a in _grouped(rollups, lambda r: r.user_id).items()
+    ]
+    out.sort(key=lambda u: (-u.cost_usd, -u.requests, u.user_id is not None, u.user_id or 0))
+    return out[:limit]
+
+
+def merge_per_model(rollups: Iterable[Rollup], limit: int) -> list[ModelUsage]:
+    out = [
+        ModelUsage(model=k, **a.bucket()) for k, a in _grouped(rollups, lambda r: r.model).items()
+    ]
+    out.sort(key=lambda m: (-m.cost_usd, -m.requests, m.model))
+    return out[:limit]
+
+
+def merge_per_day(rollups: Iterable[Rollup]) -> list[DayUsage]:
+    groups = _grouped(rollups, lambda r: r.day)
+    return [DayUsage(day=k, **a.bucket()) for k, a in sorted(groups.items())]
+
+
+def add_to(out: dict[str, Rollup], rec: UsageRecord) -> None:
+    day = record_day(rec)
+    key = rollup_key(day, rec.user_id, rec.model, rec.kind)
+    target = out.get(key)
+    if target is None:
+        target = out[key] = Rollup(day=day, user_id=rec.user_id, model=rec.model, kind=rec.kind)
+    apply(target, increments(rec))
+
+
+def build(records: Iterable[UsageRecord]) -> dict[str, Rollup]:
+    """Rollups computed from scratch (the rebuild tool, and the contract tests)."""
+    out: dict[str, Rollup] = {}
+    for rec in records:
+        add_to(out, rec)
+    return out
