@@ -232,6 +232,10 @@ class UsageRepository(Protocol):
         with each record by ``add``/``add_many``)."""
         ...
 
+    async def daily_rollups(self, window: StatsWindow | None = None) -> list[Rollup]:
+        """One rollup per (UTC day, kind) over all users and models (bot-wide totals)."""
+        ...
+
     async def rebuild_rollups(self) -> int:
         """Recompute the rollups of the days the records cover (idempotent); returns how
         many rollups were written. With retention, the oldest, partly expired day is kept."""
@@ -240,6 +244,15 @@ class UsageRepository(Protocol):
     async def oldest_record_at(self) -> datetime | None:
         """When the oldest raw record still stored was made (retention drops older ones)."""
         ...
+
+
+@runtime_checkable
+class InstanceRegistry(Protocol):
+    async def beat(self, instance_id: str, now: datetime, stale_after: float) -> int:
+        """Record this instance's heartbeat; return how many instances are live."""
+        ...
+
+    async def leave(self, instance_id: str) -> None: ...
 
 
 # ---------------------------------------------------------------------------- the bundle
@@ -262,6 +275,7 @@ class Storage:
         closer: _Closer | None = None,
         breaker: CircuitBreaker | None = None,
         retention_days: int | None = None,
+        instances: InstanceRegistry | None = None,
     ) -> None:
         self.backend: Backend = backend
         self.users = users
@@ -273,6 +287,8 @@ class Storage:
 
         self.stats = RollupStats(usage, retention_days)
         self.spend = spend
+        # Live bot instances (MongoDB only): they share one Telegram send budget.
+        self.instances = instances
         self.identities = identities
         # The sink to hand to app.llm: a failed write is buffered and retried, never lost.
         self.usage_sink = usage_sink
@@ -328,6 +344,7 @@ __all__ = [
     "DayUsage",
     "DurableSinkLike",
     "IdentityRepository",
+    "InstanceRegistry",
     "ModelUsage",
     "RequestStatus",
     "Role",

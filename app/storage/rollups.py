@@ -107,6 +107,8 @@ class Rollup(BaseModel):
 
     @property
     def key(self) -> str:
+        if self.model == ALL:
+            return daily_key(self.day, self.kind)
         return rollup_key(self.day, self.user_id, self.model, self.kind)
 
 
@@ -248,18 +250,34 @@ def merge_per_day(rollups: Iterable[Rollup]) -> list[DayUsage]:
     return [DayUsage(day=k, **a.bucket()) for k, a in sorted(groups.items())]
 
 
-def add_to(out: dict[str, Rollup], rec: UsageRecord) -> None:
+#: The model of a daily rollup (all users and models of one day and kind): bot-wide totals
+#: merge one histogram per day instead of one per (day, user, model).
+ALL = "*"
+
+
+def daily_key(day: date, kind: str) -> str:
+    return f"{day.isoformat()}|{ALL}|{kind}"
+
+
+def add_to(out: dict[str, Rollup], rec: UsageRecord, *, daily: bool = False) -> None:
     day = record_day(rec)
-    key = rollup_key(day, rec.user_id, rec.model, rec.kind)
+    if daily:
+        key, user_id, model = daily_key(day, rec.kind), None, ALL
+    else:
+        key, user_id, model = (
+            rollup_key(day, rec.user_id, rec.model, rec.kind),
+            rec.user_id,
+            rec.model,
+        )
     target = out.get(key)
     if target is None:
-        target = out[key] = Rollup(day=day, user_id=rec.user_id, model=rec.model, kind=rec.kind)
+        target = out[key] = Rollup(day=day, user_id=user_id, model=model, kind=rec.kind)
     apply(target, increments(rec))
 
 
-def build(records: Iterable[UsageRecord]) -> dict[str, Rollup]:
+def build(records: Iterable[UsageRecord], *, daily: bool = False) -> dict[str, Rollup]:
     """Rollups computed from scratch (the rebuild tool, and the contract tests)."""
     out: dict[str, Rollup] = {}
     for rec in records:
-        add_to(out, rec)
+        add_to(out, rec, daily=daily)
     return out

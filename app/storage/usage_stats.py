@@ -21,6 +21,8 @@ class RollupStats:
     async def totals(
         self, window: StatsWindow | None = None, *, user_id: int | None = None
     ) -> RollupTotals:
+        if user_id is None:  # one histogram per day to merge, not one per user and model
+            return merge_totals(await self._usage.daily_rollups(window))
         return merge_totals(await self._usage.rollups(window, user_id=user_id))
 
     async def per_user(self, window: StatsWindow | None = None, limit: int = 20) -> list[UserUsage]:

@@ -27,7 +27,7 @@ from app.storage.base import (
     utc_ms,
 )
 from app.storage.durable_sink import to_record
-from app.storage.rollups import Rollup, apply, build, day_range, increments, record_day, rollup_key
+from app.storage.rollups import Rollup, add_to, build, day_range, record_day
 
 # A row is a plain tuple of every UsageRecord field, in declaration order, with created_at
 # held as int milliseconds. Built from the model's fields, so a field added to UsageEvent
@@ -109,6 +109,7 @@ class MemoryUsageRepository:
         self._ids: set[str] = set()
         # Rollups by day, then by key; kept forever, whatever the retention of the rows.
         self._rollups: dict[date, dict[str, Rollup]] = {}
+        self._daily: dict[str, Rollup] = {}  # all users and models of a (day, kind)
         self._retention = retention_days
 
     # ------------------------------------------------------------------ retention
@@ -128,15 +129,8 @@ class MemoryUsageRepository:
     # ------------------------------------------------------------------ writes
 
     def _roll(self, rec: UsageRecord) -> None:
-        day = record_day(rec)
-        per_day = self._rollups.setdefault(day, {})
-        key = rollup_key(day, rec.user_id, rec.model, rec.kind)
-        target = per_day.get(key)
-        if target is None:
-            target = per_day[key] = Rollup(
-                day=day, user_id=rec.user_id, model=rec.model, kind=rec.kind
-            )
-        apply(target, increments(rec))
+        add_to(self._rollups.setdefault(record_day(rec), {}), rec)
+        add_to(self._daily, rec, daily=True)
 
     def _insert(self, rec: UsageRecord) -> None:
         if rec.id in self._ids:
@@ -173,7 +167,15 @@ class MemoryUsageRepository:
             if (first is not None and day < first) or (last is not None and day >= last):
                 continue
             out.extend(r for r in group.values() if user_id is None or r.user_id == user_id)
-        return [r.model_copy(deep=True) for r in out]
+        return out  # the live objects, not copies: callers only read them (merge_*)
+
+    async def daily_rollups(self, window: StatsWindow | None = None) -> list[Rollup]:
+        first, last = day_range(window)
+        return [
+            r
+            for r in self._daily.values()
+            if (first is None or r.day >= first) and (last is None or r.day < last)
+        ]
 
     async def rebuild_rollups(self) -> int:
         """Recompute the rollups of the days the rows still cover (see app.tools)."""
@@ -184,11 +186,14 @@ class MemoryUsageRepository:
         if self._retention is not None:
             # the first day may be cut by the retention: its rollups are the only full copy
             first = date.fromordinal(first.toordinal() + 1)
-        fresh = build(r for r in map(_record, self._rows) if record_day(r) >= first)
+        recs = [r for r in map(_record, self._rows) if record_day(r) >= first]
+        fresh = build(recs)
         for day in [d for d in self._rollups if d >= first]:
             del self._rollups[day]
         for rollup in fresh.values():
             self._rollups.setdefault(rollup.day, {})[rollup.key] = rollup
+        self._daily = {k: r for k, r in self._daily.items() if r.day < first}
+        self._daily.update(build(recs, daily=True))
         return len(fresh)
 
     async def oldest_record_at(self) -> datetime | None:

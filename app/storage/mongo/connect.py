@@ -16,6 +16,7 @@ from app.storage.durable_sink import DurableUsageSink
 from app.storage.errors import StorageUnavailable
 from app.storage.guard import guard, translate
 from app.storage.mongo.documents import DOCUMENT_MODELS
+from app.storage.mongo.instances import MongoInstanceRegistry
 from app.storage.mongo.repos import MongoConversationRepository, MongoUserRepository
 from app.storage.mongo.requests import MongoAccessRequestRepository
 from app.storage.mongo.spend import MongoIdentityRepository, MongoSpendRepository
@@ -134,4 +135,5 @@ async def open_mongo_storage(
         closer=client.close,
         breaker=breaker,
         retention_days=retention_days,
+        instances=guard(MongoInstanceRegistry(database), breaker),
     )

@@ -20,16 +20,29 @@ from pymongo import ASCENDING, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 
 from app.storage.models import StatsWindow, UsageRecord
-from app.storage.rollups import Rollup, add_to, day_range, day_start, increments, record_day
+from app.storage.rollups import (
+    ALL,
+    Rollup,
+    add_to,
+    daily_key,
+    day_range,
+    day_start,
+    increments,
+    record_day,
+)
 from app.storage.rollups import rollup_key as key_of
 
 Raw = dict[str, Any]
 ROLLUPS = "usage_rollups"
+DAILY = "usage_rollups_daily"  # all users and models of a (day, kind)
 CREATED_INDEX = "created"
 
 
-def _identity(rec: UsageRecord) -> Raw:
+def _identity(rec: UsageRecord, daily: bool) -> Raw:
     day = record_day(rec)
+    if daily:
+        return {"_id": daily_key(day, rec.kind), "day": day_start(day), "model": ALL,
+                "user_id": None, "kind": rec.kind}  # fmt: skip
     return {
         "_id": key_of(day, rec.user_id, rec.model, rec.kind),
         "day": day_start(day),
@@ -39,8 +52,8 @@ def _identity(rec: UsageRecord) -> Raw:
     }
 
 
-def rollup_update(rec: UsageRecord) -> UpdateOne:
-    ident = _identity(rec)
+def rollup_update(rec: UsageRecord, *, daily: bool = False) -> UpdateOne:
+    ident = _identity(rec, daily)
     return UpdateOne(
         {"_id": ident.pop("_id")},
         {"$inc": increments(rec), "$setOnInsert": ident},
@@ -49,7 +62,10 @@ def rollup_update(rec: UsageRecord) -> UpdateOne:
 
 
 async def roll(
-    records: AsyncCollection[Raw], rollups: AsyncCollection[Raw], recs: Sequence[UsageRecord]
+    records: AsyncCollection[Raw],
+    rollups: AsyncCollection[Raw],
+    recs: Sequence[UsageRecord],
+    daily: AsyncCollection[Raw] | None = None,
 ) -> None:
     """Apply the rollups of stored records not yet rolled, then mark them rolled."""
     if not recs:
@@ -62,6 +78,8 @@ async def roll(
     if not pending:
         return
     await rollups.bulk_write([rollup_update(by_id[i]) for i in pending], ordered=True)
+    if daily is not None:
+        await daily.bulk_write([rollup_update(by_id[i], daily=True) for i in pending])
     await records.update_many(
         {"_id": {"$in": [ObjectId(i) for i in pending]}}, {"$set": {"rolled": True}}
     )
@@ -74,7 +92,8 @@ def _hist(raw: Raw | None) -> dict[str, dict[str, float]]:
 
 
 def _rollup(raw: Raw) -> Rollup:
-    return Rollup(
+    # model_construct: thousands per /stats view, and the fields are built typed here
+    return Rollup.model_construct(
         day=raw["day"].date() if isinstance(raw["day"], datetime) else raw["day"],
         user_id=raw.get("user_id"),
         model=raw["model"],
@@ -119,6 +138,7 @@ def _doc(r: Rollup) -> Raw:
 async def rebuild(
     records: AsyncCollection[Raw],
     rollups: AsyncCollection[Raw],
+    daily: AsyncCollection[Raw],
     retention_days: int | None,
     to_record: Any,
 ) -> int:
@@ -133,11 +153,15 @@ async def rebuild(
     since = day_start(first)
     cursor = records.find({"created_at": {"$gte": since}}).batch_size(5000)
     fresh: dict[str, Rollup] = {}
+    fresh_daily: dict[str, Rollup] = {}
     async for raw in cursor:
-        add_to(fresh, to_record(raw))
-    await rollups.delete_many({"day": {"$gte": since}})
-    if fresh:
-        await rollups.insert_many([_doc(r) for r in fresh.values()], ordered=False)
+        rec = to_record(raw)
+        add_to(fresh, rec)
+        add_to(fresh_daily, rec, daily=True)
+    for col, docs in ((rollups, fresh), (daily, fresh_daily)):
+        await col.delete_many({"day": {"$gte": since}})
+        if docs:
+            await col.insert_many([_doc(r) for r in docs.values()], ordered=False)
     await records.update_many({"rolled": False}, {"$set": {"rolled": True}})
     return len(fresh)
 
@@ -148,6 +172,7 @@ async def ensure_indexes(
     """The ``created`` index on records: a TTL index when retention is set (its options
     follow the setting, so it is dropped and rebuilt when they differ)."""
     await rollups.create_index([("day", ASCENDING), ("user_id", ASCENDING)], name="day_user")
+    await rollups.database[DAILY].create_index([("day", ASCENDING)], name="day")
     wanted = None if retention_days is None else retention_days * 86_400
     cursor = await records.list_indexes()
     current = {ix["name"]: ix async for ix in cursor}

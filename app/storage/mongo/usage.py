@@ -89,6 +89,7 @@ class MongoUsageRepository:
     def __init__(self, retention_days: int | None = None) -> None:
         self._col: AsyncCollection[Raw] = UsageDoc.get_pymongo_collection()
         self._rollups: AsyncCollection[Raw] = self._col.database[rollup_store.ROLLUPS]
+        self._daily: AsyncCollection[Raw] = self._col.database[rollup_store.DAILY]
         self._retention = retention_days
 
     async def ensure_indexes(self) -> None:
@@ -101,7 +102,7 @@ class MongoUsageRepository:
         with contextlib.suppress(DuplicateKeyError):  # a retried write that had landed
             await self._col.insert_one(_doc(rec))
         # A failure here raises: the durable sink retries, and the retry rolls it up.
-        await rollup_store.roll(self._col, self._rollups, [rec])
+        await rollup_store.roll(self._col, self._rollups, [rec], self._daily)
         return rec.model_copy(update={"created_at": utc_ms(rec.created_at)})
 
     async def add_many(self, events: Sequence[UsageEvent]) -> int:
@@ -117,7 +118,7 @@ class MongoUsageRepository:
                 "writeConcernErrors"
             ):
                 raise
-        await rollup_store.roll(self._col, self._rollups, recs)
+        await rollup_store.roll(self._col, self._rollups, recs, self._daily)
         return len(docs)
 
     # ------------------------------------------------------------------ rollups
@@ -128,7 +129,12 @@ class MongoUsageRepository:
         return await rollup_store.read(self._rollups, window, user_id)
 
     async def rebuild_rollups(self) -> int:
-        return await rollup_store.rebuild(self._col, self._rollups, self._retention, _record)
+        return await rollup_store.rebuild(
+            self._col, self._rollups, self._daily, self._retention, _record
+        )
+
+    async def daily_rollups(self, window: StatsWindow | None = None) -> list[Rollup]:
+        return await rollup_store.read(self._daily, window, None)
 
     async def oldest_record_at(self) -> datetime | None:
         raw = await self._col.find_one({}, {"created_at": 1}, sort=[("created_at", ASCENDING)])
