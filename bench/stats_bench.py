@@ -134,7 +134,8 @@ async def open_mongo(tmp: str) -> tuple[Storage, Any, str]:
         server = secantus.SecantusDBServer(host="127.0.0.1", port=0, storage_path=tmp)
         server.start()
         uri = server.uri
-    return await open_mongo_storage(uri, db_name=f"stats_bench_{ObjectId()}"), server, uri
+    storage = await open_mongo_storage(uri, db_name=f"stats_bench_{ObjectId()}", timeout_ms=120_000)
+    return storage, server, uri
 
 
 def report(label: str, sizes: list[int], table: dict[int, dict[str, float]]) -> None:
