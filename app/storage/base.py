@@ -226,10 +226,15 @@ class UsageRepository(Protocol):
         ...
 
     async def rollups(
-        self, window: StatsWindow | None = None, *, user_id: int | None = None
+        self,
+        window: StatsWindow | None = None,
+        *,
+        user_id: int | None = None,
+        histograms: bool = True,
     ) -> list[Rollup]:
         """The daily rollups of the UTC days the window touches (kept forever; written
-        with each record by ``add``/``add_many``)."""
+        with each record by ``add``/``add_many``). ``histograms=False`` may leave the
+        histograms empty (figures other than percentiles don't need them)."""
         ...
 
     async def daily_rollups(self, window: StatsWindow | None = None) -> list[Rollup]:

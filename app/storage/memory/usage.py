@@ -159,7 +159,11 @@ class MemoryUsageRepository:
     # ------------------------------------------------------------------ rollups
 
     async def rollups(
-        self, window: StatsWindow | None = None, *, user_id: int | None = None
+        self,
+        window: StatsWindow | None = None,
+        *,
+        user_id: int | None = None,
+        histograms: bool = True,  # kept in place in memory: nothing to save
     ) -> list[Rollup]:
         first, last = day_range(window)
         out: list[Rollup] = []

@@ -111,7 +111,11 @@ def _rollup(raw: Raw) -> Rollup:
 
 
 async def read(
-    rollups: AsyncCollection[Raw], window: StatsWindow | None, user_id: int | None
+    rollups: AsyncCollection[Raw],
+    window: StatsWindow | None,
+    user_id: int | None,
+    *,
+    histograms: bool = True,
 ) -> list[Rollup]:
     first, last = day_range(window)
     query: Raw = {}
@@ -124,7 +128,9 @@ async def read(
         query["day"] = span
     if user_id is not None:
         query["user_id"] = user_id
-    cursor = rollups.find(query).batch_size(5000)
+    # Histograms are most of a rollup's bytes; only totals need them.
+    projection = None if histograms else {"latency_hist": 0, "ttft_hist": 0}
+    cursor = rollups.find(query, projection).batch_size(5000)
     return [_rollup(raw) async for raw in cursor]
 
 

@@ -124,9 +124,13 @@ class MongoUsageRepository:
     # ------------------------------------------------------------------ rollups
 
     async def rollups(
-        self, window: StatsWindow | None = None, *, user_id: int | None = None
+        self,
+        window: StatsWindow | None = None,
+        *,
+        user_id: int | None = None,
+        histograms: bool = True,
     ) -> list[Rollup]:
-        return await rollup_store.read(self._rollups, window, user_id)
+        return await rollup_store.read(self._rollups, window, user_id, histograms=histograms)
 
     async def rebuild_rollups(self) -> int:
         return await rollup_store.rebuild(
