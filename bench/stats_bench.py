@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bson import ObjectId
 
 from app.storage import StatsWindow, Storage, UsageRecord, open_memory_storage
-from app.storage.rollups import add_to
+from app.storage.rollups import LEVELS, add_to
 
 USERS = 50
 MODELS = ["openai/gpt-4o", "openai/gpt-4o-mini", "anthropic/claude-sonnet-4", "gemini/flash"]
@@ -83,13 +83,13 @@ async def fill_memory(storage: Storage, n: int) -> None:
 async def fill_mongo_rollups(storage: Storage, n: int) -> None:
     from app.storage.mongo.rollups import _doc
 
-    rollups: dict[str, Any] = {}
-    daily: dict[str, Any] = {}
+    built_levels: dict[str, dict[str, Any]] = {level: {} for level in LEVELS}
     for rec in synthetic(n):
-        add_to(rollups, rec)
-        add_to(daily, rec, daily=True)
+        for level, out in built_levels.items():
+            add_to(out, rec, level)  # type: ignore[arg-type]
     inner = storage.usage.inner  # type: ignore[attr-defined]
-    for col, built in ((inner._rollups, rollups), (inner._daily, daily)):
+    for level, built in built_levels.items():
+        col = inner._rollups[level]
         await col.delete_many({})
         docs = [_doc(r) for r in built.values()]
         for i in range(0, len(docs), 1000):

@@ -226,19 +226,18 @@ class UsageRepository(Protocol):
         ...
 
     async def rollups(
-        self,
-        window: StatsWindow | None = None,
-        *,
-        user_id: int | None = None,
-        histograms: bool = True,
+        self, window: StatsWindow | None = None, *, user_id: int | None = None
     ) -> list[Rollup]:
-        """The daily rollups of the UTC days the window touches (kept forever; written
-        with each record by ``add``/``add_many``). ``histograms=False`` may leave the
-        histograms empty (figures other than percentiles don't need them)."""
+        """The (UTC day, user, model, kind) rollups of the days the window touches, without
+        histograms (kept forever; written with each record by ``add``/``add_many``)."""
         ...
 
-    async def daily_rollups(self, window: StatsWindow | None = None) -> list[Rollup]:
-        """One rollup per (UTC day, kind) over all users and models (bot-wide totals)."""
+    async def histogram_rollups(
+        self, window: StatsWindow | None = None, *, user_id: int | None = None
+    ) -> list[Rollup]:
+        """Rollups with the latency histograms: per (day, kind) over all users and models,
+        or per (day, user, kind) when ``user_id`` is given (one histogram per day to merge
+        for totals, never one per user and model)."""
         ...
 
     async def rebuild_rollups(self) -> int:

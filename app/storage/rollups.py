@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -35,6 +35,8 @@ from app.storage.models import (
     nearest_rank,
 )
 
+Level = Literal["model", "user", "day"]
+
 #: Growth factor between histogram bucket edges.
 GROWTH = 1.05
 #: The worst relative error of a histogram percentile (values of 1 ms and more).
@@ -45,6 +47,10 @@ MAX_BUCKET = 400
 
 #: bucket index (a string: BSON keys) -> {"n": count, "s": sum of the values in ms}
 Histogram = dict[str, dict[str, float]]
+
+#: Stands for "all models" / "all users" in the keys of the coarser rollups.
+ALL = "*"
+LEVELS: tuple[Level, ...] = ("model", "user", "day")
 
 
 def bucket_of(value_ms: float) -> int:
@@ -136,21 +142,22 @@ class Rollup(BaseModel):
     cost_usd: float = 0.0
     unpriced_requests: int = 0
     fallback_priced_requests: int = 0
+    # "model": per (day, user, model, kind), no histograms (fixed-size documents);
+    # "user": per (day, user, kind), "day": per (day, kind), both with the histograms.
+    level: Level = "model"
     latency_hist: Histogram = Field(default_factory=dict)
     ttft_hist: Histogram = Field(default_factory=dict)
 
     @property
     def key(self) -> str:
-        if self.model == ALL:
-            return daily_key(self.day, self.kind)
-        return rollup_key(self.day, self.user_id, self.model, self.kind)
+        return level_key(self.level, self.day, self.user_id, self.model, self.kind)
 
 
 def rollup_key(day: date, user_id: int | None, model: str, kind: str) -> str:
     return f"{day.isoformat()}|{'-' if user_id is None else user_id}|{kind}|{model}"
 
 
-def increments(rec: UsageRecord) -> dict[str, float | int]:
+def increments(rec: UsageRecord, *, histograms: bool = True) -> dict[str, float | int]:
     """What one record adds to its rollup, as flat ``$inc`` paths."""
     inc: dict[str, float | int] = {
         "requests": 1,
@@ -161,6 +168,8 @@ def increments(rec: UsageRecord) -> dict[str, float | int]:
         "unpriced_requests": 1 if rec.cost_usd is None else 0,
         "fallback_priced_requests": 1 if rec.cost_fallback else 0,
     }
+    if not histograms:
+        return inc
     lat = bucket_of(rec.latency_ms)
     inc[f"latency_hist.{lat}.n"] = 1
     inc[f"latency_hist.{lat}.s"] = float(rec.latency_ms)
@@ -286,34 +295,35 @@ def merge_per_day(rollups: Iterable[Rollup]) -> list[DayUsage]:
     return [DayUsage(day=k, **a.bucket()) for k, a in sorted(groups.items())]
 
 
-#: The model of a daily rollup (all users and models of one day and kind): bot-wide totals
-#: merge one histogram per day instead of one per (day, user, model).
-ALL = "*"
+def level_key(level: Level, day: date, user_id: int | None, model: str, kind: str) -> str:
+    if level == "day":
+        return f"{day.isoformat()}|{ALL}|{kind}"
+    if level == "user":
+        return rollup_key(day, user_id, ALL, kind)
+    return rollup_key(day, user_id, model, kind)
 
 
-def daily_key(day: date, kind: str) -> str:
-    return f"{day.isoformat()}|{ALL}|{kind}"
-
-
-def add_to(out: dict[str, Rollup], rec: UsageRecord, *, daily: bool = False) -> None:
+def identity(rec: UsageRecord, level: Level) -> tuple[str, int | None, str]:
+    """(key, user_id, model) of the rollup ``rec`` goes to at ``level``."""
     day = record_day(rec)
-    if daily:
-        key, user_id, model = daily_key(day, rec.kind), None, ALL
-    else:
-        key, user_id, model = (
-            rollup_key(day, rec.user_id, rec.model, rec.kind),
-            rec.user_id,
-            rec.model,
-        )
+    user_id = None if level == "day" else rec.user_id
+    model = rec.model if level == "model" else ALL
+    return level_key(level, day, user_id, model, rec.kind), user_id, model
+
+
+def add_to(out: dict[str, Rollup], rec: UsageRecord, level: Level = "model") -> None:
+    key, user_id, model = identity(rec, level)
     target = out.get(key)
     if target is None:
-        target = out[key] = Rollup(day=day, user_id=user_id, model=model, kind=rec.kind)
-    apply(target, increments(rec))
+        target = out[key] = Rollup(
+            day=record_day(rec), user_id=user_id, model=model, kind=rec.kind, level=level
+        )
+    apply(target, increments(rec, histograms=level != "model"))
 
 
-def build(records: Iterable[UsageRecord], *, daily: bool = False) -> dict[str, Rollup]:
+def build(records: Iterable[UsageRecord], level: Level = "model") -> dict[str, Rollup]:
     """Rollups computed from scratch (the rebuild tool, and the contract tests)."""
     out: dict[str, Rollup] = {}
     for rec in records:
-        add_to(out, rec, daily=daily)
+        add_to(out, rec, level)
     return out

@@ -21,24 +21,20 @@ class RollupStats:
     async def totals(
         self, window: StatsWindow | None = None, *, user_id: int | None = None
     ) -> RollupTotals:
-        if user_id is None:  # one histogram per day to merge, not one per user and model
-            return merge_totals(await self._usage.daily_rollups(window))
-        return merge_totals(await self._usage.rollups(window, user_id=user_id))
+        return merge_totals(await self._usage.histogram_rollups(window, user_id=user_id))
 
     async def per_user(self, window: StatsWindow | None = None, limit: int = 20) -> list[UserUsage]:
-        return merge_per_user(await self._usage.rollups(window, histograms=False), limit)
+        return merge_per_user(await self._usage.rollups(window), limit)
 
     async def per_model(
         self, window: StatsWindow | None = None, limit: int = 20, *, user_id: int | None = None
     ) -> list[ModelUsage]:
-        return merge_per_model(
-            await self._usage.rollups(window, user_id=user_id, histograms=False), limit
-        )
+        return merge_per_model(await self._usage.rollups(window, user_id=user_id), limit)
 
     async def per_day(
         self, window: StatsWindow | None = None, *, user_id: int | None = None
     ) -> list[DayUsage]:
-        return merge_per_day(await self._usage.rollups(window, user_id=user_id, histograms=False))
+        return merge_per_day(await self._usage.rollups(window, user_id=user_id))
 
     async def detail_since(self) -> datetime | None:
         """The oldest raw record still stored (None: none)."""

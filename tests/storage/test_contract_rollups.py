@@ -118,12 +118,23 @@ async def test_random_data_rollups_equal_raw(storage: Storage) -> None:
 
 async def test_rebuild_is_idempotent_and_backfills(storage: Storage) -> None:
     await storage.usage.add_many(random_events(300, seed=3))
-    before = sorted(r.model_dump_json() for r in await storage.usage.rollups())
-    assert await storage.usage.rebuild_rollups() == len(before)
-    assert await storage.usage.rebuild_rollups() == len(before)
-    after = sorted(r.model_dump_json() for r in await storage.usage.rollups())
+    before = await _all_rollups(storage)
+    n_model = len(await storage.usage.rollups())
+    assert await storage.usage.rebuild_rollups() == n_model
+    assert await storage.usage.rebuild_rollups() == n_model
+    after = await _all_rollups(storage)
     assert [_json_scalars(a) for a in after] == [_json_scalars(b) for b in before]
+    assert len(after) > len(before) // 2  # all three levels were compared
     await assert_rollups_match_raw(storage, [1, 2])
+
+
+async def _all_rollups(st: Storage) -> list[str]:
+    """Every level: per model, per user with histograms, per day with histograms."""
+    rollups = await st.usage.rollups() + await st.usage.histogram_rollups()
+    for uid in (None, 1, 2, 3, 4):
+        if uid is not None:
+            rollups += await st.usage.histogram_rollups(user_id=uid)
+    return sorted(r.model_dump_json() for r in rollups)
 
 
 def _json_scalars(text: str) -> str:

@@ -10,7 +10,7 @@ from pymongo import AsyncMongoClient
 
 from app.config import StorageSettings
 from app.storage import open_storage
-from app.storage.mongo.rollups import DAILY, ROLLUPS
+from app.storage.mongo.rollups import COLLECTIONS
 from app.tools.rebuild_rollups import rebuild
 from tests.storage.test_contract_rollups import assert_rollups_match_raw, random_events
 
@@ -23,8 +23,8 @@ async def test_rebuild_tool_backfills_lost_rollups(mongo: Any, scratch_db: str) 
         await st.usage.add_many(random_events(200, seed=21))
         client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo.uri)
         try:  # as if the records predate rollups
-            await client[scratch_db][ROLLUPS].delete_many({})
-            await client[scratch_db][DAILY].delete_many({})
+            for name in COLLECTIONS.values():
+                await client[scratch_db][name].delete_many({})
         finally:
             await client.close()
         assert (await st.stats.totals()).requests == 0

@@ -27,7 +27,7 @@ from app.storage.base import (
     utc_ms,
 )
 from app.storage.durable_sink import to_record
-from app.storage.rollups import Rollup, add_to, build, day_range, record_day
+from app.storage.rollups import LEVELS, Level, Rollup, add_to, build, day_range, record_day
 
 # A row is a plain tuple of every UsageRecord field, in declaration order, with created_at
 # held as int milliseconds. Built from the model's fields, so a field added to UsageEvent
@@ -107,9 +107,8 @@ class MemoryUsageRepository:
         self._ts: list[int] = []
         self._rows: list[_Row] = []
         self._ids: set[str] = set()
-        # Rollups by day, then by key; kept forever, whatever the retention of the rows.
-        self._rollups: dict[date, dict[str, Rollup]] = {}
-        self._daily: dict[str, Rollup] = {}  # all users and models of a (day, kind)
+        # Rollups per level, by day, then by key; kept forever, whatever the rows' retention.
+        self._levels: dict[Level, dict[date, dict[str, Rollup]]] = {lv: {} for lv in LEVELS}
         self._retention = retention_days
 
     # ------------------------------------------------------------------ retention
@@ -129,8 +128,9 @@ class MemoryUsageRepository:
     # ------------------------------------------------------------------ writes
 
     def _roll(self, rec: UsageRecord) -> None:
-        add_to(self._rollups.setdefault(record_day(rec), {}), rec)
-        add_to(self._daily, rec, daily=True)
+        day = record_day(rec)
+        for level, by_day in self._levels.items():
+            add_to(by_day.setdefault(day, {}), rec, level)
 
     def _insert(self, rec: UsageRecord) -> None:
         if rec.id in self._ids:
@@ -158,28 +158,26 @@ class MemoryUsageRepository:
 
     # ------------------------------------------------------------------ rollups
 
-    async def rollups(
-        self,
-        window: StatsWindow | None = None,
-        *,
-        user_id: int | None = None,
-        histograms: bool = True,  # kept in place in memory: nothing to save
-    ) -> list[Rollup]:
+    def _read(self, level: Level, window: StatsWindow | None, user_id: int | None) -> list[Rollup]:
         first, last = day_range(window)
         out: list[Rollup] = []
-        for day, group in self._rollups.items():
+        for day, group in self._levels[level].items():
             if (first is not None and day < first) or (last is not None and day >= last):
                 continue
             out.extend(r for r in group.values() if user_id is None or r.user_id == user_id)
         return out  # the live objects, not copies: callers only read them (merge_*)
 
-    async def daily_rollups(self, window: StatsWindow | None = None) -> list[Rollup]:
-        first, last = day_range(window)
-        return [
-            r
-            for r in self._daily.values()
-            if (first is None or r.day >= first) and (last is None or r.day < last)
-        ]
+    async def rollups(
+        self, window: StatsWindow | None = None, *, user_id: int | None = None
+    ) -> list[Rollup]:
+        return self._read("model", window, user_id)
+
+    async def histogram_rollups(
+        self, window: StatsWindow | None = None, *, user_id: int | None = None
+    ) -> list[Rollup]:
+        if user_id is None:
+            return self._read("day", window, None)
+        return self._read("user", window, user_id)
 
     async def rebuild_rollups(self) -> int:
         """Recompute the rollups of the days the rows still cover (see app.tools)."""
@@ -191,14 +189,15 @@ class MemoryUsageRepository:
             # the first day may be cut by the retention: its rollups are the only full copy
             first = date.fromordinal(first.toordinal() + 1)
         recs = [r for r in map(_record, self._rows) if record_day(r) >= first]
-        fresh = build(recs)
-        for day in [d for d in self._rollups if d >= first]:
-            del self._rollups[day]
-        for rollup in fresh.values():
-            self._rollups.setdefault(rollup.day, {})[rollup.key] = rollup
-        self._daily = {k: r for k, r in self._daily.items() if r.day < first}
-        self._daily.update(build(recs, daily=True))
-        return len(fresh)
+        written = 0
+        for level, by_day in self._levels.items():
+            for day in [d for d in by_day if d >= first]:
+                del by_day[day]
+            fresh = build(recs, level)
+            for rollup in fresh.values():
+                by_day.setdefault(rollup.day, {})[rollup.key] = rollup
+            written += len(fresh) if level == "model" else 0
+        return written
 
     async def oldest_record_at(self) -> datetime | None:
         self._expire()

@@ -11,7 +11,7 @@ taken as rolled: the rebuild tool backfills them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -21,51 +21,43 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from app.storage.models import StatsWindow, UsageRecord
 from app.storage.rollups import (
-    ALL,
+    Level,
     Rollup,
     add_to,
-    daily_key,
     day_range,
     day_start,
+    identity,
     increments,
     record_day,
 )
-from app.storage.rollups import rollup_key as key_of
 
 Raw = dict[str, Any]
-ROLLUPS = "usage_rollups"
-DAILY = "usage_rollups_daily"  # all users and models of a (day, kind)
+ROLLUPS = "usage_rollups"  # per (day, user, model, kind), no histograms
+USER_DAILY = "usage_rollups_user"  # per (day, user, kind), with histograms
+DAILY = "usage_rollups_daily"  # per (day, kind), with histograms
+COLLECTIONS: dict[Level, str] = {"model": ROLLUPS, "user": USER_DAILY, "day": DAILY}
 CREATED_INDEX = "created"
 
-
-def _identity(rec: UsageRecord, daily: bool) -> Raw:
-    day = record_day(rec)
-    if daily:
-        return {"_id": daily_key(day, rec.kind), "day": day_start(day), "model": ALL,
-                "user_id": None, "kind": rec.kind}  # fmt: skip
-    return {
-        "_id": key_of(day, rec.user_id, rec.model, rec.kind),
-        "day": day_start(day),
-        "user_id": rec.user_id,
-        "model": rec.model,
-        "kind": rec.kind,
-    }
+Collections = Mapping[Level, AsyncCollection[Raw]]
 
 
-def rollup_update(rec: UsageRecord, *, daily: bool = False) -> UpdateOne:
-    ident = _identity(rec, daily)
+def collections(database: Any) -> dict[Level, AsyncCollection[Raw]]:
+    return {level: database[name] for level, name in COLLECTIONS.items()}
+
+
+def rollup_update(rec: UsageRecord, level: Level) -> UpdateOne:
+    key, user_id, model = identity(rec, level)
+    ident = {"day": day_start(record_day(rec)), "user_id": user_id, "model": model,
+             "kind": rec.kind, "level": level}  # fmt: skip
     return UpdateOne(
-        {"_id": ident.pop("_id")},
-        {"$inc": increments(rec), "$setOnInsert": ident},
+        {"_id": key},
+        {"$inc": increments(rec, histograms=level != "model"), "$setOnInsert": ident},
         upsert=True,
     )
 
 
 async def roll(
-    records: AsyncCollection[Raw],
-    rollups: AsyncCollection[Raw],
-    recs: Sequence[UsageRecord],
-    daily: AsyncCollection[Raw] | None = None,
+    records: AsyncCollection[Raw], rollups: Collections, recs: Sequence[UsageRecord]
 ) -> None:
     """Apply the rollups of stored records not yet rolled, then mark them rolled."""
     if not recs:
@@ -77,9 +69,8 @@ async def roll(
     pending = [str(raw["_id"]) async for raw in cursor]
     if not pending:
         return
-    await rollups.bulk_write([rollup_update(by_id[i]) for i in pending], ordered=True)
-    if daily is not None:
-        await daily.bulk_write([rollup_update(by_id[i], daily=True) for i in pending])
+    for level, col in rollups.items():
+        await col.bulk_write([rollup_update(by_id[i], level) for i in pending], ordered=True)
     await records.update_many(
         {"_id": {"$in": [ObjectId(i) for i in pending]}}, {"$set": {"rolled": True}}
     )
@@ -98,6 +89,7 @@ def _rollup(raw: Raw) -> Rollup:
         user_id=raw.get("user_id"),
         model=raw["model"],
         kind=raw.get("kind", "chat"),
+        level=raw.get("level", "model"),
         requests=int(raw.get("requests", 0)),
         errors=int(raw.get("errors", 0)),
         prompt_tokens=int(raw.get("prompt_tokens", 0)),
@@ -114,8 +106,6 @@ async def read(
     rollups: AsyncCollection[Raw],
     window: StatsWindow | None,
     user_id: int | None,
-    *,
-    histograms: bool = True,
 ) -> list[Rollup]:
     first, last = day_range(window)
     query: Raw = {}
@@ -128,9 +118,7 @@ async def read(
         query["day"] = span
     if user_id is not None:
         query["user_id"] = user_id
-    # Histograms are most of a rollup's bytes; only totals need them.
-    projection = None if histograms else {"latency_hist": 0, "ttft_hist": 0}
-    cursor = rollups.find(query, projection).batch_size(5000)
+    cursor = rollups.find(query).batch_size(5000)
     return [_rollup(raw) async for raw in cursor]
 
 
@@ -143,8 +131,7 @@ def _doc(r: Rollup) -> Raw:
 
 async def rebuild(
     records: AsyncCollection[Raw],
-    rollups: AsyncCollection[Raw],
-    daily: AsyncCollection[Raw],
+    rollups: Collections,
     retention_days: int | None,
     to_record: Any,
 ) -> int:
@@ -158,27 +145,27 @@ async def rebuild(
         first += timedelta(days=1)
     since = day_start(first)
     cursor = records.find({"created_at": {"$gte": since}}).batch_size(5000)
-    fresh: dict[str, Rollup] = {}
-    fresh_daily: dict[str, Rollup] = {}
+    fresh: dict[Level, dict[str, Rollup]] = {level: {} for level in rollups}
     async for raw in cursor:
         rec = to_record(raw)
-        add_to(fresh, rec)
-        add_to(fresh_daily, rec, daily=True)
-    for col, docs in ((rollups, fresh), (daily, fresh_daily)):
+        for level, out in fresh.items():
+            add_to(out, rec, level)
+    for level, col in rollups.items():
         await col.delete_many({"day": {"$gte": since}})
-        if docs:
-            await col.insert_many([_doc(r) for r in docs.values()], ordered=False)
+        docs = [_doc(r) for r in fresh[level].values()]
+        for i in range(0, len(docs), 1000):
+            await col.insert_many(docs[i : i + 1000], ordered=False)
     await records.update_many({"rolled": False}, {"$set": {"rolled": True}})
-    return len(fresh)
+    return len(fresh["model"])
 
 
 async def ensure_indexes(
-    records: AsyncCollection[Raw], rollups: AsyncCollection[Raw], retention_days: int | None
+    records: AsyncCollection[Raw], rollups: Collections, retention_days: int | None
 ) -> None:
     """The ``created`` index on records: a TTL index when retention is set (its options
     follow the setting, so it is dropped and rebuilt when they differ)."""
-    await rollups.create_index([("day", ASCENDING), ("user_id", ASCENDING)], name="day_user")
-    await rollups.database[DAILY].create_index([("day", ASCENDING)], name="day")
+    for col in rollups.values():
+        await col.create_index([("day", ASCENDING), ("user_id", ASCENDING)], name="day_user")
     wanted = None if retention_days is None else retention_days * 86_400
     cursor = await records.list_indexes()
     current = {ix["name"]: ix async for ix in cursor}

@@ -88,8 +88,7 @@ def _record(raw: Raw) -> UsageRecord:
 class MongoUsageRepository:
     def __init__(self, retention_days: int | None = None) -> None:
         self._col: AsyncCollection[Raw] = UsageDoc.get_pymongo_collection()
-        self._rollups: AsyncCollection[Raw] = self._col.database[rollup_store.ROLLUPS]
-        self._daily: AsyncCollection[Raw] = self._col.database[rollup_store.DAILY]
+        self._rollups = rollup_store.collections(self._col.database)
         self._retention = retention_days
 
     async def ensure_indexes(self) -> None:
@@ -102,7 +101,7 @@ class MongoUsageRepository:
         with contextlib.suppress(DuplicateKeyError):  # a retried write that had landed
             await self._col.insert_one(_doc(rec))
         # A failure here raises: the durable sink retries, and the retry rolls it up.
-        await rollup_store.roll(self._col, self._rollups, [rec], self._daily)
+        await rollup_store.roll(self._col, self._rollups, [rec])
         return rec.model_copy(update={"created_at": utc_ms(rec.created_at)})
 
     async def add_many(self, events: Sequence[UsageEvent]) -> int:
@@ -118,27 +117,25 @@ class MongoUsageRepository:
                 "writeConcernErrors"
             ):
                 raise
-        await rollup_store.roll(self._col, self._rollups, recs, self._daily)
+        await rollup_store.roll(self._col, self._rollups, recs)
         return len(docs)
 
     # ------------------------------------------------------------------ rollups
 
     async def rollups(
-        self,
-        window: StatsWindow | None = None,
-        *,
-        user_id: int | None = None,
-        histograms: bool = True,
+        self, window: StatsWindow | None = None, *, user_id: int | None = None
     ) -> list[Rollup]:
-        return await rollup_store.read(self._rollups, window, user_id, histograms=histograms)
+        return await rollup_store.read(self._rollups["model"], window, user_id)
+
+    async def histogram_rollups(
+        self, window: StatsWindow | None = None, *, user_id: int | None = None
+    ) -> list[Rollup]:
+        if user_id is None:
+            return await rollup_store.read(self._rollups["day"], window, None)
+        return await rollup_store.read(self._rollups["user"], window, user_id)
 
     async def rebuild_rollups(self) -> int:
-        return await rollup_store.rebuild(
-            self._col, self._rollups, self._daily, self._retention, _record
-        )
-
-    async def daily_rollups(self, window: StatsWindow | None = None) -> list[Rollup]:
-        return await rollup_store.read(self._daily, window, None)
+        return await rollup_store.rebuild(self._col, self._rollups, self._retention, _record)
 
     async def oldest_record_at(self) -> datetime | None:
         raw = await self._col.find_one({}, {"created_at": 1}, sort=[("created_at", ASCENDING)])
