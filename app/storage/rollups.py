@@ -1,10 +1,11 @@
-"""Daily usage rollups: what both backends keep per (UTC day, user, model, kind), and how
-rollups are merged into the figures /stats shows.
+"""Daily usage rollups: what both backends keep per UTC day, and how rollups are merged into
+the figures /stats shows.
 
-A rollup is updated with each usage record (one ``$inc`` on MongoDB), so reading a window
-costs O(days x users x models) whatever the number of records. Latency and time to first
-token are kept as fixed log-bucket histograms, so that percentiles of any window come from
-merged histograms.
+Three levels, each updated with every usage record (one ``$inc`` each on MongoDB): per
+(day, user, model, kind) with the sums only, so its documents have a fixed size; per
+(day, user, kind) and per (day, kind) with fixed log-bucket histograms of latency and time
+to first token, so that percentiles of any window come from merged histograms (one per
+day). Reading a window costs O(days x users x models), whatever the number of records.
 
 Histogram error bound: bucket ``i >= 1`` holds values in ``[G**(i-1), G**i)`` ms, with
 their count and sum; a percentile reads back the mean of the bucket the nearest rank falls

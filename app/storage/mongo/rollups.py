@@ -1,11 +1,12 @@
-"""Usage rollups on MongoDB: the ``usage_rollups`` collection, kept in step with ``usage``.
+"""Usage rollups on MongoDB: three collections kept in step with ``usage`` (per model,
+per user, per day; see ``COLLECTIONS``).
 
-Each record is inserted with ``rolled: false``; its rollup is then bumped with one upserting
-``$inc``, and the record is marked ``rolled: true``. A write that fails in between raises,
-so the durable sink buffers the record and retries it: the retry finds the record stored
-but not rolled and applies the ``$inc`` then. (A crash exactly between the ``$inc`` and the
-mark would count the record twice on retry; ``python -m app.tools.rebuild_rollups``
-repairs that.) Records written before rollups existed have no ``rolled`` field and are
+Each record is inserted with ``rolled: false``; its rollups are then bumped with one
+upserting ``$inc`` each, and the record is marked ``rolled: true``. A write that fails in
+between raises, so the durable sink buffers the record and retries it: the retry finds the
+record stored but not rolled and applies the ``$inc`` then. (A failure after some of the
+``$inc`` landed, or a crash before the mark, counts the record twice on those levels;
+``python -m app.tools.rebuild_rollups`` repairs that.) Records written before rollups existed have no ``rolled`` field and are
 taken as rolled: the rebuild tool backfills them.
 """
 
