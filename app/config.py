@@ -11,7 +11,15 @@ import re
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, AliasPath, BaseModel, Field, SecretStr, ValidationError
+from pydantic import (
+    AliasChoices,
+    AliasPath,
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.llm.access import AccessSettings
@@ -55,6 +63,14 @@ class StorageSettings(_EnvSettings):
     # breaker opens and storage calls are skipped until a probe sees the database back.
     timeout_ms: int = Field(default=600, ge=50)
     probe_interval: float = Field(default=2.0, gt=0)  # seconds between those probes
+    # Keep raw usage records this many days (a TTL index); empty: forever. The daily
+    # rollups /stats reads are kept forever either way.
+    usage_retention_days: int | None = Field(default=None, ge=1)
+
+    @field_validator("usage_retention_days", mode="before")
+    @classmethod
+    def _empty_is_forever(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
 
 class BotSettings(_EnvSettings):

@@ -1,10 +1,17 @@
-"""Time the /stats queries on synthetic usage: in memory, and on MongoDB.
+"""Time what /stats reads (the daily rollups) and the budget check at growing history
+sizes, in memory and on MongoDB, and print the 1M/10k ratio of each.
 
-    uv run python bench/stats_bench.py [--n-memory 1000000] [--n-mongo 100000]
+    uv run python bench/stats_bench.py [--sizes 10000,100000,1000000] [--backends memory,mongo]
+
+Memory: the records go through ``add_many`` (records and rollups, as in production).
+MongoDB: inserting 1M records into the stand-in takes ~6 minutes, so the rollups are made
+from the same synthetic records by the production code (``app.storage.rollups.build``)
+and written straight to ``usage_rollups``; /stats reads nothing else.
 
 MongoDB is the SecantusDB stand-in (a Python server, 2-27x slower than mongod by its
 authors' figures) unless TEST_MONGODB_URI points at a real mongod. Stand-in figures say
-whether the pipelines work at that size, NOT how fast MongoDB is. Never part of the tests.
+whether the queries keep their cost at that size, NOT how fast MongoDB is. Never part of
+the tests.
 """
 
 from __future__ import annotations
@@ -25,8 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bson import ObjectId
 
-from app.storage import StatsWindow, UsageRecord, UsageRepository
-from app.storage.memory import MemoryUsageRepository
+from app.storage import StatsWindow, Storage, UsageRecord, open_memory_storage
+from app.storage.rollups import LEVELS, add_to
 
 USERS = 50
 MODELS = ["openai/gpt-4o", "openai/gpt-4o-mini", "anthropic/claude-sonnet-4", "gemini/flash"]
@@ -60,86 +67,117 @@ async def timed(fn: Callable[[], Awaitable[Any]], repeat: int = 3) -> tuple[floa
     return best, result
 
 
-async def run(label: str, repo: UsageRepository, n: int, batch: int, repeat: int) -> None:
-    print(f"\n== {label}: {n:,} records ==")
-    t0 = time.perf_counter()
-    in_db = 0.0  # time spent inside add_many only (generation excluded)
+QUERIES = ["totals (7d)", "totals (all)", "per_user", "per_model", "per_day", "budget check"]
+
+
+async def fill_memory(storage: Storage, n: int) -> None:
     chunk: list[UsageRecord] = []
     for rec in synthetic(n):
         chunk.append(rec)
-        if len(chunk) == batch:
-            t1 = time.perf_counter()
-            await repo.add_many(chunk)
-            in_db += time.perf_counter() - t1
+        if len(chunk) == 10_000:
+            await storage.usage.add_many(chunk)
             chunk = []
-    if chunk:
-        t1 = time.perf_counter()
-        await repo.add_many(chunk)
-        in_db += time.perf_counter() - t1
-    dt = time.perf_counter() - t0
-    print(f"insert (add_many x{batch}):            {in_db:8.2f} s  {n / in_db:>12,.0f} rec/s")
-    print(f"  incl. generating the records:      {dt:8.2f} s  {n / dt:>12,.0f} rec/s")
-    assert await repo.count() == n
+    await storage.usage.add_many(chunk)
 
-    day = StatsWindow(since=START + timedelta(days=DAYS - 1), until=START + timedelta(days=DAYS))
+
+async def fill_mongo_rollups(storage: Storage, n: int) -> None:
+    from app.storage.mongo.rollups import _doc
+
+    built_levels: dict[str, dict[str, Any]] = {level: {} for level in LEVELS}
+    for rec in synthetic(n):
+        for level, out in built_levels.items():
+            add_to(out, rec, level)  # type: ignore[arg-type]
+    inner = storage.usage.inner  # type: ignore[attr-defined]
+    for level, built in built_levels.items():
+        col = inner._rollups[level]
+        await col.delete_many({})
+        docs = [_doc(r) for r in built.values()]
+        for i in range(0, len(docs), 1000):
+            await col.insert_many(docs[i : i + 1000])
+
+
+async def budget_checks(storage: Storage, n: int) -> None:
+    """What every chat message runs (app.access.budget): the O(1) daily spend counter."""
+    for _ in range(n):
+        await storage.spend.spent(3, START.date())
+
+
+async def measure(storage: Storage, repeat: int) -> dict[str, float]:
     week = StatsWindow(since=START + timedelta(days=DAYS - 7))
-    queries: list[tuple[str, Callable[[], Awaitable[Any]]]] = [
-        ("totals (all, with p50/p95)", lambda: repo.totals()),
-        ("per_user (all, top 20)", lambda: repo.per_user()),
-        ("per_model (all)", lambda: repo.per_model()),
-        ("per_day (all)", lambda: repo.per_day()),
-        ("totals (last 7 days)", lambda: repo.totals(week)),
-        ("per_user (last day)", lambda: repo.per_user(day)),
-        ("cost_since (one user, 1 day)", lambda: repo.cost_since(3, day.since)),  # type: ignore[arg-type]
-    ]
-    for name, fn in queries:
-        secs, result = await timed(fn, repeat)
-        rows = len(result) if isinstance(result, list) else "-"
-        print(f"{name:32s} {secs * 1000:10.1f} ms   rows={rows}")
-    totals = await repo.totals()
-    print(
-        f"check: requests={totals.requests:,} errors={totals.errors:,} "
-        f"cost=${totals.cost_usd:,.2f} p50={totals.latency_p50_ms:.0f}ms "
-        f"p95={totals.latency_p95_ms:.0f}ms"
-    )
+    await storage.spend.reserve(3, START.date(), 0.01, None)  # the O(1) daily counter
+    fns: dict[str, Callable[[], Awaitable[Any]]] = {
+        "totals (7d)": lambda: storage.stats.totals(week),
+        "totals (all)": lambda: storage.stats.totals(),
+        "per_user": lambda: storage.stats.per_user(),
+        "per_model": lambda: storage.stats.per_model(),
+        "per_day": lambda: storage.stats.per_day(),
+        "budget check": lambda: budget_checks(storage, 200),
+    }
+    out = {}
+    for name in QUERIES:
+        out[name], _ = await timed(fns[name], repeat)
+    out["budget check"] /= 200  # per call
+    t = await storage.stats.totals()
+    print(f"   check: requests={t.requests:,} cost=${t.cost_usd:,.2f} "
+          f"p50={t.latency_p50_ms}ms p95={t.latency_p95_ms}ms")  # fmt: skip
+    return out
+
+
+async def open_mongo(tmp: str) -> tuple[Storage, Any, str]:
+    from app.storage.mongo import open_mongo_storage
+
+    uri = os.environ.get("TEST_MONGODB_URI")
+    server = None
+    if not uri:
+        import secantus
+
+        server = secantus.SecantusDBServer(host="127.0.0.1", port=0, storage_path=tmp)
+        server.start()
+        uri = server.uri
+    storage = await open_mongo_storage(uri, db_name=f"stats_bench_{ObjectId()}", timeout_ms=120_000)
+    return storage, server, uri
+
+
+def report(label: str, sizes: list[int], table: dict[int, dict[str, float]]) -> None:
+    print(f"\n== {label} ==")
+    print(f"{'query':16s}" + "".join(f"{n:>12,}" for n in sizes) + "   ratio last/first")
+    for q in QUERIES:
+        row = "".join(f"{table[n][q] * 1000:>10.3f}ms" for n in sizes)
+        print(f"{q:16s}{row}   {table[sizes[-1]][q] / table[sizes[0]][q]:.2f}")
 
 
 async def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--n-memory", type=int, default=1_000_000)
-    ap.add_argument("--n-mongo", type=int, default=100_000)
-    ap.add_argument("--repeat", type=int, default=3, help="best of N (memory)")
-    ap.add_argument("--repeat-mongo", type=int, default=1, help="best of N (MongoDB)")
+    ap.add_argument("--sizes", default="10000,100000,1000000")
+    ap.add_argument("--backends", default="memory,mongo")
+    ap.add_argument("--repeat", type=int, default=5, help="best of N")
     args = ap.parse_args()
+    sizes = [int(x) for x in args.sizes.split(",")]
 
-    if args.n_memory:
-        await run("memory backend", MemoryUsageRepository(), args.n_memory, 10_000, args.repeat)
+    if "memory" in args.backends:
+        table = {}
+        for n in sizes:
+            storage = open_memory_storage()
+            t0 = time.perf_counter()
+            await fill_memory(storage, n)
+            print(f"memory {n:,}: add_many {time.perf_counter() - t0:.1f}s")
+            table[n] = await measure(storage, args.repeat)
+            await storage.close()
+        report("memory backend (records + rollups via add_many)", sizes, table)
 
-    if args.n_mongo:
-        from app.storage.mongo import open_mongo_storage
-
-        uri = os.environ.get("TEST_MONGODB_URI")
-        server = None
+    if "mongo" in args.backends:
         tmp = tempfile.TemporaryDirectory(prefix="stats-bench-")
-        if uri:
-            label = "MongoDB (real mongod via TEST_MONGODB_URI)"
-        else:
-            import secantus
-
-            server = secantus.SecantusDBServer(host="127.0.0.1", port=0, storage_path=tmp.name)
-            server.start()
-            uri = server.uri
-            label = "SecantusDB STAND-IN (not mongod; says nothing about MongoDB speed)"
-        db = f"stats_bench_{ObjectId()}"
-        storage = await open_mongo_storage(uri, db_name=db)
+        storage, server, _uri = await open_mongo(tmp.name)
+        label = "MongoDB (real mongod)" if server is None else "SecantusDB STAND-IN (not mongod)"
         try:
-            await run(label, storage.usage, args.n_mongo, 1_000, args.repeat_mongo)
+            table = {}
+            for n in sizes:
+                t0 = time.perf_counter()
+                await fill_mongo_rollups(storage, n)
+                print(f"mongo {n:,}: rollups written in {time.perf_counter() - t0:.1f}s")
+                table[n] = await measure(storage, args.repeat)
+            report(f"{label}, rollups generated directly", sizes, table)
         finally:
-            from pymongo import AsyncMongoClient
-
-            client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(uri)
-            await client.drop_database(db)
-            await client.close()
             await storage.close()
             if server is not None:
                 server.stop()

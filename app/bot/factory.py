@@ -23,6 +23,7 @@ from app.bot.notify.access import AccessNotifier
 from app.bot.routers.access_requests import create_access_requests_router
 from app.bot.routers.chat import create_chat_router
 from app.bot.routers.commands import create_commands_router
+from app.bot.send_budget import SharedSendBudget
 from app.bot.services.chat import ChatService
 from app.bot.services.models import ModelService
 from app.bot.streaming import make_bot_limiter
@@ -58,6 +59,8 @@ class BotApp:
     chat_service: ChatService
     i18n: I18n
     inflight: InFlightUpdates
+    # This instance's share of the bot-wide send budget; started/stopped by app.bot.lifecycle.
+    send_budget: SharedSendBudget
 
 
 def create_app(
@@ -85,6 +88,9 @@ def create_app(
     chat_service = ChatService(storage, llm, default_model=settings.llm.default_model)
 
     dp = Dispatcher(storage=fsm_storage)
+    limiter = make_bot_limiter(settings.bot.global_rate_per_second)
+    # MongoDB: the instances share BOT_GLOBAL_RATE_PER_SECOND; memory: one, the full budget.
+    send_budget = SharedSendBudget(limiter, settings.bot.global_rate_per_second, storage.instances)
     services = Services(
         settings=settings,
         storage=storage,
@@ -94,7 +100,7 @@ def create_app(
         access_notifier=notifier,
         chat_service=chat_service,
         models=ModelService(storage, settings.llm),
-        bot_limiter=make_bot_limiter(settings.bot.global_rate_per_second),
+        bot_limiter=limiter,
     )
     dp.workflow_data.update(cast(dict[str, object], services))
     inflight = InFlightUpdates()
@@ -114,5 +120,16 @@ def create_app(
     register_dialog_error_handlers(dp)
     setup_menus(dp)  # aiogram-dialog, reading only real reply-keyboard presses as presses
     return BotApp(
-        settings, bot, dp, storage, llm, authority, access, notifier, chat_service, i18n, inflight
+        settings,
+        bot,
+        dp,
+        storage,
+        llm,
+        authority,
+        access,
+        notifier,
+        chat_service,
+        i18n,
+        inflight,
+        send_budget,
     )

@@ -31,6 +31,7 @@ async def build_running_app(settings: Settings) -> BotApp:
         max_conversations=settings.bot.memory_max_conversations,
         timeout_ms=settings.storage.timeout_ms,
         probe_interval=settings.storage.probe_interval,
+        retention_days=settings.storage.usage_retention_days,
     )
     # One breaker: dialog state and the repositories share one view of the database.
     fsm_storage = make_fsm_storage(
@@ -52,6 +53,8 @@ async def on_startup(app: BotApp) -> None:
         default_model = "openai/gpt-4o-mini"
     asyncio.get_running_loop().run_in_executor(None, warm_up, default_model)
     await register_commands(app.bot, app.i18n, await app.authority.admin_chat_ids())
+    # Join the instances sharing BOT_GLOBAL_RATE_PER_SECOND (MongoDB; a no-op in memory).
+    await app.send_budget.start()
     if not app.settings.access.is_configured:
         log.warning(
             "access: no ACCESS_ADMINS, ACCESS_FRIENDS or ACCESS_ALLOW_EVERYONE set, so nobody "
@@ -91,6 +94,7 @@ async def drain(app: BotApp) -> bool:
 
 async def close(app: BotApp) -> None:
     """Release Telegram, storage and the model clients; flushes buffered usage records."""
+    await app.send_budget.stop()  # the other instances take our share at their next beat
     await app.bot.session.close()
     started = time.monotonic()
     await app.storage.close()

@@ -42,6 +42,7 @@ from app.bot.rendering import (
     render_preview_async,
     utf16_len,
 )
+from app.bot.send_budget import AdaptiveLimiter
 
 __all__ = ["AnswerStreamer", "StreamMode", "make_bot_limiter", "stream_answer"]
 
@@ -56,9 +57,10 @@ class StreamMode:
     EDIT = "edit"
 
 
-def make_bot_limiter(rate_per_second: float = 25.0) -> AsyncLimiter:
-    """One limiter per Bot, shared by all its streamers (Telegram allows ~30 msg/s per bot)."""
-    return AsyncLimiter(rate_per_second, 1.0)
+def make_bot_limiter(rate_per_second: float = 25.0) -> AdaptiveLimiter:
+    """One limiter per Bot, shared by all its streamers (Telegram allows ~30 msg/s per bot).
+    Its rate follows this instance's share of the bot-wide budget (app.bot.send_budget)."""
+    return AdaptiveLimiter(rate_per_second)
 
 
 def _is_not_modified(exc: TelegramBadRequest) -> bool:

@@ -35,6 +35,7 @@ class UsageEvent(BaseModel):
     error_kind: str | None = None  # LLMError.kind of the failure, None on success
     streamed: bool = False
     attempts: int = 1  # requests sent, retries included
+    kind: str = "chat"  # the modality; usage rollups are kept per kind
     created_at: datetime = Field(default_factory=utcnow)
 
     @property

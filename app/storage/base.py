@@ -34,6 +34,7 @@ from app.storage.models import (
     normalise_username,
     utc_ms,
 )
+from app.storage.rollups import Rollup
 
 # ---------------------------------------------------------------------------- repositories
 
@@ -224,6 +225,39 @@ class UsageRepository(Protocol):
         """Stream records oldest first (CSV export) without loading them all at once."""
         ...
 
+    async def rollups(
+        self, window: StatsWindow | None = None, *, user_id: int | None = None
+    ) -> list[Rollup]:
+        """The (UTC day, user, model, kind) rollups of the days the window touches, without
+        histograms (kept forever; written with each record by ``add``/``add_many``)."""
+        ...
+
+    async def histogram_rollups(
+        self, window: StatsWindow | None = None, *, user_id: int | None = None
+    ) -> list[Rollup]:
+        """Rollups with the latency histograms: per (day, kind) over all users and models,
+        or per (day, user, kind) when ``user_id`` is given (one histogram per day to merge
+        for totals, never one per user and model)."""
+        ...
+
+    async def rebuild_rollups(self) -> int:
+        """Recompute the rollups of the days the records cover (idempotent); returns how
+        many rollups were written. With retention, the oldest, partly expired day is kept."""
+        ...
+
+    async def oldest_record_at(self) -> datetime | None:
+        """When the oldest raw record still stored was made (retention drops older ones)."""
+        ...
+
+
+@runtime_checkable
+class InstanceRegistry(Protocol):
+    async def beat(self, instance_id: str, now: datetime, stale_after: float) -> int:
+        """Record this instance's heartbeat; return how many instances are live."""
+        ...
+
+    async def leave(self, instance_id: str) -> None: ...
+
 
 # ---------------------------------------------------------------------------- the bundle
 
@@ -244,13 +278,21 @@ class Storage:
         identities: IdentityRepository,
         closer: _Closer | None = None,
         breaker: CircuitBreaker | None = None,
+        retention_days: int | None = None,
+        instances: InstanceRegistry | None = None,
     ) -> None:
         self.backend: Backend = backend
         self.users = users
         self.requests = requests
         self.conversations = conversations
         self.usage = usage
+        # /stats reads these rollup figures; raw ``usage`` stays for details and export.
+        from app.storage.usage_stats import RollupStats
+
+        self.stats = RollupStats(usage, retention_days)
         self.spend = spend
+        # Live bot instances (MongoDB only): they share one Telegram send budget.
+        self.instances = instances
         self.identities = identities
         # The sink to hand to app.llm: a failed write is buffered and retried, never lost.
         self.usage_sink = usage_sink
@@ -306,6 +348,7 @@ __all__ = [
     "DayUsage",
     "DurableSinkLike",
     "IdentityRepository",
+    "InstanceRegistry",
     "ModelUsage",
     "RequestStatus",
     "Role",

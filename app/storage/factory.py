@@ -34,11 +34,12 @@ def open_memory_storage(
     max_conversations: int = DEFAULT_MAX_CONVERSATIONS,
     probe_interval: float = DEFAULT_PROBE_INTERVAL,
     sink_options: dict[str, Any] | None = None,
+    retention_days: int | None = None,
 ) -> Storage:
     """The in-memory twin, behind the same breaker and guard as MongoDB, so tests can
     inject an outage (``storage.breaker.inject_outage()``) on it too."""
     breaker = CircuitBreaker(probe_interval=probe_interval, name="storage")
-    usage = guard(MemoryUsageRepository(), breaker)
+    usage = guard(MemoryUsageRepository(retention_days), breaker)
     return Storage(
         backend="memory",
         users=guard(MemoryUserRepository(), breaker),
@@ -49,6 +50,7 @@ def open_memory_storage(
         spend=guard(MemorySpendRepository(), breaker),
         identities=guard(MemoryIdentityRepository(), breaker),
         breaker=breaker,
+        retention_days=retention_days,
     )
 
 
@@ -61,6 +63,7 @@ async def open_storage(
     timeout_ms: int | None = None,
     probe_interval: float = DEFAULT_PROBE_INTERVAL,
     sink_options: dict[str, Any] | None = None,
+    retention_days: int | None = None,
 ) -> Storage:
     """MongoDB when ``mongodb_uri`` is set (raises if it is unreachable: fail at start-up,
     not on the first message); the in-memory store otherwise, with a loud warning.
@@ -79,6 +82,7 @@ async def open_storage(
             timeout_ms=timeout_ms or DEFAULT_TIMEOUT_MS,
             probe_interval=probe_interval,
             sink_options=sink_options,
+            retention_days=retention_days,
         )
     log.warning(
         "storage: MONGODB_URI is not set, using the IN-MEMORY store: users, approvals, "
@@ -89,6 +93,7 @@ async def open_storage(
         max_conversations=max_conversations,
         probe_interval=probe_interval,
         sink_options=sink_options,
+        retention_days=retention_days,
     )
 
 

@@ -156,6 +156,14 @@ class UsageTotals(UsageBucket):
     latency_p95_ms: float | None = None
 
 
+class RollupTotals(UsageTotals):
+    """Totals read from the daily rollups: percentiles come from merged log-bucket
+    histograms (see app.storage.rollups for the error bound), plus time to first token."""
+
+    ttft_p50_ms: float | None = None
+    ttft_p95_ms: float | None = None
+
+
 class UserUsage(UsageBucket):
     user_id: int | None  # None: calls made outside the bot (library use)
 

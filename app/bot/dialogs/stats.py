@@ -1,6 +1,6 @@
 """/stats (admins only): usage totals per window, per user, per model, chart and CSV.
 
-Every figure comes from the storage aggregations (totals/per_user/per_model/per_day);
+Every figure comes from the daily rollups (``storage.stats``: totals/per_user/per_model/per_day);
 only the CSV export walks the records, and it streams them."""
 
 from __future__ import annotations
@@ -96,18 +96,37 @@ async def main_getter(
     dialog_manager: DialogManager, storage: Storage, **_kwargs: Any
 ) -> dict[str, Any]:
     key = window_key(dialog_manager)
-    totals = await storage.usage.totals(selected_window(dialog_manager))
+    totals = await storage.stats.totals(selected_window(dialog_manager))
     windows = [
         {"id": k, "label": f"• {window_label(k)} •" if k == key else window_label(k)}
         for k in WINDOW_KEYS
     ]
-    return {"window": window_label(key), "totals": totals_text(totals), "windows": windows}
+    return {
+        "window": window_label(key),
+        "totals": totals_text(totals),
+        "windows": windows,
+        "detail": await detail_text(storage),
+    }
+
+
+async def detail_text(storage: Storage) -> str:
+    """How far back the raw records (recent errors, CSV export) go; the figures above come
+    from daily rollups that are kept forever. Empty when records are kept forever."""
+    days = storage.stats.retention_days
+    if days is None:
+        return ""
+    oldest = await storage.stats.detail_since()
+    since = oldest.strftime("%Y-%m-%d") if oldest is not None else "-"
+    return _(
+        "Detailed records (recent errors, CSV export) are kept for {days} days; "
+        "the oldest is from {since}. Totals cover all time."
+    ).format(days=days, since=since)
 
 
 async def users_getter(
     dialog_manager: DialogManager, storage: Storage, **_kwargs: Any
 ) -> dict[str, Any]:
-    rows = await storage.usage.per_user(selected_window(dialog_manager), limit=TOP_USERS)
+    rows = await storage.stats.per_user(selected_window(dialog_manager), limit=TOP_USERS)
     names = await _names(storage, [r.user_id for r in rows])
     lines = [
         _("{name}: {requests} requests, {tokens} tokens, {cost}").format(
@@ -142,8 +161,8 @@ async def user_getter(
     window = selected_window(dialog_manager)
     uid = int(dialog_manager.dialog_data["user_id"])
     totals, models, errors, record = await asyncio.gather(
-        storage.usage.totals(window, user_id=uid),
-        storage.usage.per_model(window, limit=TOP_MODELS, user_id=uid),
+        storage.stats.totals(window, user_id=uid),
+        storage.stats.per_model(window, limit=TOP_MODELS, user_id=uid),
         storage.usage.recent_errors(window, user_id=uid, limit=RECENT_ERRORS),
         storage.users.get(uid),
     )
@@ -177,7 +196,7 @@ async def user_getter(
 async def models_getter(
     dialog_manager: DialogManager, storage: Storage, **_kwargs: Any
 ) -> dict[str, Any]:
-    rows = await storage.usage.per_model(selected_window(dialog_manager), limit=TOP_MODELS)
+    rows = await storage.stats.per_model(selected_window(dialog_manager), limit=TOP_MODELS)
     lines = [
         _("{model}: {requests} requests ({errors} errors), {tokens} tokens, {cost}").format(
             model=m.model,
@@ -225,7 +244,12 @@ def stats_dialog() -> Dialog:
     back = SwitchTo(I18nFormat(__("‹ Back")), id="s_back", state=StatsSG.main)
     dialog = Dialog(
         Window(
-            Multi(I18nFormat(__("Usage statistics: {window}")), Format("{totals}"), sep="\n\n"),
+            Multi(
+                I18nFormat(__("Usage statistics: {window}")),
+                Format("{totals}"),
+                Format("{detail}", when="detail"),
+                sep="\n\n",
+            ),
             Group(
                 Select(
                     Format("{item[label]}"),

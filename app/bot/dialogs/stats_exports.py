@@ -25,7 +25,7 @@ def _chat_id(callback: CallbackQuery) -> int:
 
 async def on_chart(callback: CallbackQuery, _w: Any, manager: DialogManager) -> None:
     storage: Storage = manager.middleware_data["storage"]
-    days = await storage.usage.per_day(selected_window(manager))
+    days = await storage.stats.per_day(selected_window(manager))
     if not days:
         await callback.answer(_("No usage in this period."), show_alert=True)
         return

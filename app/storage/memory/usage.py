@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 import calendar
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from app.llm.usage import UsageEvent
@@ -27,6 +27,7 @@ from app.storage.base import (
     utc_ms,
 )
 from app.storage.durable_sink import to_record
+from app.storage.rollups import LEVELS, Level, Rollup, add_to, build, day_range, record_day
 
 # A row is a plain tuple of every UsageRecord field, in declaration order, with created_at
 # held as int milliseconds. Built from the model's fields, so a field added to UsageEvent
@@ -78,6 +79,8 @@ class _Acc:
             self.errors += 1
         self.prompt += r[PT]
         self.completion += r[CT]
+        if r[FALLBACK]:
+            self.fallback += 1
         if r[COST] is None:
             self.unpriced += 1
         else:
@@ -102,18 +105,41 @@ def _rank_key(b: UsageBucket) -> tuple[float, int]:
 
 
 class MemoryUsageRepository:
-    def __init__(self) -> None:
+    def __init__(self, retention_days: int | None = None) -> None:
         self._ts: list[int] = []
         self._rows: list[_Row] = []
         self._ids: set[str] = set()
+        # Rollups per level, by day, then by key; kept forever, whatever the rows' retention.
+        self._levels: dict[Level, dict[date, dict[str, Rollup]]] = {lv: {} for lv in LEVELS}
+        self._retention = retention_days
+
+    # ------------------------------------------------------------------ retention
+
+    def _expire(self) -> None:
+        """Drop rows past the retention (MongoDB's TTL index does it in the background)."""
+        if self._retention is None or not self._ts:
+            return
+        cutoff = _ms(datetime.now(UTC) - timedelta(days=self._retention))
+        if self._ts[0] >= cutoff:
+            return
+        n = bisect.bisect_left(self._ts, cutoff)
+        for r in self._rows[:n]:
+            self._ids.discard(r[ID])
+        del self._ts[:n], self._rows[:n]
 
     # ------------------------------------------------------------------ writes
+
+    def _roll(self, rec: UsageRecord) -> None:
+        day = record_day(rec)
+        for level, by_day in self._levels.items():
+            add_to(by_day.setdefault(day, {}), rec, level)
 
     def _insert(self, rec: UsageRecord) -> None:
         if rec.id in self._ids:
             return  # idempotent: a retried write that had landed
         row = _row(rec)
         self._ids.add(rec.id)
+        self._roll(rec)
         if not self._ts or row[TS] >= self._ts[-1]:
             self._ts.append(row[TS])
             self._rows.append(row)
@@ -132,9 +158,57 @@ class MemoryUsageRepository:
             self._insert(to_record(event))
         return len(events)
 
+    # ------------------------------------------------------------------ rollups
+
+    def _read(self, level: Level, window: StatsWindow | None, user_id: int | None) -> list[Rollup]:
+        first, last = day_range(window)
+        out: list[Rollup] = []
+        for day, group in self._levels[level].items():
+            if (first is not None and day < first) or (last is not None and day >= last):
+                continue
+            out.extend(r for r in group.values() if user_id is None or r.user_id == user_id)
+        return out  # the live objects, not copies: callers only read them (merge_*)
+
+    async def rollups(
+        self, window: StatsWindow | None = None, *, user_id: int | None = None
+    ) -> list[Rollup]:
+        return self._read("model", window, user_id)
+
+    async def histogram_rollups(
+        self, window: StatsWindow | None = None, *, user_id: int | None = None
+    ) -> list[Rollup]:
+        if user_id is None:
+            return self._read("day", window, None)
+        return self._read("user", window, user_id)
+
+    async def rebuild_rollups(self) -> int:
+        """Recompute the rollups of the days the rows still cover (see app.tools)."""
+        self._expire()
+        if not self._rows:
+            return 0
+        first = _dt(self._rows[0][TS]).date()
+        if self._retention is not None:
+            # the first day may be cut by the retention: its rollups are the only full copy
+            first = date.fromordinal(first.toordinal() + 1)
+        recs = [r for r in map(_record, self._rows) if record_day(r) >= first]
+        written = 0
+        for level, by_day in self._levels.items():
+            for day in [d for d in by_day if d >= first]:
+                del by_day[day]
+            fresh = build(recs, level)
+            for rollup in fresh.values():
+                by_day.setdefault(rollup.day, {})[rollup.key] = rollup
+            written += len(fresh) if level == "model" else 0
+        return written
+
+    async def oldest_record_at(self) -> datetime | None:
+        self._expire()
+        return _dt(self._ts[0]) if self._ts else None
+
     # ------------------------------------------------------------------ reads
 
     def _window(self, window: StatsWindow | None, user_id: int | None = None) -> Iterable[_Row]:
+        self._expire()
         lo, hi = 0, len(self._rows)
         if window is not None and window.since is not None:
             lo = bisect.bisect_left(self._ts, _ms(window.since))
@@ -146,6 +220,7 @@ class MemoryUsageRepository:
         return (rows[i] for i in range(lo, hi) if rows[i][USER] == user_id)
 
     async def count(self, window: StatsWindow | None = None) -> int:
+        self._expire()
         lo, hi = 0, len(self._rows)
         if window is not None and window.since is not None:
             lo = bisect.bisect_left(self._ts, _ms(window.since))

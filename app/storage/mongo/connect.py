@@ -16,6 +16,7 @@ from app.storage.durable_sink import DurableUsageSink
 from app.storage.errors import StorageUnavailable
 from app.storage.guard import guard, translate
 from app.storage.mongo.documents import DOCUMENT_MODELS
+from app.storage.mongo.instances import MongoInstanceRegistry
 from app.storage.mongo.repos import MongoConversationRepository, MongoUserRepository
 from app.storage.mongo.requests import MongoAccessRequestRepository
 from app.storage.mongo.spend import MongoIdentityRepository, MongoSpendRepository
@@ -99,6 +100,7 @@ async def open_mongo_storage(
     startup_timeout: float = STARTUP_TIMEOUT,
     client_options: dict[str, Any] | None = None,
     sink_options: dict[str, Any] | None = None,
+    retention_days: int | None = None,
 ) -> Storage:
     """``db_name`` is MONGODB_DB: used only when the URI names no database."""
     name = resolve_db_name(uri, db_name)
@@ -114,7 +116,13 @@ async def open_mongo_storage(
     database = client[name]
     # Repositories bind their collections now: a later init_beanie (another storage in the
     # same process, as in tests) can't move them to another database.
-    usage = guard(MongoUsageRepository(), breaker)
+    raw_usage = MongoUsageRepository(retention_days)
+    try:
+        await raw_usage.ensure_indexes()
+    except BaseException:
+        await client.close()
+        raise
+    usage = guard(raw_usage, breaker)
     return Storage(
         backend="mongodb",
         users=guard(MongoUserRepository(), breaker),
@@ -126,4 +134,6 @@ async def open_mongo_storage(
         identities=guard(MongoIdentityRepository(database), breaker),
         closer=client.close,
         breaker=breaker,
+        retention_days=retention_days,
+        instances=guard(MongoInstanceRegistry(database), breaker),
     )

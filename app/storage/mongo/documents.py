@@ -105,12 +105,14 @@ class UsageDoc(Document):
     error_kind: str | None = None
     streamed: bool = False
     attempts: int = 1
+    kind: str = "chat"
     created_at: datetime = Field(default_factory=utc_ms)
 
     class Settings:
         name = "usage"
+        # "created" (on created_at, a TTL index when retention is set) is managed by
+        # app.storage.mongo.rollups.ensure_retention: its options change with the setting.
         indexes: ClassVar[list[IndexModel]] = [
-            IndexModel([("created_at", ASCENDING)], name="created"),
             IndexModel([("user_id", ASCENDING), ("created_at", ASCENDING)], name="user_created"),
             IndexModel([("model", ASCENDING), ("created_at", ASCENDING)], name="model_created"),
             IndexModel(

@@ -24,7 +24,9 @@ from app.storage.base import (
     utc_ms,
 )
 from app.storage.durable_sink import to_record
+from app.storage.mongo import rollups as rollup_store
 from app.storage.mongo.documents import UsageDoc
+from app.storage.rollups import Rollup
 
 Raw = dict[str, Any]
 _DUPLICATE_KEY = 11000
@@ -75,17 +77,23 @@ def _doc(rec: UsageRecord) -> Raw:
     data = rec.model_dump(exclude={"id"})
     data["_id"] = ObjectId(rec.id)
     data["created_at"] = utc_ms(rec.created_at)
+    data["rolled"] = False  # set once its rollup is bumped (see mongo.rollups)
     return data
 
 
 def _record(raw: Raw) -> UsageRecord:
-    data = {k: v for k, v in raw.items() if k != "_id"}
+    data = {k: v for k, v in raw.items() if k not in ("_id", "rolled")}
     return UsageRecord(id=str(raw["_id"]), **data)
 
 
 class MongoUsageRepository:
-    def __init__(self) -> None:
+    def __init__(self, retention_days: int | None = None) -> None:
         self._col: AsyncCollection[Raw] = UsageDoc.get_pymongo_collection()
+        self._rollups = rollup_store.collections(self._col.database)
+        self._retention = retention_days
+
+    async def ensure_indexes(self) -> None:
+        await rollup_store.ensure_indexes(self._col, self._rollups, self._retention)
 
     # ------------------------------------------------------------------ writes
 
@@ -93,12 +101,15 @@ class MongoUsageRepository:
         rec = to_record(event)
         with contextlib.suppress(DuplicateKeyError):  # a retried write that had landed
             await self._col.insert_one(_doc(rec))
+        # A failure here raises: the durable sink retries, and the retry rolls it up.
+        await rollup_store.roll(self._col, self._rollups, [rec])
         return rec.model_copy(update={"created_at": utc_ms(rec.created_at)})
 
     async def add_many(self, events: Sequence[UsageEvent]) -> int:
         if not events:
             return 0
-        docs = [_doc(to_record(e)) for e in events]
+        recs = [to_record(e) for e in events]
+        docs = [_doc(rec) for rec in recs]
         try:
             await self._col.insert_many(docs, ordered=False)
         except BulkWriteError as exc:
@@ -107,7 +118,29 @@ class MongoUsageRepository:
                 "writeConcernErrors"
             ):
                 raise
+        await rollup_store.roll(self._col, self._rollups, recs)
         return len(docs)
+
+    # ------------------------------------------------------------------ rollups
+
+    async def rollups(
+        self, window: StatsWindow | None = None, *, user_id: int | None = None
+    ) -> list[Rollup]:
+        return await rollup_store.read(self._rollups["model"], window, user_id)
+
+    async def histogram_rollups(
+        self, window: StatsWindow | None = None, *, user_id: int | None = None
+    ) -> list[Rollup]:
+        if user_id is None:
+            return await rollup_store.read(self._rollups["day"], window, None)
+        return await rollup_store.read(self._rollups["user"], window, user_id)
+
+    async def rebuild_rollups(self) -> int:
+        return await rollup_store.rebuild(self._col, self._rollups, self._retention, _record)
+
+    async def oldest_record_at(self) -> datetime | None:
+        raw = await self._col.find_one({}, {"created_at": 1}, sort=[("created_at", ASCENDING)])
+        return None if raw is None else utc_ms(raw["created_at"])
 
     # ------------------------------------------------------------------ reads
 

@@ -1,0 +1,330 @@
+"""Daily usage rollups: what both backends keep per UTC day, and how rollups are merged into
+the figures /stats shows.
+
+Three levels, each updated with every usage record (one ``$inc`` each on MongoDB): per
+(day, user, model, kind) with the sums only, so its documents have a fixed size; per
+(day, user, kind) and per (day, kind) with fixed log-bucket histograms of latency and time
+to first token, so that percentiles of any window come from merged histograms (one per
+day). Reading a window costs O(days x users x models), whatever the number of records.
+
+Histogram error bound: bucket ``i >= 1`` holds values in ``[G**(i-1), G**i)`` ms, with
+their count and sum; a percentile reads back the mean of the bucket the nearest rank falls
+in. Mean and exact value share that bucket, so for any value of at least 1 ms the relative
+error is below ``G - 1`` (5 % with ``G = 1.05``; far less in practice, as the mean sits
+near the middle), and exact when the bucket's values are equal. Bucket 0 holds everything
+under 1 ms. At most ``MAX_BUCKET + 1`` cells: the cost of merging is bounded by the
+number of days, never by the number of records.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from app.storage.models import (
+    COST_DECIMALS,
+    DayUsage,
+    ModelUsage,
+    RollupTotals,
+    StatsWindow,
+    UsageRecord,
+    UserUsage,
+    nearest_rank,
+)
+
+Level = Literal["model", "user", "day"]
+
+#: Growth factor between histogram bucket edges.
+GROWTH = 1.05
+#: The worst relative error of a histogram percentile (values of 1 ms and more).
+MAX_RELATIVE_ERROR = GROWTH - 1
+_LOG_G = math.log(GROWTH)
+#: Values beyond ~3.3 hours share the last bucket (its mean is still theirs).
+MAX_BUCKET = 400
+
+#: bucket index (a string: BSON keys) -> {"n": count, "s": sum of the values in ms}
+Histogram = dict[str, dict[str, float]]
+
+#: Stands for "all models" / "all users" in the keys of the coarser rollups.
+ALL = "*"
+LEVELS: tuple[Level, ...] = ("model", "user", "day")
+
+
+def bucket_of(value_ms: float) -> int:
+    if value_ms < 1.0:
+        return 0
+    return min(MAX_BUCKET, math.floor(math.log(value_ms) / _LOG_G) + 1)
+
+
+def _mean(cell: Mapping[str, float]) -> float:
+    return round(cell["s"] / cell["n"], 3) if cell["n"] else 0.0
+
+
+def hist_percentile(hist: Mapping[str, Mapping[str, float]], p: float) -> float | None:
+    """Nearest-rank percentile (as ``nearest_rank``) read from a merged histogram."""
+    n = sum(int(cell["n"]) for cell in hist.values())
+    if n == 0:
+        return None
+    rank = max(1, math.ceil(p * n))
+    seen = 0
+    ordered = sorted(hist.items(), key=lambda kv: int(kv[0]))
+    for _index, cell in ordered:
+        seen += int(cell["n"])
+        if seen >= rank:
+            return _mean(cell)
+    return _mean(ordered[-1][1])  # unreachable: the counts add up to n
+
+
+class FlatHistogram:
+    """A merge target: counts and sums in two dense lists (merging many rollups' sparse
+    histograms without a dict per cell)."""
+
+    __slots__ = ("counts", "sums")
+
+    def __init__(self) -> None:
+        self.counts = [0] * (MAX_BUCKET + 1)
+        self.sums = [0.0] * (MAX_BUCKET + 1)
+
+    def merge(self, other: Mapping[str, Mapping[str, float]]) -> None:
+        counts, sums = self.counts, self.sums
+        for k, cell in other.items():
+            i = int(k)
+            counts[i] += int(cell["n"])
+            sums[i] += cell["s"]
+
+    def percentiles(self, *ps: float) -> list[float | None]:
+        n = sum(self.counts)
+        if n == 0:
+            return [None for _ in ps]
+        out: list[float | None] = []
+        for p in ps:
+            rank, seen = max(1, math.ceil(p * n)), 0
+            for i, c in enumerate(self.counts):
+                seen += c
+                if c and seen >= rank:
+                    out.append(round(self.sums[i] / c, 3))
+                    break
+        return out
+
+
+def hist_merge(into: Histogram, other: Mapping[str, Mapping[str, float]]) -> None:
+    for k, cell in other.items():
+        mine = into.setdefault(k, {"n": 0, "s": 0.0})
+        mine["n"] += cell["n"]
+        mine["s"] += cell["s"]
+
+
+def exact_percentile(values: Iterable[float], p: float) -> float | None:
+    return nearest_rank(sorted(values), p)
+
+
+# ---------------------------------------------------------------------------- the model
+
+
+def day_start(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+class Rollup(BaseModel):
+    """One (UTC day, user, model, kind) group's sums."""
+
+    day: date
+    user_id: int | None
+    model: str
+    kind: str = "chat"
+    requests: int = 0
+    errors: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    unpriced_requests: int = 0
+    fallback_priced_requests: int = 0
+    # "model": per (day, user, model, kind), no histograms (fixed-size documents);
+    # "user": per (day, user, kind), "day": per (day, kind), both with the histograms.
+    level: Level = "model"
+    latency_hist: Histogram = Field(default_factory=dict)
+    ttft_hist: Histogram = Field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return level_key(self.level, self.day, self.user_id, self.model, self.kind)
+
+
+def rollup_key(day: date, user_id: int | None, model: str, kind: str) -> str:
+    return f"{day.isoformat()}|{'-' if user_id is None else user_id}|{kind}|{model}"
+
+
+def increments(rec: UsageRecord, *, histograms: bool = True) -> dict[str, float | int]:
+    """What one record adds to its rollup, as flat ``$inc`` paths."""
+    inc: dict[str, float | int] = {
+        "requests": 1,
+        "errors": 0 if rec.outcome == "ok" else 1,
+        "prompt_tokens": rec.prompt_tokens,
+        "completion_tokens": rec.completion_tokens,
+        "cost_usd": rec.cost_usd if rec.cost_usd is not None else 0.0,
+        "unpriced_requests": 1 if rec.cost_usd is None else 0,
+        "fallback_priced_requests": 1 if rec.cost_fallback else 0,
+    }
+    if not histograms:
+        return inc
+    lat = bucket_of(rec.latency_ms)
+    inc[f"latency_hist.{lat}.n"] = 1
+    inc[f"latency_hist.{lat}.s"] = float(rec.latency_ms)
+    if rec.ttft_ms is not None:
+        ttft = bucket_of(rec.ttft_ms)
+        inc[f"ttft_hist.{ttft}.n"] = 1
+        inc[f"ttft_hist.{ttft}.s"] = float(rec.ttft_ms)
+    return inc
+
+
+def record_day(rec: UsageRecord) -> date:
+    return rec.created_at.astimezone(UTC).date()
+
+
+def apply(target: Rollup, inc: Mapping[str, float | int]) -> None:
+    """The in-memory ``$inc``."""
+    for path, amount in inc.items():
+        if "." in path:
+            field, index, part = path.split(".")
+            hist: Histogram = getattr(target, field)
+            cell = hist.setdefault(index, {"n": 0, "s": 0.0})
+            cell[part] += amount
+        else:
+            setattr(target, path, getattr(target, path) + amount)
+
+
+def day_range(window: StatsWindow | None) -> tuple[date | None, date | None]:
+    """The days a window covers: [first, last). Windows of /stats start at UTC midnight; a
+    window starting mid-day includes that whole day (rollups have no finer grain)."""
+    if window is None:
+        return None, None
+    first = window.since.astimezone(UTC).date() if window.since is not None else None
+    last: date | None = None
+    if window.until is not None:
+        until = window.until.astimezone(UTC)
+        last = until.date()
+        if until != day_start(last):  # a partial last day is included
+            last = date.fromordinal(last.toordinal() + 1)
+    return first, last
+
+
+# ---------------------------------------------------------------------------- merging
+
+
+class _Sum:
+    __slots__ = ("fields", "lat", "ttft")
+
+    def __init__(self) -> None:
+        self.fields: dict[str, Any] = {
+            "requests": 0,
+            "errors": 0,
+            "prompt_tokens": 0,
+            "completion_tokens": 0,
+            "cost_usd": 0.0,
+            "unpriced_requests": 0,
+            "fallback_priced_requests": 0,
+        }
+        self.lat = FlatHistogram()
+        self.ttft = FlatHistogram()
+
+    def add(self, r: Rollup, *, hists: bool = False) -> None:
+        f = self.fields
+        f["requests"] += r.requests
+        f["errors"] += r.errors
+        f["prompt_tokens"] += r.prompt_tokens
+        f["completion_tokens"] += r.completion_tokens
+        f["cost_usd"] += r.cost_usd
+        f["unpriced_requests"] += r.unpriced_requests
+        f["fallback_priced_requests"] += r.fallback_priced_requests
+        if hists:
+            self.lat.merge(r.latency_hist)
+            self.ttft.merge(r.ttft_hist)
+
+    def bucket(self) -> dict[str, Any]:
+        return self.fields | {"cost_usd": round(self.fields["cost_usd"], COST_DECIMALS)}
+
+
+def merge_totals(rollups: Iterable[Rollup]) -> RollupTotals:
+    acc = _Sum()
+    for r in rollups:
+        acc.add(r, hists=True)
+    lat50, lat95 = acc.lat.percentiles(0.5, 0.95)
+    ttft50, ttft95 = acc.ttft.percentiles(0.5, 0.95)
+    return RollupTotals(
+        **acc.bucket(),
+        latency_p50_ms=lat50,
+        latency_p95_ms=lat95,
+        ttft_p50_ms=ttft50,
+        ttft_p95_ms=ttft95,
+    )
+
+
+def _grouped(rollups: Iterable[Rollup], key: Any) -> dict[Any, _Sum]:
+    groups: dict[Any, _Sum] = {}
+    for r in rollups:
+        k = key(r)
+        acc = groups.get(k)
+        if acc is None:
+            acc = groups[k] = _Sum()
+        acc.add(r)
+    return groups
+
+
+def merge_per_user(rollups: Iterable[Rollup], limit: int) -> list[UserUsage]:
+    out = [
+        UserUsage(user_id=k, **a.bucket())
+        for k, a in _grouped(rollups, lambda r: r.user_id).items()
+    ]
+    out.sort(key=lambda u: (-u.cost_usd, -u.requests, u.user_id is not None, u.user_id or 0))
+    return out[:limit]
+
+
+def merge_per_model(rollups: Iterable[Rollup], limit: int) -> list[ModelUsage]:
+    out = [
+        ModelUsage(model=k, **a.bucket()) for k, a in _grouped(rollups, lambda r: r.model).items()
+    ]
+    out.sort(key=lambda m: (-m.cost_usd, -m.requests, m.model))
+    return out[:limit]
+
+
+def merge_per_day(rollups: Iterable[Rollup]) -> list[DayUsage]:
+    groups = _grouped(rollups, lambda r: r.day)
+    return [DayUsage(day=k, **a.bucket()) for k, a in sorted(groups.items())]
+
+
+def level_key(level: Level, day: date, user_id: int | None, model: str, kind: str) -> str:
+    if level == "day":
+        return f"{day.isoformat()}|{ALL}|{kind}"
+    if level == "user":
+        return rollup_key(day, user_id, ALL, kind)
+    return rollup_key(day, user_id, model, kind)
+
+
+def identity(rec: UsageRecord, level: Level) -> tuple[str, int | None, str]:
+    """(key, user_id, model) of the rollup ``rec`` goes to at ``level``."""
+    day = record_day(rec)
+    user_id = None if level == "day" else rec.user_id
+    model = rec.model if level == "model" else ALL
+    return level_key(level, day, user_id, model, rec.kind), user_id, model
+
+
+def add_to(out: dict[str, Rollup], rec: UsageRecord, level: Level = "model") -> None:
+    key, user_id, model = identity(rec, level)
+    target = out.get(key)
+    if target is None:
+        target = out[key] = Rollup(
+            day=record_day(rec), user_id=user_id, model=model, kind=rec.kind, level=level
+        )
+    apply(target, increments(rec, histograms=level != "model"))
+
+
+def build(records: Iterable[UsageRecord], level: Level = "model") -> dict[str, Rollup]:
+    """Rollups computed from scratch (the rebuild tool, and the contract tests)."""
+    out: dict[str, Rollup] = {}
+    for rec in records:
+        add_to(out, rec, level)
+    return out
