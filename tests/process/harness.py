@@ -114,28 +114,42 @@ async def run_to_exit(cwd: Path, **env: str) -> Finished:
 
 @dataclass
 class RunningApp:
-    """A started `python -m app`; stderr (the log) is read line by line."""
+    """A started `python -m app`. Its stdout and stderr (the log) are drained from the
+    start, so a chatty process (DEBUG logging) never blocks on a full pipe."""
 
     proc: asyncio.subprocess.Process
     log: list[str] = field(default_factory=list)
+    out: list[str] = field(default_factory=list)
+    _readers: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        assert self.proc.stderr is not None and self.proc.stdout is not None
+        self._readers = [
+            asyncio.create_task(_collect(self.proc.stderr, self.log)),
+            asyncio.create_task(_collect(self.proc.stdout, self.out)),
+        ]
 
     async def wait_for_log(self, marker: str, within: float = 60) -> None:
-        async def read() -> None:
-            assert self.proc.stderr is not None
+        async def seen() -> None:
             while not any(marker in line for line in self.log):
-                raw = await self.proc.stderr.readline()
-                if not raw:
+                if self._readers[0].done():
                     raise AssertionError(f"bot exited before {marker!r}:\n" + "".join(self.log))
-                self.log.append(raw.decode())
+                await asyncio.sleep(0.05)
 
-        await asyncio.wait_for(read(), within)
+        await asyncio.wait_for(seen(), within)
 
     async def stop(self, within: float = 60) -> Finished:
         """SIGTERM, then everything the process still writes until it exits."""
         if self.proc.returncode is None:
             self.proc.send_signal(signal.SIGTERM)
-        out, err = await asyncio.wait_for(self.proc.communicate(), within)
-        return Finished(self.proc.returncode, out.decode(), "".join(self.log) + err.decode())
+        await asyncio.wait_for(self.proc.wait(), within)
+        await asyncio.wait_for(asyncio.gather(*self._readers), within)
+        return Finished(self.proc.returncode, "".join(self.out), "".join(self.log))
+
+
+async def _collect(stream: asyncio.StreamReader, into: list[str]) -> None:
+    while raw := await stream.readline():
+        into.append(raw.decode())
 
 
 async def start(cwd: Path, **env: str) -> RunningApp:

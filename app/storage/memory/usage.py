@@ -85,8 +85,6 @@ class _Acc:
             self.unpriced += 1
         else:
             self.cost += r[COST]
-        if r[FALLBACK]:
-            self.fallback += 1
 
     def fields(self) -> dict[str, Any]:
         return {
