@@ -5,7 +5,7 @@ the conventions they keep are in ``app.storage.models`` (re-exported here)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from datetime import date, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
@@ -233,11 +233,17 @@ class UsageRepository(Protocol):
         ...
 
     async def histogram_rollups(
-        self, window: StatsWindow | None = None, *, user_id: int | None = None
+        self,
+        window: StatsWindow | None = None,
+        *,
+        user_id: int | None = None,
+        histograms: bool = True,
+        days: Collection[date] | None = None,
     ) -> list[Rollup]:
         """Rollups with the latency histograms: per (day, kind) over all users and models,
         or per (day, user, kind) when ``user_id`` is given (one histogram per day to merge
-        for totals, never one per user and model)."""
+        for totals, never one per user and model). ``histograms=False`` may leave the
+        histograms out (their sums only); ``days`` keeps only those days of the window."""
         ...
 
     async def rebuild_rollups(self) -> int:

@@ -116,6 +116,35 @@ async def test_random_data_rollups_equal_raw(storage: Storage) -> None:
     await assert_rollups_match_raw(storage, [None, 1, 2, 3, 4])
 
 
+async def test_cached_day_histograms_follow_late_records(storage: Storage) -> None:
+    """Totals reuse each day's merged histogram while the day is unchanged; a record that
+    arrives late for an old day (a buffered write after an outage) is still counted."""
+    from app.storage.usage_stats import RollupStats
+
+    evs = random_events(300, seed=5)
+    await storage.usage.add_many(evs)
+    first = await storage.stats.totals()
+    assert await storage.stats.totals() == first  # served from the cached days
+    oldest = min(e.created_at for e in evs)
+    late = UsageEvent(
+        user_id=1, model="openai/gpt-4o", latency_ms=3_000_000.0, ttft_ms=2_000_000.0,
+        created_at=oldest,
+    )  # fmt: skip
+    for _ in range(40):  # enough very slow calls to move the p95
+        await storage.usage.add(late.model_copy())
+    cached = await storage.stats.totals()
+    fresh = await RollupStats(storage.usage).totals()  # no cache at all
+    assert cached == fresh
+    assert cached.requests == first.requests + 40
+    assert cached.latency_p95_ms is not None and first.latency_p95_ms is not None
+    assert cached.latency_p95_ms > first.latency_p95_ms
+    week = StatsWindow(since=oldest - timedelta(days=1), until=oldest + timedelta(days=2))
+    assert await storage.stats.totals(week) == await RollupStats(storage.usage).totals(week)
+    assert await storage.stats.totals(user_id=1) == await RollupStats(storage.usage).totals(
+        user_id=1
+    )
+
+
 async def test_rebuild_is_idempotent_and_backfills(storage: Storage) -> None:
     await storage.usage.add_many(random_events(300, seed=3))
     before = await _all_rollups(storage)

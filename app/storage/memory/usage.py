@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import bisect
 import calendar
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -158,11 +158,19 @@ class MemoryUsageRepository:
 
     # ------------------------------------------------------------------ rollups
 
-    def _read(self, level: Level, window: StatsWindow | None, user_id: int | None) -> list[Rollup]:
+    def _read(
+        self,
+        level: Level,
+        window: StatsWindow | None,
+        user_id: int | None,
+        days: Collection[date] | None = None,
+    ) -> list[Rollup]:
         first, last = day_range(window)
         out: list[Rollup] = []
         for day, group in self._levels[level].items():
             if (first is not None and day < first) or (last is not None and day >= last):
+                continue
+            if days is not None and day not in days:
                 continue
             out.extend(r for r in group.values() if user_id is None or r.user_id == user_id)
         return out  # the live objects, not copies: callers only read them (merge_*)
@@ -173,11 +181,17 @@ class MemoryUsageRepository:
         return self._read("model", window, user_id)
 
     async def histogram_rollups(
-        self, window: StatsWindow | None = None, *, user_id: int | None = None
+        self,
+        window: StatsWindow | None = None,
+        *,
+        user_id: int | None = None,
+        histograms: bool = True,
+        days: Collection[date] | None = None,
     ) -> list[Rollup]:
+        # In memory the histograms cost nothing to hand over: ``histograms`` is moot.
         if user_id is None:
-            return self._read("day", window, None)
-        return self._read("user", window, user_id)
+            return self._read("day", window, None, days)
+        return self._read("user", window, user_id, days)
 
     async def rebuild_rollups(self) -> int:
         """Recompute the rollups of the days the rows still cover (see app.tools)."""

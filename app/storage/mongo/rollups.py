@@ -12,7 +12,7 @@ existed have no ``rolled`` field and are taken as rolled: the rebuild tool backf
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -107,6 +107,9 @@ async def read(
     rollups: AsyncCollection[Raw],
     window: StatsWindow | None,
     user_id: int | None,
+    *,
+    histograms: bool = True,
+    days: Collection[date] | None = None,
 ) -> list[Rollup]:
     first, last = day_range(window)
     query: Raw = {}
@@ -119,7 +122,10 @@ async def read(
         query["day"] = span
     if user_id is not None:
         query["user_id"] = user_id
-    cursor = rollups.find(query).batch_size(5000)
+    if days is not None:
+        query.setdefault("$and", []).append({"day": {"$in": [day_start(d) for d in days]}})
+    projection = None if histograms else {"latency_hist": 0, "ttft_hist": 0}
+    cursor = rollups.find(query, projection).batch_size(5000)
     return [_rollup(raw) async for raw in cursor]
 
 

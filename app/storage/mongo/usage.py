@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -129,11 +129,17 @@ class MongoUsageRepository:
         return await rollup_store.read(self._rollups["model"], window, user_id)
 
     async def histogram_rollups(
-        self, window: StatsWindow | None = None, *, user_id: int | None = None
+        self,
+        window: StatsWindow | None = None,
+        *,
+        user_id: int | None = None,
+        histograms: bool = True,
+        days: Collection[date] | None = None,
     ) -> list[Rollup]:
-        if user_id is None:
-            return await rollup_store.read(self._rollups["day"], window, None)
-        return await rollup_store.read(self._rollups["user"], window, user_id)
+        collection = self._rollups["day"] if user_id is None else self._rollups["user"]
+        return await rollup_store.read(
+            collection, window, user_id, histograms=histograms, days=days
+        )
 
     async def rebuild_rollups(self) -> int:
         return await rollup_store.rebuild(self._col, self._rollups, self._retention, _record)
