@@ -25,6 +25,7 @@ from typing import Any
 from aiogram import Bot
 from aiogram.enums import ChatAction
 from aiogram.exceptions import (
+    TelegramAPIError,
     TelegramBadRequest,
     TelegramNetworkError,
     TelegramRetryAfter,
@@ -145,7 +146,7 @@ class AnswerStreamer:
                     message_thread_id=self.message_thread_id,
                 )
             )
-        except Exception:
+        except TelegramAPIError:
             logger.debug("typing indicator failed", exc_info=True)
 
     @handles_own_flood_control
@@ -158,7 +159,7 @@ class AnswerStreamer:
             return
         try:
             await self._push_preview(full_text_so_far)
-        except Exception:  # a preview is disposable; the final answer is what matters
+        except TelegramAPIError:  # a preview is disposable; the final answer is what matters
             logger.warning("preview update failed", exc_info=True)
 
     @handles_own_flood_control
@@ -188,7 +189,7 @@ class AnswerStreamer:
                 if edited is not None:
                     return
             await self._send_final(part, reply=True)
-        except Exception:
+        except TelegramAPIError:
             logger.exception("could not deliver the error message to chat %s", self.chat_id)
 
     # -- previews ------------------------------------------------------------------------

@@ -135,9 +135,12 @@ class GatewayCatalog:
     async def refresh(self) -> bool:
         """One discovery; on failure the last known list stays. True when it succeeded."""
         self.fetched_at = time.monotonic()
+        import aiohttp
+
         try:
             models = await self.fetch()
-        except Exception as exc:  # any fault of a remote service: keep what we know
+        # An unreachable gateway, or one that answers something unexpected: keep what we know.
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
             kept = "no list yet" if self.models is None else f"kept {len(self.models)} models"
             log.warning(
                 "gateway discovery at %s failed (%s: %s); %s",

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from app.storage.models import (
     COST_DECIMALS,
@@ -31,12 +31,16 @@ from app.storage.models import (
     ModelUsage,
     RollupTotals,
     StatsWindow,
+    UsageBucket,
     UsageRecord,
     UserUsage,
     nearest_rank,
 )
 
 Level = Literal["model", "user", "day"]
+
+#: The sums every rollup carries (and /stats adds up).
+BUCKET_FIELDS: tuple[str, ...] = tuple(UsageBucket.model_fields)
 
 #: Growth factor between histogram bucket edges.
 GROWTH = 1.05
@@ -129,20 +133,13 @@ def day_start(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
-class Rollup(BaseModel):
-    """One (UTC day, user, model, kind) group's sums."""
+class Rollup(UsageBucket):
+    """One (UTC day, user, model, kind) group's sums (the UsageBucket fields)."""
 
     day: date
     user_id: int | None
     model: str
     kind: str = "chat"
-    requests: int = 0
-    errors: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost_usd: float = 0.0
-    unpriced_requests: int = 0
-    fallback_priced_requests: int = 0
     # "model": per (day, user, model, kind), no histograms (fixed-size documents);
     # "user": per (day, user, kind), "day": per (day, kind), both with the histograms.
     level: Level = "model"
@@ -219,27 +216,14 @@ class _Sum:
     __slots__ = ("fields", "lat", "ttft")
 
     def __init__(self) -> None:
-        self.fields: dict[str, Any] = {
-            "requests": 0,
-            "errors": 0,
-            "prompt_tokens": 0,
-            "completion_tokens": 0,
-            "cost_usd": 0.0,
-            "unpriced_requests": 0,
-            "fallback_priced_requests": 0,
-        }
+        self.fields: dict[str, Any] = UsageBucket().model_dump()
         self.lat = FlatHistogram()
         self.ttft = FlatHistogram()
 
     def add(self, r: Rollup, *, hists: bool = False) -> None:
         f = self.fields
-        f["requests"] += r.requests
-        f["errors"] += r.errors
-        f["prompt_tokens"] += r.prompt_tokens
-        f["completion_tokens"] += r.completion_tokens
-        f["cost_usd"] += r.cost_usd
-        f["unpriced_requests"] += r.unpriced_requests
-        f["fallback_priced_requests"] += r.fallback_priced_requests
+        for name in BUCKET_FIELDS:
+            f[name] += getattr(r, name)
         if hists:
             self.lat.merge(r.latency_hist)
             self.ttft.merge(r.ttft_hist)

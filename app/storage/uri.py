@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from pymongo.errors import ConfigurationError
 from pymongo.uri_parser import parse_uri
 
 DEFAULT_DB_NAME = "tg_llm_bot"
@@ -32,6 +33,6 @@ def db_name_from_uri(uri: str, default: str = DEFAULT_DB_NAME) -> str:
     try:
         # validate=False / warn=True: never fail here on options; the client reports those.
         name = parse_uri(uri, validate=False, warn=True).get("database")
-    except Exception:
+    except (ConfigurationError, ValueError):  # InvalidURI is a ConfigurationError
         name = None
     return name or default

@@ -15,6 +15,7 @@ from datetime import datetime
 from app.storage.base import UsageRepository
 from app.storage.models import DayUsage, ModelUsage, RollupTotals, StatsWindow, UserUsage
 from app.storage.rollups import (
+    BUCKET_FIELDS,
     FlatHistogram,
     Rollup,
     merge_per_day,
@@ -26,19 +27,11 @@ from app.storage.rollups import (
 #: Day histograms kept merged (one per day and user seen in /stats); the oldest go first.
 MAX_CACHED_DAYS = 20_000
 
-_Version = tuple[int, int, int, int, float, int, int]
+_Version = tuple[float, ...]
 
 
 def _version(r: Rollup) -> _Version:
-    return (
-        r.requests,
-        r.errors,
-        r.prompt_tokens,
-        r.completion_tokens,
-        r.cost_usd,
-        r.unpriced_requests,
-        r.fallback_priced_requests,
-    )
+    return tuple(getattr(r, name) for name in BUCKET_FIELDS)
 
 
 class _DenseDay:
