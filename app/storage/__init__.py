@@ -13,7 +13,6 @@ from app.storage.base import (
     RequestStatus,
     SpendRepository,
     StatsWindow,
-    Storage,
     Turn,
     UsageBucket,
     UsageRecord,
@@ -24,6 +23,7 @@ from app.storage.base import (
     UserUsage,
 )
 from app.storage.breaker import CircuitBreaker
+from app.storage.bundle import Storage
 from app.storage.durable_sink import DurableUsageSink
 from app.storage.errors import StorageUnavailable
 from app.storage.factory import make_fsm_storage, open_memory_storage, open_storage

@@ -9,8 +9,7 @@ from collections.abc import AsyncIterator, Collection, Sequence
 from datetime import date, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
-from app.llm.usage import UsageEvent, UsageSink
-from app.storage.breaker import CircuitBreaker
+from app.llm.usage import UsageEvent
 from app.storage.models import (
     COST_DECIMALS,
     DEFAULT_MAX_TURNS,
@@ -265,82 +264,6 @@ class InstanceRegistry(Protocol):
     async def leave(self, instance_id: str) -> None: ...
 
 
-# ---------------------------------------------------------------------------- the bundle
-
-
-class Storage:
-    """Everything the bot persists, with one backend behind it. Build with ``open_storage``."""
-
-    def __init__(
-        self,
-        *,
-        backend: Backend,
-        users: UserRepository,
-        requests: AccessRequestRepository,
-        conversations: ConversationRepository,
-        usage: UsageRepository,
-        usage_sink: DurableSinkLike,
-        spend: SpendRepository,
-        identities: IdentityRepository,
-        closer: _Closer | None = None,
-        breaker: CircuitBreaker | None = None,
-        retention_days: int | None = None,
-        instances: InstanceRegistry | None = None,
-    ) -> None:
-        self.backend: Backend = backend
-        self.users = users
-        self.requests = requests
-        self.conversations = conversations
-        self.usage = usage
-        # /stats reads these rollup figures; raw ``usage`` stays for details and export.
-        from app.storage.usage_stats import RollupStats
-
-        self.stats = RollupStats(usage, retention_days)
-        self.spend = spend
-        # Live bot instances (MongoDB only): they share one Telegram send budget.
-        self.instances = instances
-        self.identities = identities
-        # The sink to hand to app.llm: a failed write is buffered and retried, never lost.
-        self.usage_sink = usage_sink
-        self._closer = closer
-        # Every repository above goes through it (see app.storage.guard); always present
-        # when built by open_storage.
-        self.breaker = breaker if breaker is not None else CircuitBreaker(name=backend)
-
-    @property
-    def available(self) -> bool:
-        """False while the circuit breaker holds the database for down (health checks)."""
-        return self.breaker.available
-
-    async def close(self) -> None:
-        """Flush buffered usage, then release the backend (idempotent)."""
-        await self.usage_sink.close()
-        await self.breaker.aclose()
-        if self._closer is not None:
-            closer, self._closer = self._closer, None
-            await closer()
-
-
-class _Closer(Protocol):
-    async def __call__(self) -> None: ...
-
-
-@runtime_checkable
-class DurableSinkLike(UsageSink, Protocol):
-    @property
-    def buffered(self) -> int: ...
-
-    @property
-    def written(self) -> int: ...
-
-    @property
-    def dropped(self) -> int: ...
-
-    async def flush(self, timeout: float | None = None) -> bool: ...  # noqa: ASYNC109
-
-    async def close(self, timeout: float | None = None) -> None: ...  # noqa: ASYNC109
-
-
 __all__ = [
     "COST_DECIMALS",
     "DEFAULT_MAX_TURNS",
@@ -352,7 +275,6 @@ __all__ = [
     "Conversation",
     "ConversationRepository",
     "DayUsage",
-    "DurableSinkLike",
     "IdentityRepository",
     "InstanceRegistry",
     "ModelUsage",
@@ -360,7 +282,6 @@ __all__ = [
     "Role",
     "SpendRepository",
     "StatsWindow",
-    "Storage",
     "Turn",
     "UsageBucket",
     "UsageRecord",

@@ -8,8 +8,9 @@ from typing import Any
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
 
-from app.storage.base import DEFAULT_MAX_TURNS, Storage
+from app.storage.base import DEFAULT_MAX_TURNS
 from app.storage.breaker import DEFAULT_PROBE_INTERVAL, CircuitBreaker
+from app.storage.bundle import Storage
 from app.storage.durable_sink import DurableUsageSink
 from app.storage.fsm import ResilientFSMStorage
 from app.storage.guard import guard

@@ -10,8 +10,9 @@ from typing import Any
 from beanie import init_beanie
 from pymongo import AsyncMongoClient
 
-from app.storage.base import DEFAULT_MAX_TURNS, Storage
+from app.storage.base import DEFAULT_MAX_TURNS
 from app.storage.breaker import DEFAULT_PROBE_INTERVAL, CircuitBreaker
+from app.storage.bundle import Storage
 from app.storage.durable_sink import DurableUsageSink
 from app.storage.errors import StorageUnavailable
 from app.storage.guard import guard, translate
