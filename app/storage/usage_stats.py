@@ -13,10 +13,10 @@ from collections import OrderedDict
 from datetime import datetime
 
 from app.storage.base import UsageRepository
+from app.storage.histograms import FlatHistogram
 from app.storage.models import DayUsage, ModelUsage, RollupTotals, StatsWindow, UserUsage
 from app.storage.rollups import (
     BUCKET_FIELDS,
-    FlatHistogram,
     Rollup,
     merge_per_day,
     merge_per_model,

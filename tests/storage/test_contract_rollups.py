@@ -13,7 +13,7 @@ import pytest
 from app.llm.usage import UsageEvent
 from app.storage import StatsWindow, Storage, open_memory_storage
 from app.storage.errors import StorageUnavailable
-from app.storage.rollups import MAX_RELATIVE_ERROR
+from app.storage.histograms import MAX_RELATIVE_ERROR
 from tests.storage import usage_fixture as fx
 
 START = datetime(2026, 10, 1, tzinfo=UTC)

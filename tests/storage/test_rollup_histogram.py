@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from app.storage.rollups import (
+from app.storage.histograms import (
     MAX_RELATIVE_ERROR,
     FlatHistogram,
     Histogram,
