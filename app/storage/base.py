@@ -20,6 +20,7 @@ from app.storage.models import (
     Conversation,
     DayUsage,
     ModelUsage,
+    ReasoningMode,
     RequestStatus,
     Role,
     StatsWindow,
@@ -27,6 +28,7 @@ from app.storage.models import (
     UsageBucket,
     UsageRecord,
     UsageTotals,
+    UserPrefs,
     UserRecord,
     UserUsage,
     nearest_rank,
@@ -62,6 +64,10 @@ class UserRepository(Protocol):
     async def set_budget(self, user_id: int, usd: float | None) -> UserRecord: ...
 
     async def set_approved(self, user_id: int, approved: bool) -> UserRecord: ...
+
+    async def set_prefs(self, user_id: int, **changes: object) -> UserRecord:
+        """Change some of the user's ``UserPrefs`` fields (validated; others are kept)."""
+        ...
 
     async def is_approved(self, user_id: int) -> bool: ...
 
@@ -278,6 +284,7 @@ __all__ = [
     "IdentityRepository",
     "InstanceRegistry",
     "ModelUsage",
+    "ReasoningMode",
     "RequestStatus",
     "Role",
     "SpendRepository",
@@ -287,6 +294,7 @@ __all__ = [
     "UsageRecord",
     "UsageRepository",
     "UsageTotals",
+    "UserPrefs",
     "UserRecord",
     "UserRepository",
     "UserUsage",
