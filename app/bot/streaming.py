@@ -5,8 +5,9 @@ Groups, or any chat where a draft is refused, preview with one sent message that
 most once per ``edit_interval`` and becomes the first final part at the end.
 
 Rules that keep us inside Telegram's flood limits and never lose the answer:
-- every call goes through an injected bot-wide :class:`aiolimiter.AsyncLimiter` (~25 msg/s);
-  previews are *skipped* when it has no capacity, final messages wait for it;
+- every call goes through an injected bot-wide limiter (~25 msg/s,
+  :mod:`app.bot.priority_limiter`): previews take only *spare* budget and are skipped
+  otherwise, final messages wait for it and are served first;
 - previews are throttled per streamer and only sent when the text changed enough;
 - ``RetryAfter`` on a preview blocks previews until it has passed; on a final message we sleep
   ``retry_after`` and send again;
@@ -27,23 +28,16 @@ from aiogram.enums import ChatAction
 from aiogram.exceptions import (
     TelegramAPIError,
     TelegramBadRequest,
-    TelegramNetworkError,
     TelegramRetryAfter,
-    TelegramServerError,
 )
-from aiogram.types import Message, MessageEntity, ReplyParameters
+from aiogram.types import InlineKeyboardMarkup, Message
 from aiolimiter import AsyncLimiter
 
+from app.bot.answer_parts import compose_final, join_parts, reasoning_preview
 from app.bot.flood import handles_own_flood_control
-from app.bot.rendering import (
-    TELEGRAM_TEXT_LIMIT,
-    RenderedPart,
-    render_markdown_async,
-    render_plain,
-    render_preview_async,
-    utf16_len,
-)
-from app.bot.send_budget import AdaptiveLimiter
+from app.bot.priority_limiter import make_bot_limiter, take_spare
+from app.bot.rendering import TELEGRAM_TEXT_LIMIT, RenderedPart, render_preview_async
+from app.bot.stream_calls import AnswerCalls, deliver_final, is_format_error, is_not_modified
 
 __all__ = ["AnswerStreamer", "StreamMode", "make_bot_limiter", "stream_answer"]
 
@@ -58,21 +52,8 @@ class StreamMode:
     EDIT = "edit"
 
 
-def make_bot_limiter(rate_per_second: float = 25.0) -> AdaptiveLimiter:
-    """One limiter per Bot, shared by all its streamers (Telegram allows ~30 msg/s per bot).
-    Its rate follows this instance's share of the bot-wide budget (app.bot.send_budget)."""
-    return AdaptiveLimiter(rate_per_second)
-
-
-def _is_not_modified(exc: TelegramBadRequest) -> bool:
-    return "message is not modified" in exc.message.lower()
-
-
-def _is_format_error(exc: TelegramBadRequest) -> bool:
-    # Telegram words it as "can't parse entities: ...", "entity ... is invalid", "... entity
-    # ... too long" etc.; anything about entities means the plain-text resend will work.
-    msg = exc.message.lower()
-    return "parse" in msg or "entit" in msg
+class _NoSpareBudget(Exception):
+    """A preview found no spare budget: skipped, never queued."""
 
 
 class AnswerStreamer:
@@ -101,6 +82,9 @@ class AnswerStreamer:
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         draft_id: int | None = None,
+        reasoning_mode: str = "off",
+        reasoning_label: str = "💭",
+        stop_markup: InlineKeyboardMarkup | None = None,
     ) -> None:
         self.bot = bot
         self.chat_id = chat_id
@@ -120,11 +104,19 @@ class AnswerStreamer:
         # each other.
         self.draft_id = draft_id if draft_id is not None else secrets.randbelow(2**31 - 2) + 1
         self.mode = StreamMode.DRAFT if private else StreamMode.EDIT
+        self._io = AnswerCalls(bot, chat_id, self.draft_id, message_thread_id, reply_to_message_id)
         self.calls = 0  # Telegram API calls made by this streamer (benchmarks, logs)
         self.previews_sent = 0
         self.previews_skipped = 0
         self.text_so_far = ""
         self.preview_message: Message | None = None
+        # "off": reasoning never shown; "on": a "thinking" line until the answer starts;
+        # "stream": the reasoning itself, live, in a quote above the answer.
+        self.reasoning_mode = reasoning_mode
+        self.reasoning_label = reasoning_label
+        self.reasoning_so_far = ""
+        # The ⏹ Stop button: only on a sent preview message (drafts take no keyboard).
+        self.stop_markup = stop_markup
         self._shown_source = ""  # the source text of the last preview Telegram accepted
         self._shown: RenderedPart | None = None
         self._last_preview_at: float | None = None
@@ -136,8 +128,6 @@ class AnswerStreamer:
     @handles_own_flood_control
     async def start(self) -> None:
         """Show "typing…" once: cheap, and covers the model's time to first token."""
-        if not self._limiter.has_capacity():
-            return  # a busy bot must not delay the model call for a cosmetic indicator
         try:
             await self._call_preview(
                 lambda: self.bot.send_chat_action(
@@ -146,6 +136,8 @@ class AnswerStreamer:
                     message_thread_id=self.message_thread_id,
                 )
             )
+        except _NoSpareBudget:
+            return  # a busy bot must not spend a final's budget on a cosmetic indicator
         except TelegramAPIError:
             logger.debug("typing indicator failed", exc_info=True)
 
@@ -153,29 +145,42 @@ class AnswerStreamer:
     async def update(self, full_text_so_far: str) -> None:
         """Offer the answer so far; sends a preview only if throttling allows. Never raises."""
         self.text_so_far = full_text_so_far
-        if self._done or not full_text_so_far.strip():
-            return
-        if not self._due(full_text_so_far):
-            return
-        try:
-            await self._push_preview(full_text_so_far)
-        except TelegramAPIError:  # a preview is disposable; the final answer is what matters
-            logger.warning("preview update failed", exc_info=True)
+        await self._preview()
 
     @handles_own_flood_control
-    async def finish(self, final_text: str, *, footer: str | None = None) -> list[Message]:
-        """Deliver the whole answer (rendered, split) and return the messages it now occupies."""
+    async def reasoning(self, reasoning_so_far: str) -> None:
+        """Offer the model's reasoning so far (shown per ``reasoning_mode``). Never raises."""
+        self.reasoning_so_far = reasoning_so_far
+        if self.reasoning_mode != "off":
+            await self._preview()
+
+    @handles_own_flood_control
+    async def finish(
+        self,
+        final_text: str,
+        *,
+        footer: str | None = None,
+        header: RenderedPart | None = None,
+        reply_markup: InlineKeyboardMarkup | None = None,
+    ) -> list[Message]:
+        """Deliver the whole answer (rendered, split) and return the messages it now occupies.
+        ``header`` goes above the answer (the collapsed reasoning), ``reply_markup`` under
+        its last part."""
         self._done = True
         self.text_so_far = final_text
-        parts = await self._final_parts(final_text, footer)
+        parts = await compose_final(
+            final_text, limit=self.limit, empty_text=self.empty_text, header=header, footer=footer
+        )
         messages: list[Message] = []
+        last = len(parts) - 1
         for index, part in enumerate(parts):
+            markup = reply_markup if index == last else None
             if index == 0 and self.preview_message is not None:
-                edited = await self._edit_final(self.preview_message, part)
+                edited = await self._edit_final(self.preview_message, part, markup)
                 if edited is not None:
                     messages.append(edited)
                     continue
-            messages.append(await self._send_final(part, reply=index == 0))
+            messages.append(await self._send_final(part, reply=index == 0, markup=markup))
         return messages
 
     @handles_own_flood_control
@@ -198,6 +203,42 @@ class AnswerStreamer:
     def interval(self) -> float:
         return self.draft_interval if self.mode == StreamMode.DRAFT else self.edit_interval
 
+    def _preview_source(self) -> str:
+        """What the preview would show, as one string: a change means a new preview."""
+        text = self.text_so_far if self.text_so_far.strip() else ""
+        if self.reasoning_mode == "stream" and self.reasoning_so_far.strip():
+            return f"{self.reasoning_so_far}\x00{text}"
+        if self.reasoning_mode == "on" and self.reasoning_so_far.strip() and not text:
+            return "\x00"  # "thinking…" until the answer itself starts
+        return text
+
+    async def _preview(self) -> None:
+        if self._done:
+            return
+        source = self._preview_source()
+        if not source or not self._due(source):
+            return
+        try:
+            await self._push_preview(source)
+        except TelegramAPIError:  # a preview is disposable; the final answer is what matters
+            logger.warning("preview update failed", exc_info=True)
+
+    async def _preview_part(self) -> RenderedPart:
+        text = self.text_so_far
+        body = await render_preview_async(text, self.limit) if text.strip() else None
+        if self.reasoning_mode == "off" or not self.reasoning_so_far.strip():
+            return body or RenderedPart("", [])
+        if self.reasoning_mode == "on":
+            return body or RenderedPart(self.reasoning_label, [])
+        quote = reasoning_preview(self.reasoning_so_far, self.reasoning_label)
+        if body is None:
+            return quote
+        # The answer must fit: the reasoning quote gives way when the preview is long.
+        budget = self.limit - len(body.text) - 2
+        if budget < len(quote.text):
+            return body
+        return join_parts(quote, body)
+
     def _due(self, text: str) -> bool:
         now = self._clock()
         if now < self._blocked_until:
@@ -215,16 +256,11 @@ class AnswerStreamer:
         return abs(grown) >= self.min_new_chars or elapsed >= 3 * self.interval
 
     async def _push_preview(self, source: str) -> None:
-        part = await render_preview_async(source, self.limit)
+        part = await self._preview_part()
         if not part.text.strip():
             return
         if self._shown is not None and part == self._shown:
             self._shown_source = source
-            return
-        if not self._limiter.has_capacity():
-            # The bot-wide budget is busy (many conversations): drop this preview rather than
-            # queue it; a later update or the final message will show the text.
-            self.previews_skipped += 1
             return
         self._last_preview_at = self._clock()
         outcome = await self._try_preview(part)
@@ -243,12 +279,12 @@ class AnswerStreamer:
         try:
             if self.mode == StreamMode.DRAFT:
                 try:
-                    await self._call_preview(lambda: self._draft(part))
+                    await self._call_preview(lambda: self._io.draft(part))
                     return True
                 except TelegramBadRequest as exc:
-                    if _is_not_modified(exc):
+                    if is_not_modified(exc):
                         return True
-                    if _is_format_error(exc):
+                    if is_format_error(exc):
                         return False
                     # Drafts not available here (not a private chat with drafts, old Bot API
                     # server, ...): switch to the send+edit fallback for the rest of the answer.
@@ -256,20 +292,24 @@ class AnswerStreamer:
                     self.mode = StreamMode.EDIT
             if self.preview_message is None:
                 self.preview_message = await self._call_preview(
-                    lambda: self._send(part, reply=True)
+                    lambda: self._io.send(part, reply=True, markup=self.stop_markup)
                 )
             else:
                 message = self.preview_message
-                await self._call_preview(lambda: self._edit(message, part))
+                await self._call_preview(lambda: self._io.edit(message, part, self.stop_markup))
             return True
+        except _NoSpareBudget:
+            # The bot-wide budget is busy (many conversations): drop this preview rather than
+            # queue it; a later update or the final message will show the text.
+            return None
         except TelegramRetryAfter as exc:
             # Skip this preview and keep quiet until Telegram's penalty is over.
             self._blocked_until = self._clock() + exc.retry_after
             return None
         except TelegramBadRequest as exc:
-            if _is_not_modified(exc):
+            if is_not_modified(exc):
                 return True
-            if _is_format_error(exc):
+            if is_format_error(exc):
                 return False
             if self.mode == StreamMode.EDIT and self.preview_message is not None:
                 # e.g. the preview message was deleted: the final parts will be sent fresh.
@@ -278,39 +318,27 @@ class AnswerStreamer:
             return None
 
     async def _call_preview(self, make: Callable[[], Awaitable[Any]]) -> Any:
-        async with self._limiter:
-            self.calls += 1
-            return await make()
+        if not await take_spare(self._limiter):
+            raise _NoSpareBudget
+        self.calls += 1
+        return await make()
 
     # -- final delivery ------------------------------------------------------------------
 
-    async def _final_parts(self, final_text: str, footer: str | None) -> list[RenderedPart]:
-        # Long answers render in a worker thread: the event loop keeps serving other chats.
-        parts = await render_markdown_async(final_text, self.limit)
-        if footer and footer.strip():
-            footer = footer.strip()
-            if parts:
-                last = parts[-1]
-                joined = f"{last.text}\n\n{footer}"
-                if utf16_len(joined) <= self.limit:
-                    # Entities of the last part keep their offsets: the footer is appended.
-                    parts[-1] = RenderedPart(joined, last.entities)
-                else:
-                    parts.extend(RenderedPart(p, []) for p in render_plain(footer, self.limit))
-            else:
-                parts = [RenderedPart(p, []) for p in render_plain(footer, self.limit)]
-        if not parts:
-            parts = [RenderedPart(self.empty_text, [])]
-        return parts
-
-    async def _send_final(self, part: RenderedPart, *, reply: bool) -> Message:
-        message: Message = await self._deliver(lambda p: self._send(p, reply=reply), part)
+    async def _send_final(
+        self, part: RenderedPart, *, reply: bool, markup: InlineKeyboardMarkup | None = None
+    ) -> Message:
+        message: Message = await self._deliver(
+            lambda p: self._io.send(p, reply=reply, markup=markup), part
+        )
         return message
 
-    async def _edit_final(self, message: Message, part: RenderedPart) -> Message | None:
+    async def _edit_final(
+        self, message: Message, part: RenderedPart, markup: InlineKeyboardMarkup | None = None
+    ) -> Message | None:
         """Edit the preview into ``part``; None if the message cannot be edited (send anew)."""
         try:
-            result = await self._deliver(lambda p: self._edit(message, p), part)
+            result = await self._deliver(lambda p: self._io.edit(message, p, markup), part)
         except TelegramBadRequest as exc:
             logger.info("final edit failed in chat %s (%s); sending anew", self.chat_id, exc)
             self.preview_message = None
@@ -322,76 +350,22 @@ class AnswerStreamer:
     async def _deliver(
         self, call: Callable[[RenderedPart], Awaitable[Any]], part: RenderedPart
     ) -> Any:
-        """Make one final call until it lands: waits out RetryAfter, drops formatting if needed."""
         # A preview just got RetryAfter: calling now would only earn another one.
         wait = self._blocked_until - self._clock()
         if wait > 0:
             await self._sleep(wait)
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                async with self._limiter:
-                    self.calls += 1
-                    return await call(part)
-            except TelegramRetryAfter as exc:
-                if attempt >= self.final_attempts:
-                    raise
-                logger.info(
-                    "RetryAfter %ss on final message in chat %s", exc.retry_after, self.chat_id
-                )
-                await self._sleep(exc.retry_after)
-            except TelegramBadRequest as exc:
-                if _is_not_modified(exc):
-                    return True  # already shows exactly this text
-                if part.entities and _is_format_error(exc):
-                    logger.warning("Telegram rejected formatting (%s); sending plain text", exc)
-                    part = RenderedPart(part.text, [])
-                    continue
-                raise
-            except (TelegramNetworkError, TelegramServerError):
-                if attempt >= min(self.final_attempts, 4):
-                    raise
-                await self._sleep(min(2.0**attempt, 10.0))
-
-    # -- raw calls (parse_mode=None: entities must not be combined with a default parse mode) --
-
-    def _entities(self, part: RenderedPart) -> list[MessageEntity] | None:
-        return part.entities or None
-
-    async def _draft(self, part: RenderedPart) -> bool:
-        return await self.bot.send_message_draft(
+        return await deliver_final(
+            call,
+            part,
+            limiter=self._limiter,
+            sleep=self._sleep,
+            attempts=self.final_attempts,
+            counted=self._count_call,
             chat_id=self.chat_id,
-            draft_id=self.draft_id,
-            message_thread_id=self.message_thread_id,
-            text=part.text,
-            entities=self._entities(part),
-            parse_mode=None,
         )
 
-    async def _send(self, part: RenderedPart, *, reply: bool) -> Message:
-        reply_parameters = (
-            ReplyParameters(message_id=self.reply_to_message_id, allow_sending_without_reply=True)
-            if reply and self.reply_to_message_id is not None
-            else None
-        )
-        return await self.bot.send_message(
-            chat_id=self.chat_id,
-            message_thread_id=self.message_thread_id,
-            text=part.text,
-            entities=self._entities(part),
-            parse_mode=None,
-            reply_parameters=reply_parameters,
-        )
-
-    async def _edit(self, message: Message, part: RenderedPart) -> Message | bool:
-        return await self.bot.edit_message_text(
-            chat_id=self.chat_id,
-            message_id=message.message_id,
-            text=part.text,
-            entities=self._entities(part),
-            parse_mode=None,
-        )
+    def _count_call(self) -> None:
+        self.calls += 1
 
 
 async def stream_answer(

@@ -142,6 +142,24 @@ class ConversationRepository(Protocol):
         """Deactivate the current conversation (kept for history) and open a fresh one."""
         ...
 
+    # The last turn, when it is the assistant's: the answer the buttons under it act on.
+    # Each returns False (and changes nothing) when the last turn is not an assistant turn.
+    async def set_last_answer_messages(
+        self, conversation_id: str, message_ids: Sequence[int]
+    ) -> bool:
+        """Record the Telegram messages the last answer was delivered in."""
+        ...
+
+    async def replace_last_answer(self, conversation_id: str, turn: Turn) -> bool:
+        """Replace the last answer (Regenerate): the history keeps one answer per prompt."""
+        ...
+
+    async def extend_last_answer(
+        self, conversation_id: str, text: str, message_ids: Sequence[int] = ()
+    ) -> bool:
+        """Append ``text`` to the last answer and ``message_ids`` to its messages (Continue)."""
+        ...
+
 
 @runtime_checkable
 class SpendRepository(Protocol):

@@ -126,6 +126,9 @@ class Turn(BaseModel):
     model: str | None = None
     tokens: int | None = None
     created_at: datetime = Field(default_factory=utc_ms)
+    # Telegram ids of the messages an assistant turn was delivered in (its buttons are on
+    # the last one): a button press is matched to the latest answer through them.
+    message_ids: list[int] = Field(default_factory=list)
 
 
 class Conversation(BaseModel):

@@ -102,3 +102,48 @@ async def test_memory_store_bound_holds_under_a_flood_of_chats() -> None:
     assert len(repo._convs) == 100
     assert len(repo._active) <= 100
     assert DEFAULT_MAX_CONVERSATIONS == 10_000
+
+
+async def test_last_answer_messages_replace_and_extend(storage: Storage) -> None:
+    convs = storage.conversations
+    conv = await convs.active(7, 70)
+    # Nothing to change before there is an answer.
+    assert not await convs.set_last_answer_messages(conv.id, [1])
+    await convs.append(conv.id, [Turn(role="user", content="q1")])
+    assert not await convs.replace_last_answer(conv.id, Turn(role="assistant", content="x"))
+    assert not await convs.extend_last_answer(conv.id, "x")
+    await convs.append(conv.id, [Turn(role="assistant", content="a1", model="m1")])
+
+    assert await convs.set_last_answer_messages(conv.id, [11, 12])
+    got = await convs.get(conv.id)
+    assert got is not None and got.turns[-1].message_ids == [11, 12]
+
+    # Regenerate: one answer per prompt, the new one with its own messages.
+    new = Turn(role="assistant", content="a1 again", model="m2", message_ids=[13])
+    assert await convs.replace_last_answer(conv.id, new)
+    got = await convs.get(conv.id)
+    assert got is not None
+    assert [(t.role, t.content, t.model) for t in got.turns] == [
+        ("user", "q1", None),
+        ("assistant", "a1 again", "m2"),
+    ]
+    assert got.turns[-1].message_ids == [13]
+
+    # Continue: the same answer grows, and so does the list of its messages.
+    assert await convs.extend_last_answer(conv.id, " and more", [14])
+    got = await convs.get(conv.id)
+    assert got is not None and len(got.turns) == 2
+    assert got.turns[-1].content == "a1 again and more"
+    assert got.turns[-1].message_ids == [13, 14]
+
+    # Unknown ids change nothing.
+    assert not await convs.extend_last_answer("0" * 24, "x")
+    assert not await convs.set_last_answer_messages("not-an-id", [1])
+
+
+async def test_turns_stored_before_message_ids_read_as_empty(storage: Storage) -> None:
+    convs = storage.conversations
+    conv = await convs.active(8, 80)
+    await convs.append(conv.id, [Turn(role="user", content="q"), Turn(role="assistant", content="a")])
+    got = await convs.active(8, 80)
+    assert got.turns[-1].message_ids == []

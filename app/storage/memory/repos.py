@@ -245,6 +245,42 @@ class MemoryConversationRepository:
         del conv.turns[: max(0, len(conv.turns) - self._max_turns)]
         conv.updated_at = utc_ms()
 
+    def _last_answer(self, conversation_id: str) -> tuple[Conversation, Turn] | None:
+        conv = self._touch(conversation_id)
+        if conv is None or not conv.turns or conv.turns[-1].role != "assistant":
+            return None
+        return conv, conv.turns[-1]
+
+    async def set_last_answer_messages(
+        self, conversation_id: str, message_ids: Sequence[int]
+    ) -> bool:
+        found = self._last_answer(conversation_id)
+        if found is None:
+            return False
+        found[1].message_ids = list(message_ids)
+        return True
+
+    async def replace_last_answer(self, conversation_id: str, turn: Turn) -> bool:
+        found = self._last_answer(conversation_id)
+        if found is None:
+            return False
+        conv, _ = found
+        conv.turns[-1] = turn.model_copy(update={"created_at": utc_ms(turn.created_at)}, deep=True)
+        conv.updated_at = utc_ms()
+        return True
+
+    async def extend_last_answer(
+        self, conversation_id: str, text: str, message_ids: Sequence[int] = ()
+    ) -> bool:
+        found = self._last_answer(conversation_id)
+        if found is None:
+            return False
+        conv, last = found
+        last.content += text
+        last.message_ids.extend(message_ids)
+        conv.updated_at = utc_ms()
+        return True
+
     async def start_new(self, user_id: int, chat_id: int) -> Conversation:
         old_id = self._active.pop((user_id, chat_id), None)
         old = self._convs.get(old_id) if old_id else None

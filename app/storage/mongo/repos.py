@@ -6,7 +6,7 @@ unique index), so concurrent handlers and several bot instances can't race each 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from bson import ObjectId
@@ -232,6 +232,59 @@ class MongoConversationRepository:
                 "$push": {"turns": {"$each": docs, "$slice": -self._max_turns}},
                 "$set": {"updated_at": utc_ms()},
             },
+        )
+
+    async def _change_last_answer(
+        self, conversation_id: str, change: Callable[[Turn], Turn]
+    ) -> bool:
+        """Compare-and-set on the last turn: read it, write the changed turn back only if
+        the conversation still ends with that very turn (a concurrent append retries)."""
+        oid = to_oid(conversation_id)
+        if oid is None:
+            return False
+        for _ in range(5):
+            raw = await self._col.find_one({"_id": oid}, {"turns": 1})
+            turns = raw.get("turns") if raw else None
+            if not turns:
+                return False
+            last = Turn.model_validate(turns[-1])
+            if last.role != "assistant":
+                return False
+            index = len(turns) - 1
+            new = change(last)
+            doc = new.model_dump() | {"created_at": utc_ms(new.created_at)}
+            result = await self._col.update_one(
+                {
+                    "_id": oid,
+                    f"turns.{index}.created_at": utc_ms(last.created_at),
+                    f"turns.{index}.content": last.content,
+                    f"turns.{index + 1}": {"$exists": False},
+                },
+                {"$set": {f"turns.{index}": doc, "updated_at": utc_ms()}},
+            )
+            if result.matched_count:
+                return True
+        return False
+
+    async def set_last_answer_messages(
+        self, conversation_id: str, message_ids: Sequence[int]
+    ) -> bool:
+        ids = list(message_ids)
+        return await self._change_last_answer(
+            conversation_id, lambda t: t.model_copy(update={"message_ids": ids})
+        )
+
+    async def replace_last_answer(self, conversation_id: str, turn: Turn) -> bool:
+        return await self._change_last_answer(conversation_id, lambda _old: turn)
+
+    async def extend_last_answer(
+        self, conversation_id: str, text: str, message_ids: Sequence[int] = ()
+    ) -> bool:
+        return await self._change_last_answer(
+            conversation_id,
+            lambda t: t.model_copy(
+                update={"content": t.content + text, "message_ids": [*t.message_ids, *message_ids]}
+            ),
         )
 
     async def start_new(self, user_id: int, chat_id: int) -> Conversation:

@@ -1,0 +1,81 @@
+"""The bot-wide send budget with priorities: final answers first, cosmetics from what is left.
+
+Telegram allows about 30 messages a second per bot. Under load every call a preview spends
+(typing, a draft, an edit) is one a final answer waits for, so previews may only use budget
+that would otherwise go unused:
+
+- a *final* call (the answer itself, an error, a command reply made by the streamer) waits
+  for capacity in arrival order, exactly like ``aiolimiter.AsyncLimiter``;
+- a *spare* call (typing, a draft, a preview edit) never waits: it is taken only when no
+  final is waiting and the bucket stays below ``spare_share`` of its burst. The rest of the
+  burst is kept for finals, so a wave of answers finishing together is not slowed down by
+  the previews shown while they streamed;
+- a *tidy* call (taking the buttons off an older answer) waits until spare budget exists.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from aiolimiter import AsyncLimiter
+
+from app.bot.send_budget import AdaptiveLimiter
+
+__all__ = ["PriorityLimiter", "make_bot_limiter", "take_spare", "wait_spare"]
+
+#: Share of the burst previews may fill; the remaining 80 % is there for final messages.
+DEFAULT_SPARE_SHARE = 0.2
+
+
+class PriorityLimiter(AdaptiveLimiter):
+    """An :class:`AdaptiveLimiter` whose ``acquire`` is for final messages and whose
+    ``try_acquire_spare`` is for previews."""
+
+    def __init__(self, rate_per_second: float, *, spare_share: float = DEFAULT_SPARE_SHARE):
+        super().__init__(rate_per_second)
+        self.spare_share = spare_share
+        self.spare_taken = 0  # counters for benchmarks and logs
+        self.spare_refused = 0
+
+    def finals_waiting(self) -> int:
+        return sum(1 for *_rest, fut in self._waiters if not fut.done())
+
+    def try_acquire_spare(self) -> bool:
+        """Take one unit for a preview if that cannot delay any final message."""
+        self._leak()
+        ceiling = max(1.0, self.max_rate * self.spare_share)
+        if self.finals_waiting() or self._level + 1 > ceiling:
+            self.spare_refused += 1
+            return False
+        self._level += 1
+        self.spare_taken += 1
+        return True
+
+
+async def take_spare(limiter: AsyncLimiter) -> bool:
+    """One unit of spare budget, never waiting. A plain ``AsyncLimiter`` (tests, library
+    use) has no priorities: any free capacity counts as spare there."""
+    if isinstance(limiter, PriorityLimiter):
+        return limiter.try_acquire_spare()
+    if not limiter.has_capacity():
+        return False
+    await limiter.acquire()  # returns at once: the capacity is there
+    return True
+
+
+async def wait_spare(limiter: AsyncLimiter, within: float, poll: float = 0.1) -> bool:
+    """Wait (polling) until spare budget exists, at most ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while True:
+        if await take_spare(limiter):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        await asyncio.sleep(poll)
+
+
+def make_bot_limiter(rate_per_second: float = 25.0) -> PriorityLimiter:
+    """One limiter per Bot, shared by all its streamers (Telegram allows ~30 msg/s per bot).
+    Its rate follows this instance's share of the bot-wide budget (app.bot.send_budget)."""
+    return PriorityLimiter(rate_per_second)
