@@ -17,6 +17,12 @@ def user_commands() -> list[BotCommand]:
     return [
         BotCommand(command="new", description=_("Start a new conversation")),
         BotCommand(command="model", description=_("Pick a model")),
+        BotCommand(command="stop", description=_("Stop the answer being written")),
+        BotCommand(
+            command="reasoning", description=_("Show the model's reasoning: off, on, stream")
+        ),
+        BotCommand(command="usage", description=_("Cost footer under answers: on, off")),
+        BotCommand(command="me", description=_("Your spend and budget")),
         BotCommand(command="language", description=_("Change the language")),
         BotCommand(command="help", description=_("Help and the current model")),
     ]

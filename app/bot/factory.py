@@ -21,11 +21,16 @@ from app.bot.middlewares.inflight import InFlightUpdates
 from app.bot.middlewares.user_context import UserContextMiddleware
 from app.bot.notify.access import AccessNotifier
 from app.bot.routers.access_requests import create_access_requests_router
+from app.bot.routers.answer_controls import create_answer_controls_router
 from app.bot.routers.chat import create_chat_router
 from app.bot.routers.commands import create_commands_router
+from app.bot.routers.preferences import create_preferences_router
 from app.bot.send_budget import SharedSendBudget
+from app.bot.services.answer_controls import AnswerControls
 from app.bot.services.chat import ChatService
 from app.bot.services.models import ModelService
+from app.bot.services.running import RunningAnswers
+from app.bot.services.spend import SpendService
 from app.bot.streaming import make_bot_limiter
 from app.bot.telegram import create_bot as create_bot
 from app.bot.workflow import Services
@@ -101,6 +106,9 @@ def create_app(
         chat_service=chat_service,
         models=ModelService(storage, settings.llm),
         bot_limiter=limiter,
+        running_answers=RunningAnswers(),
+        answer_controls=AnswerControls(chat_service),
+        spend=SpendService(storage),
     )
     dp.workflow_data.update(cast(dict[str, object], services))
     inflight = InFlightUpdates()
@@ -116,6 +124,8 @@ def create_app(
     dp.include_router(create_access_requests_router())
     dp.include_router(create_commands_router())
     dp.include_router(create_dialogs_router())
+    dp.include_router(create_answer_controls_router())
+    dp.include_router(create_preferences_router())
     dp.include_router(create_chat_router())
     register_dialog_error_handlers(dp)
     setup_menus(dp)  # aiogram-dialog, reading only real reply-keyboard presses as presses

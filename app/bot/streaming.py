@@ -98,6 +98,7 @@ class AnswerStreamer:
         self.empty_text = empty_text
         self.final_attempts = final_attempts
         self._limiter = limiter
+        self.limiter = limiter  # the bot-wide budget, for the caller's own calls
         self._clock = clock
         self._sleep = sleep
         # Non-zero per the Bot API; random so two answers in one chat do not animate into

@@ -14,8 +14,11 @@ from aiolimiter import AsyncLimiter
 if TYPE_CHECKING:
     from app.access import AccessAuthority, AccessService
     from app.bot.notify.access import AccessNotifier
+    from app.bot.services.answer_controls import AnswerControls
     from app.bot.services.chat import ChatService
     from app.bot.services.models import ModelService
+    from app.bot.services.running import RunningAnswers
+    from app.bot.services.spend import SpendService
     from app.config import Settings
     from app.llm import LLMProvider
     from app.storage import Storage
@@ -31,6 +34,9 @@ class Services(TypedDict):
     chat_service: ChatService
     models: ModelService
     bot_limiter: AsyncLimiter
+    running_answers: RunningAnswers
+    answer_controls: AnswerControls
+    spend: SpendService
 
 
 def services(manager: DialogManager) -> Services:

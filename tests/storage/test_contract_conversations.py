@@ -144,6 +144,8 @@ async def test_last_answer_messages_replace_and_extend(storage: Storage) -> None
 async def test_turns_stored_before_message_ids_read_as_empty(storage: Storage) -> None:
     convs = storage.conversations
     conv = await convs.active(8, 80)
-    await convs.append(conv.id, [Turn(role="user", content="q"), Turn(role="assistant", content="a")])
+    await convs.append(
+        conv.id, [Turn(role="user", content="q"), Turn(role="assistant", content="a")]
+    )
     got = await convs.active(8, 80)
     assert got.turns[-1].message_ids == []

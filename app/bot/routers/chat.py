@@ -18,9 +18,10 @@ from aiogram.types import CallbackQuery, Message, TelegramObject
 from aiogram.utils.i18n import gettext as _
 from aiolimiter import AsyncLimiter
 
-from app.bot.error_messages import describe_llm_error
-from app.bot.services.chat import ChatFailure, ChatRequest, ChatService
-from app.bot.streaming import AnswerStreamer
+from app.bot.answer_sink import TelegramAnswer as TelegramAnswer
+from app.bot.answer_sink import open_answer
+from app.bot.services.chat import ChatRequest, ChatService
+from app.bot.services.running import RunningAnswers
 from app.config import Settings
 from app.llm import Attachment
 from app.llm.access import Caller
@@ -61,30 +62,6 @@ def _strip_mention(text: str, mention: str | None) -> str:
     return text.replace(mention, "").strip()
 
 
-class TelegramAnswer:
-    """ChatService's AnswerSink in Telegram: the streamer shows the text, failures become
-    localized sentences."""
-
-    def __init__(self, streamer: AnswerStreamer) -> None:
-        self._streamer = streamer
-
-    async def start(self) -> None:
-        await self._streamer.start()
-
-    async def update(self, full_text_so_far: str) -> None:
-        await self._streamer.update(full_text_so_far)
-
-    async def finish(self, final_text: str, *, cut_off: bool = False) -> None:
-        footer = _("⚠️ The answer was cut off: the model's stream broke.") if cut_off else None
-        await self._streamer.finish(final_text, footer=footer)
-
-    async def fail(self, failure: ChatFailure) -> None:
-        if failure.error is None:
-            await self._streamer.fail(_("🤔 The model returned an empty answer. Try rephrasing."))
-        else:
-            await self._streamer.fail(describe_llm_error(failure.error))
-
-
 @dataclass(frozen=True)
 class Answerer:
     """Everything answering one update needs, gathered once per update from the workflow
@@ -96,30 +73,35 @@ class Answerer:
     chat_service: ChatService
     settings: Settings
     limiter: AsyncLimiter
+    running: RunningAnswers
 
     async def answer(
         self, message: Message, text: str, attachments: list[Attachment] | None = None
     ) -> None:
         private = message.chat.type == ChatType.PRIVATE
-        bot_settings = self.settings.bot
-        streamer = AnswerStreamer(
-            self.bot,
-            message.chat.id,
-            private=private,
-            limiter=self.limiter,
-            reply_to_message_id=None if private else message.message_id,
-            message_thread_id=message.message_thread_id if message.is_topic_message else None,
-            draft_interval=bot_settings.draft_interval,
-            edit_interval=bot_settings.edit_interval,
-        )
-        request = ChatRequest(
-            user=self.user,
-            caller=self.caller,
-            chat_id=message.chat.id,
-            text=text,
-            attachments=attachments or [],
-        )
-        await self.chat_service.answer(request, TelegramAnswer(streamer))
+        chat_id = message.chat.id
+        with self.running.track(self.user.user_id, chat_id) as running:
+            sink = open_answer(
+                self.bot,
+                self.settings.bot,
+                self.limiter,
+                chat_id=chat_id,
+                private=private,
+                user=self.user,
+                stop_token=running.token,
+                reply_to_message_id=None if private else message.message_id,
+                message_thread_id=message.message_thread_id if message.is_topic_message else None,
+            )
+            request = ChatRequest(
+                user=self.user,
+                caller=self.caller,
+                chat_id=chat_id,
+                text=text,
+                attachments=attachments or [],
+                stop=running.stop,
+            )
+            await self.chat_service.answer(request, sink)
+        await sink.tidy()
 
 
 async def _with_answerer(
@@ -134,6 +116,7 @@ async def _with_answerer(
         chat_service=data["chat_service"],
         settings=data["settings"],
         limiter=data["bot_limiter"],
+        running=data["running_answers"],
     )
     return await handler(event, data)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
 
 from aiogram import Router
@@ -12,8 +13,11 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from app.bot.services.chat import ChatService
-from app.llm.access import Role
+from app.bot.services.spend import SpendService
+from app.bot.usage_texts import me_text
+from app.llm.access import Caller, Role
 from app.storage import Storage, UserRecord
+from app.storage.errors import StorageUnavailable
 
 LANGUAGE_NAMES = {"en": "English", "ru": "Русский"}
 
@@ -34,6 +38,10 @@ def help_text(role: Role, model: str) -> str:
         _("/new: start a new conversation"),
         _("/model: pick a model (or /model gpt-4o to switch directly)"),
         _("/language: change the bot's language"),
+        _("/stop: stop the answer being written"),
+        _("/reasoning off|on|stream: how the model's reasoning is shown"),
+        _("/usage on|off: a cost and speed footer under each answer"),
+        _("/me: your spend today and this month, and your budget"),
         _("/help: this message"),
     ]
     if role is Role.ADMIN:
@@ -49,14 +57,19 @@ def create_commands_router() -> Router:
 
     @router.message(CommandStart())
     async def start(
-        message: Message, role: Role, user_record: UserRecord, chat_service: ChatService
+        message: Message,
+        role: Role,
+        caller: Caller,
+        user_record: UserRecord,
+        chat_service: ChatService,
+        spend: SpendService,
     ) -> None:
         name = html.escape(message.from_user.first_name if message.from_user else "")
         greeting = _("Hi, {name}! 👋").format(name=name)
-        await message.answer(
-            f"{greeting}\n\n{help_text(role, chat_service.model_for(user_record))}",
-            parse_mode="HTML",
-        )
+        text = f"{greeting}\n\n{help_text(role, chat_service.model_for(user_record))}"
+        with contextlib.suppress(StorageUnavailable):  # the greeting goes out regardless
+            text += "\n\n" + html.escape(me_text(await spend.summary(caller)))
+        await message.answer(text, parse_mode="HTML")
 
     @router.message(Command("help"))
     async def help_(

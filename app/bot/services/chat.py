@@ -5,8 +5,9 @@ sink (the bot wraps an AnswerStreamer) and turns failures into texts."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
@@ -21,7 +22,9 @@ from app.llm import (
     ensure_loaded,
 )
 from app.llm.access import Caller
-from app.storage import Storage, Turn, UserRecord
+from app.llm.events import ReasoningDelta, StreamEvent, StreamFinished, TextDelta
+from app.llm.usage import UsageEvent
+from app.storage import Conversation, Storage, Turn, UserRecord
 from app.storage.errors import StorageUnavailable
 
 log = logging.getLogger(__name__)
@@ -44,16 +47,36 @@ class AnswerSink(Protocol):
 
     async def update(self, full_text_so_far: str) -> None: ...
 
-    async def finish(self, final_text: str, *, cut_off: bool = False) -> None:
-        """The final answer; ``cut_off``: the model's stream broke before the end."""
+    async def reasoning(self, reasoning_so_far: str) -> None:
+        """The model's reasoning so far: shown apart from the answer, never part of it."""
+        ...
+
+    async def finish(
+        self,
+        final_text: str,
+        *,
+        cut_off: bool = False,
+        stopped: bool = False,
+        hit_limit: bool = False,
+        reasoning: str = "",
+        usage: UsageEvent | None = None,
+    ) -> Sequence[int]:
+        """The final answer; ``cut_off``: the model's stream broke before the end;
+        ``stopped``: the user stopped it; ``hit_limit``: the model ran into its output
+        token limit. Returns the ids of the messages it was delivered in (may be empty)."""
         ...
 
     async def fail(self, failure: ChatFailure) -> None: ...
+
+    async def supersede(self, message_id: int) -> None:
+        """A newer answer took over: ``message_id`` carried the previous one's buttons."""
+        ...
 
 
 class ChatOutcome(StrEnum):
     ANSWERED = "answered"
     PARTIAL = "partial"
+    STOPPED = "stopped"
     FAILED = "failed"
 
 
@@ -64,6 +87,40 @@ class ChatRequest:
     chat_id: int
     text: str
     attachments: Sequence[Attachment] = field(default_factory=tuple)
+    # Set it to stop the answer (⏹ Stop, /stop): the model call is cancelled and the text
+    # so far is kept as the answer.
+    stop: asyncio.Event | None = None
+
+
+SaveAnswer = Callable[[str, str], Awaitable[bool]]
+
+
+@dataclass(frozen=True)
+class AnswerJob:
+    """One model call to stream and keep: a new answer, or a regenerated / continued one
+    (app.bot.services.answer_controls). ``save(text, model)`` stores the answer before it
+    is delivered (the model was paid for, whatever Telegram then does) and says whether it
+    did; the ids of the messages it lands in are then recorded after ``prior_message_ids``."""
+
+    prompt: str
+    model: str
+    history: list[ChatMessage]
+    caller: Caller
+    user_id: int
+    conversation_id: str | None
+    save: SaveAnswer
+    attachments: Sequence[Attachment] = ()
+    stop: asyncio.Event | None = None
+    prior_message_ids: Sequence[int] = ()
+    # The message that carried the answer buttons until now: they move to the new answer.
+    superseded_message_id: int | None = None
+
+
+@dataclass
+class _Progress:
+    text: list[str] = field(default_factory=list)
+    thoughts: list[str] = field(default_factory=list)
+    finished: StreamFinished | None = None
 
 
 class ChatService:
@@ -78,10 +135,14 @@ class ChatService:
         self._storage = storage
         self._llm = llm
         self._default_model = default_model
-        self._system_prompt = system_prompt
+        self.system_prompt = system_prompt
         # One answer at a time per conversation, so a quick second message sees the first
-        # exchange in its context and answers arrive in order.
+        # exchange in its context and answers arrive in order (buttons take the same lock).
         self._locks: WeakValueDictionary[tuple[int, int], asyncio.Lock] = WeakValueDictionary()
+
+    @property
+    def storage(self) -> Storage:
+        return self._storage
 
     def model_for(self, user: UserRecord) -> str:
         return user.model or self._default_model
@@ -89,68 +150,164 @@ class ChatService:
     async def new_conversation(self, user_id: int, chat_id: int) -> None:
         await self._storage.conversations.start_new(user_id, chat_id)
 
-    async def answer(self, request: ChatRequest, sink: AnswerSink) -> ChatOutcome:
-        key = (request.user.user_id, request.chat_id)
+    def lock_for(self, user_id: int, chat_id: int) -> asyncio.Lock:
+        key = (user_id, chat_id)
         lock = self._locks.get(key)
         if lock is None:
             lock = self._locks[key] = asyncio.Lock()
-        async with lock:
+        return lock
+
+    async def answer(self, request: ChatRequest, sink: AnswerSink) -> ChatOutcome:
+        async with self.lock_for(request.user.user_id, request.chat_id):
             return await self._answer(request, sink)
 
     async def _answer(self, request: ChatRequest, sink: AnswerSink) -> ChatOutcome:
         user = request.user
-        model = self.model_for(user)
-        conversation_id, history = await self._load_history(user.user_id, request.chat_id)
+        conversation = await self._load(user.user_id, request.chat_id)
+        conversation_id = conversation.id if conversation is not None else None
+
+        async def save(answer: str, model: str) -> bool:
+            return await self._remember(conversation_id, request, answer, model)
+
+        job = AnswerJob(
+            prompt=request.text,
+            model=self.model_for(user),
+            history=history_of(conversation.turns) if conversation is not None else [],
+            caller=request.caller,
+            user_id=user.user_id,
+            conversation_id=conversation_id,
+            save=save,
+            attachments=request.attachments,
+            stop=request.stop,
+            superseded_message_id=(
+                buttons_message(conversation.turns) if conversation is not None else None
+            ),
+        )
+        return await self.run(job, sink)
+
+    async def run(self, job: AnswerJob, sink: AnswerSink) -> ChatOutcome:
+        """Stream one model call into ``sink``, keep the answer, record its messages."""
         await sink.start()
-        parts: list[str] = []
+        progress = _Progress()
+        stopped = False
         try:
             await ensure_loaded()  # the history trim below needs litellm's tokenizer
-            history = self._llm.fit_history(model, self._system_prompt, history, request.text)
-            stream = self._llm.aquery_llm_stream(
-                request.text,
-                model,
-                system_message=self._system_prompt,
+            history = self._llm.fit_history(job.model, self.system_prompt, job.history, job.prompt)
+            events = self._llm.aquery_llm_events(
+                job.prompt,
+                job.model,
+                system_message=self.system_prompt,
                 chat_history=history,
-                attachments=list(request.attachments) or None,
-                caller=request.caller,
+                attachments=list(job.attachments) or None,
+                caller=job.caller,
             )
-            async for chunk in stream:
-                parts.append(chunk)
-                await sink.update("".join(parts))
+            stopped = await self._consume(events, sink, progress, job.stop)
         except StreamInterrupted as exc:
-            partial = exc.partial_text or "".join(parts)
+            partial = exc.partial_text or "".join(progress.text)
             # Remember first: the model was paid for, even if Telegram then fails us.
-            await self._remember(conversation_id, request, partial, model)
-            await sink.finish(partial, cut_off=True)
+            saved = await job.save(partial, job.model) if partial.strip() else False
+            ids = await sink.finish(partial, cut_off=True, reasoning="".join(progress.thoughts))
+            await self._record_messages(job, sink, saved, ids)
             return ChatOutcome.PARTIAL
         except LLMError as exc:
-            log.info("chat: model error for user %s: %s", user.user_id, exc.kind)
+            log.info("chat: model error for user %s: %s", job.user_id, exc.kind)
             await sink.fail(ChatFailure(exc))
             return ChatOutcome.FAILED
-        answer = "".join(parts)
+        answer = "".join(progress.text)
+        reasoning = "".join(progress.thoughts)
+        finished = progress.finished
+        if stopped:
+            # The call was cancelled: its usage is recorded as partial by app.llm.
+            saved = await job.save(answer, job.model) if answer.strip() else False
+            ids = await sink.finish(answer, stopped=True, reasoning=reasoning)
+            await self._record_messages(job, sink, saved, ids)
+            return ChatOutcome.STOPPED
         if not answer.strip():
             await sink.fail(ChatFailure())
             return ChatOutcome.FAILED
-        await self._remember(conversation_id, request, answer, model)
-        await sink.finish(answer)
+        saved = await job.save(answer, job.model)
+        ids = await sink.finish(
+            answer,
+            hit_limit=finished is not None and finished.finish_reason == "length",
+            reasoning=reasoning,
+            usage=finished.usage if finished is not None else None,
+        )
+        await self._record_messages(job, sink, saved, ids)
         return ChatOutcome.ANSWERED
 
-    async def _load_history(
-        self, user_id: int, chat_id: int
-    ) -> tuple[str | None, list[ChatMessage]]:
+    async def _consume(
+        self,
+        events: AsyncIterator[StreamEvent],
+        sink: AnswerSink,
+        progress: _Progress,
+        stop: asyncio.Event | None,
+    ) -> bool:
+        """Read the stream into ``progress``; True when ``stop`` cut it short."""
+
+        async def read() -> None:
+            async for event in events:
+                if isinstance(event, TextDelta):
+                    progress.text.append(event.text)
+                    await sink.update("".join(progress.text))
+                elif isinstance(event, ReasoningDelta):
+                    progress.thoughts.append(event.text)
+                    await sink.reasoning("".join(progress.thoughts))
+                elif isinstance(event, StreamFinished):
+                    progress.finished = event
+
+        reader = asyncio.create_task(read())
+        waiter = asyncio.create_task(stop.wait()) if stop is not None else None
+        try:
+            pending = {reader} if waiter is None else {reader, waiter}
+            await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            if reader.done():
+                reader.result()  # the model's errors surface here
+                return False
+            # Stopped: cancelling the reader cancels the model call; app.llm records the
+            # call as partial (estimated from what arrived) and settles the budget.
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
+            return True
+        finally:
+            if waiter is not None:
+                waiter.cancel()
+            if not reader.done():
+                # Our own task was cancelled (shutdown): the model call goes with it. The
+                # reader must be done before the stream can be closed.
+                reader.cancel()
+                await asyncio.wait({reader})
+            aclose = getattr(events, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
+    async def _record_messages(
+        self, job: AnswerJob, sink: AnswerSink, saved: bool, ids: Sequence[int] | None
+    ) -> None:
+        if not saved or not ids or job.conversation_id is None:
+            return
+        if job.superseded_message_id is not None and job.superseded_message_id not in ids:
+            await sink.supersede(job.superseded_message_id)
+        try:
+            await self._storage.conversations.set_last_answer_messages(
+                job.conversation_id, [*job.prior_message_ids, *ids]
+            )
+        except StorageUnavailable:
+            log.warning("chat: could not record the answer's messages in %s", job.conversation_id)
+
+    async def _load(self, user_id: int, chat_id: int) -> Conversation | None:
         # A database outage must not cost the user their answer: answer without context.
         try:
-            conversation = await self._storage.conversations.active(user_id, chat_id)
+            return await self._storage.conversations.active(user_id, chat_id)
         except StorageUnavailable:
             log.warning("chat: conversation of user %s unavailable, answering without it", user_id)
-            return None, []
-        return conversation.id, [{"role": t.role, "content": t.content} for t in conversation.turns]
+            return None
 
     async def _remember(
         self, conversation_id: str | None, request: ChatRequest, answer: str, model: str
-    ) -> None:
+    ) -> bool:
         if conversation_id is None:
-            return
+            return False
         user_text = request.text
         if request.attachments:
             user_text = f"[image] {user_text}".strip()
@@ -162,3 +319,17 @@ class ChatService:
             await self._storage.conversations.append(conversation_id, turns)
         except StorageUnavailable:
             log.warning("chat: could not save the exchange in %s", conversation_id)
+            return False
+        return True
+
+
+def buttons_message(turns: Sequence[Turn]) -> int | None:
+    """The message that carries the answer buttons: the last one of the last answer."""
+    if turns and turns[-1].role == "assistant" and turns[-1].message_ids:
+        return turns[-1].message_ids[-1]
+    return None
+
+
+def history_of(turns: Sequence[Turn]) -> list[ChatMessage]:
+    """What the model is sent back: roles and answer texts only (never reasoning)."""
+    return [{"role": t.role, "content": t.content} for t in turns]

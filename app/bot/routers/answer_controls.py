@@ -1,0 +1,163 @@
+"""The buttons on answers and /stop. Thin: ownership from the callback data, everything
+else (latest answer, history, model call) in AnswerControls and ChatService."""
+
+from __future__ import annotations
+
+import contextlib
+
+from aiogram import Bot, Router
+from aiogram.enums import ChatType
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Command
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+from aiolimiter import AsyncLimiter
+
+from app.bot.answer_sink import open_answer, remove_buttons
+from app.bot.keyboards.answer import (
+    AnswerAction,
+    AnswerCallback,
+    StopCallback,
+    answer_keyboard,
+    model_check,
+    models_keyboard,
+)
+from app.bot.services.answer_controls import (
+    AnswerControls,
+    ControlPress,
+    ControlResult,
+    ControlStatus,
+)
+from app.bot.services.chat import ChatService
+from app.bot.services.models import ModelChosen, ModelService
+from app.bot.services.running import RunningAnswers
+from app.config import Settings
+from app.llm import ensure_loaded
+from app.llm.access import Caller, Role
+from app.storage import UserRecord
+
+
+def picker_names(models: ModelService, role: Role) -> list[str]:
+    return [m.shortcut or m.model_id for m in models.catalog(role) if m.available]
+
+
+async def _expired(query: CallbackQuery, message: Message, bot: Bot, limiter: AsyncLimiter) -> None:
+    await query.answer(_("These buttons have expired: they work on the latest answer only."))
+    # Only the latest answer carries buttons: take them off this one.
+    await remove_buttons(bot, message.chat.id, message.message_id, limiter)
+
+
+async def _set_markup(message: Message, markup: InlineKeyboardMarkup) -> None:
+    # Unchanged (a double press) or gone: nothing to show.
+    with contextlib.suppress(TelegramBadRequest):
+        await message.edit_reply_markup(reply_markup=markup)
+
+
+def create_answer_controls_router() -> Router:
+    router = Router(name="answer_controls")
+
+    @router.message(Command("stop"))
+    async def stop_command(
+        message: Message, user_record: UserRecord, running_answers: RunningAnswers
+    ) -> None:
+        if not running_answers.stop(user_record.user_id, message.chat.id):
+            await message.reply(_("Nothing to stop: no answer of yours is being written here."))
+        # Otherwise the answer itself says it was stopped.
+
+    @router.callback_query(StopCallback.filter())
+    async def stop_button(
+        query: CallbackQuery, callback_data: StopCallback, running_answers: RunningAnswers
+    ) -> None:
+        if query.from_user.id != callback_data.owner or not isinstance(query.message, Message):
+            await query.answer(_("Only the person who asked can stop this answer."))
+            return
+        stopped = running_answers.stop(
+            callback_data.owner, query.message.chat.id, callback_data.token
+        )
+        await query.answer(_("⏹ Stopping…") if stopped else _("This answer is already finished."))
+
+    @router.callback_query(AnswerCallback.filter())
+    async def answer_button(
+        query: CallbackQuery,
+        callback_data: AnswerCallback,
+        bot: Bot,
+        user_record: UserRecord,
+        caller: Caller,
+        role: Role,
+        settings: Settings,
+        bot_limiter: AsyncLimiter,
+        answer_controls: AnswerControls,
+        chat_service: ChatService,
+        models: ModelService,
+        running_answers: RunningAnswers,
+    ) -> None:
+        message = query.message
+        if not isinstance(message, Message):
+            await query.answer(_("This menu has expired."))
+            return
+        if query.from_user.id != callback_data.owner:
+            # In groups everyone sees the buttons; they belong to whoever asked.
+            await query.answer(_("These buttons belong to the person who asked."))
+            return
+        user_id, chat_id = user_record.user_id, message.chat.id
+        status = await answer_controls.is_latest(user_id, chat_id, message.message_id)
+        if status is ControlStatus.UNAVAILABLE:
+            await query.answer(_("⚠️ The database is unavailable right now. Try again later."))
+            return
+        if status is ControlStatus.EXPIRED:
+            await _expired(query, message, bot, bot_limiter)
+            return
+        action = callback_data.action
+        if action is AnswerAction.MODELS:
+            await ensure_loaded()  # the catalog needs litellm's model map
+            names = picker_names(models, role)
+            await query.answer()
+            await _set_markup(
+                message, models_keyboard(user_id, names, chat_service.model_for(user_record))
+            )
+            return
+        if action is AnswerAction.BACK:
+            await query.answer()
+            await _set_markup(message, answer_keyboard(user_id))
+            return
+        model: str | None = None
+        if action is AnswerAction.PICK:
+            await ensure_loaded()
+            names = picker_names(models, role)
+            pick = callback_data.pick
+            if not 0 <= pick < len(names) or model_check(names[pick]) != callback_data.check:
+                await query.answer(_("This list of models has changed. Open it again."))
+                await _set_markup(message, answer_keyboard(user_id))
+                return
+            choice = models.check(names[pick], role)
+            if not isinstance(choice, ModelChosen):
+                await query.answer(_("This model is not available to you."))
+                return
+            model = choice.model_id
+        continuing = action is AnswerAction.CONTINUE
+        await query.answer(_("➡️ Continuing…") if continuing else _("🔄 Regenerating…"))
+        private = message.chat.type == ChatType.PRIVATE
+        with running_answers.track(user_id, chat_id) as running:
+            sink = open_answer(
+                bot,
+                settings.bot,
+                bot_limiter,
+                chat_id=chat_id,
+                private=private,
+                user=user_record,
+                stop_token=running.token,
+                reply_to_message_id=None if private else message.message_id,
+                message_thread_id=message.message_thread_id if message.is_topic_message else None,
+            )
+            press = ControlPress(user_record, caller, chat_id, message.message_id, running.stop)
+            result: ControlResult
+            if continuing:
+                result = await answer_controls.continue_answer(press, sink)
+            else:
+                result = await answer_controls.regenerate(press, sink, model)
+        if result.status is ControlStatus.DONE:
+            await sink.tidy()
+        # EXPIRED here: a second press overtaken by the first; it did nothing, and the
+        # first one's answer now carries the buttons.
+
+    return router

@@ -1,0 +1,164 @@
+"""🔄 Regenerate, ➡️ Continue and 🔀 Another model: acting again on the latest answer.
+
+Plain inputs and outcomes, no Telegram. Every action takes the conversation's lock (the
+one new messages take), then checks that the pressed message still carries the latest
+answer of the user's active conversation in that chat. So a second press, a replayed or
+forged callback, or a press on an older answer finds the check failing and does nothing:
+no model call, no charge, no history entry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from enum import StrEnum
+
+from app.bot.services.chat import (
+    AnswerJob,
+    AnswerSink,
+    ChatOutcome,
+    ChatService,
+    buttons_message,
+    history_of,
+)
+from app.llm.access import Caller
+from app.storage import Conversation, Turn, UserRecord
+from app.storage.errors import StorageUnavailable
+
+log = logging.getLogger(__name__)
+
+CONTINUE_PROMPT = (
+    "Continue your previous answer exactly where it stopped. Do not repeat anything you "
+    "already wrote and add no preamble."
+)
+
+
+class ControlStatus(StrEnum):
+    DONE = "done"  # the action ran (see ``outcome`` for how the answer went)
+    EXPIRED = "expired"  # not the latest answer (any more): nothing happened
+    UNAVAILABLE = "unavailable"  # the database could not be read: nothing happened
+
+
+@dataclass(frozen=True)
+class ControlResult:
+    status: ControlStatus
+    outcome: ChatOutcome | None = None
+
+
+@dataclass(frozen=True)
+class ControlPress:
+    """A press on an answer's button, by ``user`` on message ``message_id``."""
+
+    user: UserRecord
+    caller: Caller
+    chat_id: int
+    message_id: int
+    stop: asyncio.Event | None = None
+
+
+@dataclass(frozen=True)
+class _Latest:
+    conversation: Conversation
+    answer: Turn
+    prompt: Turn
+
+
+def _join(answer: str, more: str) -> str:
+    """The separator a continuation needs to read on from the answer."""
+    if not answer or not more or answer[-1].isspace() or more[0].isspace():
+        return more
+    return " " + more
+
+
+class AnswerControls:
+    def __init__(self, chat: ChatService) -> None:
+        self._chat = chat
+        self._conversations = chat.storage.conversations
+
+    async def _latest(self, user_id: int, chat_id: int, message_id: int) -> _Latest | None:
+        """The answer the pressed message carries, if it is the latest one."""
+        conversation = await self._conversations.active(user_id, chat_id)
+        turns = conversation.turns
+        if buttons_message(turns) != message_id or len(turns) < 2 or turns[-2].role != "user":
+            return None
+        return _Latest(conversation, turns[-1], turns[-2])
+
+    async def is_latest(self, user_id: int, chat_id: int, message_id: int) -> ControlStatus:
+        """For buttons that only change the keyboard (the model picker)."""
+        try:
+            found = await self._latest(user_id, chat_id, message_id)
+        except StorageUnavailable:
+            return ControlStatus.UNAVAILABLE
+        return ControlStatus.DONE if found is not None else ControlStatus.EXPIRED
+
+    async def regenerate(
+        self, press: ControlPress, sink: AnswerSink, model: str | None = None
+    ) -> ControlResult:
+        """Answer the same prompt again (with ``model`` for this answer only, if given); the
+        new answer replaces the old one in the history, Telegram keeps both messages."""
+        async with self._chat.lock_for(press.user.user_id, press.chat_id):
+            try:
+                latest = await self._latest(press.user.user_id, press.chat_id, press.message_id)
+            except StorageUnavailable:
+                return ControlResult(ControlStatus.UNAVAILABLE)
+            if latest is None:
+                return ControlResult(ControlStatus.EXPIRED)
+            conversation_id = latest.conversation.id
+
+            async def save(text: str, used_model: str) -> bool:
+                turn = Turn(role="assistant", content=text, model=used_model)
+                try:
+                    return await self._conversations.replace_last_answer(conversation_id, turn)
+                except StorageUnavailable:
+                    log.warning("controls: regenerated answer not saved in %s", conversation_id)
+                    return False
+
+            job = AnswerJob(
+                prompt=latest.prompt.content,
+                model=model or self._chat.model_for(press.user),
+                history=history_of(latest.conversation.turns[:-2]),
+                caller=press.caller,
+                user_id=press.user.user_id,
+                conversation_id=conversation_id,
+                save=save,
+                stop=press.stop,
+                superseded_message_id=press.message_id,
+            )
+            return ControlResult(ControlStatus.DONE, await self._chat.run(job, sink))
+
+    async def continue_answer(self, press: ControlPress, sink: AnswerSink) -> ControlResult:
+        """Ask the model to go on where the answer stopped; the continuation is appended to
+        the same answer in the history (and arrives in a new message)."""
+        async with self._chat.lock_for(press.user.user_id, press.chat_id):
+            try:
+                latest = await self._latest(press.user.user_id, press.chat_id, press.message_id)
+            except StorageUnavailable:
+                return ControlResult(ControlStatus.UNAVAILABLE)
+            if latest is None:
+                return ControlResult(ControlStatus.EXPIRED)
+            conversation_id = latest.conversation.id
+            answer = latest.answer
+
+            async def save(text: str, _model: str) -> bool:
+                try:
+                    return await self._conversations.extend_last_answer(
+                        conversation_id, _join(answer.content, text)
+                    )
+                except StorageUnavailable:
+                    log.warning("controls: continuation not saved in %s", conversation_id)
+                    return False
+
+            job = AnswerJob(
+                prompt=CONTINUE_PROMPT,
+                model=answer.model or self._chat.model_for(press.user),
+                history=history_of(latest.conversation.turns),
+                caller=press.caller,
+                user_id=press.user.user_id,
+                conversation_id=conversation_id,
+                save=save,
+                stop=press.stop,
+                prior_message_ids=answer.message_ids,
+                superseded_message_id=press.message_id,
+            )
+            return ControlResult(ControlStatus.DONE, await self._chat.run(job, sink))
