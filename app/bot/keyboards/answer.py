@@ -15,7 +15,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
 #: Models offered by 🔀 Another model: a short list, not a catalog browser.
-PICKER_SIZE = 8
+PICKER_SIZE = 10
 
 
 class StopCallback(CallbackData, prefix="stop"):
@@ -72,9 +72,16 @@ def answer_keyboard(owner: int) -> InlineKeyboardMarkup:
 
 
 def models_keyboard(owner: int, names: list[str], current: str) -> InlineKeyboardMarkup:
-    rows: list[list[InlineKeyboardButton]] = []
-    for index, name in enumerate(names[:PICKER_SIZE]):
-        label = f"✅ {name}" if name == current else name
-        rows.append([_button(label, AnswerAction.PICK, owner, pick=index, check=model_check(name))])
+    buttons = [
+        _button(
+            f"✅ {name}" if name == current else name,
+            AnswerAction.PICK,
+            owner,
+            pick=index,
+            check=model_check(name),
+        )
+        for index, name in enumerate(names[:PICKER_SIZE])
+    ]
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     rows.append([_button(_("« Back"), AnswerAction.BACK, owner)])
     return InlineKeyboardMarkup(inline_keyboard=rows)

@@ -3,7 +3,7 @@ else (latest answer, history, model call) in AnswerControls and ChatService."""
 
 from __future__ import annotations
 
-import contextlib
+import logging
 
 from aiogram import Bot, Router
 from aiogram.enums import ChatType
@@ -22,6 +22,7 @@ from app.bot.keyboards.answer import (
     model_check,
     models_keyboard,
 )
+from app.bot.middlewares.dialog_lock import release_dialog_lock
 from app.bot.services.answer_controls import (
     AnswerControls,
     ControlPress,
@@ -36,9 +37,15 @@ from app.llm import ensure_loaded
 from app.llm.access import Caller, Role
 from app.storage import UserRecord
 
+log = logging.getLogger(__name__)
 
-def picker_names(models: ModelService, role: Role) -> list[str]:
-    return [m.shortcut or m.model_id for m in models.catalog(role) if m.available]
+
+def picker_names(models: ModelService, role: Role, settings: Settings) -> list[str]:
+    """The user's allowed models, the operator's own shortcuts first (the built-in list is
+    long; the picker shows a few)."""
+    names = [m.shortcut or m.model_id for m in models.catalog(role) if m.available]
+    own = set(settings.llm.shortcuts)
+    return [n for n in names if n in own] + [n for n in names if n not in own]
 
 
 async def _expired(query: CallbackQuery, message: Message, bot: Bot, limiter: AsyncLimiter) -> None:
@@ -48,13 +55,16 @@ async def _expired(query: CallbackQuery, message: Message, bot: Bot, limiter: As
 
 
 async def _set_markup(message: Message, markup: InlineKeyboardMarkup) -> None:
-    # Unchanged (a double press) or gone: nothing to show.
-    with contextlib.suppress(TelegramBadRequest):
+    try:
         await message.edit_reply_markup(reply_markup=markup)
+    except TelegramBadRequest as exc:  # unchanged (a double press) or gone
+        log.info("answer buttons not changed on message %s: %s", message.message_id, exc)
 
 
 def create_answer_controls_router() -> Router:
     router = Router(name="answer_controls")
+    # Regenerate and Continue stream for a while: /stop must get through meanwhile.
+    router.callback_query.middleware(release_dialog_lock)
 
     @router.message(Command("stop"))
     async def stop_command(
@@ -110,7 +120,7 @@ def create_answer_controls_router() -> Router:
         action = callback_data.action
         if action is AnswerAction.MODELS:
             await ensure_loaded()  # the catalog needs litellm's model map
-            names = picker_names(models, role)
+            names = picker_names(models, role, settings)
             await query.answer()
             await _set_markup(
                 message, models_keyboard(user_id, names, chat_service.model_for(user_record))
@@ -123,7 +133,7 @@ def create_answer_controls_router() -> Router:
         model: str | None = None
         if action is AnswerAction.PICK:
             await ensure_loaded()
-            names = picker_names(models, role)
+            names = picker_names(models, role, settings)
             pick = callback_data.pick
             if not 0 <= pick < len(names) or model_check(names[pick]) != callback_data.check:
                 await query.answer(_("This list of models has changed. Open it again."))

@@ -20,6 +20,7 @@ from aiolimiter import AsyncLimiter
 
 from app.bot.answer_sink import TelegramAnswer as TelegramAnswer
 from app.bot.answer_sink import open_answer
+from app.bot.middlewares.dialog_lock import release_dialog_lock
 from app.bot.services.chat import ChatRequest, ChatService
 from app.bot.services.running import RunningAnswers
 from app.config import Settings
@@ -124,6 +125,7 @@ async def _with_answerer(
 def create_chat_router() -> Router:
     router = Router(name="chat")
     router.message.filter(AddressedToBot())
+    router.message.middleware(release_dialog_lock)
     router.message.middleware(_with_answerer)
 
     @router.message(F.text & ~F.text.startswith("/"))

@@ -1,0 +1,270 @@
+"""Answer controls end to end: ⏹ Stop (button and /stop), 🔄 Regenerate, ➡️ Continue and
+🔀 Another model, who may press them and when they expire, on the emulator with the fake
+model over real HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from app.llm import LLMSettings
+from app.storage import Conversation, UsageRecord
+from tests.e2e.conftest import ADMIN_ID, FAKE_MODEL, FRIEND_ID, Running, StartBot
+from tests.fakes.openai_server import FakeOpenAI, Reply
+from tests.tg_emulator import EmuMessage, TelegramEmulator
+
+REGENERATE, CONTINUE, OTHER = "🔄 Regenerate", "➡️ Continue", "🔀 Another model"
+BUTTONS = [REGENERATE, CONTINUE, OTHER]
+GROUP_ID = -1001234000000
+PAL_ID = 201  # a second friend, for the group tests
+
+
+async def conversation(running: Running, user_id: int, chat_id: int) -> Conversation:
+    return await running.storage.conversations.active(user_id, chat_id)
+
+
+async def usage_records(
+    running: Running, user_id: int, until: Callable[[list[UsageRecord]], bool]
+) -> list[UsageRecord]:
+    """The user's usage records once ``until`` holds (they are written in the background)."""
+    for _ in range(200):
+        records = [r async for r in running.storage.usage.iter_records(user_id=user_id)]
+        if until(records):
+            return records
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"usage records never matched: {records}")
+
+
+async def ask(tg: TelegramEmulator, user_id: int, text: str, expect: str) -> EmuMessage:
+    await tg.user(user_id).send(text)
+    return await tg.wait_for_message(user_id, lambda m: m.text.startswith(expect))
+
+
+def answer_messages(tg: TelegramEmulator, chat_id: int) -> list[EmuMessage]:
+    return [m for m in tg.chat(chat_id).bot_messages if m.button_texts == BUTTONS]
+
+
+# ---------------------------------------------------------------------------- stop
+
+
+async def test_stop_button_mid_stream_keeps_the_partial_and_records_partial_usage(
+    running: Running,
+) -> None:
+    tg, fake = running.tg, running.fake_llm
+    full = " ".join(f"word{i}" for i in range(400))
+    fake.script(Reply(text=full, chunk_size=6, chunk_delay=0.02))
+    friend = tg.user(FRIEND_ID, "Fred")
+    group = tg.group(GROUP_ID, "Team")
+    await friend.send_in(group, "tell me a long story", mention_bot=True)
+    # In a group the answer streams as an edited message with a ⏹ Stop button.
+    preview = await tg.wait_for_message(
+        group.id, lambda m: "⏹ Stop" in m.button_texts and m.text.startswith("word")
+    )
+    answer = await friend.press(preview, "⏹ Stop")
+    assert answer is not None and "Stopping" in (answer.text or "")
+    final = await tg.wait_for_message(group.id, lambda m: m.text.endswith("⏹ Stopped."))
+    assert final.message_id == preview.message_id  # the preview became the answer
+    kept = final.text.removesuffix("⏹ Stopped.").strip()
+    assert kept and full.startswith(kept) and len(kept) < len(full)
+    assert final.button_texts == BUTTONS  # the partial answer can be continued
+    # The model call was cancelled, and recorded as partial with an estimated cost.
+    records = await usage_records(running, FRIEND_ID, lambda rs: len(rs) == 1)
+    assert records[0].outcome == "partial" and records[0].completion_tokens > 0
+    assert records[0].cost_estimated
+    # The partial stays as the answer in the history.
+    conv = await conversation(running, FRIEND_ID, GROUP_ID)
+    assert [t.role for t in conv.turns] == ["user", "assistant"]
+    assert conv.turns[-1].content.strip() == kept
+    assert conv.turns[-1].message_ids == [final.message_id]
+
+
+async def test_stop_command_in_a_private_chat_stops_the_drafted_answer(
+    running: Running,
+) -> None:
+    tg, fake = running.tg, running.fake_llm
+    full = " ".join(f"token{i}" for i in range(400))
+    fake.script(Reply(text=full, chunk_size=6, chunk_delay=0.02))
+    friend = tg.user(FRIEND_ID, "Fred")
+    await friend.send("long please")
+    await tg.wait_until(lambda: any("token" in d.text for d in tg.drafts(FRIEND_ID)))
+    await friend.send("/stop")
+    final = await tg.wait_for_message(FRIEND_ID, lambda m: m.text.endswith("⏹ Stopped."))
+    kept = final.text.removesuffix("⏹ Stopped.").strip()
+    assert kept and full.startswith(kept) and len(kept) < len(full)
+    await tg.wait_quiet()
+    assert len(friend.chat.bot_messages) == 1  # one final message after the drafts
+    records = await usage_records(running, FRIEND_ID, lambda rs: len(rs) == 1)
+    assert records[0].outcome == "partial"
+    # Nothing running: /stop says so.
+    await friend.send("/stop")
+    await tg.wait_for_message(FRIEND_ID, lambda m: m.text.startswith("Nothing to stop"))
+
+
+# ---------------------------------------------------------------------------- regenerate
+
+
+async def test_regenerate_replaces_the_history_entry_and_keeps_both_messages(
+    running: Running,
+) -> None:
+    tg, fake = running.tg, running.fake_llm
+    fake.script(Reply(text="First take."), Reply(text="Second take."))
+    first = await ask(tg, FRIEND_ID, "a question", "First take.")
+    assert first.button_texts == BUTTONS
+    await tg.user(FRIEND_ID).press(first, REGENERATE)
+    second = await tg.wait_for_message(FRIEND_ID, lambda m: m.text == "Second take.")
+    await tg.wait_until(lambda: first.button_texts == [])  # only the latest has buttons
+    assert second.button_texts == BUTTONS
+    texts = tg.chat(FRIEND_ID).texts()
+    assert "First take." in texts and "Second take." in texts  # Telegram keeps both
+    # The model was asked the same prompt without the old answer.
+    contents = [m["content"] for m in fake.chat_requests[-1].messages]
+    assert contents[-1] == "a question" and "First take." not in contents
+    conv = await conversation(running, FRIEND_ID, FRIEND_ID)
+    assert [(t.role, t.content) for t in conv.turns] == [
+        ("user", "a question"),
+        ("assistant", "Second take."),
+    ]
+    assert conv.turns[-1].message_ids == [second.message_id]
+    # The next question sees the regenerated answer only.
+    await ask(tg, FRIEND_ID, "and then?", "echo: and then?")
+    contents = [m["content"] for m in fake.chat_requests[-1].messages]
+    assert "Second take." in contents and "First take." not in contents
+
+
+async def test_double_press_and_replay_make_one_model_call(running: Running) -> None:
+    tg, fake = running.tg, running.fake_llm
+    fake.script(Reply(text="Take one."), Reply(text="Take two.", chunk_delay=0.05))
+    first = await ask(tg, FRIEND_ID, "q", "Take one.")
+    friend = tg.user(FRIEND_ID)
+    data = next(b["callback_data"] for b in first.buttons if b["text"] == REGENERATE)
+    before = len(fake.chat_requests)
+    # Two presses at once (a double tap), then the same callback replayed later.
+    await asyncio.gather(friend.send_callback(data, first), friend.send_callback(data, first))
+    await tg.wait_for_message(FRIEND_ID, lambda m: m.text == "Take two.")
+    await tg.wait_quiet()
+    replay = await friend.send_callback(data, first)
+    assert replay is not None and "expired" in (replay.text or "")
+    await tg.wait_quiet()
+    assert len(fake.chat_requests) == before + 1  # one charge
+    conv = await conversation(running, FRIEND_ID, FRIEND_ID)
+    assert [t.content for t in conv.turns] == ["q", "Take two."]  # one history entry
+    records = await usage_records(running, FRIEND_ID, lambda rs: len(rs) == 2)
+    assert len(records) == 2
+
+
+# ---------------------------------------------------------------------------- continue
+
+
+async def test_continue_after_the_length_limit_appends_to_the_answer(running: Running) -> None:
+    tg, fake = running.tg, running.fake_llm
+    fake.script(Reply(text="The list: one, two,", finish_reason="length"), Reply(text="three."))
+    first = await ask(tg, FRIEND_ID, "count to three", "The list")
+    assert "length limit" in first.text
+    await tg.user(FRIEND_ID).press(first, CONTINUE)
+    more = await tg.wait_for_message(FRIEND_ID, lambda m: m.text == "three.")
+    await tg.wait_until(lambda: first.button_texts == [])
+    assert more.button_texts == BUTTONS
+    # The model saw its own answer and was asked to go on.
+    messages = fake.chat_requests[-1].messages
+    assert messages[-2] == {"role": "assistant", "content": "The list: one, two,"}
+    assert "Continue" in messages[-1]["content"]
+    conv = await conversation(running, FRIEND_ID, FRIEND_ID)
+    assert [(t.role, t.content) for t in conv.turns] == [
+        ("user", "count to three"),
+        ("assistant", "The list: one, two, three."),
+    ]
+    assert conv.turns[-1].message_ids == [first.message_id, more.message_id]
+
+
+# ---------------------------------------------------------------------------- another model
+
+
+async def test_another_model_regenerates_with_the_model_picked(
+    start_bot: StartBot, fake_llm: FakeOpenAI
+) -> None:
+    llm = LLMSettings(
+        default_model=FAKE_MODEL,
+        api_base=fake_llm.base_url,
+        api_key="sk-test",
+        shortcuts={"fakebig": "openai/fake-big"},
+        unpriced_input_per_mtok=1.0,
+        unpriced_output_per_mtok=2.0,
+        gateway_discovery=False,
+        max_retries=0,
+        timeout=5,
+    )
+    async with start_bot(llm=llm) as running:
+        tg = running.tg
+        friend = tg.user(FRIEND_ID, "Fred")
+        first = await ask(tg, FRIEND_ID, "which model?", "echo: which model?")
+        await friend.press(first, OTHER)
+        await tg.wait_until(lambda: "fakebig" in first.button_texts)
+        assert "« Back" in first.button_texts
+        await friend.press(first, "fakebig")
+        second = await tg.wait_for_message(
+            FRIEND_ID, lambda m: m.message_id != first.message_id and m.text.startswith("echo:")
+        )
+        assert fake_llm.chat_requests[-1].json["model"] == "fake-big"
+        conv = await conversation(running, FRIEND_ID, FRIEND_ID)
+        assert conv.turns[-1].model == "openai/fake-big"
+        assert conv.turns[-1].message_ids == [second.message_id]
+        record = await running.storage.users.get(FRIEND_ID)
+        assert record is not None and record.model is None  # for this answer only
+        await ask(tg, FRIEND_ID, "and now?", "echo: and now?")
+        assert fake_llm.chat_requests[-1].json["model"] == "fake-model"
+
+
+# ---------------------------------------------------------------------------- who and when
+
+
+async def test_another_user_pressing_the_buttons_changes_nothing(running: Running) -> None:
+    tg, fake = running.tg, running.fake_llm
+    group = tg.group(GROUP_ID, "Team")
+    fred, pal = tg.user(FRIEND_ID, "Fred"), tg.user(ADMIN_ID, "Ada")
+    fake.script(Reply(text="Fred's answer.", chunk_size=4, chunk_delay=0.05))
+    await fred.send_in(group, "my question", mention_bot=True)
+    streaming = await tg.wait_for_message(group.id, lambda m: "⏹ Stop" in m.button_texts)
+    refused = await pal.press(streaming, "⏹ Stop")  # not theirs to stop
+    assert refused is not None and "Only the person who asked" in (refused.text or "")
+    answer = await tg.wait_for_message(
+        group.id, lambda m: m.text == "Fred's answer." and m.button_texts == BUTTONS
+    )
+    assert answer.button_texts == BUTTONS
+    before = len(fake.chat_requests)
+    for button in BUTTONS:
+        reply = await pal.press(answer, button)
+        assert reply is not None and "belong to the person who asked" in (reply.text or "")
+    # Forged: the same buttons claiming to be Ada's own answer.
+    for button in answer.buttons:
+        forged = button["callback_data"].replace(f":{FRIEND_ID}", f":{ADMIN_ID}")
+        reply = await pal.send_callback(forged, answer)
+        assert reply is not None and "expired" in (reply.text or "")
+    await tg.wait_quiet()
+    assert len(fake.chat_requests) == before
+    conv = await conversation(running, FRIEND_ID, GROUP_ID)
+    assert [t.content for t in conv.turns] == ["my question", "Fred's answer."]
+    assert (await conversation(running, ADMIN_ID, GROUP_ID)).turns == []
+
+
+async def test_an_old_answers_buttons_expire(running: Running) -> None:
+    tg, fake = running.tg, running.fake_llm
+    friend = tg.user(FRIEND_ID, "Fred")
+    old = await ask(tg, FRIEND_ID, "first", "echo: first")
+    old_data = {b["text"]: b["callback_data"] for b in old.buttons}
+    new = await ask(tg, FRIEND_ID, "second", "echo: second")
+    await tg.wait_until(lambda: old.button_texts == [])  # moved to the latest answer
+    assert new.button_texts == BUTTONS
+    before = len(fake.chat_requests)
+    for data in old_data.values():
+        reply = await friend.send_callback(data, old)
+        assert reply is not None and "expired" in (reply.text or "")
+    await tg.wait_quiet()
+    assert len(fake.chat_requests) == before
+    assert len(answer_messages(tg, FRIEND_ID)) == 1
+    # A new conversation: the last answer of the old one has expired too.
+    await friend.send("/new")
+    await tg.wait_for_message(FRIEND_ID, lambda m: "New conversation" in m.text)
+    reply = await friend.press(new, REGENERATE)
+    assert reply is not None and "expired" in (reply.text or "")
+    await tg.wait_quiet()
+    assert len(fake.chat_requests) == before
