@@ -22,7 +22,13 @@ from aiolimiter import AsyncLimiter
 
 from app.bot.send_budget import AdaptiveLimiter
 
-__all__ = ["PriorityLimiter", "make_bot_limiter", "take_spare", "wait_spare"]
+__all__ = [
+    "PriorityLimiter",
+    "make_bot_limiter",
+    "spare_available",
+    "take_spare",
+    "wait_spare",
+]
 
 #: Share of the burst previews may fill; the remaining 80 % is there for final messages.
 DEFAULT_SPARE_SHARE = 0.2
@@ -41,16 +47,26 @@ class PriorityLimiter(AdaptiveLimiter):
     def finals_waiting(self) -> int:
         return sum(1 for *_rest, fut in self._waiters if not fut.done())
 
-    def try_acquire_spare(self) -> bool:
-        """Take one unit for a preview if that cannot delay any final message."""
+    def has_spare(self) -> bool:
+        """Whether a preview could go now (a cheap check before rendering one)."""
         self._leak()
         ceiling = max(1.0, self.max_rate * self.spare_share)
-        if self.finals_waiting() or self._level + 1 > ceiling:
+        return not self.finals_waiting() and self._level + 1 <= ceiling
+
+    def try_acquire_spare(self) -> bool:
+        """Take one unit for a preview if that cannot delay any final message."""
+        if not self.has_spare():
             self.spare_refused += 1
             return False
         self._level += 1
         self.spare_taken += 1
         return True
+
+
+def spare_available(limiter: AsyncLimiter) -> bool:
+    if isinstance(limiter, PriorityLimiter):
+        return limiter.has_spare()
+    return limiter.has_capacity()
 
 
 async def take_spare(limiter: AsyncLimiter) -> bool:

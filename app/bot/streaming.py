@@ -35,7 +35,7 @@ from aiolimiter import AsyncLimiter
 
 from app.bot.answer_parts import compose_final, join_parts, reasoning_preview
 from app.bot.flood import handles_own_flood_control
-from app.bot.priority_limiter import make_bot_limiter, take_spare
+from app.bot.priority_limiter import make_bot_limiter, spare_available, take_spare
 from app.bot.rendering import TELEGRAM_TEXT_LIMIT, RenderedPart, render_preview_async
 from app.bot.stream_calls import AnswerCalls, deliver_final, is_format_error, is_not_modified
 
@@ -218,6 +218,11 @@ class AnswerStreamer:
             return
         source = self._preview_source()
         if not source or not self._due(source):
+            return
+        if not spare_available(self._limiter):
+            # Under load the budget belongs to final messages: don't even render a preview
+            # (CPU is as scarce then as the budget).
+            self.previews_skipped += 1
             return
         try:
             await self._push_preview(source)
