@@ -9,7 +9,8 @@ that would otherwise go unused:
 - a *spare* call (typing, a draft, a preview edit) never waits: it is taken only when no
   final is waiting and the bucket stays below ``spare_share`` of its burst. The rest of the
   burst is kept for finals, so a wave of answers finishing together is not slowed down by
-  the previews shown while they streamed;
+  the previews shown while they streamed. An answer's *first* sign of life (typing, its
+  first preview) may fill ``first_share`` of the burst: it is worth more than an update;
 - a *tidy* call (taking the buttons off an older answer) waits until spare budget exists.
 """
 
@@ -32,30 +33,40 @@ __all__ = [
 
 #: Share of the burst previews may fill; the remaining 80 % is there for final messages.
 DEFAULT_SPARE_SHARE = 0.2
+#: Share an answer's first sign of life (typing, its first preview) may fill.
+DEFAULT_FIRST_SHARE = 0.6
 
 
 class PriorityLimiter(AdaptiveLimiter):
     """An :class:`AdaptiveLimiter` whose ``acquire`` is for final messages and whose
     ``try_acquire_spare`` is for previews."""
 
-    def __init__(self, rate_per_second: float, *, spare_share: float = DEFAULT_SPARE_SHARE):
+    def __init__(
+        self,
+        rate_per_second: float,
+        *,
+        spare_share: float = DEFAULT_SPARE_SHARE,
+        first_share: float = DEFAULT_FIRST_SHARE,
+    ) -> None:
         super().__init__(rate_per_second)
         self.spare_share = spare_share
+        self.first_share = first_share
         self.spare_taken = 0  # counters for benchmarks and logs
         self.spare_refused = 0
 
     def finals_waiting(self) -> int:
         return sum(1 for *_rest, fut in self._waiters if not fut.done())
 
-    def has_spare(self) -> bool:
+    def has_spare(self, *, first: bool = False) -> bool:
         """Whether a preview could go now (a cheap check before rendering one)."""
         self._leak()
-        ceiling = max(1.0, self.max_rate * self.spare_share)
+        share = self.first_share if first else self.spare_share
+        ceiling = max(1.0, self.max_rate * share)
         return not self.finals_waiting() and self._level + 1 <= ceiling
 
-    def try_acquire_spare(self) -> bool:
+    def try_acquire_spare(self, *, first: bool = False) -> bool:
         """Take one unit for a preview if that cannot delay any final message."""
-        if not self.has_spare():
+        if not self.has_spare(first=first):
             self.spare_refused += 1
             return False
         self._level += 1
@@ -63,17 +74,17 @@ class PriorityLimiter(AdaptiveLimiter):
         return True
 
 
-def spare_available(limiter: AsyncLimiter) -> bool:
+def spare_available(limiter: AsyncLimiter, *, first: bool = False) -> bool:
     if isinstance(limiter, PriorityLimiter):
-        return limiter.has_spare()
+        return limiter.has_spare(first=first)
     return limiter.has_capacity()
 
 
-async def take_spare(limiter: AsyncLimiter) -> bool:
+async def take_spare(limiter: AsyncLimiter, *, first: bool = False) -> bool:
     """One unit of spare budget, never waiting. A plain ``AsyncLimiter`` (tests, library
     use) has no priorities: any free capacity counts as spare there."""
     if isinstance(limiter, PriorityLimiter):
-        return limiter.try_acquire_spare()
+        return limiter.try_acquire_spare(first=first)
     if not limiter.has_capacity():
         return False
     await limiter.acquire()  # returns at once: the capacity is there

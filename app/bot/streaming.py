@@ -123,6 +123,7 @@ class AnswerStreamer:
         self._last_preview_at: float | None = None
         self._blocked_until = 0.0  # RetryAfter on previews: no previews before this time
         self._done = False
+        self._nothing_shown = True  # no typing or preview yet: the first may take more budget
 
     # -- public API ----------------------------------------------------------------------
 
@@ -219,7 +220,7 @@ class AnswerStreamer:
         source = self._preview_source()
         if not source or not self._due(source):
             return
-        if not spare_available(self._limiter):
+        if not spare_available(self._limiter, first=self._nothing_shown):
             # Under load the budget belongs to final messages: don't even render a preview
             # (CPU is as scarce then as the budget).
             self.previews_skipped += 1
@@ -324,10 +325,12 @@ class AnswerStreamer:
             return None
 
     async def _call_preview(self, make: Callable[[], Awaitable[Any]]) -> Any:
-        if not await take_spare(self._limiter):
+        if not await take_spare(self._limiter, first=self._nothing_shown):
             raise _NoSpareBudget
         self.calls += 1
-        return await make()
+        result = await make()
+        self._nothing_shown = False
+        return result
 
     # -- final delivery ------------------------------------------------------------------
 

@@ -104,3 +104,11 @@ async def test_stop_button_rides_on_edited_previews_and_the_final_gets_the_keybo
     last = edits[-1]
     assert last["text"] == "Answer so far, done."  # no reasoning: the sink adds it, if any
     assert last["reply_markup"]["inline_keyboard"][0][0]["text"] == "Again"
+
+
+async def test_a_first_sign_of_life_may_use_more_of_the_burst() -> None:
+    limiter = PriorityLimiter(10)  # updates: 2 of 10; a first typing or preview: 6 of 10
+    assert await take_spare(limiter) and await take_spare(limiter)
+    assert not await take_spare(limiter)
+    taken = [await take_spare(limiter, first=True) for _ in range(5)]
+    assert taken == [True, True, True, True, False]
