@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from app.access import AccessAuthority, AccessService
     from app.bot.notify.access import AccessNotifier
     from app.bot.services.chat import ChatService
+    from app.bot.services.media import MediaService
     from app.bot.services.models import ModelService
     from app.config import Settings
     from app.llm import LLMProvider
@@ -31,6 +32,7 @@ class Services(TypedDict):
     chat_service: ChatService
     models: ModelService
     bot_limiter: AsyncLimiter
+    media: MediaService
 
 
 def services(manager: DialogManager) -> Services:
