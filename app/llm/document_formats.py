@@ -191,9 +191,14 @@ def read_docx(data: bytes) -> Converted:
 
 
 def read_html(data: bytes) -> Converted:
-    from markdownify import markdownify
+    from bs4 import BeautifulSoup
+    from markdownify import MarkdownConverter
 
-    text = markdownify(decode_text(data), heading_style="ATX", strip=["script", "style"])
+    soup = BeautifulSoup(decode_text(data), "html.parser")
+    # Scripts, styles and templates hold no reading text; markdownify would keep their code.
+    for tag in soup(["script", "style", "noscript", "template", "head"]):
+        tag.decompose()
+    text = MarkdownConverter(heading_style="ATX").convert_soup(soup)
     lines = [line.rstrip() for line in text.splitlines()]
     # markdownify keeps the blank lines of the source layout; runs of them are noise.
     cleaned = "\n".join(lines)
