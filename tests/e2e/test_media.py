@@ -288,3 +288,17 @@ async def test_features_without_a_key_are_hidden_and_refused(
         await admin.send("/voice on")
         await tg.wait_for_message(admin.id, lambda m: "aren't available" in m.text)
         assert running.fake_llm.media_requests == []
+
+
+async def test_voice_note_over_budget_is_refused_before_the_vendor(start_bot: StartBot) -> None:
+    access = AccessSettings(
+        admins=str(ADMIN_ID), friends=str(FRIEND_ID), default_daily_budget_usd=0.00001
+    )
+    async with start_bot(access=access) as running:
+        tg = running.tg
+        friend = tg.user(FRIEND_ID, "Fred")
+        await friend.send_voice(VOICE, duration=30)  # ~$0.0015 at $0.00005 per second
+        await tg.wait_for_message(friend.id, lambda m: "budget" in m.text)
+        await tg.wait_quiet()
+        assert running.fake_llm.media_requests == []
+        assert running.fake_llm.chat_requests == []

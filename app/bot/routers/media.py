@@ -114,6 +114,52 @@ async def _has(media: MediaService, feature: Feature, role: Role) -> bool:
     return feature in await media.features(role)
 
 
+async def _refuse_audio(
+    message: Message, media: MediaService, size: int | None, duration: int | None
+) -> bool:
+    refusal = media.check_audio(duration, size)
+    if refusal is None:
+        return False
+    limits = media.limits
+    await message.reply(
+        texts.audio_refused(refusal, limits.max_audio_seconds, limits.max_audio_bytes / _MB)
+    )
+    return True
+
+
+async def _transcript(
+    message: Message, bot: Bot, media: MediaService, caller: Caller, role: Role
+) -> str | None:
+    """The recording's text, or None after telling the user why there is none. Every
+    limit is checked before the download, and the size again after it (Telegram may
+    leave it out)."""
+    found = _recording(message)
+    if found is None:
+        return None
+    recording, filename = found
+    if not await _has(media, Feature.TRANSCRIPTION, role):
+        await message.reply(texts.feature_unavailable(Feature.TRANSCRIPTION))
+        return None
+    if await _refuse_audio(message, media, recording.file_size, recording.duration):
+        return None
+    await bot.send_chat_action(message.chat.id, ChatAction.TYPING)
+    data = await download(bot, recording)
+    if data is None:
+        await message.reply(texts.download_failed())
+        return None
+    if await _refuse_audio(message, media, len(data), None):
+        return None
+    try:
+        transcript = await media.transcribe(caller, data, filename, recording.duration)
+    except LLMError as exc:
+        await message.reply(describe_llm_error(exc))
+        return None
+    if not transcript.text:
+        await message.reply(texts.nothing_heard())
+        return None
+    return transcript.text
+
+
 def create_media_router() -> Router:
     router = Router(name="media")
     router.message.filter(AddressedToBot())
@@ -129,41 +175,10 @@ def create_media_router() -> Router:
         role: Role,
         user_record: UserRecord,
     ) -> None:
-        found = _recording(message)
-        if found is None:
+        transcript = await _transcript(message, bot, media, caller, role)
+        if transcript is None:
             return
-        recording, filename = found
-        if not await _has(media, Feature.TRANSCRIPTION, role):
-            await message.reply(texts.feature_unavailable(Feature.TRANSCRIPTION))
-            return
-        refusal = media.check_audio(recording.duration, recording.file_size)
-        if refusal is not None:
-            limits = media.limits
-            await message.reply(
-                texts.audio_refused(refusal, limits.max_audio_seconds, limits.max_audio_bytes / _MB)
-            )
-            return
-        await bot.send_chat_action(message.chat.id, ChatAction.TYPING)
-        data = await download(bot, recording)
-        if data is None:
-            await message.reply(texts.download_failed())
-            return
-        late = media.check_audio(None, len(data))  # Telegram's size figure was missing
-        if late is not None:
-            limits = media.limits
-            await message.reply(
-                texts.audio_refused(late, limits.max_audio_seconds, limits.max_audio_bytes / _MB)
-            )
-            return
-        try:
-            transcript = await media.transcribe(caller, data, filename, recording.duration)
-        except LLMError as exc:
-            await message.reply(describe_llm_error(exc))
-            return
-        if not transcript.text:
-            await message.reply(texts.nothing_heard())
-            return
-        await message.reply(texts.quoted_transcript(transcript.text), parse_mode="HTML")
+        await message.reply(texts.quoted_transcript(transcript), parse_mode="HTML")
         kept: KeepFinalText | None = None
 
         def wrap(sink: AnswerSink) -> AnswerSink:
@@ -171,11 +186,10 @@ def create_media_router() -> Router:
             kept = KeepFinalText(sink)
             return kept
 
-        await answerer.answer(message, transcript.text, wrap=wrap)
-        final = kept.final if kept is not None else None
+        await answerer.answer(message, transcript, wrap=wrap)
         spoken = message.voice is not None or message.video_note is not None
-        if final and spoken and await _wants_voice(media, user_record, role):
-            await _speak_answer(message, bot, media, caller, final)
+        if kept and kept.final and spoken and await _wants_voice(media, user_record, role):
+            await _speak_answer(message, bot, media, caller, kept.final)
 
     @router.message(F.document)
     async def on_document(
