@@ -14,7 +14,7 @@ import aiohttp
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatAction
 from aiogram.exceptions import TelegramAPIError
-from aiogram.types import Audio, BufferedInputFile, Document, Message, Video, VideoNote, Voice
+from aiogram.types import Audio, BufferedInputFile, Document, Message, VideoNote, Voice
 
 from app.bot import media_texts as texts
 from app.bot.error_messages import describe_llm_error
@@ -28,7 +28,7 @@ from app.storage.errors import StorageUnavailable
 
 log = logging.getLogger(__name__)
 
-Recording = Voice | Audio | VideoNote | Video
+Recording = Voice | Audio | VideoNote
 _MB = 1024 * 1024
 # Markdown marks read aloud would be noise ("asterisk asterisk").
 _MARKS = re.compile(r"[*_`#>|~]+")
