@@ -64,8 +64,8 @@ def document_error(error: LLMError) -> str:
         return document_too_large(error.limit / (1024 * 1024))
     if isinstance(error, UnsupportedDocument):
         return _(
-            "📄 I can't read this kind of file. I read PDF, DOCX, TXT, Markdown, CSV, HTML "
-            "and source code."
+            "📄 I can't read this kind of file. I read PDF, DOCX, XLSX, TXT, Markdown, CSV, "
+            "HTML and source code."
         )
     if isinstance(error, DocumentUnreadable):
         if error.reason == "no_text":

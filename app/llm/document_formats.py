@@ -1,6 +1,7 @@
-"""Converters from file formats to Markdown, each on a maintained library: pypdf for PDF,
-python-docx for DOCX, markdownify for HTML, the csv module for CSV. Plain text and source
-code are decoded and kept as they are (code in a fenced block).
+"""Converters from file formats to Markdown, each on a maintained library: pypdf for PDF
+(a section per page), python-docx for DOCX, openpyxl for XLSX (a section per sheet),
+markdownify for HTML, the csv module for CSV. Plain text and source code are decoded and
+kept as they are (code in a fenced block).
 
 Pure functions on bytes, run in a worker thread by app.llm.documents; they raise the typed
 document errors and nothing else."""
@@ -33,7 +34,7 @@ TEXT_EXTENSIONS = {"txt", "md", "markdown", "rst", "log", "text"}
 @dataclass(frozen=True)
 class Converted:
     markdown: str
-    format: str  # "pdf", "docx", "html", "csv", "text", "code"
+    format: str  # "pdf", "docx", "xlsx", "html", "csv", "text", "code"
     converter: str  # the library that read it (for the usage event)
     pages: int | None = None  # pages in the file (PDF)
     pages_read: int | None = None  # fewer than pages: cut at the page cap
@@ -54,6 +55,8 @@ def detect(data: bytes, mime_type: str | None, filename: str | None) -> str:
         return "pdf"
     if ext == "docx" or mime.endswith("wordprocessingml.document"):
         return "docx"
+    if ext in ("xlsx", "xlsm") or mime.endswith("spreadsheetml.sheet"):
+        return "xlsx"
     if ext in ("html", "htm") or mime in ("text/html", "application/xhtml+xml"):
         return "html"
     if ext == "csv" or mime in ("text/csv", "application/csv"):
@@ -187,6 +190,46 @@ def read_docx(data: bytes) -> Converted:
     return Converted(text, "docx", "python-docx")
 
 
+# ---- XLSX --------------------------------------------------------------------------
+
+MAX_SHEET_ROWS = 5000  # per sheet; a note says when a sheet had more
+
+
+def _cell(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def read_xlsx(data: bytes) -> Converted:
+    if data.startswith(OLE_MAGIC):
+        raise DocumentEncrypted("The workbook is protected by a password.")
+    from openpyxl import load_workbook
+
+    try:
+        # read_only streams rows; data_only gives the values formulas last computed.
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as exc:
+        raise DocumentUnreadable(f"The workbook is broken: {type(exc).__name__}") from None
+    parts: list[str] = []
+    try:
+        for sheet in book.worksheets:
+            rows: list[list[str]] = []
+            more = False
+            for row in sheet.iter_rows(values_only=True):
+                cells = [_cell(v) for v in row]
+                if not any(c.strip() for c in cells):
+                    continue
+                if len(rows) == MAX_SHEET_ROWS:
+                    more = True
+                    break
+                rows.append(cells)
+            body = markdown_table(rows) if rows else "(empty)"
+            note = f"\n\n(only the first {MAX_SHEET_ROWS} rows)" if more else ""
+            parts.append(f"## Sheet: {sheet.title}\n\n{body}{note}")
+    finally:
+        book.close()
+    return Converted("\n\n".join(parts), "xlsx", "openpyxl")
+
+
 # ---- HTML, CSV, text, code ---------------------------------------------------------
 
 
@@ -231,6 +274,7 @@ def convert(data: bytes, mime_type: str | None, filename: str | None, max_pages:
     readers: dict[str, Callable[[], Converted]] = {
         "pdf": lambda: read_pdf(data, max_pages),
         "docx": lambda: read_docx(data),
+        "xlsx": lambda: read_xlsx(data),
         "html": lambda: read_html(data),
         "csv": lambda: read_csv(data),
         "code": lambda: read_text(data, filename, as_code=True),

@@ -21,7 +21,7 @@ from app.llm import (
     cut_to_tokens,
     document_formats,
 )
-from tests.media.files import broken_pdf, make_docx, make_pdf
+from tests.media.files import broken_pdf, make_docx, make_pdf, make_xlsx
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -55,6 +55,24 @@ async def test_docx_headings_lists_and_tables_become_markdown(provider: LLMProvi
     assert doc.markdown.splitlines()[0] == "# Handbook"
     assert "## Setup\n\nInstall the tools." in doc.markdown
     assert "| Command | Meaning |\n| --- | --- |\n| /new | fresh start |" in doc.markdown
+
+
+async def test_xlsx_has_one_section_per_sheet(provider: LLMProvider) -> None:
+    data = make_xlsx(
+        {
+            "Budget": [["Item", "Cost"], ["Ferry", 12], ["Hotel", 80.5]],
+            "Notes": [["Bring a raincoat"]],
+        }
+    )
+    mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    doc = await provider.aread_document(data, mime, "trip.xlsx")
+    assert doc.format == "xlsx"
+    assert doc.markdown == (
+        "## Sheet: Budget\n\n| Item | Cost |\n| --- | --- |\n| Ferry | 12 |\n| Hotel | 80.5 |"
+        "\n\n## Sheet: Notes\n\n| Bring a raincoat |\n| --- |"
+    )
+    with pytest.raises(DocumentUnreadable):
+        await provider.aread_document(b"PK\x03\x04broken", mime, "broken.xlsx")
 
 
 async def test_html_csv_text_and_code(provider: LLMProvider) -> None:
