@@ -22,7 +22,9 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.bot.services.media_settings import MediaLimits
 from app.llm.access import AccessSettings
+from app.llm.media_settings import MediaSettings
 from app.llm.settings import LLMSettings
 
 
@@ -103,6 +105,8 @@ class Settings(_EnvSettings):
     access: AccessSettings = Field(default_factory=AccessSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     bot: BotSettings = Field(default_factory=BotSettings)
+    media: MediaSettings = Field(default_factory=MediaSettings)
+    media_limits: MediaLimits = Field(default_factory=MediaLimits)
 
 
 def load_settings() -> Settings:

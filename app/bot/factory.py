@@ -24,10 +24,13 @@ from app.bot.routers.access_requests import create_access_requests_router
 from app.bot.routers.answer_controls import create_answer_controls_router
 from app.bot.routers.chat import create_chat_router
 from app.bot.routers.commands import create_commands_router
+from app.bot.routers.media import create_media_router
+from app.bot.routers.media_commands import create_media_commands_router
 from app.bot.routers.preferences import create_preferences_router
 from app.bot.send_budget import SharedSendBudget
 from app.bot.services.answer_controls import AnswerControls
 from app.bot.services.chat import ChatService
+from app.bot.services.media import MediaService
 from app.bot.services.models import ModelService
 from app.bot.services.running import RunningAnswers
 from app.bot.services.spend import SpendService
@@ -48,6 +51,7 @@ def create_llm_provider(
         access=authority,
         budget=LedgerBudget(storage.spend),
         usage_sink=storage.usage_sink,
+        media=settings.media,
     )
 
 
@@ -109,6 +113,7 @@ def create_app(
         running_answers=RunningAnswers(),
         answer_controls=AnswerControls(chat_service),
         spend=SpendService(storage),
+        media=MediaService(storage, llm, settings.media_limits),
     )
     dp.workflow_data.update(cast(dict[str, object], services))
     inflight = InFlightUpdates()
@@ -126,6 +131,8 @@ def create_app(
     dp.include_router(create_dialogs_router())
     dp.include_router(create_answer_controls_router())
     dp.include_router(create_preferences_router())
+    dp.include_router(create_media_commands_router())
+    dp.include_router(create_media_router())
     dp.include_router(create_chat_router())
     register_dialog_error_handlers(dp)
     setup_menus(dp)  # aiogram-dialog, reading only real reply-keyboard presses as presses

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from app.bot.notify.access import AccessNotifier
     from app.bot.services.answer_controls import AnswerControls
     from app.bot.services.chat import ChatService
+    from app.bot.services.media import MediaService
     from app.bot.services.models import ModelService
     from app.bot.services.running import RunningAnswers
     from app.bot.services.spend import SpendService
@@ -37,6 +38,7 @@ class Services(TypedDict):
     running_answers: RunningAnswers
     answer_controls: AnswerControls
     spend: SpendService
+    media: MediaService
 
 
 def services(manager: DialogManager) -> Services:

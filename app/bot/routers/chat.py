@@ -21,7 +21,7 @@ from aiolimiter import AsyncLimiter
 from app.bot.answer_sink import TelegramAnswer as TelegramAnswer
 from app.bot.answer_sink import open_answer
 from app.bot.middlewares.dialog_lock import release_dialog_lock
-from app.bot.services.chat import ChatRequest, ChatService
+from app.bot.services.chat import AnswerSink, ChatRequest, ChatService
 from app.bot.services.running import RunningAnswers
 from app.config import Settings
 from app.llm import Attachment
@@ -77,8 +77,15 @@ class Answerer:
     running: RunningAnswers
 
     async def answer(
-        self, message: Message, text: str, attachments: list[Attachment] | None = None
+        self,
+        message: Message,
+        text: str,
+        attachments: list[Attachment] | None = None,
+        *,
+        wrap: Callable[[AnswerSink], AnswerSink] | None = None,
     ) -> None:
+        """``wrap``: a sink around the Telegram one (the media router keeps the final
+        text of answers to voice notes, to speak it)."""
         private = message.chat.type == ChatType.PRIVATE
         chat_id = message.chat.id
         with self.running.track(self.user.user_id, chat_id) as running:
@@ -101,7 +108,7 @@ class Answerer:
                 attachments=attachments or [],
                 stop=running.stop,
             )
-            await self.chat_service.answer(request, sink)
+            await self.chat_service.answer(request, wrap(sink) if wrap else sink)
         await sink.tidy()
 
 
@@ -177,8 +184,8 @@ def create_chat_router() -> Router:
     async def unsupported(message: Message) -> None:
         await message.reply(
             _(
-                "I read text, and images for models that can see them. Stickers, voice "
-                "messages, videos and files aren't supported — please send text."
+                "I read text, images (for models that can see them), voice messages and "
+                "files. Stickers and videos aren't supported — please send text."
             )
         )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import html
+from collections.abc import Sequence
 
 from aiogram import Router
 from aiogram.filters import Command, CommandStart
@@ -12,7 +13,9 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from app.bot.media_texts import help_lines
 from app.bot.services.chat import ChatService
+from app.bot.services.media import MediaService
 from app.bot.services.spend import SpendService
 from app.bot.usage_texts import me_text
 from app.llm.access import Caller, Role
@@ -26,7 +29,7 @@ class LanguageCallback(CallbackData, prefix="lang"):
     code: str
 
 
-def help_text(role: Role, model: str) -> str:
+def help_text(role: Role, model: str, extra: Sequence[str] = ()) -> str:
     lines = [
         _(
             "Just write me a message and I'll answer with an AI model, keeping the "
@@ -43,6 +46,7 @@ def help_text(role: Role, model: str) -> str:
         _("/usage on|off: a cost and speed footer under each answer"),
         _("/me: your spend today and this month, and your budget"),
         _("/help: this message"),
+        *extra,
     ]
     if role is Role.ADMIN:
         lines += [
@@ -62,21 +66,28 @@ def create_commands_router() -> Router:
         caller: Caller,
         user_record: UserRecord,
         chat_service: ChatService,
+        media: MediaService,
         spend: SpendService,
     ) -> None:
         name = html.escape(message.from_user.first_name if message.from_user else "")
         greeting = _("Hi, {name}! 👋").format(name=name)
-        text = f"{greeting}\n\n{help_text(role, chat_service.model_for(user_record))}"
+        extra = help_lines(await media.features(role))
+        text = f"{greeting}\n\n{help_text(role, chat_service.model_for(user_record), extra)}"
         with contextlib.suppress(StorageUnavailable):  # the greeting goes out regardless
             text += "\n\n" + html.escape(me_text(await spend.summary(caller)))
         await message.answer(text, parse_mode="HTML")
 
     @router.message(Command("help"))
     async def help_(
-        message: Message, role: Role, user_record: UserRecord, chat_service: ChatService
+        message: Message,
+        role: Role,
+        user_record: UserRecord,
+        chat_service: ChatService,
+        media: MediaService,
     ) -> None:
+        extra = help_lines(await media.features(role))
         await message.answer(
-            help_text(role, chat_service.model_for(user_record)), parse_mode="HTML"
+            help_text(role, chat_service.model_for(user_record), extra), parse_mode="HTML"
         )
 
     @router.message(Command("new"))
