@@ -35,6 +35,10 @@ __all__ = [
 DEFAULT_SPARE_SHARE = 0.2
 #: Share an answer's first sign of life (typing, its first preview) may fill.
 DEFAULT_FIRST_SHARE = 0.6
+#: The burst, in seconds of budget. Telegram counts calls as they *arrive*; a busy event
+#: loop sends calls it was granted over a second in a clump, so a full second's burst
+#: on top of that would overrun Telegram's own bucket.
+DEFAULT_BURST_SECONDS = 0.5
 
 
 class PriorityLimiter(AdaptiveLimiter):
@@ -47,12 +51,28 @@ class PriorityLimiter(AdaptiveLimiter):
         *,
         spare_share: float = DEFAULT_SPARE_SHARE,
         first_share: float = DEFAULT_FIRST_SHARE,
+        burst_seconds: float = DEFAULT_BURST_SECONDS,
     ) -> None:
         super().__init__(rate_per_second)
+        # aiolimiter: ``max_rate`` per ``time_period`` is both the rate and the burst.
+        self.time_period = burst_seconds
+        self.max_rate = rate_per_second * burst_seconds
+        self._rate_per_sec = rate_per_second
         self.spare_share = spare_share
         self.first_share = first_share
         self.spare_taken = 0  # counters for benchmarks and logs
         self.spare_refused = 0
+
+    @property
+    def rate(self) -> float:
+        return self._rate_per_sec
+
+    def set_rate(self, rate_per_second: float) -> None:
+        if rate_per_second == self._rate_per_sec:
+            return
+        self._leak()  # settle the level at the old rate first
+        self.max_rate = rate_per_second * self.time_period
+        self._rate_per_sec = rate_per_second
 
     def finals_waiting(self) -> int:
         return sum(1 for *_rest, fut in self._waiters if not fut.done())

@@ -16,7 +16,7 @@ from tests.bot.fake_session import FakeSession
 
 
 async def test_previews_take_only_a_share_of_the_burst() -> None:
-    limiter = PriorityLimiter(10)  # spare ceiling: 2 of a burst of 10
+    limiter = PriorityLimiter(10, burst_seconds=1.0)  # spare ceiling: 2 of a burst of 10
     assert await take_spare(limiter) and await take_spare(limiter)
     assert not await take_spare(limiter)
     # Finals still have the rest of the burst, at once.
@@ -26,7 +26,7 @@ async def test_previews_take_only_a_share_of_the_burst() -> None:
 
 
 async def test_no_preview_while_a_final_waits_and_finals_keep_their_order() -> None:
-    limiter = PriorityLimiter(20)
+    limiter = PriorityLimiter(20, burst_seconds=1.0)
     for _ in range(20):
         await limiter.acquire()  # the bucket is full
     order: list[int] = []
@@ -46,7 +46,7 @@ async def test_no_preview_while_a_final_waits_and_finals_keep_their_order() -> N
 
 
 async def test_tidy_calls_give_up_without_spare_budget() -> None:
-    limiter = PriorityLimiter(5)
+    limiter = PriorityLimiter(5, burst_seconds=1.0)
     for _ in range(5):
         await limiter.acquire()
     waiter = asyncio.create_task(limiter.acquire())  # a final in line
@@ -107,8 +107,17 @@ async def test_stop_button_rides_on_edited_previews_and_the_final_gets_the_keybo
 
 
 async def test_a_first_sign_of_life_may_use_more_of_the_burst() -> None:
-    limiter = PriorityLimiter(10)  # updates: 2 of 10; a first typing or preview: 6 of 10
+    limiter = PriorityLimiter(10, burst_seconds=1.0)  # updates 2 of 10, a first sign 6
     assert await take_spare(limiter) and await take_spare(limiter)
     assert not await take_spare(limiter)
     taken = [await take_spare(limiter, first=True) for _ in range(5)]
     assert taken == [True, True, True, True, False]
+
+
+async def test_half_a_second_of_burst_and_rate_changes_keep_it() -> None:
+    limiter = PriorityLimiter(20)  # 20 per second, a burst of 10
+    for _ in range(10):
+        await asyncio.wait_for(limiter.acquire(), 0.05)
+    assert not limiter.has_capacity()
+    limiter.set_rate(10)  # a second instance joined (app.bot.send_budget)
+    assert limiter.rate == 10 and limiter.max_rate == 5
