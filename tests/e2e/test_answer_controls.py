@@ -268,3 +268,24 @@ async def test_an_old_answers_buttons_expire(running: Running) -> None:
     assert reply is not None and "expired" in (reply.text or "")
     await tg.wait_quiet()
     assert len(fake.chat_requests) == before
+
+
+async def test_stop_also_stops_a_queued_answer_without_calling_the_model(
+    running: Running,
+) -> None:
+    tg, fake = running.tg, running.fake_llm
+    fake.script(Reply(text=" ".join(f"w{i}" for i in range(300)), chunk_size=5, chunk_delay=0.02))
+    friend = tg.user(FRIEND_ID, "Fred")
+    await friend.send("first, long")
+    await tg.wait_until(lambda: any(d.text.startswith("w0") for d in tg.drafts(FRIEND_ID)))
+    await friend.send("second, queued behind the first")
+    await asyncio.sleep(0.2)
+    await friend.send("/stop")
+    await tg.wait_until(
+        lambda: sum(m.text.endswith("⏹ Stopped.") for m in friend.chat.bot_messages) == 2
+    )
+    await tg.wait_quiet()
+    assert len(fake.chat_requests) == 1  # the queued answer never reached the model
+    conv = await conversation(running, FRIEND_ID, FRIEND_ID)
+    assert conv.turns[0].content == "first, long"
+    assert len(conv.turns) == 2  # the stopped partial only; the queued one left no entry

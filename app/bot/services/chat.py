@@ -187,6 +187,10 @@ class ChatService:
 
     async def run(self, job: AnswerJob, sink: AnswerSink) -> ChatOutcome:
         """Stream one model call into ``sink``, keep the answer, record its messages."""
+        if job.stop is not None and job.stop.is_set():
+            # Stopped while waiting for its turn (/stop stops queued answers too): no call.
+            await sink.finish("", stopped=True)
+            return ChatOutcome.STOPPED
         await sink.start()
         progress = _Progress()
         stopped = False
