@@ -126,7 +126,8 @@ async def run_tool(
         return _Outcome(f"Error: bad arguments: {exc}", False, "bad arguments")
     except Exception as exc:  # a tool is foreign code: its failure is the model's to handle
         log.warning("tool %s failed: %s", name, type(exc).__name__)
-        return _Outcome(f"Error: {type(exc).__name__}: {exc}"[:2000], False, type(exc).__name__)
+        message = str(exc) or type(exc).__name__
+        return _Outcome(f"Error: {type(exc).__name__}: {message}"[:2000], False, _summary(message))
     content, sources = render_result(result)
     summary = _summary(content) if content else f"{len(sources)} sources"
     return _Outcome(book.render(content, sources), True, summary, sources)
