@@ -17,6 +17,7 @@ def user_commands() -> list[BotCommand]:
     return [
         BotCommand(command="new", description=_("Start a new conversation")),
         BotCommand(command="model", description=_("Pick a model")),
+        BotCommand(command="tools", description=_("Tools: web search, pages, MCP")),
         BotCommand(command="language", description=_("Change the language")),
         BotCommand(command="help", description=_("Help and the current model")),
     ]

@@ -26,6 +26,7 @@ from app.bot.routers.commands import create_commands_router
 from app.bot.send_budget import SharedSendBudget
 from app.bot.services.chat import ChatService
 from app.bot.services.models import ModelService
+from app.bot.services.tools import ToolService
 from app.bot.streaming import make_bot_limiter
 from app.bot.telegram import create_bot as create_bot
 from app.bot.workflow import Services
@@ -61,6 +62,8 @@ class BotApp:
     inflight: InFlightUpdates
     # This instance's share of the bot-wide send budget; started/stopped by app.bot.lifecycle.
     send_budget: SharedSendBudget
+    # Built-in tools and MCP servers (started/stopped by app.bot.lifecycle).
+    tools: ToolService | None = None
 
 
 def create_app(
@@ -85,7 +88,8 @@ def create_app(
         max_pending=settings.bot.max_pending_requests,
     )
     notifier = AccessNotifier(bot, i18n, storage, access)
-    chat_service = ChatService(storage, llm, default_model=settings.llm.default_model)
+    tools = ToolService(settings.tools, storage)
+    chat_service = ChatService(storage, llm, default_model=settings.llm.default_model, tools=tools)
 
     dp = Dispatcher(storage=fsm_storage)
     limiter = make_bot_limiter(settings.bot.global_rate_per_second)
@@ -101,6 +105,7 @@ def create_app(
         chat_service=chat_service,
         models=ModelService(storage, settings.llm),
         bot_limiter=limiter,
+        tools=tools,
     )
     dp.workflow_data.update(cast(dict[str, object], services))
     inflight = InFlightUpdates()
@@ -132,4 +137,5 @@ def create_app(
         i18n,
         inflight,
         send_budget,
+        tools,
     )

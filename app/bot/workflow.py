@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from app.bot.notify.access import AccessNotifier
     from app.bot.services.chat import ChatService
     from app.bot.services.models import ModelService
+    from app.bot.services.tools import ToolService
     from app.config import Settings
     from app.llm import LLMProvider
     from app.storage import Storage
@@ -31,6 +32,7 @@ class Services(TypedDict):
     chat_service: ChatService
     models: ModelService
     bot_limiter: AsyncLimiter
+    tools: ToolService
 
 
 def services(manager: DialogManager) -> Services:

@@ -12,6 +12,8 @@ from enum import StrEnum
 from typing import Protocol
 from weakref import WeakValueDictionary
 
+from app.bot.services.tool_answer import answer_with_tools, turn_message, without_tool_turns
+from app.bot.services.tools import ToolService
 from app.llm import (
     Attachment,
     ChatMessage,
@@ -25,6 +27,13 @@ from app.storage import Storage, Turn, UserRecord
 from app.storage.errors import StorageUnavailable
 
 log = logging.getLogger(__name__)
+
+# Appended to the system prompt when tools are offered.
+TOOLS_PROMPT = (
+    " When you use web_search or read_url, cite the sources you used by their numbers in "
+    "square brackets, like [1]."
+)
+
 
 SYSTEM_PROMPT = (
     "You are a helpful assistant chatting with the user in Telegram. Answer in the user's "
@@ -74,11 +83,13 @@ class ChatService:
         *,
         default_model: str,
         system_prompt: str = SYSTEM_PROMPT,
+        tools: ToolService | None = None,
     ) -> None:
         self._storage = storage
         self._llm = llm
         self._default_model = default_model
         self._system_prompt = system_prompt
+        self._tools = tools
         # One answer at a time per conversation, so a quick second message sees the first
         # exchange in its context and answers arrive in order.
         self._locks: WeakValueDictionary[tuple[int, int], asyncio.Lock] = WeakValueDictionary()
@@ -103,20 +114,39 @@ class ChatService:
         conversation_id, history = await self._load_history(user.user_id, request.chat_id)
         await sink.start()
         parts: list[str] = []
+        tools = await self._tools.tools_for(request.caller, request.chat_id) if self._tools else []
+        tool_turns: list[Turn] = []
         try:
             await ensure_loaded()  # the history trim below needs litellm's tokenizer
+            if not tools:
+                history = without_tool_turns(history)
             history = self._llm.fit_history(model, self._system_prompt, history, request.text)
-            stream = self._llm.aquery_llm_stream(
-                request.text,
-                model,
-                system_message=self._system_prompt,
-                chat_history=history,
-                attachments=list(request.attachments) or None,
-                caller=request.caller,
-            )
-            async for chunk in stream:
-                parts.append(chunk)
-                await sink.update("".join(parts))
+            if tools:
+                run = await answer_with_tools(
+                    self._llm,
+                    request.text,
+                    model,
+                    system_message=self._system_prompt + TOOLS_PROMPT,
+                    history=history,
+                    attachments=request.attachments,
+                    caller=request.caller,
+                    tools=tools,
+                    sink=sink,
+                    counter=self._tools,
+                )
+                parts, tool_turns = [run.text], run.turns
+            else:
+                stream = self._llm.aquery_llm_stream(
+                    request.text,
+                    model,
+                    system_message=self._system_prompt,
+                    chat_history=history,
+                    attachments=list(request.attachments) or None,
+                    caller=request.caller,
+                )
+                async for chunk in stream:
+                    parts.append(chunk)
+                    await sink.update("".join(parts))
         except StreamInterrupted as exc:
             partial = exc.partial_text or "".join(parts)
             # Remember first: the model was paid for, even if Telegram then fails us.
@@ -131,7 +161,7 @@ class ChatService:
         if not answer.strip():
             await sink.fail(ChatFailure())
             return ChatOutcome.FAILED
-        await self._remember(conversation_id, request, answer, model)
+        await self._remember(conversation_id, request, answer, model, tool_turns)
         await sink.finish(answer)
         return ChatOutcome.ANSWERED
 
@@ -144,10 +174,15 @@ class ChatService:
         except StorageUnavailable:
             log.warning("chat: conversation of user %s unavailable, answering without it", user_id)
             return None, []
-        return conversation.id, [{"role": t.role, "content": t.content} for t in conversation.turns]
+        return conversation.id, [turn_message(t) for t in conversation.turns]
 
     async def _remember(
-        self, conversation_id: str | None, request: ChatRequest, answer: str, model: str
+        self,
+        conversation_id: str | None,
+        request: ChatRequest,
+        answer: str,
+        model: str,
+        tool_turns: Sequence[Turn] = (),
     ) -> None:
         if conversation_id is None:
             return
@@ -156,6 +191,7 @@ class ChatService:
             user_text = f"[image] {user_text}".strip()
         turns = [
             Turn(role="user", content=user_text),
+            *tool_turns,  # the tool calls and results the answer came from
             Turn(role="assistant", content=answer, model=model),
         ]
         try:

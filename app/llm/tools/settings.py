@@ -72,3 +72,23 @@ class ToolSettings(BaseSettings):
     @property
     def friend_tools(self) -> frozenset[str]:
         return frozenset(split_names(self.friends))
+
+
+def tool_settings_problems(settings: ToolSettings) -> list[str]:
+    """Start-up checks, one line each, no secret values quoted."""
+    problems: list[str] = []
+    backend = settings.search_backend
+    if backend == "searxng" and not settings.searxng_url:
+        problems.append("TOOLS_SEARCH_BACKEND=searxng needs TOOLS_SEARXNG_URL.")
+    if backend == "tavily" and not settings.tavily_api_key:
+        problems.append("TOOLS_SEARCH_BACKEND=tavily needs TAVILY_API_KEY.")
+    if backend == "brave" and not settings.brave_api_key:
+        problems.append("TOOLS_SEARCH_BACKEND=brave needs BRAVE_API_KEY.")
+    if settings.mcp_servers_file:
+        from app.llm.tools.mcp import MCPConfigError, load_servers_file
+
+        try:
+            load_servers_file(settings.mcp_servers_file)
+        except MCPConfigError as exc:
+            problems.append(str(exc))
+    return problems
