@@ -128,7 +128,7 @@ async def fetch(
     url: str,
     *,
     allow_hosts: frozenset[str] = frozenset(),
-    max_bytes: int = 2_000_000,
+    max_bytes: int = 1_000_000,
     timeout: float = 15.0,  # noqa: ASYNC109 - the whole fetch, all hops included
     max_redirects: int = 5,
     headers: dict[str, str] | None = None,

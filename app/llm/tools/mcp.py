@@ -164,14 +164,20 @@ class MCPServerLink:
         while True:
             self._broken.clear()
             try:
-                async with Client(self._server(), read_timeout_seconds=self.timeout) as client:
-                    listing = await asyncio.wait_for(client.list_tools(), self.timeout)
+                async with contextlib.AsyncExitStack() as stack:
+                    # Connecting (a process start, a handshake) and listing share one
+                    # deadline: a server that hangs there counts as down.
+                    async with asyncio.timeout(self.timeout):
+                        client = await stack.enter_async_context(
+                            Client(self._server(), read_timeout_seconds=self.timeout)
+                        )
+                        listing = await client.list_tools()
                     self._client = client
                     self.tools = [self._tool(t) for t in listing.tools]
                     self.state = "up"
                     self._tried.set()
                     log.info("mcp: %s is up with %d tools", self.name, len(self.tools))
-                    await self._broken.wait()
+                    await self._watch(client)
             except asyncio.CancelledError:
                 raise
             except BaseException as exc:
@@ -186,6 +192,19 @@ class MCPServerLink:
                 self.state = "down"
                 self._tried.set()
             await asyncio.sleep(self.retry_seconds)
+
+    async def _watch(self, client: Any) -> None:
+        """Until a call finds the server broken, or a listing every ``retry_seconds`` does
+        (a server that died while nobody called it); the listing also picks up tools the
+        server added or dropped."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.retry_seconds):
+                    await self._broken.wait()
+                    return
+            async with asyncio.timeout(self.timeout):
+                listing = await client.list_tools(cache_mode="bypass")
+            self.tools = [self._tool(t) for t in listing.tools]
 
     def _tool(self, listed: Any) -> Tool:
         remote = str(listed.name)

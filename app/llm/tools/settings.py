@@ -43,7 +43,7 @@ class ToolSettings(BaseSettings):
     # Host names (optionally host:port) read_url may fetch although they resolve to
     # private or loopback addresses; matched on the URL's host as written.
     fetch_allow_hosts: str = ""
-    fetch_max_bytes: int = Field(default=2_000_000, ge=1024)
+    fetch_max_bytes: int = Field(default=1_000_000, ge=1024)
     fetch_timeout: float = Field(default=15.0, gt=0)  # seconds for the whole fetch
     fetch_max_redirects: int = Field(default=5, ge=0, le=20)
     read_url_max_tokens: int = Field(default=4000, ge=100)
