@@ -102,7 +102,7 @@ async def test_size_and_time_are_capped(web: FakeWeb) -> None:
 
 async def test_read_url_extracts_the_main_text(web: FakeWeb) -> None:
     await ensure_loaded()
-    settings = ToolSettings(fetch_allow_hosts=f"127.0.0.1:{web.port}", read_url_max_tokens=100)
+    settings = ToolSettings(fetch_allow_hosts=f"127.0.0.1:{web.port}", read_url_limit=100)
     tool = read_url_tool(settings)
     assert tool is not None
     out = await tool.run({"url": web.url("/article")})

@@ -27,10 +27,10 @@ class ToolSettings(BaseSettings):
     search_backend: SearchBackend = ""
     searxng_url: str | None = None
     tavily_api_key: SecretStr | None = Field(
-        default=None, validation_alias=AliasChoices("TAVILY_API_KEY", "tavily_api_key")
+        default=None, validation_alias=AliasChoices("TAVILY_API_KEY", "TOOLS_TAVILY_API_KEY")
     )
     brave_api_key: SecretStr | None = Field(
-        default=None, validation_alias=AliasChoices("BRAVE_API_KEY", "brave_api_key")
+        default=None, validation_alias=AliasChoices("BRAVE_API_KEY", "TOOLS_BRAVE_API_KEY")
     )
     # The hosted APIs' endpoints (a proxy, or a stub in tests).
     tavily_url: str = TAVILY_URL
@@ -46,7 +46,7 @@ class ToolSettings(BaseSettings):
     fetch_max_bytes: int = Field(default=1_000_000, ge=1024)
     fetch_timeout: float = Field(default=15.0, gt=0)  # seconds for the whole fetch
     fetch_max_redirects: int = Field(default=5, ge=0, le=20)
-    read_url_max_tokens: int = Field(default=4000, ge=100)
+    read_url_limit: int = Field(default=4000, ge=100)
 
     # Tools friends may use unless an admin changed it in /tools: names, comma-separated,
     # "*" for all. Admins may use every tool.
@@ -55,7 +55,7 @@ class ToolSettings(BaseSettings):
     # MCP servers: a JSON or YAML file (see README), and how long connecting, listing and
     # one call may take before the server counts as down; a down server is retried.
     mcp_servers_file: str | None = Field(
-        default=None, validation_alias=AliasChoices("MCP_SERVERS_FILE", "mcp_servers_file")
+        default=None, validation_alias=AliasChoices("MCP_SERVERS_FILE", "TOOLS_MCP_SERVERS_FILE")
     )
     mcp_timeout: float = Field(default=20.0, gt=0)
     mcp_retry_seconds: float = Field(default=30.0, gt=0)

@@ -181,7 +181,7 @@ def read_url_tool(settings: ToolSettings) -> Tool | None:
         if kind and kind not in TEXT_TYPES:
             raise FetchRefused(f"not a web page ({kind})")
         title, text = await asyncio.to_thread(_extract, page)
-        text, cut = await asyncio.to_thread(cut_to_tokens, text, settings.read_url_max_tokens)
+        text, cut = await asyncio.to_thread(cut_to_tokens, text, settings.read_url_limit)
         if cut or page.truncated:
             text += "\n[…the page is longer; this is its beginning]"
         return ToolOutput(content=text or "(no readable text)", sources=(Source(title, page.url),))
