@@ -61,6 +61,7 @@ from app.llm.options import QueryOptions
 from app.llm.provider import LLMProvider
 from app.llm.settings import LLMSettings
 from app.llm.shortcuts import BUILTIN_SHORTCUTS
+from app.llm.tools import Source, Tool, ToolOutput, supports_tools, tool
 from app.llm.usage import InMemoryUsageSink, UsageEvent, UsageSink
 
 __all__ = [
@@ -90,14 +91,17 @@ __all__ = [
     "QueryOptions",
     "RateLimited",
     "ReasoningDelta",
+    "Source",
     "Role",
     "StreamEvent",
     "StreamFinished",
     "StreamInterrupted",
     "StructuredOutputError",
     "TextDelta",
+    "Tool",
     "ToolCall",
     "ToolFinished",
+    "ToolOutput",
     "ToolStarted",
     "UnknownModel",
     "Unlimited",
@@ -124,6 +128,8 @@ __all__ = [
     "query_llm_text",
     "resolve_model",
     "set_default_provider",
+    "supports_tools",
     "supports_vision",
+    "tool",
     "warm_up",
 ]

@@ -172,8 +172,19 @@ async def test_models_without_function_calling_get_no_tools(
     provider: LLMProvider, fake: FakeOpenAI, sink: InMemoryUsageSink
 ) -> None:
     # litellm's map: gpt-5-chat does not call functions.
-    events = await _events(provider, "hello", "openai/gpt-5-chat", tools=[add])
+    call = {"id": "c1", "type": "function", "function": {"name": "add", "arguments": "{}"}}
+    history = [
+        {"role": "user", "content": "1+1?"},
+        {"role": "assistant", "content": "", "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": "c1", "name": "add", "content": "2"},
+        {"role": "assistant", "content": "2"},
+    ]
+    events = await _events(
+        provider, "hello", "openai/gpt-5-chat", tools=[add], chat_history=history
+    )
     assert "tools" not in fake.chat_requests[-1].json
+    sent = fake.chat_requests[-1].messages
+    assert [m["role"] for m in sent] == ["user", "assistant", "user"]  # no tool turns
     last = events[-1]
     assert isinstance(last, StreamFinished) and last.extra["tools_left_out"]
     assert last.text == "echo: hello" and len(sink.events) == 1

@@ -214,6 +214,12 @@ async def tool_loop(
     supported = supports_tools(model_id)
     if not supported:
         log.info("tools left out: %s does not support function calling", model_id)
+        # Earlier tool calls and results in the history would be refused without tools;
+        # the answers that followed them carry what they found.
+        history = own.get("chat_history") or ()
+        own["chat_history"] = [
+            m for m in history if m.get("role") != "tool" and not m.get("tool_calls")
+        ]
     schemas = [t.schema() for t in config.tools]
     added: list[ChatMessage] = []
     book = SourceBook()
