@@ -23,8 +23,11 @@ from app.bot.notify.access import AccessNotifier
 from app.bot.routers.access_requests import create_access_requests_router
 from app.bot.routers.chat import create_chat_router
 from app.bot.routers.commands import create_commands_router
+from app.bot.routers.media import create_media_router
+from app.bot.routers.media_commands import create_media_commands_router
 from app.bot.send_budget import SharedSendBudget
 from app.bot.services.chat import ChatService
+from app.bot.services.media import MediaService
 from app.bot.services.models import ModelService
 from app.bot.services.tools import ToolService
 from app.bot.streaming import make_bot_limiter
@@ -44,6 +47,7 @@ def create_llm_provider(
         access=authority,
         budget=LedgerBudget(storage.spend),
         usage_sink=storage.usage_sink,
+        media=settings.media,
     )
 
 
@@ -106,6 +110,7 @@ def create_app(
         models=ModelService(storage, settings.llm),
         bot_limiter=limiter,
         tools=tools,
+        media=MediaService(storage, llm, settings.media_limits),
     )
     dp.workflow_data.update(cast(dict[str, object], services))
     inflight = InFlightUpdates()
@@ -121,6 +126,8 @@ def create_app(
     dp.include_router(create_access_requests_router())
     dp.include_router(create_commands_router())
     dp.include_router(create_dialogs_router())
+    dp.include_router(create_media_commands_router())
+    dp.include_router(create_media_router())
     dp.include_router(create_chat_router())
     register_dialog_error_handlers(dp)
     setup_menus(dp)  # aiogram-dialog, reading only real reply-keyboard presses as presses

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from app.access import AccessAuthority, AccessService
     from app.bot.notify.access import AccessNotifier
     from app.bot.services.chat import ChatService
+    from app.bot.services.media import MediaService
     from app.bot.services.models import ModelService
     from app.bot.services.tools import ToolService
     from app.config import Settings
@@ -33,6 +34,7 @@ class Services(TypedDict):
     models: ModelService
     bot_limiter: AsyncLimiter
     tools: ToolService
+    media: MediaService
 
 
 def services(manager: DialogManager) -> Services:

@@ -19,7 +19,7 @@ from aiogram.utils.i18n import gettext as _
 from aiolimiter import AsyncLimiter
 
 from app.bot.error_messages import describe_llm_error
-from app.bot.services.chat import ChatFailure, ChatRequest, ChatService
+from app.bot.services.chat import AnswerSink, ChatFailure, ChatRequest, ChatService
 from app.bot.streaming import AnswerStreamer
 from app.bot.tool_progress import progress_line, sources_block
 from app.config import Settings
@@ -116,8 +116,15 @@ class Answerer:
     limiter: AsyncLimiter
 
     async def answer(
-        self, message: Message, text: str, attachments: list[Attachment] | None = None
+        self,
+        message: Message,
+        text: str,
+        attachments: list[Attachment] | None = None,
+        *,
+        wrap: Callable[[AnswerSink], AnswerSink] | None = None,
     ) -> None:
+        """``wrap``: a sink around the Telegram one (the media router keeps the final
+        text of answers to voice notes, to speak it)."""
         private = message.chat.type == ChatType.PRIVATE
         bot_settings = self.settings.bot
         streamer = AnswerStreamer(
@@ -137,7 +144,8 @@ class Answerer:
             text=text,
             attachments=attachments or [],
         )
-        await self.chat_service.answer(request, TelegramAnswer(streamer))
+        sink: AnswerSink = TelegramAnswer(streamer)
+        await self.chat_service.answer(request, wrap(sink) if wrap else sink)
 
 
 async def _with_answerer(
@@ -210,8 +218,8 @@ def create_chat_router() -> Router:
     async def unsupported(message: Message) -> None:
         await message.reply(
             _(
-                "I read text, and images for models that can see them. Stickers, voice "
-                "messages, videos and files aren't supported — please send text."
+                "I read text, images (for models that can see them), voice messages and "
+                "files. Stickers and videos aren't supported — please send text."
             )
         )
 
