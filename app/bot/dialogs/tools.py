@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 from aiogram import F, Router
+from aiogram.enums import ChatType
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Chat, Message
 from aiogram.utils.i18n import gettext as _
@@ -39,7 +40,9 @@ async def tools_getter(
     lines = "\n".join(f"• {t.name}: {clip(t.description, DESCRIPTION_CHARS)}" for t in mine)
     items: list[dict[str, str]] = []
     ids: dict[str, str] = {}
-    if caller.is_admin:
+    # The friends' choice is an admin's business, and only in private: a group would see it.
+    admin = caller.is_admin and event_chat.type == ChatType.PRIVATE
+    if admin:
         for index, choice in enumerate(await tools.choices()):
             ids[str(index)] = choice.name
             mark = "✅" if choice.friends else "❌"
@@ -51,7 +54,7 @@ async def tools_getter(
         "off": off,
         "on": not off,
         "lines": lines,
-        "admin": caller.is_admin,
+        "admin": admin,
         "friend_tools": items,
     }
 
@@ -74,7 +77,8 @@ async def on_friend_tool(
 ) -> None:
     caller: Caller = manager.middleware_data["caller"]
     name = manager.dialog_data.get("ids", {}).get(item)
-    if not caller.is_admin or name is None:  # forged data, or a demoted admin
+    private = manager.middleware_data["event_chat"].type == ChatType.PRIVATE
+    if not caller.is_admin or not private or name is None:  # forged, or a demoted admin
         await callback.answer(_("This menu has expired."))
         return
     try:
