@@ -59,3 +59,19 @@ async def test_a_database_outage_falls_back_to_the_settings() -> None:
     finally:
         storage.breaker.clear_outage()
         await storage.close()
+
+
+async def test_switches_read_once_per_few_seconds_and_other_instances_show_later() -> None:
+    storage = open_memory_storage()
+    service = ToolService(ToolSettings(), storage, extra=[secret])
+    now = [1000.0]
+    service._clock = lambda: now[0]
+    assert _names(await service.tools_for(FRIEND, 10)) == {"read_url"}
+    # Another instance changes both switches in the database.
+    await storage.tools.set_friend_tools(["demo__secret"])
+    await storage.tools.set_tools_off(FRIEND.user_id or 0, 11, True)
+    assert await service.tools_for(FRIEND, 11) == []  # chat 11 was never read: read now
+    assert _names(await service.tools_for(FRIEND, 10)) == {"read_url"}  # friends: cached
+    now[0] += 10
+    assert _names(await service.tools_for(FRIEND, 10)) == {"demo__secret"}
+    await storage.close()

@@ -8,6 +8,7 @@ that are up right now (a server that goes down takes its tools with it)."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -21,6 +22,10 @@ from app.storage import Storage, StorageUnavailable
 log = logging.getLogger(__name__)
 
 ALL = "*"
+#: Seconds a read switch is trusted: every message asks, and a change made on another
+#: instance shows within this time (this instance's own changes show at once).
+CACHE_SECONDS = 5.0
+MAX_CACHED_CHATS = 10_000
 #: How long start-up waits for the MCP servers' first connection before it goes on.
 MCP_START_WAIT = 10.0
 
@@ -55,6 +60,9 @@ class ToolService:
             )
         self.mcp = mcp
         self._started = False
+        self._clock = time.monotonic
+        self._friends: tuple[float, frozenset[str]] | None = None
+        self._off: dict[tuple[int, int], tuple[float, bool]] = {}
 
     async def start(self, wait: float = 0.0) -> None:
         """Connect the MCP servers in the background; ``wait``: seconds to give them."""
@@ -75,11 +83,17 @@ class ToolService:
         return [*self._builtin, *(self.mcp.tools() if self.mcp is not None else [])]
 
     async def friend_names(self) -> frozenset[str]:
+        now = self._clock()
+        if self._friends is not None and now - self._friends[0] < CACHE_SECONDS:
+            return self._friends[1]
         try:
             chosen = await self._storage.tools.friend_tools()
         except StorageUnavailable:
-            chosen = None  # the database is down: the setting still says something sane
-        return frozenset(chosen) if chosen is not None else self.settings.friend_tools
+            # The database is down: the setting still says something sane.
+            return self.settings.friend_tools
+        names = frozenset(chosen) if chosen is not None else self.settings.friend_tools
+        self._friends = (now, names)
+        return names
 
     async def may_friends_use(self, name: str) -> bool:
         names = await self.friend_names()
@@ -97,14 +111,23 @@ class ToolService:
         return tools if ALL in names else [t for t in tools if t.name in names]
 
     async def is_off(self, user_id: int, chat_id: int) -> bool:
+        now = self._clock()
+        cached = self._off.get((user_id, chat_id))
+        if cached is not None and now - cached[0] < CACHE_SECONDS:
+            return cached[1]
         try:
-            return await self._storage.tools.tools_off(user_id, chat_id)
+            off = await self._storage.tools.tools_off(user_id, chat_id)
         except StorageUnavailable:
             return False
+        if len(self._off) > MAX_CACHED_CHATS:
+            self._off.clear()
+        self._off[(user_id, chat_id)] = (now, off)
+        return off
 
     async def set_off(self, user_id: int, chat_id: int, off: bool) -> None:
         """Raises StorageUnavailable: the caller says the switch did not stick."""
         await self._storage.tools.set_tools_off(user_id, chat_id, off)
+        self._off[(user_id, chat_id)] = (self._clock(), off)
 
     async def choices(self) -> list[ToolChoice]:
         names = await self.friend_names()
@@ -125,6 +148,7 @@ class ToolService:
         else:
             names.discard(name)
         await self._storage.tools.set_friend_tools(sorted(names))
+        self._friends = (self._clock(), frozenset(names))
         return allowed
 
     async def record(self, name: str, ok: bool) -> None:
