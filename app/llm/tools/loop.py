@@ -15,32 +15,22 @@ assistant tool calls and tool results in litellm's format, to keep in a conversa
 
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 from app.llm import catalog, completion, streaming
-from app.llm.events import (
-    StreamEvent,
-    StreamFinished,
-    TextDelta,
-    ToolCall,
-    ToolFinished,
-    ToolStarted,
-)
+from app.llm.events import StreamEvent, StreamFinished, TextDelta, ToolCall
 from app.llm.messages import ChatMessage
 from app.llm.options import OwnOptions, split_options
 from app.llm.pipeline import Pipeline
 from app.llm.request import ChatRequest, prepare_chat, resolve_name
-from app.llm.tools.base import Source, Tool, ToolArgumentsError, as_tool, render_result
+from app.llm.tools.base import as_tool
+from app.llm.tools.calls import LoopConfig, SourceBook, run_calls
 from app.llm.transport import Transport
 
 log = logging.getLogger("app.llm.tools")
-
-SUMMARY_CHARS = 120
 
 
 def supports_tools(model_id: str) -> bool:
@@ -50,87 +40,6 @@ def supports_tools(model_id: str) -> bool:
     if not entry or entry.get("supports_function_calling") is None:
         return True
     return bool(entry.get("supports_function_calling"))
-
-
-@dataclass
-class SourceBook:
-    """One numbering of sources per answer: a page found twice keeps its first number."""
-
-    sources: list[Source] = field(default_factory=list)
-
-    def number(self, source: Source) -> int:
-        for index, known in enumerate(self.sources, 1):
-            if known.url == source.url:
-                return index
-        self.sources.append(source)
-        return len(self.sources)
-
-    def render(self, content: str, sources: Sequence[Source]) -> str:
-        if not sources:
-            return content
-        lines = []
-        for source in sources:
-            n = self.number(source)
-            entry = f"[{n}] {source.title or source.url}\n{source.url}"
-            if source.snippet:
-                entry += f"\n{source.snippet}"
-            lines.append(entry)
-        head = "\n\n".join(lines)
-        return f"{head}\n\n{content}" if content else head
-
-
-@dataclass(frozen=True)
-class LoopConfig:
-    tools: tuple[Tool, ...]
-    max_rounds: int
-    timeout: float  # per tool call, seconds
-
-
-@dataclass
-class _Outcome:
-    content: str
-    ok: bool
-    summary: str
-    sources: tuple[Source, ...] = ()
-
-
-def _summary(text: str) -> str:
-    line = " ".join(text.split())
-    return line if len(line) <= SUMMARY_CHARS else line[: SUMMARY_CHARS - 1] + "…"
-
-
-def parse_arguments(raw: str) -> dict[str, Any] | None:
-    try:
-        value = json.loads(raw or "{}")
-    except json.JSONDecodeError:
-        return None
-    return value if isinstance(value, dict) else None
-
-
-async def run_tool(
-    tool: Tool | None, name: str, args: dict[str, Any] | None, limit: float, book: SourceBook
-) -> _Outcome:
-    """One tool call, never raising: every failure becomes a result the model reads."""
-    if tool is None:
-        text = f"Error: there is no tool named {name!r} available."
-        return _Outcome(text, False, "not available")
-    if args is None:
-        return _Outcome("Error: the arguments are not a JSON object.", False, "bad arguments")
-    limit = tool.timeout or limit
-    try:
-        result = await asyncio.wait_for(tool.run(args), limit)
-    except TimeoutError:
-        log.warning("tool %s timed out after %ss", name, limit)
-        return _Outcome(f"Error: the tool timed out after {limit:g} s.", False, "timed out")
-    except ToolArgumentsError as exc:
-        return _Outcome(f"Error: bad arguments: {exc}", False, "bad arguments")
-    except Exception as exc:  # a tool is foreign code: its failure is the model's to handle
-        log.warning("tool %s failed: %s", name, type(exc).__name__)
-        message = str(exc) or type(exc).__name__
-        return _Outcome(f"Error: {type(exc).__name__}: {message}"[:2000], False, _summary(message))
-    content, sources = render_result(result)
-    summary = _summary(content) if content else f"{len(sources)} sources"
-    return _Outcome(book.render(content, sources), True, summary, sources)
 
 
 def assistant_message(finished: StreamFinished) -> ChatMessage:
@@ -168,34 +77,6 @@ async def _whole_round(
         usage=request.call.event,
         extra={"response": response},
     )
-
-
-async def run_calls(
-    calls: Sequence[ToolCall], config: LoopConfig, book: SourceBook
-) -> AsyncGenerator[StreamEvent | tuple[ToolCall, _Outcome], None]:
-    """Start every call of one round at once; ToolStarted for each, ToolFinished as each
-    ends, and then the outcomes in call order."""
-    by_name = {t.name: t for t in config.tools}
-    parsed = [(call, parse_arguments(call.arguments)) for call in calls]
-    for call, args in parsed:
-        yield ToolStarted(call.id, call.name, args or {})
-
-    async def one(index: int, call: ToolCall, args: dict[str, Any] | None) -> tuple[int, _Outcome]:
-        return index, await run_tool(by_name.get(call.name), call.name, args, config.timeout, book)
-
-    tasks = [asyncio.ensure_future(one(i, c, a)) for i, (c, a) in enumerate(parsed)]
-    outcomes: dict[int, _Outcome] = {}
-    try:
-        for next_done in asyncio.as_completed(tasks):
-            index, outcome = await next_done
-            outcomes[index] = outcome
-            call = calls[index]
-            yield ToolFinished(call.id, call.name, outcome.ok, outcome.summary)
-    finally:
-        for task in tasks:
-            task.cancel()  # the consumer stopped reading: nothing is left running
-    for index, call in enumerate(calls):
-        yield call, outcomes[index]
 
 
 async def tool_loop(
