@@ -1,6 +1,6 @@
 """ChatService's AnswerSink in Telegram: the streamer shows the text (and, per the user's
-/reasoning switch, the reasoning), the final message gets its notes, footer and buttons,
-failures become localized sentences."""
+/reasoning switch, the reasoning), running tools show as progress lines, the final message
+gets its sources, notes, footer and buttons, failures become localized sentences."""
 
 from __future__ import annotations
 
@@ -19,8 +19,11 @@ from app.bot.keyboards.answer import answer_keyboard, stop_keyboard
 from app.bot.priority_limiter import wait_spare
 from app.bot.services.chat import ChatFailure
 from app.bot.streaming import AnswerStreamer
+from app.bot.tool_progress import progress_line, sources_block
 from app.bot.usage_texts import usage_footer
 from app.config import BotSettings
+from app.llm import ToolFinished, ToolStarted
+from app.llm.tools import Source
 from app.llm.usage import UsageEvent
 from app.storage import UserPrefs, UserRecord
 
@@ -36,6 +39,20 @@ class TelegramAnswer:
         self._owner = owner
         self._prefs = prefs
         self._superseded: int | None = None
+        self._running: dict[str, str] = {}  # tool call id -> its progress line
+        self._sources: Sequence[Source] = ()
+
+    async def tool_started(self, event: ToolStarted) -> None:
+        self._running[event.call_id] = progress_line(event)
+        await self._streamer.update("\n".join(self._running.values()))
+
+    async def tool_finished(self, event: ToolFinished) -> None:
+        self._running.pop(event.call_id, None)
+        if self._running:
+            await self._streamer.update("\n".join(self._running.values()))
+
+    async def show_sources(self, sources: Sequence[Source]) -> None:
+        self._sources = sources
 
     async def start(self) -> None:
         await self._streamer.start()
@@ -70,6 +87,8 @@ class TelegramAnswer:
             header = reasoning_block(reasoning, _("💭 Reasoning"), expandable=True)
         # Buttons only under something they can act on: an answer that was kept.
         markup = answer_keyboard(self._owner) if final_text.strip() else None
+        if self._sources and final_text.strip():
+            final_text = f"{final_text}\n\n{sources_block(final_text, self._sources)}"
         messages = await self._streamer.finish(
             final_text, footer="\n".join(notes) or None, header=header, reply_markup=markup
         )

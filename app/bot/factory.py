@@ -34,6 +34,7 @@ from app.bot.services.media import MediaService
 from app.bot.services.models import ModelService
 from app.bot.services.running import RunningAnswers
 from app.bot.services.spend import SpendService
+from app.bot.services.tools import ToolService
 from app.bot.streaming import make_bot_limiter
 from app.bot.telegram import create_bot as create_bot
 from app.bot.workflow import Services
@@ -70,6 +71,8 @@ class BotApp:
     inflight: InFlightUpdates
     # This instance's share of the bot-wide send budget; started/stopped by app.bot.lifecycle.
     send_budget: SharedSendBudget
+    # Built-in tools and MCP servers (started/stopped by app.bot.lifecycle).
+    tools: ToolService | None = None
 
 
 def create_app(
@@ -94,7 +97,8 @@ def create_app(
         max_pending=settings.bot.max_pending_requests,
     )
     notifier = AccessNotifier(bot, i18n, storage, access)
-    chat_service = ChatService(storage, llm, default_model=settings.llm.default_model)
+    tools = ToolService(settings.tools, storage)
+    chat_service = ChatService(storage, llm, default_model=settings.llm.default_model, tools=tools)
 
     dp = Dispatcher(storage=fsm_storage)
     limiter = make_bot_limiter(settings.bot.global_rate_per_second)
@@ -113,6 +117,7 @@ def create_app(
         running_answers=RunningAnswers(),
         answer_controls=AnswerControls(chat_service),
         spend=SpendService(storage),
+        tools=tools,
         media=MediaService(storage, llm, settings.media_limits),
     )
     dp.workflow_data.update(cast(dict[str, object], services))
@@ -149,4 +154,5 @@ def create_app(
         i18n,
         inflight,
         send_budget,
+        tools,
     )

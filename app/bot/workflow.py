@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from app.bot.services.models import ModelService
     from app.bot.services.running import RunningAnswers
     from app.bot.services.spend import SpendService
+    from app.bot.services.tools import ToolService
     from app.config import Settings
     from app.llm import LLMProvider
     from app.storage import Storage
@@ -38,6 +39,7 @@ class Services(TypedDict):
     running_answers: RunningAnswers
     answer_controls: AnswerControls
     spend: SpendService
+    tools: ToolService
     media: MediaService
 
 

@@ -150,8 +150,10 @@ class ConversationRepository(Protocol):
         """Record the Telegram messages the last answer was delivered in."""
         ...
 
-    async def replace_last_answer(self, conversation_id: str, turn: Turn) -> bool:
-        """Replace the last answer (Regenerate): the history keeps one answer per prompt."""
+    async def replace_last_answer(self, conversation_id: str, turns: Sequence[Turn]) -> bool:
+        """Replace the last answer (Regenerate) with ``turns``: everything after the last
+        user turn (the tool calls and results it came from, and the answer itself), so
+        the history keeps one answer per prompt."""
         ...
 
     async def extend_last_answer(

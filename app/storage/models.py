@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -29,7 +29,7 @@ from app.llm.usage import UsageEvent
 
 Backend = Literal["memory", "mongodb"]
 RequestStatus = Literal["pending", "approved", "denied", "revoked"]
-Role = Literal["system", "user", "assistant"]
+Role = Literal["system", "user", "assistant", "tool"]
 
 #: Stored turns per conversation; older ones are dropped on append (the model's context
 #: window is far smaller anyway, and an unbounded array would hit BSON's 16 MB cap).
@@ -125,10 +125,24 @@ class Turn(BaseModel):
     content: str
     model: str | None = None
     tokens: int | None = None
+    # The tool loop's turns, in litellm's format: an assistant turn asking for tools
+    # (``tool_calls``), then one "tool" turn per call with its result (``tool_call_id``,
+    # ``name``: the tool).
+    tool_calls: list[dict[str, Any]] | None = None
+    tool_call_id: str | None = None
+    name: str | None = None
     created_at: datetime = Field(default_factory=utc_ms)
     # Telegram ids of the messages an assistant turn was delivered in (its buttons are on
     # the last one): a button press is matched to the latest answer through them.
     message_ids: list[int] = Field(default_factory=list)
+
+
+def after_last_prompt(turns: Sequence[Turn]) -> int:
+    """Where the last answer starts: after the last user turn (0 when there is none)."""
+    for index in range(len(turns) - 1, -1, -1):
+        if turns[index].role == "user":
+            return index + 1
+    return 0
 
 
 class Conversation(BaseModel):

@@ -110,7 +110,7 @@ async def test_last_answer_messages_replace_and_extend(storage: Storage) -> None
     # Nothing to change before there is an answer.
     assert not await convs.set_last_answer_messages(conv.id, [1])
     await convs.append(conv.id, [Turn(role="user", content="q1")])
-    assert not await convs.replace_last_answer(conv.id, Turn(role="assistant", content="x"))
+    assert not await convs.replace_last_answer(conv.id, [Turn(role="assistant", content="x")])
     assert not await convs.extend_last_answer(conv.id, "x")
     await convs.append(conv.id, [Turn(role="assistant", content="a1", model="m1")])
 
@@ -120,7 +120,7 @@ async def test_last_answer_messages_replace_and_extend(storage: Storage) -> None
 
     # Regenerate: one answer per prompt, the new one with its own messages.
     new = Turn(role="assistant", content="a1 again", model="m2", message_ids=[13])
-    assert await convs.replace_last_answer(conv.id, new)
+    assert await convs.replace_last_answer(conv.id, [new])
     got = await convs.get(conv.id)
     assert got is not None
     assert [(t.role, t.content, t.model) for t in got.turns] == [
@@ -149,3 +149,29 @@ async def test_turns_stored_before_message_ids_read_as_empty(storage: Storage) -
     )
     got = await convs.active(8, 80)
     assert got.turns[-1].message_ids == []
+
+
+async def test_replacing_an_answer_replaces_its_tool_turns(storage: Storage) -> None:
+    convs = storage.conversations
+    conv = await convs.active(9, 90)
+    call = [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]
+    await convs.append(
+        conv.id,
+        [
+            Turn(role="user", content="q0"),
+            Turn(role="assistant", content="a0"),
+            Turn(role="user", content="q1"),
+            Turn(role="assistant", content="", tool_calls=call),
+            Turn(role="tool", content="found", tool_call_id="c1", name="f"),
+            Turn(role="assistant", content="a1"),
+        ],
+    )
+    assert await convs.replace_last_answer(conv.id, [Turn(role="assistant", content="a1'")])
+    got = await convs.get(conv.id)
+    assert got is not None
+    assert [(t.role, t.content) for t in got.turns] == [
+        ("user", "q0"),
+        ("assistant", "a0"),
+        ("user", "q1"),
+        ("assistant", "a1'"),
+    ]

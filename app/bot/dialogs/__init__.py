@@ -15,11 +15,13 @@ from app.bot.dialogs.model import ModelPick, create_model_router
 from app.bot.dialogs.setup import setup_menus
 from app.bot.dialogs.states import AccessSG, ModelSG, StatsSG
 from app.bot.dialogs.stats import create_stats_router
+from app.bot.dialogs.tools import create_tools_router
 
 
 def create_dialogs_router() -> Router:
     router = Router(name="dialogs")
     router.include_routers(create_model_router(), create_stats_router(), create_access_router())
+    router.include_router(create_tools_router())
     return router
 
 

@@ -17,6 +17,7 @@ class StatsSG(StatesGroup):
     users = State()
     user = State()
     models = State()
+    tools = State()
 
 
 class AccessSG(StatesGroup):
@@ -28,3 +29,7 @@ class AccessSG(StatesGroup):
     revoke = State()
     budgets = State()
     budget_input = State()
+
+
+class ToolsSG(StatesGroup):
+    main = State()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -61,7 +62,11 @@ class ControlPress:
 class _Latest:
     conversation: Conversation
     answer: Turn
-    prompt: Turn
+    prompt_index: int  # the user turn the answer (and its tool turns) followed
+
+    @property
+    def prompt(self) -> Turn:
+        return self.conversation.turns[self.prompt_index]
 
 
 def _join(answer: str, more: str) -> str:
@@ -80,9 +85,12 @@ class AnswerControls:
         """The answer the pressed message carries, if it is the latest one."""
         conversation = await self._conversations.active(user_id, chat_id)
         turns = conversation.turns
-        if buttons_message(turns) != message_id or len(turns) < 2 or turns[-2].role != "user":
+        if buttons_message(turns) != message_id:
             return None
-        return _Latest(conversation, turns[-1], turns[-2])
+        users = [i for i, t in enumerate(turns) if t.role == "user"]
+        if not users:
+            return None
+        return _Latest(conversation, turns[-1], users[-1])
 
     async def is_latest(self, user_id: int, chat_id: int, message_id: int) -> ControlStatus:
         """For buttons that only change the keyboard (the model picker)."""
@@ -106,10 +114,12 @@ class AnswerControls:
                 return ControlResult(ControlStatus.EXPIRED)
             conversation_id = latest.conversation.id
 
-            async def save(text: str, used_model: str) -> bool:
+            async def save(text: str, used_model: str, tool_turns: Sequence[Turn]) -> bool:
                 turn = Turn(role="assistant", content=text, model=used_model)
                 try:
-                    return await self._conversations.replace_last_answer(conversation_id, turn)
+                    return await self._conversations.replace_last_answer(
+                        conversation_id, [*tool_turns, turn]
+                    )
                 except StorageUnavailable:
                     log.warning("controls: regenerated answer not saved in %s", conversation_id)
                     return False
@@ -117,9 +127,10 @@ class AnswerControls:
             job = AnswerJob(
                 prompt=latest.prompt.content,
                 model=model or self._chat.model_for(press.user),
-                history=history_of(latest.conversation.turns[:-2]),
+                history=history_of(latest.conversation.turns[: latest.prompt_index]),
                 caller=press.caller,
                 user_id=press.user.user_id,
+                chat_id=press.chat_id,
                 conversation_id=conversation_id,
                 save=save,
                 stop=press.stop,
@@ -140,7 +151,7 @@ class AnswerControls:
             conversation_id = latest.conversation.id
             answer = latest.answer
 
-            async def save(text: str, _model: str) -> bool:
+            async def save(text: str, _model: str, _tool_turns: Sequence[Turn]) -> bool:
                 try:
                     return await self._conversations.extend_last_answer(
                         conversation_id, _join(answer.content, text)
@@ -155,6 +166,8 @@ class AnswerControls:
                 history=history_of(latest.conversation.turns),
                 caller=press.caller,
                 user_id=press.user.user_id,
+                chat_id=press.chat_id,
+                use_tools=False,
                 conversation_id=conversation_id,
                 save=save,
                 stop=press.stop,

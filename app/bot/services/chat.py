@@ -13,6 +13,13 @@ from enum import StrEnum
 from typing import Protocol
 from weakref import WeakValueDictionary
 
+from app.bot.services.tool_answer import (
+    ToolProgressSink,
+    turn_message,
+    turns_of,
+    without_tool_turns,
+)
+from app.bot.services.tools import ToolService
 from app.llm import (
     Attachment,
     ChatMessage,
@@ -22,12 +29,27 @@ from app.llm import (
     ensure_loaded,
 )
 from app.llm.access import Caller
-from app.llm.events import ReasoningDelta, StreamEvent, StreamFinished, TextDelta
+from app.llm.events import (
+    ReasoningDelta,
+    StreamEvent,
+    StreamFinished,
+    TextDelta,
+    ToolFinished,
+    ToolStarted,
+)
+from app.llm.options import QueryOptions
+from app.llm.tools import Source
 from app.llm.usage import UsageEvent
 from app.storage import Conversation, Storage, Turn, UserRecord
 from app.storage.errors import StorageUnavailable
 
 log = logging.getLogger(__name__)
+
+# Appended to the system prompt when tools are offered.
+TOOLS_PROMPT = (
+    " When you use web_search or read_url, cite the sources you used by their numbers in "
+    "square brackets, like [1]."
+)
 
 SYSTEM_PROMPT = (
     "You are a helpful assistant chatting with the user in Telegram. Answer in the user's "
@@ -92,13 +114,14 @@ class ChatRequest:
     stop: asyncio.Event | None = None
 
 
-SaveAnswer = Callable[[str, str], Awaitable[bool]]
+# (answer text, model, the tool calls and results it came from) -> stored?
+SaveAnswer = Callable[[str, str, Sequence[Turn]], Awaitable[bool]]
 
 
 @dataclass(frozen=True)
 class AnswerJob:
     """One model call to stream and keep: a new answer, or a regenerated / continued one
-    (app.bot.services.answer_controls). ``save(text, model)`` stores the answer before it
+    (app.bot.services.answer_controls). ``save(text, model, tool_turns)`` stores it before it
     is delivered (the model was paid for, whatever Telegram then does) and says whether it
     did; the ids of the messages it lands in are then recorded after ``prior_message_ids``."""
 
@@ -107,6 +130,7 @@ class AnswerJob:
     history: list[ChatMessage]
     caller: Caller
     user_id: int
+    chat_id: int
     conversation_id: str | None
     save: SaveAnswer
     attachments: Sequence[Attachment] = ()
@@ -114,6 +138,7 @@ class AnswerJob:
     prior_message_ids: Sequence[int] = ()
     # The message that carried the answer buttons until now: they move to the new answer.
     superseded_message_id: int | None = None
+    use_tools: bool = True  # Continue goes on writing; it does not search again
 
 
 @dataclass
@@ -121,6 +146,8 @@ class _Progress:
     text: list[str] = field(default_factory=list)
     thoughts: list[str] = field(default_factory=list)
     finished: StreamFinished | None = None
+    tool_turns: list[Turn] = field(default_factory=list)
+    sources: list[Source] = field(default_factory=list)
 
 
 class ChatService:
@@ -131,11 +158,13 @@ class ChatService:
         *,
         default_model: str,
         system_prompt: str = SYSTEM_PROMPT,
+        tools: ToolService | None = None,
     ) -> None:
         self._storage = storage
         self._llm = llm
         self._default_model = default_model
         self.system_prompt = system_prompt
+        self._tools = tools
         # One answer at a time per conversation, so a quick second message sees the first
         # exchange in its context and answers arrive in order (buttons take the same lock).
         self._locks: WeakValueDictionary[tuple[int, int], asyncio.Lock] = WeakValueDictionary()
@@ -166,8 +195,8 @@ class ChatService:
         conversation = await self._load(user.user_id, request.chat_id)
         conversation_id = conversation.id if conversation is not None else None
 
-        async def save(answer: str, model: str) -> bool:
-            return await self._remember(conversation_id, request, answer, model)
+        async def save(answer: str, model: str, tool_turns: Sequence[Turn]) -> bool:
+            return await self._remember(conversation_id, request, answer, model, tool_turns)
 
         job = AnswerJob(
             prompt=request.text,
@@ -175,6 +204,7 @@ class ChatService:
             history=history_of(conversation.turns) if conversation is not None else [],
             caller=request.caller,
             user_id=user.user_id,
+            chat_id=request.chat_id,
             conversation_id=conversation_id,
             save=save,
             attachments=request.attachments,
@@ -194,22 +224,31 @@ class ChatService:
         await sink.start()
         progress = _Progress()
         stopped = False
+        tools = (
+            await self._tools.tools_for(job.caller, job.chat_id)
+            if self._tools is not None and job.use_tools
+            else []
+        )
+        system = self.system_prompt + TOOLS_PROMPT if tools else self.system_prompt
         try:
             await ensure_loaded()  # the history trim below needs litellm's tokenizer
-            history = self._llm.fit_history(job.model, self.system_prompt, job.history, job.prompt)
-            events = self._llm.aquery_llm_events(
-                job.prompt,
-                job.model,
-                system_message=self.system_prompt,
-                chat_history=history,
-                attachments=list(job.attachments) or None,
-                caller=job.caller,
-            )
+            # Without tools declared, vendors refuse tool calls and results in the history.
+            history = job.history if tools else without_tool_turns(job.history)
+            history = self._llm.fit_history(job.model, system, history, job.prompt)
+            options: QueryOptions = {
+                "system_message": system,
+                "chat_history": history,
+                "attachments": list(job.attachments) or None,
+                "caller": job.caller,
+            }
+            if tools:
+                options["tools"] = list(tools)
+            events = self._llm.aquery_llm_events(job.prompt, job.model, **options)
             stopped = await self._consume(events, sink, progress, job.stop)
         except StreamInterrupted as exc:
             partial = exc.partial_text or "".join(progress.text)
             # Remember first: the model was paid for, even if Telegram then fails us.
-            saved = await job.save(partial, job.model) if partial.strip() else False
+            saved = await job.save(partial, job.model, ()) if partial.strip() else False
             ids = await sink.finish(partial, cut_off=True, reasoning="".join(progress.thoughts))
             await self._record_messages(job, sink, saved, ids)
             return ChatOutcome.PARTIAL
@@ -222,14 +261,16 @@ class ChatService:
         finished = progress.finished
         if stopped:
             # The call was cancelled: its usage is recorded as partial by app.llm.
-            saved = await job.save(answer, job.model) if answer.strip() else False
+            saved = await job.save(answer, job.model, ()) if answer.strip() else False
             ids = await sink.finish(answer, stopped=True, reasoning=reasoning)
             await self._record_messages(job, sink, saved, ids)
             return ChatOutcome.STOPPED
         if not answer.strip():
             await sink.fail(ChatFailure())
             return ChatOutcome.FAILED
-        saved = await job.save(answer, job.model)
+        if progress.sources and isinstance(sink, ToolProgressSink):
+            await sink.show_sources(progress.sources)
+        saved = await job.save(answer, job.model, progress.tool_turns)
         ids = await sink.finish(
             answer,
             hit_limit=finished is not None and finished.finish_reason == "length",
@@ -256,8 +297,15 @@ class ChatService:
                 elif isinstance(event, ReasoningDelta):
                     progress.thoughts.append(event.text)
                     await sink.reasoning("".join(progress.thoughts))
+                elif isinstance(event, ToolStarted | ToolFinished):
+                    await self._tool_progress(event, sink)
                 elif isinstance(event, StreamFinished):
+                    if event.tool_calls:
+                        progress.text = []  # a round that asked for tools: a preamble
+                        continue
                     progress.finished = event
+                    progress.tool_turns = turns_of(event.extra.get("messages") or [])
+                    progress.sources = list(event.extra.get("sources") or [])
 
         reader = asyncio.create_task(read())
         waiter = asyncio.create_task(stop.wait()) if stop is not None else None
@@ -285,6 +333,17 @@ class ChatService:
             if aclose is not None:
                 await aclose()
 
+    async def _tool_progress(self, event: ToolStarted | ToolFinished, sink: AnswerSink) -> None:
+        progress = sink if isinstance(sink, ToolProgressSink) else None
+        if isinstance(event, ToolStarted):
+            if progress is not None:
+                await progress.tool_started(event)
+            return
+        if self._tools is not None:
+            await self._tools.record(event.name, event.ok)
+        if progress is not None:
+            await progress.tool_finished(event)
+
     async def _record_messages(
         self, job: AnswerJob, sink: AnswerSink, saved: bool, ids: Sequence[int] | None
     ) -> None:
@@ -308,7 +367,12 @@ class ChatService:
             return None
 
     async def _remember(
-        self, conversation_id: str | None, request: ChatRequest, answer: str, model: str
+        self,
+        conversation_id: str | None,
+        request: ChatRequest,
+        answer: str,
+        model: str,
+        tool_turns: Sequence[Turn] = (),
     ) -> bool:
         if conversation_id is None:
             return False
@@ -317,6 +381,7 @@ class ChatService:
             user_text = f"[image] {user_text}".strip()
         turns = [
             Turn(role="user", content=user_text),
+            *tool_turns,  # the tool calls and results the answer came from
             Turn(role="assistant", content=answer, model=model),
         ]
         try:
@@ -335,5 +400,5 @@ def buttons_message(turns: Sequence[Turn]) -> int | None:
 
 
 def history_of(turns: Sequence[Turn]) -> list[ChatMessage]:
-    """What the model is sent back: roles and answer texts only (never reasoning)."""
-    return [{"role": t.role, "content": t.content} for t in turns]
+    """What the model is sent back: roles, answer texts and tool turns (never reasoning)."""
+    return [turn_message(t) for t in turns]

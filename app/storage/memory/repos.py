@@ -24,6 +24,7 @@ from app.storage.base import (
     UserRecord,
     utc_ms,
 )
+from app.storage.models import after_last_prompt
 
 
 def _new_id() -> str:
@@ -260,12 +261,15 @@ class MemoryConversationRepository:
         found[1].message_ids = list(message_ids)
         return True
 
-    async def replace_last_answer(self, conversation_id: str, turn: Turn) -> bool:
+    async def replace_last_answer(self, conversation_id: str, turns: Sequence[Turn]) -> bool:
         found = self._last_answer(conversation_id)
         if found is None:
             return False
         conv, _ = found
-        conv.turns[-1] = turn.model_copy(update={"created_at": utc_ms(turn.created_at)}, deep=True)
+        start = after_last_prompt(conv.turns)
+        conv.turns[start:] = [
+            t.model_copy(update={"created_at": utc_ms(t.created_at)}, deep=True) for t in turns
+        ]
         conv.updated_at = utc_ms()
         return True
 

@@ -21,6 +21,7 @@ from app.storage.mongo.instances import MongoInstanceRegistry
 from app.storage.mongo.repos import MongoConversationRepository, MongoUserRepository
 from app.storage.mongo.requests import MongoAccessRequestRepository
 from app.storage.mongo.spend import MongoIdentityRepository, MongoSpendRepository
+from app.storage.mongo.tools import MongoToolRepository
 from app.storage.mongo.usage import MongoUsageRepository
 from app.storage.uri import DEFAULT_DB_NAME, db_name_from_uri, mask_uri, resolve_db_name
 
@@ -137,4 +138,5 @@ async def open_mongo_storage(
         breaker=breaker,
         retention_days=retention_days,
         instances=guard(MongoInstanceRegistry(database), breaker),
+        tools=guard(MongoToolRepository(database), breaker),
     )

@@ -23,6 +23,7 @@ from app.storage.base import (
     UserRecord,
     utc_ms,
 )
+from app.storage.models import after_last_prompt
 from app.storage.mongo.documents import ConversationDoc, UserDoc
 
 Raw = dict[str, Any]
@@ -235,10 +236,10 @@ class MongoConversationRepository:
         )
 
     async def _change_last_answer(
-        self, conversation_id: str, change: Callable[[Turn], Turn]
+        self, conversation_id: str, change: Callable[[list[Turn]], list[Turn]]
     ) -> bool:
-        """Compare-and-set on the last turn: read it, write the changed turn back only if
-        the conversation still ends with that very turn (a concurrent append retries)."""
+        """Compare-and-set on the turns: read them, write the changed ones back only if the
+        conversation still ends with that very turn (a concurrent append retries)."""
         oid = to_oid(conversation_id)
         if oid is None:
             return False
@@ -251,8 +252,8 @@ class MongoConversationRepository:
             if last.role != "assistant":
                 return False
             index = len(turns) - 1
-            new = change(last)
-            doc = new.model_dump() | {"created_at": utc_ms(new.created_at)}
+            new = change([Turn.model_validate(t) for t in turns])
+            docs = [t.model_dump() | {"created_at": utc_ms(t.created_at)} for t in new]
             result = await self._col.update_one(
                 {
                     "_id": oid,
@@ -260,7 +261,7 @@ class MongoConversationRepository:
                     f"turns.{index}.content": last.content,
                     f"turns.{index + 1}": {"$exists": False},
                 },
-                {"$set": {f"turns.{index}": doc, "updated_at": utc_ms()}},
+                {"$set": {"turns": docs, "updated_at": utc_ms()}},
             )
             if result.matched_count:
                 return True
@@ -271,20 +272,30 @@ class MongoConversationRepository:
     ) -> bool:
         ids = list(message_ids)
         return await self._change_last_answer(
-            conversation_id, lambda t: t.model_copy(update={"message_ids": ids})
+            conversation_id,
+            lambda ts: [*ts[:-1], ts[-1].model_copy(update={"message_ids": ids})],
         )
 
-    async def replace_last_answer(self, conversation_id: str, turn: Turn) -> bool:
-        return await self._change_last_answer(conversation_id, lambda _old: turn)
+    async def replace_last_answer(self, conversation_id: str, turns: Sequence[Turn]) -> bool:
+        new = list(turns)
+        return await self._change_last_answer(
+            conversation_id, lambda ts: [*ts[: after_last_prompt(ts)], *new]
+        )
 
     async def extend_last_answer(
         self, conversation_id: str, text: str, message_ids: Sequence[int] = ()
     ) -> bool:
         return await self._change_last_answer(
             conversation_id,
-            lambda t: t.model_copy(
-                update={"content": t.content + text, "message_ids": [*t.message_ids, *message_ids]}
-            ),
+            lambda ts: [
+                *ts[:-1],
+                ts[-1].model_copy(
+                    update={
+                        "content": ts[-1].content + text,
+                        "message_ids": [*ts[-1].message_ids, *message_ids],
+                    }
+                ),
+            ],
         )
 
     async def start_new(self, user_id: int, chat_id: int) -> Conversation:
