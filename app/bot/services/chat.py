@@ -5,18 +5,17 @@ sink (the bot wraps an AnswerStreamer) and turns failures into texts."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 from weakref import WeakValueDictionary
 
+from app.bot.services.answer_stream import AnswerProgress, read_answer
 from app.bot.services.tool_answer import (
     ToolProgressSink,
     turn_message,
-    turns_of,
     without_tool_turns,
 )
 from app.bot.services.tools import ToolService
@@ -29,16 +28,7 @@ from app.llm import (
     ensure_loaded,
 )
 from app.llm.access import Caller
-from app.llm.events import (
-    ReasoningDelta,
-    StreamEvent,
-    StreamFinished,
-    TextDelta,
-    ToolFinished,
-    ToolStarted,
-)
 from app.llm.options import QueryOptions
-from app.llm.tools import Source
 from app.llm.usage import UsageEvent
 from app.storage import Conversation, Storage, Turn, UserRecord
 from app.storage.errors import StorageUnavailable
@@ -141,15 +131,6 @@ class AnswerJob:
     use_tools: bool = True  # Continue goes on writing; it does not search again
 
 
-@dataclass
-class _Progress:
-    text: list[str] = field(default_factory=list)
-    thoughts: list[str] = field(default_factory=list)
-    finished: StreamFinished | None = None
-    tool_turns: list[Turn] = field(default_factory=list)
-    sources: list[Source] = field(default_factory=list)
-
-
 class ChatService:
     def __init__(
         self,
@@ -222,7 +203,7 @@ class ChatService:
             await sink.finish("", stopped=True)
             return ChatOutcome.STOPPED
         await sink.start()
-        progress = _Progress()
+        progress = AnswerProgress()
         stopped = False
         tools = (
             await self._tools.tools_for(job.caller, job.chat_id)
@@ -244,7 +225,7 @@ class ChatService:
             if tools:
                 options["tools"] = list(tools)
             events = self._llm.aquery_llm_events(job.prompt, job.model, **options)
-            stopped = await self._consume(events, sink, progress, job.stop)
+            stopped = await read_answer(events, sink, progress, job.stop, self._tools)
         except StreamInterrupted as exc:
             partial = exc.partial_text or "".join(progress.text)
             # Remember first: the model was paid for, even if Telegram then fails us.
@@ -279,70 +260,6 @@ class ChatService:
         )
         await self._record_messages(job, sink, saved, ids)
         return ChatOutcome.ANSWERED
-
-    async def _consume(
-        self,
-        events: AsyncIterator[StreamEvent],
-        sink: AnswerSink,
-        progress: _Progress,
-        stop: asyncio.Event | None,
-    ) -> bool:
-        """Read the stream into ``progress``; True when ``stop`` cut it short."""
-
-        async def read() -> None:
-            async for event in events:
-                if isinstance(event, TextDelta):
-                    progress.text.append(event.text)
-                    await sink.update("".join(progress.text))
-                elif isinstance(event, ReasoningDelta):
-                    progress.thoughts.append(event.text)
-                    await sink.reasoning("".join(progress.thoughts))
-                elif isinstance(event, ToolStarted | ToolFinished):
-                    await self._tool_progress(event, sink)
-                elif isinstance(event, StreamFinished):
-                    if event.tool_calls:
-                        progress.text = []  # a round that asked for tools: a preamble
-                        continue
-                    progress.finished = event
-                    progress.tool_turns = turns_of(event.extra.get("messages") or [])
-                    progress.sources = list(event.extra.get("sources") or [])
-
-        reader = asyncio.create_task(read())
-        waiter = asyncio.create_task(stop.wait()) if stop is not None else None
-        try:
-            pending = {reader} if waiter is None else {reader, waiter}
-            await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-            if reader.done():
-                reader.result()  # the model's errors surface here
-                return False
-            # Stopped: cancelling the reader cancels the model call; app.llm records the
-            # call as partial (estimated from what arrived) and settles the budget.
-            reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reader
-            return True
-        finally:
-            if waiter is not None:
-                waiter.cancel()
-            if not reader.done():
-                # Our own task was cancelled (shutdown): the model call goes with it. The
-                # reader must be done before the stream can be closed.
-                reader.cancel()
-                await asyncio.wait({reader})
-            aclose = getattr(events, "aclose", None)
-            if aclose is not None:
-                await aclose()
-
-    async def _tool_progress(self, event: ToolStarted | ToolFinished, sink: AnswerSink) -> None:
-        progress = sink if isinstance(sink, ToolProgressSink) else None
-        if isinstance(event, ToolStarted):
-            if progress is not None:
-                await progress.tool_started(event)
-            return
-        if self._tools is not None:
-            await self._tools.record(event.name, event.ok)
-        if progress is not None:
-            await progress.tool_finished(event)
 
     async def _record_messages(
         self, job: AnswerJob, sink: AnswerSink, saved: bool, ids: Sequence[int] | None

@@ -1,31 +1,20 @@
-"""One answer with tools: the event stream of the tool loop turned into sink calls (text,
-tool progress, sources) and into the turns the conversation keeps.
-
-The text shown is the text of the current model round; a round that ends in tool calls
-hands over to the tools' progress line, and the last round's text is the answer."""
+"""Answers with tools: what a sink may show of them, and the tool turns a conversation keeps
+(ChatService reads the tool loop's events: a round that ends in tool calls hands over to
+the tools' progress line, and the last round's text is the answer)."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from app.llm import (
     ChatMessage,
-    LLMProvider,
-    StreamFinished,
-    StreamInterrupted,
-    TextDelta,
     ToolFinished,
     ToolStarted,
 )
-from app.llm.access import Caller
-from app.llm.messages import TOOL_KEYS, Attachment
-from app.llm.tools import Source, Tool
+from app.llm.messages import TOOL_KEYS
+from app.llm.tools import Source
 from app.storage import Turn
-
-log = logging.getLogger(__name__)
 
 
 @runtime_checkable
@@ -37,22 +26,6 @@ class ToolProgressSink(Protocol):
     async def tool_finished(self, event: ToolFinished) -> None: ...
 
     async def show_sources(self, sources: Sequence[Source]) -> None: ...
-
-
-class TextSink(Protocol):
-    async def update(self, full_text_so_far: str) -> None: ...
-
-
-class CallCounter(Protocol):
-    async def record(self, name: str, ok: bool) -> None: ...
-
-
-@dataclass
-class ToolRun:
-    text: str = ""
-    turns: list[Turn] = field(default_factory=list)  # tool calls and results, in order
-    sources: list[Source] = field(default_factory=list)
-    tools_left_out: bool = False
 
 
 def turn_message(turn: Turn) -> ChatMessage:
@@ -92,66 +65,3 @@ def turns_of(messages: Sequence[ChatMessage]) -> list[Turn]:
                 )
             )
     return turns
-
-
-async def answer_with_tools(
-    llm: LLMProvider,
-    text: str,
-    model: str,
-    *,
-    system_message: str,
-    history: list[ChatMessage],
-    attachments: Sequence[Attachment] | None,
-    caller: Caller,
-    tools: Sequence[Tool],
-    sink: TextSink,
-    counter: CallCounter | None = None,
-) -> ToolRun:
-    """Raises what the stream raises; a StreamInterrupted carries the last round's text."""
-    progress = sink if isinstance(sink, ToolProgressSink) else None
-    run = ToolRun()
-    parts: list[str] = []
-    events = llm.aquery_llm_events(
-        text,
-        model,
-        system_message=system_message,
-        chat_history=history,
-        attachments=list(attachments) if attachments else None,
-        caller=caller,
-        tools=list(tools),
-    )
-    try:
-        async for event in events:
-            if isinstance(event, TextDelta):
-                parts.append(event.text)
-                await sink.update("".join(parts))
-            elif isinstance(event, ToolStarted):
-                if progress is not None:
-                    await progress.tool_started(event)
-            elif isinstance(event, ToolFinished):
-                if counter is not None:
-                    await counter.record(event.name, event.ok)
-                if progress is not None:
-                    await progress.tool_finished(event)
-            elif isinstance(event, StreamFinished):
-                if event.tool_calls:
-                    parts = []  # a round that asked for tools: its words were a preamble
-                    continue
-                _finish(run, event)
-    except StreamInterrupted as exc:
-        raise StreamInterrupted(
-            str(exc), model=exc.model, partial_text=exc.partial_text or "".join(parts)
-        ) from None
-    run.text = "".join(parts)
-    if run.sources and progress is not None:
-        await progress.show_sources(run.sources)
-    return run
-
-
-def _finish(run: ToolRun, event: StreamFinished) -> None:
-    extra: dict[str, Any] = event.extra
-    run.turns = turns_of(extra.get("messages") or [])
-    run.sources = list(extra.get("sources") or [])
-    run.tools_left_out = bool(extra.get("tools_left_out"))
-    if run.tools_left_out:
-        log.info("chat: the model cannot call functions; answered without tools")

@@ -1,0 +1,117 @@
+"""Reading one model call's event stream for an answer: text and reasoning to the sink,
+tool progress (and the tool turns and sources the answer came from), and ⏹ Stop, which
+cancels the call mid-stream."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from app.bot.services.tool_answer import ToolProgressSink, turns_of
+from app.llm.events import (
+    ReasoningDelta,
+    StreamEvent,
+    StreamFinished,
+    TextDelta,
+    ToolFinished,
+    ToolStarted,
+)
+from app.llm.tools import Source
+from app.storage import Turn
+
+log = logging.getLogger(__name__)
+
+
+class StreamSink(Protocol):
+    """The part of an AnswerSink the stream feeds while the answer is written."""
+
+    async def update(self, full_text_so_far: str) -> None: ...
+
+    async def reasoning(self, reasoning_so_far: str) -> None: ...
+
+
+class CallCounter(Protocol):
+    async def record(self, name: str, ok: bool) -> None: ...
+
+
+@dataclass
+class AnswerProgress:
+    text: list[str] = field(default_factory=list)
+    thoughts: list[str] = field(default_factory=list)
+    finished: StreamFinished | None = None
+    tool_turns: list[Turn] = field(default_factory=list)  # tool calls and results, in order
+    sources: list[Source] = field(default_factory=list)
+
+
+async def _tool_progress(
+    event: ToolStarted | ToolFinished, sink: StreamSink, counter: CallCounter | None
+) -> None:
+    progress = sink if isinstance(sink, ToolProgressSink) else None
+    if isinstance(event, ToolStarted):
+        if progress is not None:
+            await progress.tool_started(event)
+        return
+    if counter is not None:
+        await counter.record(event.name, event.ok)
+    if progress is not None:
+        await progress.tool_finished(event)
+
+
+async def read_answer(
+    events: AsyncIterator[StreamEvent],
+    sink: StreamSink,
+    progress: AnswerProgress,
+    stop: asyncio.Event | None,
+    counter: CallCounter | None = None,
+) -> bool:
+    """Read the stream into ``progress``; True when ``stop`` cut it short."""
+
+    async def read() -> None:
+        async for event in events:
+            if isinstance(event, TextDelta):
+                progress.text.append(event.text)
+                await sink.update("".join(progress.text))
+            elif isinstance(event, ReasoningDelta):
+                progress.thoughts.append(event.text)
+                await sink.reasoning("".join(progress.thoughts))
+            elif isinstance(event, ToolStarted | ToolFinished):
+                await _tool_progress(event, sink, counter)
+            elif isinstance(event, StreamFinished):
+                if event.tool_calls:
+                    progress.text = []  # a round that asked for tools: a preamble
+                    continue
+                progress.finished = event
+                progress.tool_turns = turns_of(event.extra.get("messages") or [])
+                progress.sources = list(event.extra.get("sources") or [])
+                if event.extra.get("tools_left_out"):
+                    log.info("chat: the model cannot call functions; answered without tools")
+
+    reader = asyncio.create_task(read())
+    waiter = asyncio.create_task(stop.wait()) if stop is not None else None
+    try:
+        pending = {reader} if waiter is None else {reader, waiter}
+        await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+        if reader.done():
+            reader.result()  # the model's errors surface here
+            return False
+        # Stopped: cancelling the reader cancels the model call; app.llm records the
+        # call as partial (estimated from what arrived) and settles the budget.
+        reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reader
+        return True
+    finally:
+        if waiter is not None:
+            waiter.cancel()
+        if not reader.done():
+            # Our own task was cancelled (shutdown): the model call goes with it. The
+            # reader must be done before the stream can be closed.
+            reader.cancel()
+            await asyncio.wait({reader})
+        aclose = getattr(events, "aclose", None)
+        if aclose is not None:
+            await aclose()
