@@ -33,8 +33,9 @@ __all__ = [
 
 #: Share of the burst previews may fill; the remaining 80 % is there for final messages.
 DEFAULT_SPARE_SHARE = 0.2
-#: Share an answer's first sign of life (typing, its first preview) may fill.
-DEFAULT_FIRST_SHARE = 0.6
+#: Share an answer's first sign of life (typing, its first preview) may fill: all of it,
+#: as long as no final waits (finals that arrive later are still served first).
+DEFAULT_FIRST_SHARE = 1.0
 #: The burst, in seconds of budget. Telegram counts calls as they *arrive*; a busy event
 #: loop sends calls it was granted over a second in a clump, so a full second's burst
 #: on top of that would overrun Telegram's own bucket.

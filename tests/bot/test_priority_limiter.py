@@ -107,11 +107,14 @@ async def test_stop_button_rides_on_edited_previews_and_the_final_gets_the_keybo
 
 
 async def test_a_first_sign_of_life_may_use_more_of_the_burst() -> None:
-    limiter = PriorityLimiter(10, burst_seconds=1.0)  # updates 2 of 10, a first sign 6
+    limiter = PriorityLimiter(10, burst_seconds=1.0, first_share=0.6)  # updates 2, first 6
     assert await take_spare(limiter) and await take_spare(limiter)
     assert not await take_spare(limiter)
     taken = [await take_spare(limiter, first=True) for _ in range(5)]
     assert taken == [True, True, True, True, False]
+    # By default a first sign of life may use the whole burst, but never a final's turn.
+    limiter = PriorityLimiter(4, burst_seconds=1.0)
+    assert [await take_spare(limiter, first=True) for _ in range(5)] == [True] * 4 + [False]
 
 
 async def test_half_a_second_of_burst_and_rate_changes_keep_it() -> None:
