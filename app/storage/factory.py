@@ -19,6 +19,7 @@ from app.storage.memory import (
     MemoryAccessRequestRepository,
     MemoryConversationRepository,
     MemoryIdentityRepository,
+    MemoryPersonaRepository,
     MemorySpendRepository,
     MemoryUsageRepository,
     MemoryUserRepository,
@@ -52,6 +53,7 @@ def open_memory_storage(
         identities=guard(MemoryIdentityRepository(), breaker),
         breaker=breaker,
         retention_days=retention_days,
+        personas=guard(MemoryPersonaRepository(), breaker),
     )
 
 

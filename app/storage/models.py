@@ -113,16 +113,39 @@ class Turn(BaseModel):
     model: str | None = None
     tokens: int | None = None
     created_at: datetime = Field(default_factory=utc_ms)
+    # The Telegram messages that showed this turn (the user's message; the answer's parts),
+    # so a reply to one of them finds its conversation and turn again.
+    message_ids: list[int] = Field(default_factory=list)
 
 
-class Conversation(BaseModel):
+class ConversationInfo(BaseModel):
+    """A conversation without its turns: what lists and searches return."""
+
     id: str
     user_id: int
     chat_id: int
+    thread_id: int = 0  # the forum topic (message_thread_id); 0 outside topics
     active: bool = True
-    turns: list[Turn] = Field(default_factory=list)
+    archived: bool = False  # pushed out by the per-user cap; kept, listed apart
+    title: str | None = None
+    model: str | None = None  # None: the user's default model at answer time
+    persona: str | None = None  # a persona ref ("b:<key>" built-in, "u:<id>" user's own)
     created_at: datetime = Field(default_factory=utc_ms)
     updated_at: datetime = Field(default_factory=utc_ms)
+
+
+class Conversation(ConversationInfo):
+    turns: list[Turn] = Field(default_factory=list)
+
+
+class Persona(BaseModel):
+    """A user's own persona: a name and a system prompt."""
+
+    id: str
+    owner_id: int
+    name: str
+    prompt: str
+    created_at: datetime = Field(default_factory=utc_ms)
 
 
 class UsageRecord(UsageEvent):

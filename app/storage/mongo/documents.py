@@ -68,8 +68,17 @@ class AccessRequestDoc(Document):
 class ConversationDoc(Document):
     user_id: int
     chat_id: int
+    thread_id: int = 0  # the forum topic; 0 outside topics
     active: bool = True
+    archived: bool = False
+    title: str | None = None
+    model: str | None = None
+    persona: str | None = None
     turns: list[Turn] = Field(default_factory=list)
+    # What search matches (app.storage.words): every word of every message ever stored,
+    # and the current title's words.
+    words: list[str] = Field(default_factory=list)
+    title_words: list[str] = Field(default_factory=list)
     created_at: datetime = Field(default_factory=utc_ms)
     updated_at: datetime = Field(default_factory=utc_ms)
 
@@ -77,16 +86,61 @@ class ConversationDoc(Document):
         name = "conversations"
         indexes: ClassVar[list[IndexModel]] = [
             IndexModel(
-                [("user_id", ASCENDING), ("chat_id", ASCENDING), ("active", ASCENDING)],
-                name="user_chat_active",
+                [
+                    ("user_id", ASCENDING),
+                    ("chat_id", ASCENDING),
+                    ("thread_id", ASCENDING),
+                    ("active", ASCENDING),
+                ],
+                name="user_key_active",
             ),
-            # At most one active conversation per (user, chat).
+            # At most one active conversation per (user, chat, thread).
             IndexModel(
-                [("user_id", ASCENDING), ("chat_id", ASCENDING)],
-                name="one_active_per_chat",
+                [("user_id", ASCENDING), ("chat_id", ASCENDING), ("thread_id", ASCENDING)],
+                name="one_active_per_key",
                 unique=True,
                 partialFilterExpression={"active": True},
             ),
+            # /chats pages and searches: the user's conversations of one key, newest first.
+            IndexModel(
+                [
+                    ("user_id", ASCENDING),
+                    ("chat_id", ASCENDING),
+                    ("thread_id", ASCENDING),
+                    ("archived", ASCENDING),
+                    ("updated_at", DESCENDING),
+                    ("_id", DESCENDING),
+                ],
+                name="user_key_updated",
+            ),
+            # The per-user cap: the oldest inactive, unarchived conversations.
+            IndexModel(
+                [
+                    ("user_id", ASCENDING),
+                    ("archived", ASCENDING),
+                    ("active", ASCENDING),
+                    ("updated_at", ASCENDING),
+                ],
+                name="user_archive",
+            ),
+            # A reply to an answer finds its conversation and turn.
+            IndexModel(
+                [("chat_id", ASCENDING), ("turns.message_ids", ASCENDING)],
+                name="chat_message_ids",
+            ),
+        ]
+
+
+class PersonaDoc(Document):
+    owner_id: int
+    name: str
+    prompt: str
+    created_at: datetime = Field(default_factory=utc_ms)
+
+    class Settings:
+        name = "personas"
+        indexes: ClassVar[list[IndexModel]] = [
+            IndexModel([("owner_id", ASCENDING), ("_id", ASCENDING)], name="owner"),
         ]
 
 
@@ -121,4 +175,10 @@ class UsageDoc(Document):
         ]
 
 
-DOCUMENT_MODELS: list[type[Document]] = [UserDoc, AccessRequestDoc, ConversationDoc, UsageDoc]
+DOCUMENT_MODELS: list[type[Document]] = [
+    UserDoc,
+    AccessRequestDoc,
+    ConversationDoc,
+    PersonaDoc,
+    UsageDoc,
+]

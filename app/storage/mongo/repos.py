@@ -1,4 +1,4 @@
-"""Users and conversations on MongoDB (access requests: ``requests``).
+"""Users on MongoDB (conversations: ``conversations``; access requests: ``requests``).
 
 Every state change is one atomic single-document operation (or guarded by a partial
 unique index), so concurrent handlers and several bot instances can't race each other.
@@ -6,23 +6,15 @@ unique index), so concurrent handlers and several bot instances can't race each 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from bson import ObjectId
 from bson.errors import InvalidId
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
 
-from app.storage.base import (
-    DEFAULT_MAX_TURNS,
-    Conversation,
-    Turn,
-    UserRecord,
-    utc_ms,
-)
-from app.storage.mongo.documents import ConversationDoc, UserDoc
+from app.storage.base import UserRecord, utc_ms
+from app.storage.mongo.documents import UserDoc
 
 Raw = dict[str, Any]
 
@@ -44,11 +36,6 @@ def _upserted(raw: Raw | None) -> Raw:
 def _user(raw: Raw) -> UserRecord:
     data = {k: v for k, v in raw.items() if k not in ("_id", "username_lower")}
     return UserRecord(user_id=raw["_id"], **data)
-
-
-def _conversation(raw: Raw) -> Conversation:
-    data = {k: v for k, v in raw.items() if k != "_id"}
-    return Conversation(id=str(raw["_id"]), **data)
 
 
 class MongoUserRepository:
@@ -168,64 +155,3 @@ _NULLABLE = (
     "model",
     "daily_budget_usd",
 )
-
-
-class MongoConversationRepository:
-    def __init__(self, max_turns: int = DEFAULT_MAX_TURNS) -> None:
-        self._col: AsyncCollection[Raw] = ConversationDoc.get_pymongo_collection()
-        self._max_turns = max_turns
-
-    async def _find_active(self, user_id: int, chat_id: int) -> Raw | None:
-        return await self._col.find_one({"user_id": user_id, "chat_id": chat_id, "active": True})
-
-    async def _open(self, user_id: int, chat_id: int) -> Conversation:
-        now = utc_ms()
-        # Validated by the document model, written through this repository's own collection
-        # (Beanie binds documents to one database per process; repositories don't).
-        doc = ConversationDoc(user_id=user_id, chat_id=chat_id, created_at=now, updated_at=now)
-        raw = doc.model_dump(exclude={"id", "revision_id"})
-        try:
-            result = await self._col.insert_one(raw)
-        except DuplicateKeyError:
-            # Another handler opened one concurrently; the unique index keeps it single.
-            found = await self._find_active(user_id, chat_id)
-            if found is None:
-                raise
-            return _conversation(found)
-        return Conversation(
-            id=str(result.inserted_id),
-            user_id=user_id,
-            chat_id=chat_id,
-            created_at=now,
-            updated_at=now,
-        )
-
-    async def active(self, user_id: int, chat_id: int) -> Conversation:
-        raw = await self._find_active(user_id, chat_id)
-        return _conversation(raw) if raw else await self._open(user_id, chat_id)
-
-    async def get(self, conversation_id: str) -> Conversation | None:
-        oid = to_oid(conversation_id)
-        raw = await self._col.find_one({"_id": oid}) if oid else None
-        return _conversation(raw) if raw else None
-
-    async def append(self, conversation_id: str, turns: Sequence[Turn]) -> None:
-        oid = to_oid(conversation_id)
-        if oid is None or not turns:
-            return
-        docs = [t.model_dump() | {"created_at": utc_ms(t.created_at)} for t in turns]
-        # $slice keeps only the newest max_turns in the same atomic update.
-        await self._col.update_one(
-            {"_id": oid},
-            {
-                "$push": {"turns": {"$each": docs, "$slice": -self._max_turns}},
-                "$set": {"updated_at": utc_ms()},
-            },
-        )
-
-    async def start_new(self, user_id: int, chat_id: int) -> Conversation:
-        await self._col.update_many(
-            {"user_id": user_id, "chat_id": chat_id, "active": True},
-            {"$set": {"active": False, "updated_at": utc_ms()}},
-        )
-        return await self._open(user_id, chat_id)
