@@ -16,9 +16,9 @@ from app.storage.bundle import Storage
 from app.storage.durable_sink import DurableUsageSink
 from app.storage.errors import StorageUnavailable
 from app.storage.guard import guard, translate
+from app.storage.mongo.conversations import MongoConversationRepository
 from app.storage.mongo.documents import DOCUMENT_MODELS
 from app.storage.mongo.instances import MongoInstanceRegistry
-from app.storage.mongo.conversations import MongoConversationRepository
 from app.storage.mongo.personas import MongoPersonaRepository
 from app.storage.mongo.repos import MongoUserRepository
 from app.storage.mongo.requests import MongoAccessRequestRepository

@@ -6,6 +6,7 @@ conversation per (user, chat, thread) even when handlers or instances race."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -55,10 +56,9 @@ async def ensure_conversation_indexes(col: AsyncCollection[Raw]) -> None:
     that kept one active conversation per chat instead of per topic."""
     await col.update_many({"thread_id": {"$exists": False}}, {"$set": {"thread_id": 0}})
     for name in OBSOLETE_INDEXES:
-        try:
+        # OperationFailure: never created, or dropped by an earlier start.
+        with contextlib.suppress(OperationFailure):
             await col.drop_index(name)
-        except OperationFailure:
-            pass  # never created, or dropped by an earlier start
 
 
 class MongoConversationRepository:
