@@ -22,6 +22,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.bot.services.conversation_settings import ConversationSettings
 from app.llm.access import AccessSettings
 from app.llm.settings import LLMSettings
 
@@ -103,6 +104,7 @@ class Settings(_EnvSettings):
     access: AccessSettings = Field(default_factory=AccessSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     bot: BotSettings = Field(default_factory=BotSettings)
+    conversations: ConversationSettings = Field(default_factory=ConversationSettings)
 
 
 def load_settings() -> Settings:

@@ -9,7 +9,7 @@ from typing import cast
 
 from aiogram import Bot, Dispatcher
 from aiogram.fsm.storage.base import BaseStorage
-from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import I18n, gettext
 
 from app.access import AccessAuthority, AccessService, LedgerBudget, RefusalThrottle
 from app.bot.dialogs import create_dialogs_router, register_dialog_error_handlers, setup_menus
@@ -25,7 +25,11 @@ from app.bot.routers.chat import create_chat_router
 from app.bot.routers.commands import create_commands_router
 from app.bot.send_budget import SharedSendBudget
 from app.bot.services.chat import ChatService
+from app.bot.services.conversations import ConversationService
+from app.bot.services.export import ExportService
 from app.bot.services.models import ModelService
+from app.bot.services.personas import PersonaService
+from app.bot.services.titles import TitleService
 from app.bot.streaming import make_bot_limiter
 from app.bot.telegram import create_bot as create_bot
 from app.bot.workflow import Services
@@ -43,6 +47,30 @@ def create_llm_provider(
         access=authority,
         budget=LedgerBudget(storage.spend),
         usage_sink=storage.usage_sink,
+    )
+
+
+def translate(msgid: str) -> str:
+    """aiogram's gettext in the locale of the update being served; the msgid itself outside
+    an update (background work, scripts)."""
+    try:
+        return gettext(msgid)
+    except LookupError:
+        return msgid
+
+
+def create_chat_service(settings: Settings, storage: Storage, llm: LLMProvider) -> ChatService:
+    """ChatService with its conversations, personas and titles (one of each per app)."""
+    conf = settings.conversations
+    # aiogram's gettext follows the locale of the update being served.
+    personas = PersonaService(storage, translate=translate, max_per_user=conf.max_personas)
+    return ChatService(
+        storage,
+        llm,
+        default_model=settings.llm.default_model,
+        personas=personas,
+        conversations=ConversationService(storage, personas, max_per_user=conf.max_per_user),
+        titles=TitleService(storage, llm, enabled=conf.auto_title, model=conf.title_model),
     )
 
 
@@ -85,7 +113,7 @@ def create_app(
         max_pending=settings.bot.max_pending_requests,
     )
     notifier = AccessNotifier(bot, i18n, storage, access)
-    chat_service = ChatService(storage, llm, default_model=settings.llm.default_model)
+    chat_service = create_chat_service(settings, storage, llm)
 
     dp = Dispatcher(storage=fsm_storage)
     limiter = make_bot_limiter(settings.bot.global_rate_per_second)
@@ -101,6 +129,11 @@ def create_app(
         chat_service=chat_service,
         models=ModelService(storage, settings.llm),
         bot_limiter=limiter,
+        conversations=chat_service.conversations,
+        personas=chat_service.personas,
+        exports=ExportService(
+            translate=translate, part_bytes=settings.conversations.export_part_bytes
+        ),
     )
     dp.workflow_data.update(cast(dict[str, object], services))
     inflight = InFlightUpdates()

@@ -15,7 +15,10 @@ if TYPE_CHECKING:
     from app.access import AccessAuthority, AccessService
     from app.bot.notify.access import AccessNotifier
     from app.bot.services.chat import ChatService
+    from app.bot.services.conversations import ConversationService
+    from app.bot.services.export import ExportService
     from app.bot.services.models import ModelService
+    from app.bot.services.personas import PersonaService
     from app.config import Settings
     from app.llm import LLMProvider
     from app.storage import Storage
@@ -31,6 +34,9 @@ class Services(TypedDict):
     chat_service: ChatService
     models: ModelService
     bot_limiter: AsyncLimiter
+    conversations: ConversationService
+    personas: PersonaService
+    exports: ExportService
 
 
 def services(manager: DialogManager) -> Services:

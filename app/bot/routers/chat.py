@@ -19,12 +19,14 @@ from aiogram.utils.i18n import gettext as _
 from aiolimiter import AsyncLimiter
 
 from app.bot.error_messages import describe_llm_error
-from app.bot.services.chat import ChatFailure, ChatRequest, ChatService
+from app.bot.routers.threads import conversation_key, reply_context, thread_of
+from app.bot.services.chat import ChatFailure, ChatRequest, ChatService, ReplyContext
 from app.bot.streaming import AnswerStreamer
 from app.config import Settings
 from app.llm import Attachment
 from app.llm.access import Caller
 from app.storage import UserRecord
+from app.storage.errors import StorageUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -74,9 +76,10 @@ class TelegramAnswer:
     async def update(self, full_text_so_far: str) -> None:
         await self._streamer.update(full_text_so_far)
 
-    async def finish(self, final_text: str, *, cut_off: bool = False) -> None:
+    async def finish(self, final_text: str, *, cut_off: bool = False) -> list[int]:
         footer = _("⚠️ The answer was cut off: the model's stream broke.") if cut_off else None
-        await self._streamer.finish(final_text, footer=footer)
+        sent = await self._streamer.finish(final_text, footer=footer)
+        return [m.message_id for m in sent]
 
     async def fail(self, failure: ChatFailure) -> None:
         if failure.error is None:
@@ -112,14 +115,45 @@ class Answerer:
             draft_interval=bot_settings.draft_interval,
             edit_interval=bot_settings.edit_interval,
         )
+        reply = await self._reply_context(message)
         request = ChatRequest(
             user=self.user,
             caller=self.caller,
             chat_id=message.chat.id,
             text=text,
             attachments=attachments or [],
+            thread_id=thread_of(message),
+            message_id=message.message_id,
+            reply=reply,
         )
         await self.chat_service.answer(request, TelegramAnswer(streamer))
+
+    async def _reply_context(self, message: Message) -> ReplyContext | None:
+        """The replied-to message, quoted. A reply to a stored answer of another
+        conversation of this user continues that conversation from there instead; an
+        answer of the active conversation is in its history already."""
+        replied = message.reply_to_message
+        if replied is None:
+            return None
+        me = await self.bot.me()
+        if replied.from_user is not None and replied.from_user.id == me.id:
+            try:
+                continued = await self.chat_service.conversations.continue_from(
+                    conversation_key(message, self.user.user_id), replied.message_id
+                )
+            except StorageUnavailable:
+                continued = None
+            if continued is not None and continued.current:
+                return None
+            if continued is not None:
+                title = continued.conversation.title or _("untitled")
+                await message.reply(
+                    _("↩️ Continuing the conversation «{title}» from that answer.").format(
+                        title=title
+                    )
+                )
+                return None  # that answer ends the history now: no need to quote it
+        return reply_context(message, me.id)
 
 
 async def _with_answerer(

@@ -11,7 +11,9 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from app.bot.routers.threads import conversation_key
 from app.bot.services.chat import ChatService
+from app.bot.services.conversations import ConversationService
 from app.llm.access import Role
 from app.storage import Storage, UserRecord
 
@@ -31,7 +33,9 @@ def help_text(role: Role, model: str) -> str:
         "",
         _("Current model: {model}").format(model=f"<code>{html.escape(model)}</code>"),
         "",
-        _("/new: start a new conversation"),
+        _("/new: start a new conversation (the current one is kept)"),
+        _("/chats: your conversations: open, rename, delete, export, search"),
+        _("/persona: pick or create a persona for this conversation"),
         _("/model: pick a model (or /model gpt-4o to switch directly)"),
         _("/language: change the bot's language"),
         _("/help: this message"),
@@ -67,9 +71,21 @@ def create_commands_router() -> Router:
         )
 
     @router.message(Command("new"))
-    async def new(message: Message, user_record: UserRecord, chat_service: ChatService) -> None:
-        await chat_service.new_conversation(user_record.user_id, message.chat.id)
-        await message.answer(_("🆕 New conversation started. What's on your mind?"))
+    async def new(
+        message: Message, user_record: UserRecord, conversations: ConversationService
+    ) -> None:
+        key = conversation_key(message, user_record.user_id)
+        started = await conversations.start_new(key, user_record.model)
+        text = _(
+            "🆕 New conversation started; the previous one is kept in /chats. What's on your mind?"
+        )
+        if started.archived:
+            titles = ", ".join(f"«{c.title or _('untitled')}»" for c in started.archived)
+            text += "\n\n" + _(
+                "📦 Archived to stay within {limit} conversations: {titles}. "
+                "Find them under Archived in /chats."
+            ).format(limit=conversations.max_per_user, titles=titles)
+        await message.answer(text)
 
     @router.message(Command("language"))
     async def language(message: Message, i18n: I18n) -> None:
