@@ -210,8 +210,9 @@ class MemoryConversationRepository:
             return []
         hits = []
         for conv in self._of_key((user_id, chat_id, thread_id)):
-            have = self._words.get(conv.id, set()) | words_of(conv.title or "")
-            if all(w in have for w in words):
+            said = self._words.get(conv.id, set())
+            titled = words_of(conv.title) if conv.title else set()
+            if all(w in said or w in titled for w in words):
                 hits.append(conv)
         return [info_of(c) for c in _newest_first(hits)[:limit]]
 

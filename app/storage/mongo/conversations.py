@@ -31,6 +31,7 @@ Raw = dict[str, Any]
 _HIDDEN = {"words": 0, "title_words": 0}
 _INFO = _HIDDEN | {"turns": 0}
 _NEWEST = [("updated_at", DESCENDING), ("_id", DESCENDING)]
+KEY_INDEX = "user_key_updated"
 #: Indexes of earlier versions, keyed without the thread: dropped at start-up.
 OBSOLETE_INDEXES = ("one_active_per_chat", "user_chat_active")
 #: How often a last-turn update is retried when a concurrent append moved the turn.
@@ -229,9 +230,11 @@ class MongoConversationRepository:
         # The word sets stand in for a text index: exact words, the same in memory, and
         # narrowed first by the (user, chat, thread) index to the user's own conversations.
         query = self._key_filter(user_id, chat_id, thread_id) | {
-            "$and": [{"$or": [{"words": w}, {"title_words": w}]} for w in words]
+            "$and": [{"$or": [{"words": w}, {"title_words": w}]} for w in words],
         }
-        cursor = self._col.find(query, _INFO).sort(_NEWEST).limit(limit)
+        # The hint: planners may not see the key prefix behind the $and of $or's and scan
+        # the whole collection (the stand-in does); this index always narrows to the key.
+        cursor = self._col.find(query, _INFO).sort(_NEWEST).limit(limit).hint(KEY_INDEX)
         return [_info(raw) async for raw in cursor]
 
     async def rename(self, conversation_id: str, title: str) -> bool:
