@@ -10,6 +10,7 @@ from app.llm._litellm import aclose, ensure_loaded, warm_up
 from app.llm.access import AccessPolicy, AccessSettings, Caller, CallerResolver, Role
 from app.llm.api import (
     aquery_llm,
+    aquery_llm_events,
     aquery_llm_raw,
     aquery_llm_stream,
     aquery_llm_structured,
@@ -18,6 +19,7 @@ from app.llm.api import (
     list_models,
     model_context_window,
     query_llm,
+    query_llm_events,
     query_llm_raw,
     query_llm_stream,
     query_llm_structured,
@@ -44,6 +46,15 @@ from app.llm.errors import (
     StructuredOutputError,
     UnknownModel,
     VisionNotSupported,
+)
+from app.llm.events import (
+    ReasoningDelta,
+    StreamEvent,
+    StreamFinished,
+    TextDelta,
+    ToolCall,
+    ToolFinished,
+    ToolStarted,
 )
 from app.llm.messages import Attachment, ChatMessage
 from app.llm.options import QueryOptions
@@ -78,9 +89,16 @@ __all__ = [
     "ProviderUnavailable",
     "QueryOptions",
     "RateLimited",
+    "ReasoningDelta",
     "Role",
+    "StreamEvent",
+    "StreamFinished",
     "StreamInterrupted",
     "StructuredOutputError",
+    "TextDelta",
+    "ToolCall",
+    "ToolFinished",
+    "ToolStarted",
     "UnknownModel",
     "Unlimited",
     "UsageEvent",
@@ -88,6 +106,7 @@ __all__ = [
     "VisionNotSupported",
     "aclose",
     "aquery_llm",
+    "aquery_llm_events",
     "aquery_llm_raw",
     "aquery_llm_stream",
     "aquery_llm_structured",
@@ -98,6 +117,7 @@ __all__ = [
     "list_models",
     "model_context_window",
     "query_llm",
+    "query_llm_events",
     "query_llm_raw",
     "query_llm_stream",
     "query_llm_structured",

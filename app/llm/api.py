@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from app.llm import catalog
 from app.llm.default import get_default_provider
+from app.llm.events import StreamEvent
 from app.llm.messages import ChatMessage
 from app.llm.options import QueryOptions as Options
 
@@ -44,6 +45,18 @@ def aquery_llm_stream(
     prompt: str, model: str | None = None, **kwargs: Unpack[Options]
 ) -> AsyncIterator[str]:
     return get_default_provider().aquery_llm_stream(prompt, model, **kwargs)
+
+
+def aquery_llm_events(
+    prompt: str, model: str | None = None, **kwargs: Unpack[Options]
+) -> AsyncIterator[StreamEvent]:
+    return get_default_provider().aquery_llm_events(prompt, model, **kwargs)
+
+
+def query_llm_events(
+    prompt: str, model: str | None = None, **kwargs: Unpack[Options]
+) -> Iterator[StreamEvent]:
+    return get_default_provider().query_llm_events(prompt, model, **kwargs)
 
 
 def query_llm(prompt: str, model: str | None = None, **kwargs: Unpack[Options]) -> str:

@@ -17,6 +17,7 @@ from app.llm import catalog, completion, gateway, streaming, structured
 from app.llm.access import AccessPolicy, AccessSettings, CallerResolver
 from app.llm.budget import BudgetGuard
 from app.llm.default import get_default_provider, set_default_provider
+from app.llm.events import StreamEvent
 from app.llm.history import fit_history
 from app.llm.messages import ChatMessage
 from app.llm.options import QueryOptions, split_options
@@ -171,6 +172,14 @@ class LLMProvider:
 
         return streaming.stream(self.pipeline, prepare, transport)
 
+    def _events(
+        self, prompt: str, model: str | None, options: QueryOptions, transport: Transport
+    ) -> AsyncIterator[StreamEvent]:
+        def prepare() -> Awaitable[ChatRequest]:
+            return self._prepare(prompt, model, options, stream=True)
+
+        return streaming.stream_events(self.pipeline, prepare, transport)
+
     async def aquery_llm_raw(
         self, prompt: str, model: str | None = None, **options: Unpack[QueryOptions]
     ) -> Any:
@@ -201,6 +210,13 @@ class LLMProvider:
         """Text chunks as they arrive. Retries only before the first chunk; a break after
         that raises StreamInterrupted carrying the text so far."""
         return self._stream(prompt, model, options, ASYNC)
+
+    def aquery_llm_events(
+        self, prompt: str, model: str | None = None, **options: Unpack[QueryOptions]
+    ) -> AsyncIterator[StreamEvent]:
+        """The stream as typed events (app.llm.events): TextDelta, ReasoningDelta, and a
+        last StreamFinished with the finish reason, tool calls asked for and usage event."""
+        return self._events(prompt, model, options, ASYNC)
 
     # ---- sync twins ------------------------------------------------------------------
 
@@ -233,3 +249,9 @@ class LLMProvider:
     ) -> Iterator[str]:
         t = sync_transport()
         return t.iterate(self._stream(prompt, model, options, t))
+
+    def query_llm_events(
+        self, prompt: str, model: str | None = None, **options: Unpack[QueryOptions]
+    ) -> Iterator[StreamEvent]:
+        t = sync_transport()
+        return t.iterate(self._events(prompt, model, options, t))

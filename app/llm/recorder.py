@@ -47,6 +47,7 @@ class Call:
     attempts: int = 0
     ttft_ms: float | None = None
     finished: bool = False
+    event: UsageEvent | None = None  # the usage event, once the call has finished
 
     def elapsed_ms(self) -> float:
         return (time.perf_counter() - self.started) * 1000
@@ -123,7 +124,7 @@ class UsageRecorder:
             return None
         call.finished = True
         charge = charge_of(call, outcome, error_kind, usage, response, received)
-        event = self.event(call, outcome, error_kind, charge)
+        event = call.event = self.event(call, outcome, error_kind, charge)
         # A task of its own: a cancellation of the caller must not cut the bookkeeping short.
         task = asyncio.get_running_loop().create_task(self._close(call, event, charge))
         self._background.add(task)

@@ -1,14 +1,25 @@
 """A streamed chat call. Retries (the shared policy) only before the first token; a break
 after it raises StreamInterrupted with the text so far. Usage is recorded and the budget
-settled once, also when the consumer stops reading or the stream carries no usage."""
+settled once, also when the consumer stops reading or the stream carries no usage.
+
+``stream_events`` yields typed events (answer text, reasoning, and a last
+``StreamFinished`` with the tool calls asked for and the usage event); ``stream`` keeps
+only the answer text."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from app.llm._mapping import map_exception
 from app.llm.errors import LLMError, StreamInterrupted
+from app.llm.events import (
+    ReasoningDelta,
+    StreamEvent,
+    StreamFinished,
+    TextDelta,
+    ToolCall,
+)
 from app.llm.pipeline import Pipeline
 from app.llm.pricing import tokens_of
 from app.llm.recorder import CANCELLED
@@ -21,6 +32,58 @@ def delta_of(chunk: Any) -> str:
         return chunk.choices[0].delta.content or ""
     except (AttributeError, IndexError):
         return ""
+
+
+def _delta(chunk: Any) -> Any:
+    try:
+        return chunk.choices[0].delta
+    except (AttributeError, IndexError):
+        return None
+
+
+def reasoning_of(chunk: Any) -> str:
+    value = getattr(_delta(chunk), "reasoning_content", None)
+    return value if isinstance(value, str) else ""
+
+
+def finish_reason_of(chunk: Any) -> str | None:
+    try:
+        value = chunk.choices[0].finish_reason
+    except (AttributeError, IndexError):
+        return None
+    return value if isinstance(value, str) else None
+
+
+def has_content(chunk: Any) -> bool:
+    """Whether the chunk carries anything the model produced (text, reasoning or a tool
+    call): the end of the part of a stream that may still be retried."""
+    delta = _delta(chunk)
+    return bool(delta_of(chunk) or reasoning_of(chunk) or getattr(delta, "tool_calls", None))
+
+
+class ToolCallParts:
+    """Tool calls arrive in fragments (an index, then pieces of name and arguments)."""
+
+    def __init__(self) -> None:
+        self._calls: dict[int, dict[str, str]] = {}
+
+    def add(self, chunk: Any) -> None:
+        for part in getattr(_delta(chunk), "tool_calls", None) or []:
+            index = getattr(part, "index", None) or 0
+            call = self._calls.setdefault(index, {"id": "", "name": "", "arguments": ""})
+            if getattr(part, "id", None):
+                call["id"] = part.id
+            function = getattr(part, "function", None)
+            if function is not None:
+                call["name"] += getattr(function, "name", None) or ""
+                call["arguments"] += getattr(function, "arguments", None) or ""
+
+    def calls(self) -> tuple[ToolCall, ...]:
+        return tuple(
+            ToolCall(id=c["id"] or f"call_{i}", name=c["name"], arguments=c["arguments"])
+            for i, c in sorted(self._calls.items())
+            if c["name"]
+        )
 
 
 def vendor_sent_usage(response: Any) -> bool:
@@ -48,7 +111,7 @@ async def _open(
         head: list[Any] = []
         async for chunk in chunks:
             head.append(chunk)
-            if delta_of(chunk):
+            if has_content(chunk):
                 break
         return response, head, chunks
     except Exception as exc:
@@ -68,15 +131,37 @@ async def _all(head: list[Any], rest: AsyncIterator[Any]) -> AsyncIterator[Any]:
 async def stream(
     pipeline: Pipeline, prepare: Callable[[], Awaitable[ChatRequest]], transport: Transport
 ) -> AsyncIterator[str]:
-    """``prepare`` runs on the first iteration, so a refusal surfaces there. (One generator,
-    not one wrapping another: an outer generator's aclose would not reach an inner one.)"""
+    """The answer text only."""
+    events = stream_events(pipeline, prepare, transport)
+    try:
+        async for event in events:
+            if isinstance(event, TextDelta):
+                yield event.text
+    finally:
+        # Closing this generator (aclose, cancellation, GC) closes the event stream, which
+        # records the call as partial.
+        await events.aclose()
+
+
+async def stream_events(
+    pipeline: Pipeline, prepare: Callable[[], Awaitable[ChatRequest]], transport: Transport
+) -> AsyncGenerator[StreamEvent, None]:
+    """``prepare`` runs on the first iteration, so a refusal surfaces there."""
     request = await prepare()
     call = request.call
     recorder = pipeline.recorder
     parts: list[str] = []
+    thoughts: list[str] = []
+    tools = ToolCallParts()
+    finish_reason: str | None = None
     usage: Any = None
     usage_chunk: Any = None
     opened: AsyncIterator[Any] | None = None
+
+    def received() -> str:
+        # Reasoning tokens are paid for like answer tokens: estimates count them too.
+        return "".join(thoughts) + "".join(parts)
+
     try:
         try:
             response, head, rest = await pipeline.retry.run(lambda: _open(request, transport))
@@ -89,15 +174,21 @@ async def stream(
                 chunk_usage = getattr(chunk, "usage", None)
                 if chunk_usage is not None and tokens_of(chunk_usage, "prompt_tokens"):
                     usage, usage_chunk = chunk_usage, chunk
+                finish_reason = finish_reason_of(chunk) or finish_reason
+                tools.add(chunk)
+                if call.ttft_ms is None and has_content(chunk):
+                    call.ttft_ms = call.elapsed_ms()
+                thought = reasoning_of(chunk)
+                if thought:
+                    thoughts.append(thought)
+                    yield ReasoningDelta(thought)
                 delta = delta_of(chunk)
                 if delta:
-                    if call.ttft_ms is None:
-                        call.ttft_ms = call.elapsed_ms()
                     parts.append(delta)
-                    yield delta
+                    yield TextDelta(delta)
         except Exception as exc:
             broke = map_exception(exc, call.model_id, call.secrets)
-            if not parts:
+            if not parts and not thoughts:
                 await recorder.finish(call, "error", error_kind=broke.kind)
                 raise broke from None
             await recorder.finish(
@@ -105,7 +196,7 @@ async def stream(
                 "partial",
                 error_kind=StreamInterrupted.kind,
                 usage=usage,
-                received="".join(parts),
+                received=received(),
             )
             raise StreamInterrupted(
                 f"The answer from {call.model_id} broke off: {broke}",
@@ -114,8 +205,13 @@ async def stream(
             ) from None
         if usage is not None and not vendor_sent_usage(response):
             usage = usage_chunk = None
-        await recorder.finish(
-            call, "ok", usage=usage, response=usage_chunk, received="".join(parts)
+        await recorder.finish(call, "ok", usage=usage, response=usage_chunk, received=received())
+        yield StreamFinished(
+            text="".join(parts),
+            reasoning="".join(thoughts),
+            finish_reason=finish_reason,
+            tool_calls=tools.calls(),
+            usage=call.event,
         )
     finally:
         aclose = getattr(opened, "aclose", None)
@@ -127,8 +223,8 @@ async def stream(
             # partial answer. Awaiting is allowed here; only yielding is not.
             await recorder.finish(
                 call,
-                "partial" if parts else "error",
+                "partial" if parts or thoughts else "error",
                 error_kind=CANCELLED,
                 usage=usage,
-                received="".join(parts),
+                received=received(),
             )

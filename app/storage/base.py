@@ -22,6 +22,7 @@ from app.storage.models import (
     DayUsage,
     ModelUsage,
     Persona,
+    ReasoningMode,
     RequestStatus,
     Role,
     StatsWindow,
@@ -29,6 +30,7 @@ from app.storage.models import (
     UsageBucket,
     UsageRecord,
     UsageTotals,
+    UserPrefs,
     UserRecord,
     UserUsage,
     nearest_rank,
@@ -64,6 +66,10 @@ class UserRepository(Protocol):
     async def set_budget(self, user_id: int, usd: float | None) -> UserRecord: ...
 
     async def set_approved(self, user_id: int, approved: bool) -> UserRecord: ...
+
+    async def set_prefs(self, user_id: int, **changes: object) -> UserRecord:
+        """Change some of the user's ``UserPrefs`` fields (validated; others are kept)."""
+        ...
 
     async def is_approved(self, user_id: int) -> bool: ...
 
@@ -407,6 +413,7 @@ __all__ = [
     "ModelUsage",
     "Persona",
     "PersonaRepository",
+    "ReasoningMode",
     "RequestStatus",
     "Role",
     "SpendRepository",
@@ -416,6 +423,7 @@ __all__ = [
     "UsageRecord",
     "UsageRepository",
     "UsageTotals",
+    "UserPrefs",
     "UserRecord",
     "UserRepository",
     "UserUsage",

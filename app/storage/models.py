@@ -70,6 +70,18 @@ def nearest_rank(sorted_values: Sequence[float], p: float) -> float | None:
 # ---------------------------------------------------------------------------- domain models
 
 
+ReasoningMode = Literal["off", "on", "stream"]
+
+
+class UserPrefs(BaseModel):
+    """Per-user switches set by commands (/reasoning, /usage, /voice). New switches get a
+    default here, so records stored before they existed read as that default."""
+
+    reasoning: ReasoningMode = "on"  # off: hidden; on: collapsed in the final message
+    usage_footer: bool = False  # a cost/speed footer under each answer
+    voice_replies: bool = False  # answer voice notes with voice too
+
+
 class UserRecord(BaseModel):
     user_id: int
     username: str | None = None  # without "@", as Telegram reports it
@@ -80,6 +92,7 @@ class UserRecord(BaseModel):
     approved: bool = False
     model: str | None = None  # chosen model shortcut/id (None: the default model)
     daily_budget_usd: float | None = None  # None: no per-user budget
+    prefs: UserPrefs = Field(default_factory=UserPrefs)
     first_seen: datetime = Field(default_factory=utc_ms)
     last_seen: datetime = Field(default_factory=utc_ms)
 

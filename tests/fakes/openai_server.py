@@ -44,6 +44,13 @@ class Reply:
     # Streams: False leaves out the usage chunk even when the client asks for one (as
     # some OpenAI-compatible servers do).
     send_usage: bool = True
+    # Streamed before the answer as ``reasoning_content`` deltas (and returned as such in a
+    # whole response), as reasoning models do through litellm.
+    reasoning: str | None = None
+    # Tool calls the model asks for: [{"name": ..., "arguments": {...} or "json"}, ...].
+    # With tool calls the text defaults to "" and the finish reason is "tool_calls".
+    tool_calls: list[dict[str, Any]] | None = None
+    finish_reason: str | None = None  # None: "tool_calls" with tool calls, else "stop"
 
     @classmethod
     def error(
@@ -133,6 +140,22 @@ def _last_user_text(body: dict[str, Any]) -> str:
         if isinstance(content, list):
             return " ".join(p.get("text", "") for p in content if p.get("type") == "text")
     return ""
+
+
+def _tool_calls(calls: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    out = []
+    for n, call in enumerate(calls or []):
+        arguments = call.get("arguments", {})
+        if not isinstance(arguments, str):
+            arguments = json.dumps(arguments)
+        out.append(
+            {
+                "id": call.get("id") or f"call_{n}_{uuid.uuid4().hex[:8]}",
+                "type": "function",
+                "function": {"name": call["name"], "arguments": arguments},
+            }
+        )
+    return out
 
 
 def _count_words(body: dict[str, Any]) -> int:
@@ -301,7 +324,14 @@ class FakeOpenAI:
             }
             return web.json_response({"error": error}, status=reply.status, headers=reply.headers)
 
-        text = reply.text if reply.text is not None else f"echo: {_last_user_text(body)}"
+        if reply.text is not None:
+            text = reply.text
+        elif reply.tool_calls:
+            text = ""
+        else:
+            text = f"echo: {_last_user_text(body)}"
+        tool_calls = _tool_calls(reply.tool_calls)
+        finish = reply.finish_reason or ("tool_calls" if tool_calls else "stop")
         prompt_tokens = (
             reply.prompt_tokens if reply.prompt_tokens is not None else _count_words(body)
         )
@@ -328,8 +358,17 @@ class FakeOpenAI:
                     "choices": [
                         {
                             "index": 0,
-                            "message": {"role": "assistant", "content": text},
-                            "finish_reason": "stop",
+                            "message": {
+                                "role": "assistant",
+                                "content": text or None if tool_calls else text,
+                                **({"tool_calls": tool_calls} if tool_calls else {}),
+                                **(
+                                    {"reasoning_content": reply.reasoning}
+                                    if reply.reasoning
+                                    else {}
+                                ),
+                            },
+                            "finish_reason": finish,
                         }
                     ],
                     "usage": usage,
@@ -337,7 +376,7 @@ class FakeOpenAI:
                 headers=reply.headers,
             )
         return await self._stream(
-            request, reply, text, usage, model, ident, created, body, recorded
+            request, reply, text, usage, model, ident, created, body, recorded, tool_calls, finish
         )
 
     async def _stream(
@@ -351,6 +390,8 @@ class FakeOpenAI:
         created: int,
         body: dict[str, Any],
         recorded: RecordedRequest,
+        tool_calls: list[dict[str, Any]],
+        finish: str,
     ) -> web.StreamResponse:
         response = web.StreamResponse(
             headers={
@@ -374,6 +415,23 @@ class FakeOpenAI:
         size = reply.chunk_size or self.chunk_size
         pieces = [text[i : i + size] for i in range(0, len(text), size)] or [""]
         await response.write(chunk({"role": "assistant", "content": ""}))
+        if reply.reasoning:
+            for i in range(0, len(reply.reasoning), size):
+                if reply.chunk_delay:
+                    await asyncio.sleep(reply.chunk_delay)
+                piece = reply.reasoning[i : i + size]
+                await response.write(chunk({"reasoning_content": piece}))
+        for index, call in enumerate(tool_calls):
+            # As vendors stream them: the id and name first, the arguments in pieces.
+            head = {"index": index, "id": call["id"], "type": "function"}
+            head["function"] = {"name": call["function"]["name"], "arguments": ""}
+            await response.write(chunk({"tool_calls": [head]}))
+            arguments = call["function"]["arguments"]
+            for i in range(0, len(arguments), size):
+                part = {"index": index, "function": {"arguments": arguments[i : i + size]}}
+                await response.write(chunk({"tool_calls": [part]}))
+        if not text and tool_calls:
+            pieces = []
         for n, piece in enumerate(pieces):
             if reply.break_after is not None and n >= reply.break_after:
                 # Abort without the terminating chunk: the client sees a broken body,
@@ -388,7 +446,7 @@ class FakeOpenAI:
             if recorded.first_chunk_at is None:
                 recorded.first_chunk_at = recorded.last_chunk_at
             await response.write(chunk({"content": piece}))
-        await response.write(chunk({}, "stop"))
+        await response.write(chunk({}, finish))
         if reply.send_usage and (body.get("stream_options") or {}).get("include_usage"):
             payload = {
                 "id": ident,

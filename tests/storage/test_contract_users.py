@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from app.storage import Storage
 
 
@@ -82,3 +84,22 @@ async def test_a_username_belongs_to_whoever_was_seen_with_it_last(storage: Stor
     await users.upsert_seen(5, "boss")  # seen again with it: the name moved back
     found = await users.find_by_username("boss")
     assert found is not None and found.user_id == 5
+
+
+async def test_prefs_default_change_and_survive(storage: Storage) -> None:
+    users = storage.users
+    first = await users.upsert_seen(40, "pref")
+    assert first.prefs.reasoning == "on"
+    assert not first.prefs.usage_footer and not first.prefs.voice_replies
+    changed = await users.set_prefs(40, usage_footer=True, reasoning="stream")
+    assert changed.prefs.usage_footer and changed.prefs.reasoning == "stream"
+    # Another switch keeps the ones set before; a profile refresh keeps them all.
+    await users.set_prefs(40, voice_replies=True)
+    again = await users.upsert_seen(40, "pref2")
+    assert again.prefs.usage_footer and again.prefs.voice_replies
+    assert again.prefs.reasoning == "stream"
+    # Unknown users get a record; invalid values are refused before anything is stored.
+    assert (await users.set_prefs(41, voice_replies=True)).prefs.voice_replies
+    with pytest.raises(ValueError):
+        await users.set_prefs(40, reasoning="loud")
+    assert (await users.get(40)) == again

@@ -15,6 +15,7 @@ from app.storage.base import (
     AccessRequest,
     AdminCard,
     RequestStatus,
+    UserPrefs,
     UserRecord,
     utc_ms,
 )
@@ -72,6 +73,11 @@ class MemoryUserRepository:
     async def set_budget(self, user_id: int, usd: float | None) -> UserRecord:
         user = self._ensure(user_id)
         user.daily_budget_usd = usd
+        return user.model_copy(deep=True)
+
+    async def set_prefs(self, user_id: int, **changes: object) -> UserRecord:
+        user = self._ensure(user_id)
+        user.prefs = UserPrefs.model_validate(user.prefs.model_dump() | changes)
         return user.model_copy(deep=True)
 
     async def set_approved(self, user_id: int, approved: bool) -> UserRecord:

@@ -13,7 +13,7 @@ from beanie import Document
 from pydantic import Field
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
-from app.storage.base import AdminCard, RequestStatus, Turn, utc_ms
+from app.storage.base import AdminCard, RequestStatus, Turn, UserPrefs, utc_ms
 
 
 class UserDoc(Document):
@@ -27,6 +27,7 @@ class UserDoc(Document):
     approved: bool = False
     model: str | None = None
     daily_budget_usd: float | None = None
+    prefs: UserPrefs = Field(default_factory=UserPrefs)
     first_seen: datetime = Field(default_factory=utc_ms)
     last_seen: datetime = Field(default_factory=utc_ms)
 

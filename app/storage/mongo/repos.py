@@ -13,7 +13,7 @@ from bson.errors import InvalidId
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 
-from app.storage.base import UserRecord, utc_ms
+from app.storage.base import UserPrefs, UserRecord, utc_ms
 from app.storage.mongo.documents import UserDoc
 
 Raw = dict[str, Any]
@@ -105,6 +105,16 @@ class MongoUserRepository:
 
     async def set_budget(self, user_id: int, usd: float | None) -> UserRecord:
         return await self._set(user_id, {"daily_budget_usd": usd})
+
+    async def set_prefs(self, user_id: int, **changes: object) -> UserRecord:
+        # Validated through the model first; then only the named fields are $set, so two
+        # switches flipped at once by two instances don't undo each other.
+        current = await self.get(user_id)
+        prefs = UserPrefs.model_validate(
+            (current.prefs if current else UserPrefs()).model_dump() | changes
+        )
+        dumped = prefs.model_dump()
+        return await self._set(user_id, {f"prefs.{k}": dumped[k] for k in changes})
 
     async def set_approved(self, user_id: int, approved: bool) -> UserRecord:
         raw = await self._col.find_one_and_update(

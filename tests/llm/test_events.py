@@ -1,0 +1,77 @@
+"""The event stream: answer text, reasoning apart from it, tool calls assembled from their
+fragments, and a last StreamFinished carrying the recorded usage event."""
+
+from __future__ import annotations
+
+import json
+
+from app.llm import (
+    InMemoryUsageSink,
+    LLMProvider,
+    ReasoningDelta,
+    StreamFinished,
+    TextDelta,
+)
+from tests.fakes.openai_server import FakeOpenAI, Reply
+
+
+async def test_reasoning_is_apart_from_the_text_and_counted(
+    provider: LLMProvider, fake: FakeOpenAI, sink: InMemoryUsageSink
+) -> None:
+    fake.script(
+        Reply(text="The answer is 4.", reasoning="2 plus 2 makes 4.", chunk_size=4),
+    )
+    events = [e async for e in provider.aquery_llm_events("2+2?", user_id=3)]
+    thoughts = "".join(e.text for e in events if isinstance(e, ReasoningDelta))
+    text = "".join(e.text for e in events if isinstance(e, TextDelta))
+    assert thoughts == "2 plus 2 makes 4." and text == "The answer is 4."
+    last = events[-1]
+    assert isinstance(last, StreamFinished)
+    assert (last.text, last.reasoning, last.finish_reason) == (text, thoughts, "stop")
+    assert last.usage is not None and last.usage == sink.events[-1]
+    assert last.usage.outcome == "ok" and last.usage.user_id == 3
+    # Reasoning comes first: the time to first token is that of the first thought.
+    assert last.usage.ttft_ms is not None
+
+
+async def test_the_text_stream_leaves_reasoning_out(
+    provider: LLMProvider, fake: FakeOpenAI
+) -> None:
+    fake.script(Reply(text="only this", reasoning="not this", chunk_size=3))
+    chunks = [c async for c in provider.aquery_llm_stream("q")]
+    assert "".join(chunks) == "only this"
+
+
+async def test_tool_calls_are_assembled(provider: LLMProvider, fake: FakeOpenAI) -> None:
+    fake.script(
+        Reply(
+            tool_calls=[
+                {"name": "web_search", "arguments": {"query": "weather in Oslo today"}},
+                {"name": "read_url", "arguments": {"url": "https://example.com/a"}},
+            ],
+            chunk_size=5,
+        )
+    )
+    events = [e async for e in provider.aquery_llm_events("weather?")]
+    last = events[-1]
+    assert isinstance(last, StreamFinished)
+    assert last.finish_reason == "tool_calls" and last.text == ""
+    assert [c.name for c in last.tool_calls] == ["web_search", "read_url"]
+    assert json.loads(last.tool_calls[0].arguments) == {"query": "weather in Oslo today"}
+    assert all(c.id for c in last.tool_calls)
+
+
+def test_sync_events(provider: LLMProvider, fake: FakeOpenAI) -> None:
+    fake.script(Reply(text="sync words", reasoning="hm", chunk_size=2))
+    events = list(provider.query_llm_events("q"))
+    assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "sync words"
+    assert isinstance(events[-1], StreamFinished) and events[-1].reasoning == "hm"
+
+
+async def test_whole_response_with_tool_calls_parses(
+    provider: LLMProvider, fake: FakeOpenAI
+) -> None:
+    fake.script(Reply(tool_calls=[{"name": "f", "arguments": {"x": 1}}]))
+    raw = await provider.aquery_llm_raw("q")
+    call = raw.choices[0].message.tool_calls[0]
+    assert call.function.name == "f" and json.loads(call.function.arguments) == {"x": 1}
