@@ -28,6 +28,7 @@ async def test_indexes_created_at_start_up(mstore: Storage, server: str) -> None
             "user_key_active",
             "one_active_per_key",
             "user_key_updated",
+            "user_key_words",
             "user_archive",
             "chat_message_ids",
         },

@@ -28,10 +28,9 @@ from app.storage.words import words_of, words_of_all
 Raw = dict[str, Any]
 
 #: Left out of every read: search-only fields.
-_HIDDEN = {"words": 0, "title_words": 0}
+_HIDDEN = {"words": 0, "msg_words": 0, "title_words": 0}
 _INFO = _HIDDEN | {"turns": 0}
 _NEWEST = [("updated_at", DESCENDING), ("_id", DESCENDING)]
-KEY_INDEX = "user_key_updated"
 #: Indexes of earlier versions, keyed without the thread: dropped at start-up.
 OBSOLETE_INDEXES = ("one_active_per_chat", "user_chat_active")
 #: How often a last-turn update is retried when a concurrent append moved the turn.
@@ -39,13 +38,18 @@ _RETRIES = 3
 
 
 def _conversation(raw: Raw) -> Conversation:
-    data = {k: v for k, v in raw.items() if k not in ("_id", "words", "title_words")}
+    data = {k: v for k, v in raw.items() if k not in ("_id", *_HIDDEN)}
     return Conversation(id=str(raw["_id"]), **data)
 
 
 def _info(raw: Raw) -> ConversationInfo:
-    data = {k: v for k, v in raw.items() if k not in ("_id", "words", "title_words", "turns")}
+    data = {k: v for k, v in raw.items() if k not in ("_id", "turns", *_HIDDEN)}
     return ConversationInfo(id=str(raw["_id"]), **data)
+
+
+def _words_update(words: set[str]) -> Raw:
+    each = {"$each": sorted(words)}
+    return {"words": each, "msg_words": each}
 
 
 def _turn_doc(turn: Turn) -> Raw:
@@ -96,6 +100,7 @@ class MongoConversationRepository:
             persona=persona,
             title=title,
             title_words=sorted(words_of(title or "")),
+            words=sorted(words_of(title or "")),
             created_at=now,
             updated_at=now,
         )
@@ -141,7 +146,7 @@ class MongoConversationRepository:
                 "$push": {
                     "turns": {"$each": [_turn_doc(t) for t in turns], "$slice": -self._max_turns}
                 },
-                "$addToSet": {"words": {"$each": words}},
+                "$addToSet": {"words": {"$each": words}, "msg_words": {"$each": words}},
                 "$set": {"updated_at": utc_ms()},
             },
         )
@@ -227,33 +232,39 @@ class MongoConversationRepository:
     ) -> list[ConversationInfo]:
         if not words:
             return []
-        # The word sets stand in for a text index: exact words, the same in memory, and
-        # narrowed first by the (user, chat, thread) index to the user's own conversations.
-        query = self._key_filter(user_id, chat_id, thread_id) | {
-            "$and": [{"$or": [{"words": w}, {"title_words": w}]} for w in words],
-        }
-        # The hint: planners may not see the key prefix behind the $and of $or's and scan
-        # the whole collection (the stand-in does); this index always narrows to the key.
-        cursor = self._col.find(query, _INFO).sort(_NEWEST).limit(limit).hint(KEY_INDEX)
+        # The word sets stand in for a text index: exact words, the same in memory, found
+        # through the multikey index (user, chat, thread, words).
+        query = self._key_filter(user_id, chat_id, thread_id) | {"words": {"$all": list(words)}}
+        cursor = self._col.find(query, _INFO).sort(_NEWEST).limit(limit)
         return [_info(raw) async for raw in cursor]
+
+    @staticmethod
+    def _titled(title: str) -> list[Raw]:
+        """An update pipeline: the title and its words, and the searched words rebuilt as
+        message words plus the new title's (so an old title is no longer found)."""
+        title_words = sorted(words_of(title))
+        return [
+            {
+                "$set": {
+                    "title": title,
+                    "title_words": title_words,
+                    "words": {"$setUnion": [{"$ifNull": ["$msg_words", []]}, title_words]},
+                }
+            }
+        ]
 
     async def rename(self, conversation_id: str, title: str) -> bool:
         oid = to_oid(conversation_id)
         if oid is None:
             return False
-        result = await self._col.update_one(
-            {"_id": oid}, {"$set": {"title": title, "title_words": sorted(words_of(title))}}
-        )
+        result = await self._col.update_one({"_id": oid}, self._titled(title))
         return result.matched_count == 1
 
     async def replace_title(self, conversation_id: str, old: str | None, new: str) -> bool:
         oid = to_oid(conversation_id)
         if oid is None:
             return False
-        result = await self._col.update_one(
-            {"_id": oid, "title": old},
-            {"$set": {"title": new, "title_words": sorted(words_of(new))}},
-        )
+        result = await self._col.update_one({"_id": oid, "title": old}, self._titled(new))
         return result.matched_count == 1
 
     async def _set(self, conversation_id: str, fields: Raw) -> bool:
@@ -344,7 +355,7 @@ class MongoConversationRepository:
             conversation_id,
             lambda i, _t: {
                 "$set": {f"turns.{i}": _turn_doc(turn), "updated_at": utc_ms()},
-                "$addToSet": {"words": {"$each": sorted(words_of(turn.content))}},
+                "$addToSet": _words_update(words_of(turn.content)),
             },
         )
 
@@ -359,6 +370,6 @@ class MongoConversationRepository:
                     f"turns.{i}.message_ids": [*t.message_ids, *message_ids],
                     "updated_at": utc_ms(),
                 },
-                "$addToSet": {"words": {"$each": sorted(words_of(text))}},
+                "$addToSet": _words_update(words_of(text)),
             },
         )

@@ -76,9 +76,11 @@ class ConversationDoc(Document):
     model: str | None = None
     persona: str | None = None
     turns: list[Turn] = Field(default_factory=list)
-    # What search matches (app.storage.words): every word of every message ever stored,
-    # and the current title's words.
+    # What search matches (app.storage.words): ``words`` is every word of every message
+    # ever stored (``msg_words``) plus the current title's (``title_words``), rebuilt when
+    # the title changes.
     words: list[str] = Field(default_factory=list)
+    msg_words: list[str] = Field(default_factory=list)
     title_words: list[str] = Field(default_factory=list)
     created_at: datetime = Field(default_factory=utc_ms)
     updated_at: datetime = Field(default_factory=utc_ms)
@@ -113,6 +115,16 @@ class ConversationDoc(Document):
                     ("_id", DESCENDING),
                 ],
                 name="user_key_updated",
+            ),
+            # Search: every query word must be in ``words`` (a multikey index).
+            IndexModel(
+                [
+                    ("user_id", ASCENDING),
+                    ("chat_id", ASCENDING),
+                    ("thread_id", ASCENDING),
+                    ("words", ASCENDING),
+                ],
+                name="user_key_words",
             ),
             # The per-user cap: the oldest inactive, unarchived conversations.
             IndexModel(
