@@ -95,6 +95,7 @@ async def drain(app: BotApp) -> bool:
 async def close(app: BotApp) -> None:
     """Release Telegram, storage and the model clients; flushes buffered usage records."""
     await app.send_budget.stop()  # the other instances take our share at their next beat
+    await app.chat_service.titles.close()  # background titles write to storage: first
     await app.bot.session.close()
     started = time.monotonic()
     await app.storage.close()

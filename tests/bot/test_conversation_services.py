@@ -176,3 +176,38 @@ def test_export_splits_below_the_limit_and_loses_nothing(part_bytes: int) -> Non
     assert [p["part"] for p in parts] == list(range(1, len(parts) + 1))
     markdown = "".join(f.data.decode() for f in md)
     assert markdown.count("# Тест") == len(md)
+
+
+class _HangingLLM:
+    """Stands in for LLMProvider: a title call that never returns."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def aquery_llm(self, prompt: str, model: str | None = None, **options: object) -> str:
+        import asyncio
+
+        self.calls += 1
+        await asyncio.Event().wait()
+        return "never"
+
+
+async def test_titles_in_flight_are_cancelled_at_shutdown(storage: Storage) -> None:
+    from app.bot.services.titles import TitleService
+    from app.llm.access import Caller, Role
+
+    llm = _HangingLLM()
+    titles = TitleService(storage, llm, enabled=True)  # type: ignore[arg-type]
+    conv = await storage.conversations.active(1, 1)
+    caller = Caller(user_id=1, role=Role.FRIEND)
+    await titles.after_first_exchange(conv.id, "plan my trip to Rome", "sure", "m", caller)
+    got = await storage.conversations.get(conv.id)
+    assert got is not None and got.title == "plan my trip to Rome"  # the fallback at once
+    await titles.close(grace=0.05)
+    assert llm.calls == 1 and not titles._tasks
+    # a title the user set is never replaced by an automatic one
+    assert await storage.conversations.rename(conv.id, "Mine")
+    await titles.after_first_exchange(conv.id, "other", "x", "m", caller)
+    assert llm.calls == 1
+    got = await storage.conversations.get(conv.id)
+    assert got is not None and got.title == "Mine"

@@ -109,9 +109,19 @@ class TitleService:
             log.warning("titles: could not store the title of %s", conversation_id)
 
     async def drain(self) -> None:
-        """Wait for titles in flight (shutdown and tests)."""
+        """Wait for titles in flight (tests)."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def close(self, grace: float = 5.0) -> None:
+        """At shutdown: let titles in flight finish for ``grace`` seconds, then cancel them
+        (a cancelled call is still recorded and charged by app.llm)."""
+        if not self._tasks:
+            return
+        _done, pending = await asyncio.wait(list(self._tasks), timeout=grace)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
 
 
 __all__ = ["TitleService", "clean_title", "fallback_title"]
