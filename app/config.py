@@ -23,7 +23,9 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.bot.services.conversation_settings import ConversationSettings
+from app.bot.services.media_settings import MediaLimits
 from app.llm.access import AccessSettings
+from app.llm.media_settings import MediaSettings
 from app.llm.settings import LLMSettings
 
 
@@ -105,6 +107,8 @@ class Settings(_EnvSettings):
     llm: LLMSettings = Field(default_factory=LLMSettings)
     bot: BotSettings = Field(default_factory=BotSettings)
     conversations: ConversationSettings = Field(default_factory=ConversationSettings)
+    media: MediaSettings = Field(default_factory=MediaSettings)
+    media_limits: MediaLimits = Field(default_factory=MediaLimits)
 
 
 def load_settings() -> Settings:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -36,8 +36,11 @@ def render_daily_chart(
     title: str = "Daily usage",
     requests_label: str = "Requests",
     cost_label: str = "Cost, USD",
+    by_kind: Mapping[str, Sequence[DayUsage]] | None = None,
 ) -> bytes:
     """Daily requests (bars) and priced cost (line, second axis) as PNG bytes.
+    ``by_kind``: the requests of each kind of call (label -> its days), drawn as stacked
+    bars with a legend instead of one bar.
 
     Labels are parameters so the bot passes them translated; the defaults serve tests
     and library use."""
@@ -53,7 +56,10 @@ def render_daily_chart(
         try:
             # matplotlib converts dates itself; its stubs only admit numbers/arrays.
             x: Any = [d.day for d in series]
-            ax.bar(x, [d.requests for d in series], color="#4C78A8", label=requests_label)
+            if by_kind:
+                _stacked(ax, x, series, by_kind)
+            else:
+                ax.bar(x, [d.requests for d in series], color="#4C78A8", label=requests_label)
             ax.set_ylabel(requests_label)
             ax.set_title(title)
             ax2 = ax.twinx()
@@ -68,3 +74,19 @@ def render_daily_chart(
         finally:
             plt.close(fig)
     return buf.getvalue()
+
+
+_KIND_COLOURS = ("#4C78A8", "#54A24B", "#E45756", "#B279A2", "#72B7B2", "#9D755D")
+
+
+def _stacked(
+    ax: Any, x: Any, series: Sequence[DayUsage], by_kind: Mapping[str, Sequence[DayUsage]]
+) -> None:
+    bottom = [0] * len(series)
+    for n, (label, days) in enumerate(by_kind.items()):
+        counts = {d.day: d.requests for d in days}
+        heights = [counts.get(d.day, 0) for d in series]
+        colour = _KIND_COLOURS[n % len(_KIND_COLOURS)]
+        ax.bar(x, heights, bottom=bottom, color=colour, label=label)
+        bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
+    ax.legend(loc="upper left", fontsize="small")

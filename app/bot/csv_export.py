@@ -23,6 +23,7 @@ COLUMNS: tuple[str, ...] = (
     "outcome",
     "error_kind",
     "streamed",
+    "kind",  # last: scripts that index the earlier columns keep working
 )
 
 
@@ -59,6 +60,7 @@ async def usage_csv(records: AsyncIterator[UsageRecord], *, max_bytes: int | Non
                 rec.outcome,
                 _cell(rec.error_kind),
                 int(rec.streamed),
+                rec.kind,
             ]
         )
         # Characters approximate bytes (the text is almost all ASCII); checked exactly below.

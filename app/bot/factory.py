@@ -23,10 +23,13 @@ from app.bot.notify.access import AccessNotifier
 from app.bot.routers.access_requests import create_access_requests_router
 from app.bot.routers.chat import create_chat_router
 from app.bot.routers.commands import create_commands_router
+from app.bot.routers.media import create_media_router
+from app.bot.routers.media_commands import create_media_commands_router
 from app.bot.send_budget import SharedSendBudget
 from app.bot.services.chat import ChatService
 from app.bot.services.conversations import ConversationService
 from app.bot.services.export import ExportService
+from app.bot.services.media import MediaService
 from app.bot.services.models import ModelService
 from app.bot.services.personas import PersonaService
 from app.bot.services.titles import TitleService
@@ -47,6 +50,7 @@ def create_llm_provider(
         access=authority,
         budget=LedgerBudget(storage.spend),
         usage_sink=storage.usage_sink,
+        media=settings.media,
     )
 
 
@@ -134,6 +138,7 @@ def create_app(
         exports=ExportService(
             translate=translate, part_bytes=settings.conversations.export_part_bytes
         ),
+        media=MediaService(storage, llm, settings.media_limits),
     )
     dp.workflow_data.update(cast(dict[str, object], services))
     inflight = InFlightUpdates()
@@ -149,6 +154,8 @@ def create_app(
     dp.include_router(create_access_requests_router())
     dp.include_router(create_commands_router())
     dp.include_router(create_dialogs_router())
+    dp.include_router(create_media_commands_router())
+    dp.include_router(create_media_router())
     dp.include_router(create_chat_router())
     register_dialog_error_handlers(dp)
     setup_menus(dp)  # aiogram-dialog, reading only real reply-keyboard presses as presses

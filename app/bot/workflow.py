@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from app.bot.services.chat import ChatService
     from app.bot.services.conversations import ConversationService
     from app.bot.services.export import ExportService
+    from app.bot.services.media import MediaService
     from app.bot.services.models import ModelService
     from app.bot.services.personas import PersonaService
     from app.config import Settings
@@ -37,6 +38,7 @@ class Services(TypedDict):
     conversations: ConversationService
     personas: PersonaService
     exports: ExportService
+    media: MediaService
 
 
 def services(manager: DialogManager) -> Services:

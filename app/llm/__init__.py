@@ -30,6 +30,7 @@ from app.llm.api import (
 from app.llm.budget import BudgetGuard, BudgetHold, Unlimited
 from app.llm.catalog import ModelInfo
 from app.llm.default import get_default_provider, set_default_provider
+from app.llm.documents import DocumentText, cut_to_tokens
 from app.llm.errors import (
     AccessDenied,
     AuthError,
@@ -38,6 +39,10 @@ from app.llm.errors import (
     BudgetUnavailable,
     ContentFiltered,
     ContextTooLong,
+    DocumentEncrypted,
+    DocumentError,
+    DocumentTooLarge,
+    DocumentUnreadable,
     LLMError,
     LLMTimeout,
     ProviderUnavailable,
@@ -45,6 +50,7 @@ from app.llm.errors import (
     StreamInterrupted,
     StructuredOutputError,
     UnknownModel,
+    UnsupportedDocument,
     VisionNotSupported,
 )
 from app.llm.events import (
@@ -56,15 +62,32 @@ from app.llm.events import (
     ToolFinished,
     ToolStarted,
 )
+from app.llm.images import GeneratedImage
+from app.llm.media_api import (
+    agenerate_image,
+    aread_document,
+    aspeak,
+    atranscribe,
+    generate_image,
+    read_document,
+    speak,
+    transcribe,
+)
+from app.llm.media_call import MediaOptions
+from app.llm.media_models import MEDIA_SHORTCUTS
+from app.llm.media_settings import MediaSettings
 from app.llm.messages import Attachment, ChatMessage
 from app.llm.options import QueryOptions
 from app.llm.provider import LLMProvider
 from app.llm.settings import LLMSettings
 from app.llm.shortcuts import BUILTIN_SHORTCUTS
+from app.llm.speech import SpeechAudio
+from app.llm.transcription import Transcript
 from app.llm.usage import InMemoryUsageSink, UsageEvent, UsageSink
 
 __all__ = [
     "BUILTIN_SHORTCUTS",
+    "MEDIA_SHORTCUTS",
     "AccessDenied",
     "AccessPolicy",
     "AccessSettings",
@@ -80,17 +103,26 @@ __all__ = [
     "ChatMessage",
     "ContentFiltered",
     "ContextTooLong",
+    "DocumentEncrypted",
+    "DocumentError",
+    "DocumentText",
+    "DocumentTooLarge",
+    "DocumentUnreadable",
+    "GeneratedImage",
     "InMemoryUsageSink",
     "LLMError",
     "LLMProvider",
     "LLMSettings",
     "LLMTimeout",
+    "MediaOptions",
+    "MediaSettings",
     "ModelInfo",
     "ProviderUnavailable",
     "QueryOptions",
     "RateLimited",
     "ReasoningDelta",
     "Role",
+    "SpeechAudio",
     "StreamEvent",
     "StreamFinished",
     "StreamInterrupted",
@@ -99,20 +131,28 @@ __all__ = [
     "ToolCall",
     "ToolFinished",
     "ToolStarted",
+    "Transcript",
     "UnknownModel",
     "Unlimited",
+    "UnsupportedDocument",
     "UsageEvent",
     "UsageSink",
     "VisionNotSupported",
     "aclose",
+    "agenerate_image",
     "aquery_llm",
     "aquery_llm_events",
     "aquery_llm_raw",
     "aquery_llm_stream",
     "aquery_llm_structured",
     "aquery_llm_text",
+    "aread_document",
+    "aspeak",
+    "atranscribe",
+    "cut_to_tokens",
     "ensure_loaded",
     "fit_history",
+    "generate_image",
     "get_default_provider",
     "list_models",
     "model_context_window",
@@ -122,8 +162,11 @@ __all__ = [
     "query_llm_stream",
     "query_llm_structured",
     "query_llm_text",
+    "read_document",
     "resolve_model",
     "set_default_provider",
+    "speak",
     "supports_vision",
+    "transcribe",
     "warm_up",
 ]

@@ -143,3 +143,42 @@ class StreamInterrupted(LLMError):
     ) -> None:
         super().__init__(message, model=model)
         self.partial_text = partial_text
+
+
+class DocumentError(LLMError):
+    """The document cannot be read."""
+
+    kind = "document"
+
+
+class DocumentEncrypted(DocumentError):
+    """The document is protected by a password."""
+
+    kind = "document_encrypted"
+
+
+class DocumentUnreadable(DocumentError):
+    """The document is broken, has no text layer, or took too long to read."""
+
+    kind = "document_unreadable"
+
+    def __init__(self, message: str = "", *, reason: str = "broken") -> None:
+        super().__init__(message)
+        self.reason = reason  # "broken", "no_text" or "timeout"
+
+
+class UnsupportedDocument(DocumentError):
+    """This kind of file is not read."""
+
+    kind = "document_unsupported"
+
+
+class DocumentTooLarge(DocumentError):
+    """The document is larger than the configured limit."""
+
+    kind = "document_too_large"
+
+    def __init__(self, message: str = "", *, size: int = 0, limit: int = 0) -> None:
+        super().__init__(message)
+        self.size = size
+        self.limit = limit

@@ -19,6 +19,8 @@ from app.llm.budget import BudgetGuard
 from app.llm.default import get_default_provider, set_default_provider
 from app.llm.events import StreamEvent
 from app.llm.history import fit_history
+from app.llm.media_provider import MediaMethods
+from app.llm.media_settings import MediaSettings
 from app.llm.messages import ChatMessage
 from app.llm.options import QueryOptions, split_options
 from app.llm.pipeline import Pipeline
@@ -34,9 +36,10 @@ M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
 
 
-class LLMProvider:
+class LLMProvider(MediaMethods):
     """Settings, the access authority, the budget guard and the usage sink, and every
-    query_* function as a method."""
+    query_* function as a method; transcribe, speak, generate_image and read_document
+    (sync and async) come from MediaMethods."""
 
     def __init__(
         self,
@@ -45,7 +48,9 @@ class LLMProvider:
         access: CallerResolver | None = None,
         budget: BudgetGuard | None = None,
         usage_sink: UsageSink | None = None,
+        media: MediaSettings | None = None,
     ) -> None:
+        self.media = media if media is not None else MediaSettings()
         self.pipeline = Pipeline(
             settings if settings is not None else LLMSettings(),
             access,

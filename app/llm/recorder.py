@@ -43,6 +43,7 @@ class Call:
     rate: pricing.Rate | None = None  # None: unpriced
     secrets: tuple[str | None, ...] = ()
     streamed: bool = False
+    kind: str = "chat"  # the modality, as the usage event names it
     started: float = field(default_factory=time.perf_counter)
     attempts: int = 0
     ttft_ms: float | None = None
@@ -109,6 +110,7 @@ class UsageRecorder:
             error_kind=error_kind,
             streamed=call.streamed,
             attempts=call.attempts,
+            kind=call.kind,
         )
 
     def _begin(
@@ -119,11 +121,13 @@ class UsageRecorder:
         usage: Any,
         response: Any,
         received: str,
+        charge: Charge | None = None,
     ) -> asyncio.Task[None] | None:
         if call.finished:
             return None
         call.finished = True
-        charge = charge_of(call, outcome, error_kind, usage, response, received)
+        if charge is None:
+            charge = charge_of(call, outcome, error_kind, usage, response, received)
         event = call.event = self.event(call, outcome, error_kind, charge)
         # A task of its own: a cancellation of the caller must not cut the bookkeeping short.
         task = asyncio.get_running_loop().create_task(self._close(call, event, charge))
@@ -140,18 +144,27 @@ class UsageRecorder:
         usage: Any = None,
         response: Any = None,
         received: str = "",
+        charge: Charge | None = None,
     ) -> None:
-        """Record and settle (once), and wait for it unless the caller is cancelled again."""
-        task = self._begin(call, outcome, error_kind, usage, response, received)
+        """Record and settle (once), and wait for it unless the caller is cancelled again.
+        ``charge``: what the call cost when the modality prices it itself (audio seconds,
+        characters, images); None: from token usage, as for chat."""
+        task = self._begin(call, outcome, error_kind, usage, response, received, charge)
         if task is not None:
             await asyncio.shield(task)
 
     def finish_soon(
-        self, call: Call, outcome: Outcome, *, error_kind: str | None = None, received: str = ""
+        self,
+        call: Call,
+        outcome: Outcome,
+        *,
+        error_kind: str | None = None,
+        received: str = "",
+        charge: Charge | None = None,
     ) -> None:
         """Record and settle (once) without delaying the caller's cancellation."""
         try:
-            self._begin(call, outcome, error_kind, None, None, received)
+            self._begin(call, outcome, error_kind, None, None, received, charge)
         except RuntimeError:  # no running loop: nowhere left to run the bookkeeping
             log.warning("usage event dropped: no running loop to record it on")
 

@@ -31,6 +31,7 @@ from app.storage.bundle import Storage
 from app.storage.durable_sink import DurableUsageSink
 from app.storage.errors import StorageUnavailable
 from app.storage.factory import make_fsm_storage, open_memory_storage, open_storage
+from app.storage.models import KindUsage
 from app.storage.uri import mask_uri, resolve_db_name
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "DayUsage",
     "DurableUsageSink",
     "IdentityRepository",
+    "KindUsage",
     "ModelUsage",
     "Persona",
     "PersonaRepository",

@@ -208,5 +208,9 @@ class ModelUsage(UsageBucket):
     model: str
 
 
+class KindUsage(UsageBucket):
+    kind: str  # "chat", "transcription", "speech", "image", "document"
+
+
 class DayUsage(UsageBucket):
     day: date  # UTC calendar day

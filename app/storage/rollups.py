@@ -20,6 +20,7 @@ from app.storage.histograms import FlatHistogram, Histogram, bucket_of
 from app.storage.models import (
     COST_DECIMALS,
     DayUsage,
+    KindUsage,
     ModelUsage,
     RollupTotals,
     StatsWindow,
@@ -187,6 +188,28 @@ def merge_per_model(rollups: Iterable[Rollup], limit: int) -> list[ModelUsage]:
 def merge_per_day(rollups: Iterable[Rollup]) -> list[DayUsage]:
     groups = _grouped(rollups, lambda r: r.day)
     return [DayUsage(day=k, **a.bucket()) for k, a in sorted(groups.items())]
+
+
+#: The modalities in the order /stats lists them; other kinds follow by name.
+KIND_ORDER = ("chat", "transcription", "speech", "image", "document")
+
+
+def _kind_rank(kind: str) -> tuple[int, str]:
+    return (KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER), kind)
+
+
+def merge_per_kind(rollups: Iterable[Rollup]) -> list[KindUsage]:
+    out = [KindUsage(kind=k, **a.bucket()) for k, a in _grouped(rollups, lambda r: r.kind).items()]
+    out.sort(key=lambda k: _kind_rank(k.kind))
+    return out
+
+
+def merge_per_day_by_kind(rollups: Iterable[Rollup]) -> dict[str, list[DayUsage]]:
+    """Per kind (in KIND_ORDER), its days: the chart stacks the kinds."""
+    by_kind: dict[str, list[Rollup]] = {}
+    for r in rollups:
+        by_kind.setdefault(r.kind, []).append(r)
+    return {k: merge_per_day(by_kind[k]) for k in sorted(by_kind, key=_kind_rank)}
 
 
 def level_key(level: Level, day: date, user_id: int | None, model: str, kind: str) -> str:

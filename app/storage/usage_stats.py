@@ -14,11 +14,13 @@ from datetime import datetime
 
 from app.storage.base import UsageRepository
 from app.storage.histograms import FlatHistogram
-from app.storage.models import DayUsage, ModelUsage, RollupTotals, StatsWindow, UserUsage
+from app.storage.models import DayUsage, KindUsage, ModelUsage, RollupTotals, StatsWindow, UserUsage
 from app.storage.rollups import (
     BUCKET_FIELDS,
     Rollup,
     merge_per_day,
+    merge_per_day_by_kind,
+    merge_per_kind,
     merge_per_model,
     merge_per_user,
     merge_totals,
@@ -107,6 +109,17 @@ class RollupStats:
         self, window: StatsWindow | None = None, *, user_id: int | None = None
     ) -> list[DayUsage]:
         return merge_per_day(await self._usage.rollups(window, user_id=user_id))
+
+    async def per_kind(
+        self, window: StatsWindow | None = None, *, user_id: int | None = None
+    ) -> list[KindUsage]:
+        """Chat, transcription, speech, image, document: one row per kind with usage."""
+        return merge_per_kind(await self._usage.rollups(window, user_id=user_id))
+
+    async def per_day_by_kind(
+        self, window: StatsWindow | None = None, *, user_id: int | None = None
+    ) -> dict[str, list[DayUsage]]:
+        return merge_per_day_by_kind(await self._usage.rollups(window, user_id=user_id))
 
     async def detail_since(self) -> datetime | None:
         """The oldest raw record still stored (None: none)."""

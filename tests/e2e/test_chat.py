@@ -158,9 +158,12 @@ async def test_unsupported_content_and_photos(running: Running) -> None:
     await friend.send_sticker()
     reply = await tg.wait_for_message(friend.id)
     assert "I read text" in reply.text
+    assert "Stickers and videos aren't supported" in reply.text
+    # Voice notes are transcribed now (tests/e2e/test_media.py), not refused.
     await friend.send_voice()
     reply = await tg.wait_for_message(friend.id)
-    assert "I read text" in reply.text
+    assert reply.text.startswith("🎙")
+    await tg.wait_for_message(friend.id, lambda m: m.text == "echo: Hello from the voice note.")
 
     await friend.send_photo(caption="what is this?")
     await tg.wait_for_message(friend.id, _is_answer())

@@ -24,6 +24,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.openai_media import MediaBehaviour, MediaRoutes
+
 
 @dataclass
 class Reply:
@@ -187,6 +189,8 @@ class FakeOpenAI:
         self.model_info: list[dict[str, Any]] | None = None
         self.models_status = 200
         self.discoveries = 0  # /v1/models requests answered (any status)
+        # /audio/transcriptions, /audio/speech, /images/generations (tests.fakes.openai_media)
+        self.media = MediaBehaviour()
 
     # ---- scripting -------------------------------------------------------------------
 
@@ -222,10 +226,22 @@ class FakeOpenAI:
             self.models = self.model_info = None
             self.models_status = 200
             self.discoveries = 0
+            self.media = MediaBehaviour()
 
     @property
     def chat_requests(self) -> list[RecordedRequest]:
         return [r for r in self.requests if r.path.endswith("/chat/completions")]
+
+    @property
+    def media_requests(self) -> list[RecordedRequest]:
+        """Transcription, speech and image requests, in arrival order."""
+        paths = ("/audio/transcriptions", "/audio/speech", "/images/generations")
+        return [r for r in self.requests if r.path.endswith(paths)]
+
+    def _record_media(self, request: web.Request, body: dict[str, Any]) -> None:
+        recorded = RecordedRequest(request.method, request.path, dict(request.headers), body)
+        with self._lock:
+            self.requests.append(recorded)
 
     # ---- lifecycle -------------------------------------------------------------------
 
@@ -268,6 +284,7 @@ class FakeOpenAI:
             app.router.add_post(path, self._chat)
         app.router.add_get("/v1/models", self._models)
         app.router.add_get("/model/info", self._model_info)
+        MediaRoutes(lambda: self.media, self._record_media).add_to(app)
         # handler_cancellation: a client that gives up (timeout tests) frees the handler.
         self._runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=0.5)
         await self._runner.setup()

@@ -23,7 +23,8 @@ Start (``fixtures``): ``emulator_fixture()`` (a pytest fixture), ``running_emula
 
 People (``users``): ``emu.user(id, first_name, username=, language_code=)`` -> SimUser;
 ``emu.group(id, title)`` -> SimGroup. A SimUser ``send``s text, ``send_in(group, ...)``,
-``send_photo``/``send_document``/``send_voice``/``send_sticker``, ``edit``s its message,
+``send_photo``/``send_document``/``send_voice``/``send_audio``/``send_video_note``/
+``send_sticker`` (files are served by getFile and downloads), ``edit``s its message,
 ``press``es an inline button (by text or callback_data; returns the CallbackAnswer),
 ``send_callback``s any data, makes an ``inline_query``, and can ``block()`` the bot.
 

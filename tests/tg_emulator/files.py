@@ -56,6 +56,15 @@ def media_object(kind: str, stored: StoredFile, **extra: Any) -> Any:
         return {**base, "file_name": stored.filename, "mime_type": stored.mime_type}
     if kind == "voice":
         return {**base, "duration": extra.get("duration", 1), "mime_type": "audio/ogg"}
+    if kind == "audio":
+        return {
+            **base,
+            "duration": extra.get("duration", 1),
+            "file_name": stored.filename,
+            "mime_type": stored.mime_type or "audio/mpeg",
+        }
+    if kind == "video_note":
+        return {**base, "duration": extra.get("duration", 1), "length": 240}
     if kind == "sticker":
         return {
             **base,

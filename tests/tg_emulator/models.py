@@ -54,7 +54,7 @@ class EmuMessage:
     text: str = ""
     entities: list[Entity] = field(default_factory=list)
     reply_markup: dict[str, Any] | None = None  # inline keyboard only (that is what Telegram keeps)
-    kind: str = "text"  # text | photo | document | sticker | voice
+    kind: str = "text"  # text | photo | document | sticker | voice | audio | video_note
     media: dict[str, Any] | list[dict[str, Any]] | None = None  # Bot API object(s) for media
     reply_to_message_id: int | None = None
     edit_date: int | None = None

@@ -194,6 +194,27 @@ class SimUser:
         media = media_object("voice", stored, duration=duration)
         return self._post(self.chat, "", [], kind="voice", media=media)
 
+    async def send_audio(
+        self,
+        data: bytes = TINY_OGG,
+        duration: int = 1,
+        filename: str = "song.mp3",
+        mime_type: str = "audio/mpeg",
+    ) -> EmuMessage:
+        """An audio file (a music-player attachment, not a voice note)."""
+        ext = filename.rsplit(".", 1)[-1] if "." in filename else "mp3"
+        stored = self.emu.state.files.store(data, "music", ext, filename, mime_type)
+        media = media_object("audio", stored, duration=duration)
+        return self._post(self.chat, "", [], kind="audio", media=media)
+
+    async def send_video_note(
+        self, data: bytes = b"\x00\x00\x00\x18ftypmp42", duration: int = 1
+    ) -> EmuMessage:
+        """A round video message."""
+        stored = self.emu.state.files.store(data, "video_notes", "mp4", None, "video/mp4")
+        media = media_object("video_note", stored, duration=duration)
+        return self._post(self.chat, "", [], kind="video_note", media=media)
+
     async def edit(self, message: EmuMessage, new_text: str) -> EmuMessage:
         """The user edits one of their messages: an ``edited_message`` update."""
         if message.from_bot:

@@ -40,6 +40,7 @@ from app.bot.dialogs.common import (
 from app.bot.dialogs.filters import InputWindow, RoleIs
 from app.bot.dialogs.states import StatsSG
 from app.bot.dialogs.stats_exports import on_chart, on_csv
+from app.bot.dialogs.stats_kinds import kind_lines
 from app.bot.dialogs.widgets import I18nFormat
 from app.llm.access import Role
 from app.storage import Storage, UsageTotals, UserRecord
@@ -96,7 +97,10 @@ async def main_getter(
     dialog_manager: DialogManager, storage: Storage, **_kwargs: Any
 ) -> dict[str, Any]:
     key = window_key(dialog_manager)
-    totals = await storage.stats.totals(selected_window(dialog_manager))
+    window = selected_window(dialog_manager)
+    totals, kinds = await asyncio.gather(
+        storage.stats.totals(window), storage.stats.per_kind(window)
+    )
     windows = [
         {"id": k, "label": f"• {window_label(k)} •" if k == key else window_label(k)}
         for k in WINDOW_KEYS
@@ -104,6 +108,7 @@ async def main_getter(
     return {
         "window": window_label(key),
         "totals": totals_text(totals),
+        "kinds": kind_lines(kinds),
         "windows": windows,
         "detail": await detail_text(storage),
     }
@@ -160,8 +165,9 @@ async def user_getter(
 ) -> dict[str, Any]:
     window = selected_window(dialog_manager)
     uid = int(dialog_manager.dialog_data["user_id"])
-    totals, models, errors, record = await asyncio.gather(
+    totals, kinds, models, errors, record = await asyncio.gather(
         storage.stats.totals(window, user_id=uid),
+        storage.stats.per_kind(window, user_id=uid),
         storage.stats.per_model(window, limit=TOP_MODELS, user_id=uid),
         storage.usage.recent_errors(window, user_id=uid, limit=RECENT_ERRORS),
         storage.users.get(uid),
@@ -188,6 +194,7 @@ async def user_getter(
         "user_id": uid,
         "window": window_label(window_key(dialog_manager)),
         "totals": totals_text(totals),
+        "kinds": kind_lines(kinds),
         "models": "\n".join(model_lines),
         "errors": "\n".join(error_lines),
     }
@@ -247,6 +254,7 @@ def stats_dialog() -> Dialog:
             Multi(
                 I18nFormat(__("Usage statistics: {window}")),
                 Format("{totals}"),
+                Multi(I18nFormat(__("By kind:")), Format("{kinds}"), sep="\n", when="kinds"),
                 Format("{detail}", when="detail"),
                 sep="\n\n",
             ),
@@ -283,6 +291,7 @@ def stats_dialog() -> Dialog:
             Multi(
                 I18nFormat(__("{name} (id {user_id}): {window}")),
                 Format("{totals}"),
+                Multi(I18nFormat(__("By kind:")), Format("{kinds}"), sep="\n", when="kinds"),
                 Multi(I18nFormat(__("By model:")), Format("{models}"), when="models"),
                 Multi(I18nFormat(__("Recent errors:")), Format("{errors}"), when="errors"),
                 sep="\n\n",

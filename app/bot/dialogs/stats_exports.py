@@ -13,6 +13,7 @@ from aiogram_dialog import DialogManager
 from app.bot.charts import render_daily_chart
 from app.bot.csv_export import CsvTooLarge, usage_csv
 from app.bot.dialogs.common import selected_window, window_key, window_label
+from app.bot.dialogs.stats_kinds import kind_label
 from app.storage import Storage
 
 # Telegram's limit for documents sent by bots is 50 MB; keep a margin for the multipart.
@@ -25,7 +26,10 @@ def _chat_id(callback: CallbackQuery) -> int:
 
 async def on_chart(callback: CallbackQuery, _w: Any, manager: DialogManager) -> None:
     storage: Storage = manager.middleware_data["storage"]
-    days = await storage.stats.per_day(selected_window(manager))
+    window = selected_window(manager)
+    days, by_kind = await asyncio.gather(
+        storage.stats.per_day(window), storage.stats.per_day_by_kind(window)
+    )
     if not days:
         await callback.answer(_("No usage in this period."), show_alert=True)
         return
@@ -35,8 +39,9 @@ async def on_chart(callback: CallbackQuery, _w: Any, manager: DialogManager) -> 
         "requests_label": _("Requests"),
         "cost_label": _("Cost, USD"),
     }
+    kinds = {kind_label(k): rows for k, rows in by_kind.items()} if len(by_kind) > 1 else None
     # matplotlib is CPU-bound for ~100 ms: keep the event loop serving other chats.
-    png = await asyncio.to_thread(render_daily_chart, days, **labels)
+    png = await asyncio.to_thread(render_daily_chart, days, by_kind=kinds, **labels)
     bot: Bot = manager.middleware_data["bot"]
     await bot.send_photo(
         _chat_id(callback),

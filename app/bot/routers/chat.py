@@ -20,7 +20,7 @@ from aiolimiter import AsyncLimiter
 
 from app.bot.error_messages import describe_llm_error
 from app.bot.routers.threads import conversation_key, reply_context, thread_of
-from app.bot.services.chat import ChatFailure, ChatRequest, ChatService, ReplyContext
+from app.bot.services.chat import AnswerSink, ChatFailure, ChatRequest, ChatService, ReplyContext
 from app.bot.streaming import AnswerStreamer
 from app.config import Settings
 from app.llm import Attachment
@@ -101,8 +101,15 @@ class Answerer:
     limiter: AsyncLimiter
 
     async def answer(
-        self, message: Message, text: str, attachments: list[Attachment] | None = None
+        self,
+        message: Message,
+        text: str,
+        attachments: list[Attachment] | None = None,
+        *,
+        wrap: Callable[[AnswerSink], AnswerSink] | None = None,
     ) -> None:
+        """``wrap``: a sink around the Telegram one (the media router keeps the final
+        text of answers to voice notes, to speak it)."""
         private = message.chat.type == ChatType.PRIVATE
         bot_settings = self.settings.bot
         streamer = AnswerStreamer(
@@ -126,7 +133,8 @@ class Answerer:
             message_id=message.message_id,
             reply=reply,
         )
-        await self.chat_service.answer(request, TelegramAnswer(streamer))
+        sink: AnswerSink = TelegramAnswer(streamer)
+        await self.chat_service.answer(request, wrap(sink) if wrap else sink)
 
     async def _reply_context(self, message: Message) -> ReplyContext | None:
         """The replied-to message, quoted. A reply to a stored answer of another
@@ -226,8 +234,8 @@ def create_chat_router() -> Router:
     async def unsupported(message: Message) -> None:
         await message.reply(
             _(
-                "I read text, and images for models that can see them. Stickers, voice "
-                "messages, videos and files aren't supported — please send text."
+                "I read text, images (for models that can see them), voice messages and "
+                "files. Stickers and videos aren't supported — please send text."
             )
         )
 

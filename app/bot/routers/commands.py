@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 
 from aiogram import Router
 from aiogram.filters import Command, CommandStart
@@ -11,9 +12,11 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from app.bot.media_texts import help_lines
 from app.bot.routers.threads import conversation_key
 from app.bot.services.chat import ChatService
 from app.bot.services.conversations import ConversationService
+from app.bot.services.media import MediaService
 from app.llm.access import Role
 from app.storage import Storage, UserRecord
 
@@ -24,7 +27,7 @@ class LanguageCallback(CallbackData, prefix="lang"):
     code: str
 
 
-def help_text(role: Role, model: str) -> str:
+def help_text(role: Role, model: str, extra: Sequence[str] = ()) -> str:
     lines = [
         _(
             "Just write me a message and I'll answer with an AI model, keeping the "
@@ -39,6 +42,7 @@ def help_text(role: Role, model: str) -> str:
         _("/model: pick a model (or /model gpt-4o to switch directly)"),
         _("/language: change the bot's language"),
         _("/help: this message"),
+        *extra,
     ]
     if role is Role.ADMIN:
         lines += [
@@ -53,21 +57,31 @@ def create_commands_router() -> Router:
 
     @router.message(CommandStart())
     async def start(
-        message: Message, role: Role, user_record: UserRecord, chat_service: ChatService
+        message: Message,
+        role: Role,
+        user_record: UserRecord,
+        chat_service: ChatService,
+        media: MediaService,
     ) -> None:
         name = html.escape(message.from_user.first_name if message.from_user else "")
         greeting = _("Hi, {name}! 👋").format(name=name)
+        extra = help_lines(await media.features(role))
         await message.answer(
-            f"{greeting}\n\n{help_text(role, chat_service.model_for(user_record))}",
+            f"{greeting}\n\n{help_text(role, chat_service.model_for(user_record), extra)}",
             parse_mode="HTML",
         )
 
     @router.message(Command("help"))
     async def help_(
-        message: Message, role: Role, user_record: UserRecord, chat_service: ChatService
+        message: Message,
+        role: Role,
+        user_record: UserRecord,
+        chat_service: ChatService,
+        media: MediaService,
     ) -> None:
+        extra = help_lines(await media.features(role))
         await message.answer(
-            help_text(role, chat_service.model_for(user_record)), parse_mode="HTML"
+            help_text(role, chat_service.model_for(user_record), extra), parse_mode="HTML"
         )
 
     @router.message(Command("new"))

@@ -32,10 +32,15 @@ async def get_chat(state: EmulatorState, req: Request) -> Any:
     }
 
 
+MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
+
+
 async def get_file(state: EmulatorState, req: Request) -> Any:
     stored = state.files.get(str(req.params.get("file_id") or ""))
     if stored is None:
         raise bad_request("invalid file_id")
+    if len(stored.data) > MAX_DOWNLOAD_BYTES:
+        raise bad_request("file is too big")  # the cloud Bot API serves bots 20 MB at most
     return {
         "file_id": stored.file_id,
         "file_unique_id": stored.file_unique_id,

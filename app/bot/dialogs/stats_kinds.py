@@ -1,0 +1,33 @@
+"""/stats per kind of call: chat, transcription, speech, image, document."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aiogram.utils.i18n import gettext as _
+
+from app.bot.dialogs.common import fmt_cost
+from app.storage import KindUsage
+
+
+def kind_label(kind: str) -> str:
+    labels = {
+        "chat": _("Chat"),
+        "transcription": _("Transcription"),
+        "speech": _("Speech"),
+        "image": _("Images"),
+        "document": _("Documents"),
+    }
+    return labels.get(kind, kind)
+
+
+def kind_lines(rows: Sequence[KindUsage]) -> str:
+    """One line per kind; empty when all usage is chat (nothing to break down)."""
+    if not rows or [r.kind for r in rows] == ["chat"]:
+        return ""
+    return "\n".join(
+        _("{kind}: {requests} requests ({errors} errors), {cost}").format(
+            kind=kind_label(r.kind), requests=r.requests, errors=r.errors, cost=fmt_cost(r)
+        )
+        for r in rows
+    )

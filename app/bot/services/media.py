@@ -1,0 +1,163 @@
+"""MediaService: voice, documents, pictures and spoken replies for the bot, on app.llm's
+media calls. Plain inputs and outcomes, no Telegram: the media router downloads files,
+asks here, and turns the outcomes into messages.
+
+Which features exist is decided here once for /help and for the handlers alike: a feature
+needs its model's key (or a gateway), and for friends a model with a price, so budgets
+can count it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from app.bot.services.media_settings import MediaLimits
+from app.llm import (
+    DocumentText,
+    GeneratedImage,
+    LLMProvider,
+    SpeechAudio,
+    Transcript,
+    UnknownModel,
+    cut_to_tokens,
+    ensure_loaded,
+)
+from app.llm.access import Caller, Role
+from app.llm.catalog import is_available
+from app.llm.media_models import MediaKind, is_media_priced, resolve_media_model
+from app.storage import Storage
+
+
+class Feature(StrEnum):
+    TRANSCRIPTION = "transcription"
+    SPEECH = "speech"
+    IMAGE = "image"
+
+
+_KIND: Mapping[Feature, MediaKind] = {
+    Feature.TRANSCRIPTION: "transcription",
+    Feature.SPEECH: "speech",
+    Feature.IMAGE: "image",
+}
+
+
+class AudioRefusal(StrEnum):
+    TOO_LONG = "too_long"
+    TOO_LARGE = "too_large"
+
+
+@dataclass(frozen=True)
+class DocumentPrompt:
+    text: str  # what the model gets (and the conversation keeps): document + question
+    cut: bool  # the document was cut to fit the model's context
+    summary: bool  # no question came with it: the model is asked for a summary
+
+
+class MediaService:
+    def __init__(
+        self,
+        storage: Storage,
+        llm: LLMProvider,
+        limits: MediaLimits,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self._storage = storage
+        self._llm = llm
+        self.limits = limits
+        self._env = env  # None: the process environment, read at each call
+
+    # ---- which features exist ---------------------------------------------------------
+
+    def model_of(self, feature: Feature) -> str | None:
+        """The litellm id the feature uses, None when its setting names no known model."""
+        media = self._llm.media
+        name = {
+            Feature.TRANSCRIPTION: media.transcribe_model,
+            Feature.SPEECH: media.speech_model,
+            Feature.IMAGE: media.image_model,
+        }[feature]
+        try:
+            return resolve_media_model(_KIND[feature], name, self._llm.settings)[0]
+        except UnknownModel:
+            return None
+
+    def available(self, feature: Feature, role: Role) -> bool:
+        """Needs litellm's model map: call ``app.llm.ensure_loaded()`` first."""
+        model_id = self.model_of(feature)
+        if model_id is None:
+            return False
+        env = os.environ if self._env is None else self._env
+        if not (self._llm.settings.api_base or is_available(model_id, env)):
+            return False
+        return role is Role.ADMIN or is_media_priced(model_id)
+
+    async def features(self, role: Role) -> frozenset[Feature]:
+        await ensure_loaded()
+        return frozenset(f for f in Feature if self.available(f, role))
+
+    # ---- voice -----------------------------------------------------------------------
+
+    def check_audio(self, duration: int | None, size: int | None) -> AudioRefusal | None:
+        """Refused before any download or vendor call when Telegram's figures are over."""
+        if duration is not None and duration > self.limits.max_audio_seconds:
+            return AudioRefusal.TOO_LONG
+        if size is not None and size > self.limits.max_audio_bytes:
+            return AudioRefusal.TOO_LARGE
+        return None
+
+    async def transcribe(
+        self, caller: Caller, data: bytes, filename: str, duration: float | None
+    ) -> Transcript:
+        return await self._llm.atranscribe(
+            data, filename=filename, duration_seconds=duration, caller=caller
+        )
+
+    async def speak(self, caller: Caller, text: str) -> SpeechAudio:
+        return await self._llm.aspeak(text, caller=caller)
+
+    async def voice_replies(self, user_id: int) -> bool:
+        record = await self._storage.users.get(user_id)
+        return bool(record and record.prefs.voice_replies)
+
+    async def set_voice_replies(self, user_id: int, on: bool) -> None:
+        await self._storage.users.set_prefs(user_id, voice_replies=on)
+
+    # ---- pictures --------------------------------------------------------------------
+
+    async def image(self, caller: Caller, prompt: str) -> GeneratedImage:
+        return await self._llm.agenerate_image(prompt, caller=caller)
+
+    # ---- documents -------------------------------------------------------------------
+
+    def document_too_large(self, size: int | None) -> bool:
+        return size is not None and size > self.limits.max_document_bytes
+
+    async def read(
+        self, caller: Caller, data: bytes, mime_type: str | None, filename: str | None
+    ) -> DocumentText:
+        return await self._llm.aread_document(data, mime_type, filename, caller=caller)
+
+    def document_prompt(
+        self, document: DocumentText, question: str, model: str, *, summarize: str
+    ) -> DocumentPrompt:
+        """The document, cut to its share of the model's context, with the question (or,
+        without one, ``summarize``: the request for a summary in the user's language)."""
+        model_id = self._llm.resolve_model(model)
+        window = self._llm.model_context_window(model) or self._llm.settings.default_context_window
+        budget = int(window * self.limits.document_context_share)
+        body, cut = cut_to_tokens(document.markdown, model_id, budget)
+        name = document.filename or "document"
+        notes = []
+        if document.truncated:
+            notes.append(f"only the first {document.pages_read} of {document.pages} pages")
+        if cut:
+            notes.append("cut to fit the context; the rest of the document is missing")
+        note = f' note="{"; ".join(notes)}"' if notes else ""
+        asked = question.strip()
+        text = (
+            f'<document name="{name}" format="{document.format}"{note}>\n{body}\n</document>\n\n'
+            f"{asked or summarize}"
+        )
+        return DocumentPrompt(text=text, cut=cut or document.truncated, summary=not asked)

@@ -1,0 +1,173 @@
+"""transcribe, speak and generate_image in app.llm: sync and async, the access and budget
+rules of chat, typed errors, and one usage event of the call's kind with litellm's price
+(per second of audio, per character or token, per image token)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import pytest
+
+from app.llm import (
+    AccessDenied,
+    AccessPolicy,
+    AccessSettings,
+    AuthError,
+    BudgetExceeded,
+    InMemoryUsageSink,
+    LLMProvider,
+    ProviderUnavailable,
+    UnknownModel,
+    set_default_provider,
+)
+from app.llm import transcribe as module_transcribe
+from tests.fakes.openai_media import FAKE_OGG, tiny_png
+from tests.fakes.openai_server import FakeOpenAI, Reply
+from tests.llm.conftest import CountingGuard
+
+FRIEND, ADMIN, STRANGER = 5, 1, 9
+AUDIO = b"OggS" + b"\x07" * 3000
+
+
+def policy() -> AccessPolicy:
+    return AccessPolicy(AccessSettings(admins=str(ADMIN), friends=str(FRIEND)))
+
+
+async def test_transcribe_returns_text_language_and_a_priced_event(
+    provider: LLMProvider, fake: FakeOpenAI, sink: InMemoryUsageSink
+) -> None:
+    fake.media.duration = 12.0
+    result = await provider.atranscribe(AUDIO, "whisper", filename="note.ogg")
+    assert result.text == "Hello from the voice note."
+    assert result.language == "english" and result.duration_seconds == 12.0
+    request = fake.media_requests[-1]
+    assert request.json["model"] == "whisper-1" and request.json["file_bytes"] == len(AUDIO)
+    assert request.json["response_format"] == "verbose_json"  # whisper tells the language
+    (event,) = sink.events
+    assert event.kind == "transcription" and event.model == "openai/whisper-1"
+    assert event.shortcut == "whisper" and event.outcome == "ok"
+    # whisper-1 costs $0.0001 per second in litellm's map: 12 s heard.
+    assert event.cost_usd == pytest.approx(12 * 0.0001)
+    assert result.usage == event
+
+
+async def test_transcribe_takes_a_path_and_works_sync(
+    provider: LLMProvider, fake: FakeOpenAI, sink: InMemoryUsageSink, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "memo.m4a"
+    path.write_bytes(AUDIO)
+    result = await asyncio.to_thread(provider.transcribe, path, "gpt-4o-transcribe")
+    assert result.text == "Hello from the voice note."
+    assert fake.media_requests[-1].json["file_name"] == "memo.m4a"
+    assert "response_format" not in fake.media_requests[-1].json
+    (event,) = sink.events
+    assert event.kind == "transcription" and event.cost_usd and event.cost_usd > 0
+    assert event.prompt_tokens > 0  # the token usage the vendor reported
+
+
+async def test_module_level_transcribe_uses_the_default_provider(
+    make_provider: Callable[..., LLMProvider], fake: FakeOpenAI, sink: InMemoryUsageSink
+) -> None:
+    set_default_provider(make_provider())
+    try:
+        result = await asyncio.to_thread(module_transcribe, AUDIO, "whisper")
+    finally:
+        set_default_provider(None)
+    assert result.text == "Hello from the voice note."
+    assert [e.kind for e in sink.events] == ["transcription"]
+
+
+async def test_speak_returns_ogg_opus_and_records_speech(
+    provider: LLMProvider, fake: FakeOpenAI, sink: InMemoryUsageSink
+) -> None:
+    audio = await provider.aspeak("Good morning, Fred.", voice="nova", model="tts")
+    assert audio.data == FAKE_OGG and audio.mime_type == "audio/ogg"
+    body = fake.media_requests[-1].json
+    assert body == {
+        "model": "tts-1",
+        "input": "Good morning, Fred.",
+        "voice": "nova",
+        "response_format": "opus",
+    }
+    (event,) = sink.events
+    # tts-1: $15 per million characters.
+    assert event.kind == "speech" and event.cost_usd == pytest.approx(19 * 15e-6, rel=0.2)
+    same = await asyncio.to_thread(provider.speak, "Again.")
+    assert same.data == FAKE_OGG and fake.media_requests[-1].json["model"] == "gpt-4o-mini-tts"
+
+
+async def test_generate_image_returns_bytes_and_the_token_priced_cost(
+    provider: LLMProvider, fake: FakeOpenAI, sink: InMemoryUsageSink
+) -> None:
+    image = await provider.agenerate_image("a red square", size="1024x1536")
+    assert image.data == tiny_png() and image.url is None
+    body = fake.media_requests[-1].json
+    assert body["prompt"] == "a red square" and body["size"] == "1024x1536"
+    assert body["model"] == "gpt-image-2"
+    (event,) = sink.events
+    # gpt-image-2: $30 per million output image tokens, $5 per million text tokens in.
+    assert event.kind == "image"
+    assert event.cost_usd == pytest.approx(1056 * 30e-6 + 3 * 5e-6)
+    assert event.completion_tokens == 1056
+
+
+async def test_strangers_are_refused_before_the_vendor(
+    make_provider: Callable[..., LLMProvider], fake: FakeOpenAI, sink: InMemoryUsageSink
+) -> None:
+    provider = make_provider(access=policy())
+    with pytest.raises(AccessDenied):
+        await provider.atranscribe(AUDIO, user_id=STRANGER)
+    with pytest.raises(AccessDenied):
+        await provider.aspeak("hi", user_id=STRANGER)
+    with pytest.raises(AccessDenied):
+        await provider.agenerate_image("a cat", user_id=STRANGER)
+    with pytest.raises(AccessDenied):
+        await provider.aread_document(b"hello", "text/plain", "a.txt", user_id=STRANGER)
+    assert fake.media_requests == [] and sink.events == []
+
+
+async def test_over_budget_is_refused_before_the_vendor_and_settled_after(
+    make_provider: Callable[..., LLMProvider], fake: FakeOpenAI, sink: InMemoryUsageSink
+) -> None:
+    tight = CountingGuard(limit=0.01)
+    provider = make_provider(access=policy(), budget=tight)
+    # A high-quality 1024x1024 picture is reserved at ~$0.12: over the limit.
+    with pytest.raises(BudgetExceeded):
+        await provider.agenerate_image("a castle", user_id=FRIEND)
+    assert fake.media_requests == [] and sink.events == []
+    # A 5-second voice note fits ($0.00025 reserved at gpt-4o-mini-transcribe's rate).
+    await provider.atranscribe(AUDIO, user_id=FRIEND, duration_seconds=5)
+    (hold,) = tight.holds
+    assert hold.reserved == pytest.approx(5 * 0.00005)
+    assert hold.settled == [sink.events[0].cost_usd]
+
+
+async def test_vendor_errors_are_typed_retried_and_recorded_once(
+    provider: LLMProvider, fake: FakeOpenAI, sink: InMemoryUsageSink
+) -> None:
+    fake.media.script(Reply.unauthorized())
+    with pytest.raises(AuthError):
+        await provider.atranscribe(AUDIO, "whisper")
+    fake.media.script(Reply.server_error(), Reply.server_error(), Reply.server_error())
+    with pytest.raises(ProviderUnavailable):
+        await provider.aspeak("hello")
+    fake.media.script(Reply.server_error())  # one failure, then the retry succeeds
+    image = await provider.agenerate_image("a dog")
+    assert image.data is not None
+    outcomes = [(e.kind, e.outcome, e.error_kind, e.attempts) for e in sink.events]
+    assert outcomes == [
+        ("transcription", "error", "auth", 1),
+        ("speech", "error", "unavailable", 3),
+        ("image", "ok", None, 2),
+    ]
+    assert sink.events[0].cost_usd == 0.0  # nothing was billed for a refusal
+
+
+async def test_unknown_media_model_is_refused_without_a_request(
+    provider: LLMProvider, fake: FakeOpenAI
+) -> None:
+    with pytest.raises(UnknownModel) as caught:
+        await provider.atranscribe(AUDIO, "whispr")
+    assert "whisper" in caught.value.suggestions
+    assert fake.media_requests == []

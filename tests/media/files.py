@@ -1,0 +1,56 @@
+"""Real documents made in the tests: PDFs written by fpdf2, DOCX files by python-docx."""
+
+from __future__ import annotations
+
+import io
+
+import docx
+from fpdf import FPDF
+
+
+def make_pdf(pages: list[str], *, user_password: str | None = None) -> bytes:
+    pdf = FPDF()
+    if user_password is not None:
+        pdf.set_encryption(owner_password="owner-secret", user_password=user_password)
+    pdf.set_font("Helvetica", size=12)
+    for text in pages:
+        pdf.add_page()
+        pdf.multi_cell(w=0, text=text)
+    return bytes(pdf.output())
+
+
+def make_docx(
+    title: str, sections: list[tuple[str, str]], table: list[list[str]] | None = None
+) -> bytes:
+    document = docx.Document()
+    document.add_heading(title, level=0)
+    for heading, body in sections:
+        document.add_heading(heading, level=1)
+        document.add_paragraph(body)
+    if table:
+        grid = document.add_table(rows=len(table), cols=len(table[0]))
+        for r, row in enumerate(table):
+            for c, value in enumerate(row):
+                grid.cell(r, c).text = value
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def broken_pdf() -> bytes:
+    """A PDF header, then garbage: what a truncated or corrupted download looks like."""
+    return b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R" + b"\x00\xff" * 200
+
+
+def make_xlsx(sheets: dict[str, list[list[object]]]) -> bytes:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.remove(book.active)  # type: ignore[arg-type]
+    for title, rows in sheets.items():
+        sheet = book.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
