@@ -199,3 +199,24 @@ async def test_persona_prompt_is_kept_when_history_is_trimmed(start_bot: StartBo
         assert system_prompt(running) == PersonaService(running.storage).builtin("editor").prompt
         assert not any(c.startswith("message 0 ") for c in sent)  # the oldest were trimmed
         assert sent[-1].startswith("message 5 ")
+
+
+async def test_rename_in_a_group_by_replying_to_the_menu(running: Running) -> None:
+    tg, storage = running.tg, running.storage
+    friend = tg.user(FRIEND_ID, "Fred")
+    group = tg.group(-4001, "Team")
+    await friend.send_in(group, "plan the offsite", mention_bot=True)
+    await tg.wait_for_message(group.id, lambda m: m.from_bot and "offsite" in m.text)
+    await friend.send_in(group, "/chats")
+    menu = await tg.wait_for_message(group.id, lambda m: "Your conversations here: 1" in m.text)
+    await friend.press(menu, button(menu, "plan the offsite"))
+    await tg.wait_until(lambda: "Started" in menu.text)
+    await friend.press(menu, "✏️ Rename")
+    await tg.wait_until(lambda: "send it as a reply to this message" in menu.text)
+    # privacy mode: a plain message never reaches the bot; a reply to the menu does
+    await friend.send_in(group, "Offsite 2027", reply_to=menu)
+    await tg.wait_until(
+        lambda: any("Renamed to «Offsite 2027»" in m.text for m in group.chat.bot_messages)
+    )
+    conv = await storage.conversations.active(FRIEND_ID, group.id)
+    assert conv.title == "Offsite 2027"

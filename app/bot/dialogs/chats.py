@@ -33,6 +33,7 @@ from app.bot.dialogs.chats_actions import (
     opened_getter,
 )
 from app.bot.dialogs.filters import InputWindow
+from app.bot.dialogs.keys import chat_kind_getter
 from app.bot.dialogs.states import ChatsSG
 from app.bot.dialogs.widgets import I18nFormat
 
@@ -105,8 +106,10 @@ def chats_dialog() -> Dialog:
         Window(
             I18nFormat(__("Send the words to look for in titles and messages.")),
             MessageInput(on_search_text, content_types="text"),
+            I18nFormat(__("In a group, send it as a reply to this message."), when="in_group"),
             to_list,
             state=ChatsSG.search,
+            getter=chat_kind_getter,
         ),
         Window(
             Format("{notice}\n", when="notice"),
@@ -134,9 +137,10 @@ def chats_dialog() -> Dialog:
         Window(
             I18nFormat(__("Send the new title for «{title}» (up to 64 characters).")),
             MessageInput(on_rename_text, content_types="text"),
+            I18nFormat(__("In a group, send it as a reply to this message."), when="in_group"),
             SwitchTo(I18nFormat(__("‹ Back")), id="c_rback", state=ChatsSG.conv),
             state=ChatsSG.rename,
-            getter=conv_getter,
+            getter=[conv_getter, chat_kind_getter],
         ),
         Window(
             I18nFormat(__("Delete «{title}» with all its messages? This can't be undone.")),

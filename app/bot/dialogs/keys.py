@@ -20,3 +20,9 @@ def key_from(data: dict[str, Any]) -> ConversationKey:
 
 def key_of(manager: DialogManager) -> ConversationKey:
     return key_from(manager.middleware_data)
+
+
+async def chat_kind_getter(event_chat: Chat, **_kwargs: Any) -> dict[str, Any]:
+    """``in_group`` for the windows that wait for typed text: with privacy mode on, a bot
+    in a group only receives replies to its messages, so the window says to reply."""
+    return {"in_group": event_chat.type in ("group", "supergroup")}

@@ -16,6 +16,7 @@ from aiogram_dialog.widgets.kbd import Button, Cancel, Row, Select, SwitchTo
 from aiogram_dialog.widgets.text import Format, List
 
 from app.bot.dialogs.filters import InputWindow
+from app.bot.dialogs.keys import chat_kind_getter
 from app.bot.dialogs.persona_actions import (
     NONE_ITEM,
     group_getter,
@@ -74,8 +75,10 @@ def persona_dialog() -> Dialog:
         Window(
             I18nFormat(__("Send a name for the new persona (up to 40 characters).")),
             MessageInput(on_new_name, content_types="text"),
+            I18nFormat(__("In a group, send it as a reply to this message."), when="in_group"),
             back_main,
             state=PersonaSG.new_name,
+            getter=chat_kind_getter,
         ),
         Window(
             I18nFormat(
@@ -85,8 +88,10 @@ def persona_dialog() -> Dialog:
                 )
             ),
             MessageInput(on_new_prompt, content_types="text"),
+            I18nFormat(__("In a group, send it as a reply to this message."), when="in_group"),
             back_main,
             state=PersonaSG.new_prompt,
+            getter=chat_kind_getter,
         ),
         Window(
             Format("{notice}\n", when="notice"),
@@ -115,16 +120,18 @@ def persona_dialog() -> Dialog:
         Window(
             I18nFormat(__("Send the new name for «{name}» (up to 40 characters).")),
             MessageInput(on_edit_name, content_types="text"),
+            I18nFormat(__("In a group, send it as a reply to this message."), when="in_group"),
             SwitchTo(I18nFormat(__("‹ Back")), id="p_enback", state=PersonaSG.item),
             state=PersonaSG.edit_name,
-            getter=item_getter,
+            getter=[item_getter, chat_kind_getter],
         ),
         Window(
             I18nFormat(__("Send the new prompt for «{name}» (up to 2000 characters).")),
             MessageInput(on_edit_prompt, content_types="text"),
+            I18nFormat(__("In a group, send it as a reply to this message."), when="in_group"),
             SwitchTo(I18nFormat(__("‹ Back")), id="p_epback", state=PersonaSG.item),
             state=PersonaSG.edit_prompt,
-            getter=item_getter,
+            getter=[item_getter, chat_kind_getter],
         ),
         Window(
             I18nFormat(__("Delete the persona «{name}»?")),
