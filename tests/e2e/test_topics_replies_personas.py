@@ -220,3 +220,18 @@ async def test_rename_in_a_group_by_replying_to_the_menu(running: Running) -> No
     )
     conv = await storage.conversations.active(FRIEND_ID, group.id)
     assert conv.title == "Offsite 2027"
+
+
+async def test_forged_persona_button_cannot_use_someone_elses_persona(running: Running) -> None:
+    tg = running.tg
+    secret = await PersonaService(running.storage).create(ADMIN_ID, "Secret", "Admin's own prompt")
+    assert not isinstance(secret, str)
+    friend = tg.user(FRIEND_ID, "Fred")
+    await friend.send("/persona")
+    menu = await tg.wait_for_message(friend.id, lambda m: "Persona of this conversation" in m.text)
+    genuine = next(b["callback_data"] for b in menu.buttons if "Coder" in b["text"])
+    forged = genuine.replace("b:coder", secret.ref)
+    answer = await friend.send_callback(forged, menu)
+    assert answer is not None and answer.text == "This persona no longer exists."
+    await say(tg, friend, "hi")
+    assert system_prompt(running) != "Admin's own prompt"
