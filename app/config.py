@@ -27,6 +27,7 @@ from app.bot.services.media_settings import MediaLimits
 from app.llm.access import AccessSettings
 from app.llm.media_settings import MediaSettings
 from app.llm.settings import LLMSettings
+from app.llm.tools.settings import ToolSettings, tool_settings_problems
 
 
 class ConfigError(RuntimeError):
@@ -107,6 +108,7 @@ class Settings(_EnvSettings):
     llm: LLMSettings = Field(default_factory=LLMSettings)
     bot: BotSettings = Field(default_factory=BotSettings)
     conversations: ConversationSettings = Field(default_factory=ConversationSettings)
+    tools: ToolSettings = Field(default_factory=ToolSettings)
     media: MediaSettings = Field(default_factory=MediaSettings)
     media_limits: MediaLimits = Field(default_factory=MediaLimits)
 
@@ -171,6 +173,7 @@ def settings_problems(settings: Settings) -> list[str]:
         *token_problems(settings.telegram.bot_token),
         *http_url_problems("TELEGRAM_API_BASE", settings.telegram.api_base),
         *mongodb_uri_problems(settings.storage.uri),
+        *tool_settings_problems(settings.tools),
     ]
     if settings.telegram.mode == "webhook":
         problems += webhook_secret_problems(settings.webhook.secret)

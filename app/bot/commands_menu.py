@@ -19,6 +19,7 @@ def user_commands() -> list[BotCommand]:
         BotCommand(command="chats", description=_("Your conversations")),
         BotCommand(command="persona", description=_("Pick a persona")),
         BotCommand(command="model", description=_("Pick a model")),
+        BotCommand(command="tools", description=_("Tools: web search, pages, MCP")),
         BotCommand(command="language", description=_("Change the language")),
         BotCommand(command="help", description=_("Help and the current model")),
     ]

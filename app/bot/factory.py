@@ -33,6 +33,7 @@ from app.bot.services.media import MediaService
 from app.bot.services.models import ModelService
 from app.bot.services.personas import PersonaService
 from app.bot.services.titles import TitleService
+from app.bot.services.tools import ToolService
 from app.bot.streaming import make_bot_limiter
 from app.bot.telegram import create_bot as create_bot
 from app.bot.workflow import Services
@@ -63,7 +64,9 @@ def translate(msgid: str) -> str:
         return msgid
 
 
-def create_chat_service(settings: Settings, storage: Storage, llm: LLMProvider) -> ChatService:
+def create_chat_service(
+    settings: Settings, storage: Storage, llm: LLMProvider, *, tools: ToolService | None = None
+) -> ChatService:
     """ChatService with its conversations, personas and titles (one of each per app)."""
     conf = settings.conversations
     # aiogram's gettext follows the locale of the update being served.
@@ -75,6 +78,7 @@ def create_chat_service(settings: Settings, storage: Storage, llm: LLMProvider) 
         personas=personas,
         conversations=ConversationService(storage, personas, max_per_user=conf.max_per_user),
         titles=TitleService(storage, llm, enabled=conf.auto_title, model=conf.title_model),
+        tools=tools,
     )
 
 
@@ -93,6 +97,8 @@ class BotApp:
     inflight: InFlightUpdates
     # This instance's share of the bot-wide send budget; started/stopped by app.bot.lifecycle.
     send_budget: SharedSendBudget
+    # Built-in tools and MCP servers (started/stopped by app.bot.lifecycle).
+    tools: ToolService | None = None
 
 
 def create_app(
@@ -117,7 +123,8 @@ def create_app(
         max_pending=settings.bot.max_pending_requests,
     )
     notifier = AccessNotifier(bot, i18n, storage, access)
-    chat_service = create_chat_service(settings, storage, llm)
+    tools = ToolService(settings.tools, storage)
+    chat_service = create_chat_service(settings, storage, llm, tools=tools)
 
     dp = Dispatcher(storage=fsm_storage)
     limiter = make_bot_limiter(settings.bot.global_rate_per_second)
@@ -138,6 +145,7 @@ def create_app(
         exports=ExportService(
             translate=translate, part_bytes=settings.conversations.export_part_bytes
         ),
+        tools=tools,
         media=MediaService(storage, llm, settings.media_limits),
     )
     dp.workflow_data.update(cast(dict[str, object], services))
@@ -172,4 +180,5 @@ def create_app(
         i18n,
         inflight,
         send_budget,
+        tools,
     )

@@ -55,6 +55,8 @@ async def on_startup(app: BotApp) -> None:
     await register_commands(app.bot, app.i18n, await app.authority.admin_chat_ids())
     # Join the instances sharing BOT_GLOBAL_RATE_PER_SECOND (MongoDB; a no-op in memory).
     await app.send_budget.start()
+    if app.tools is not None:
+        await app.tools.start()  # MCP servers connect in the background
     if not app.settings.access.is_configured:
         log.warning(
             "access: no ACCESS_ADMINS, ACCESS_FRIENDS or ACCESS_ALLOW_EVERYONE set, so nobody "
@@ -96,6 +98,8 @@ async def close(app: BotApp) -> None:
     """Release Telegram, storage and the model clients; flushes buffered usage records."""
     await app.send_budget.stop()  # the other instances take our share at their next beat
     await app.chat_service.titles.close()  # background titles write to storage: first
+    if app.tools is not None:
+        await app.tools.aclose()
     await app.bot.session.close()
     started = time.monotonic()
     await app.storage.close()

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from app.bot.services.media import MediaService
     from app.bot.services.models import ModelService
     from app.bot.services.personas import PersonaService
+    from app.bot.services.tools import ToolService
     from app.config import Settings
     from app.llm import LLMProvider
     from app.storage import Storage
@@ -38,6 +39,7 @@ class Services(TypedDict):
     conversations: ConversationService
     personas: PersonaService
     exports: ExportService
+    tools: ToolService
     media: MediaService
 
 

@@ -82,6 +82,7 @@ from app.llm.provider import LLMProvider
 from app.llm.settings import LLMSettings
 from app.llm.shortcuts import BUILTIN_SHORTCUTS
 from app.llm.speech import SpeechAudio
+from app.llm.tools import Source, Tool, ToolOutput, supports_tools, tool
 from app.llm.transcription import Transcript
 from app.llm.usage import InMemoryUsageSink, UsageEvent, UsageSink
 
@@ -122,14 +123,17 @@ __all__ = [
     "RateLimited",
     "ReasoningDelta",
     "Role",
+    "Source",
     "SpeechAudio",
     "StreamEvent",
     "StreamFinished",
     "StreamInterrupted",
     "StructuredOutputError",
     "TextDelta",
+    "Tool",
     "ToolCall",
     "ToolFinished",
+    "ToolOutput",
     "ToolStarted",
     "Transcript",
     "UnknownModel",
@@ -166,7 +170,9 @@ __all__ = [
     "resolve_model",
     "set_default_provider",
     "speak",
+    "supports_tools",
     "supports_vision",
+    "tool",
     "transcribe",
     "warm_up",
 ]

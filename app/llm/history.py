@@ -60,8 +60,10 @@ def fit_history(
     while start < len(history) and total > budget:
         total -= sizes[start]
         start += 1
-    # Do not open the conversation with an orphaned assistant reply.
-    while start < len(history) and history[start].get("role") == "assistant":
+    # Do not open the conversation with an orphaned assistant reply, nor with tool results
+    # whose call was trimmed away (vendors refuse a tool result without its call): a call
+    # and its results go together.
+    while start < len(history) and history[start].get("role") in ("assistant", "tool"):
         total -= sizes[start]
         start += 1
     if total > budget:

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, field_validator
 
 ChatMessage = dict[str, Any]
+TOOL_KEYS = ("tool_calls", "tool_call_id", "name")
 
 
 class Attachment(BaseModel):
@@ -40,7 +41,12 @@ def build_messages(
     if system_message:
         messages.append({"role": "system", "content": system_message})
     for turn in chat_history or ():
-        messages.append({"role": turn["role"], "content": turn["content"]})
+        message = {"role": turn["role"], "content": turn["content"]}
+        # Tool calls and their results travel in litellm's (OpenAI's) format.
+        for key in TOOL_KEYS:
+            if turn.get(key):
+                message[key] = turn[key]
+        messages.append(message)
     if attachments:
         parts: list[dict[str, Any]] = [{"type": "text", "text": prompt}]
         parts += [{"type": "image_url", "image_url": {"url": a.data_url()}} for a in attachments]

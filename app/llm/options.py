@@ -27,6 +27,10 @@ class OwnOptions(TypedDict, total=False):
     max_tokens: int | None
     timeout: float | None  # seconds; the HTTP timeout litellm applies per request
     litellm_kwargs: Mapping[str, Any]  # any further litellm parameter
+    # The tool loop (with Tools or functions in ``tools=``): rounds that run tools at most,
+    # and seconds one tool call may take. None: LLM_TOOL_MAX_ROUNDS / LLM_TOOL_TIMEOUT.
+    max_tool_rounds: int | None
+    tool_timeout: float | None
 
 
 class LiteLLMOptions(TypedDict, total=False):
@@ -41,7 +45,9 @@ class LiteLLMOptions(TypedDict, total=False):
     presence_penalty: float
     frequency_penalty: float
     response_format: Any
-    tools: list[dict[str, Any]]
+    # litellm's schema dicts (passed through), or app.llm Tools / plain functions, which
+    # the provider runs in its tool loop (app.llm.tools).
+    tools: Sequence[Any]
     tool_choice: Any
     reasoning_effort: str
     extra_body: dict[str, Any]

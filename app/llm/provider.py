@@ -27,6 +27,8 @@ from app.llm.pipeline import Pipeline
 from app.llm.request import ChatRequest, prepare_chat
 from app.llm.settings import LLMSettings
 from app.llm.shortcuts import resolve_model
+from app.llm.tools.base import is_runnable
+from app.llm.tools.loop import last_round, text_only, tool_events
 from app.llm.transport import ASYNC, Transport, sync_transport
 from app.llm.usage import InMemoryUsageSink, UsageSink
 
@@ -152,6 +154,9 @@ class LLMProvider(MediaMethods):
         parse: Callable[[Any], T],
         transport: Transport,
     ) -> T:
+        if is_runnable(options.get("tools")):
+            events = tool_events(self.pipeline, prompt, model, options, transport, stream=False)
+            return parse((await last_round(events)).extra.get("response"))
         request = await self._prepare(prompt, model, options, stream=False)
         return await completion.complete(self.pipeline, request, transport, parse)
 
@@ -172,6 +177,11 @@ class LLMProvider(MediaMethods):
     def _stream(
         self, prompt: str, model: str | None, options: QueryOptions, transport: Transport
     ) -> AsyncIterator[str]:
+        if is_runnable(options.get("tools")):
+            return text_only(
+                tool_events(self.pipeline, prompt, model, options, transport, stream=True)
+            )
+
         def prepare() -> Awaitable[ChatRequest]:
             return self._prepare(prompt, model, options, stream=True)
 
@@ -180,6 +190,10 @@ class LLMProvider(MediaMethods):
     def _events(
         self, prompt: str, model: str | None, options: QueryOptions, transport: Transport
     ) -> AsyncIterator[StreamEvent]:
+        if is_runnable(options.get("tools")):
+            # The tool loop (app.llm.tools): rounds of model calls and tool runs.
+            return tool_events(self.pipeline, prompt, model, options, transport, stream=True)
+
         def prepare() -> Awaitable[ChatRequest]:
             return self._prepare(prompt, model, options, stream=True)
 

@@ -4,14 +4,14 @@ goes out; a refusal here spends nothing and records nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from app.llm import catalog, gateway, pricing
 from app.llm._litellm import ensure_loaded
 from app.llm.errors import UnknownModel, VisionNotSupported
-from app.llm.messages import build_messages
+from app.llm.messages import ChatMessage, build_messages
 from app.llm.options import OwnOptions
 from app.llm.pipeline import Pipeline
 from app.llm.recorder import Call
@@ -23,6 +23,11 @@ from app.llm.shortcuts import resolve_model, shortcut_for
 class ChatRequest:
     call: Call
     kwargs: dict[str, Any]  # for litellm.completion / acompletion
+
+
+async def resolve_name(name: str, settings: LLMSettings) -> str:
+    """A shortcut or id -> the litellm id, discovering the gateway's models if need be."""
+    return await _resolve(name, settings)
 
 
 async def _resolve(name: str, settings: LLMSettings) -> str:
@@ -45,7 +50,9 @@ async def prepare_chat(
     passthrough: Mapping[str, Any],
     *,
     stream: bool,
+    extra_messages: Sequence[ChatMessage] = (),
 ) -> ChatRequest:
+    """``extra_messages`` follow the prompt: the tool loop's calls and results so far."""
     settings = pipeline.settings
     await ensure_loaded()
     caller = await pipeline.admit(own)
@@ -60,6 +67,7 @@ async def prepare_chat(
     messages = build_messages(
         prompt, own.get("system_message"), own.get("chat_history"), attachments
     )
+    messages += [dict(m) for m in extra_messages]
     timeout = own.get("timeout")
     kwargs: dict[str, Any] = {
         "model": model_id,

@@ -66,6 +66,11 @@ class LLMSettings(BaseSettings):
     # an admin's call that sets no max_tokens.
     user_max_tokens: int = Field(default=4096, gt=0)
 
+    # The tool loop: rounds that run tools at most (then the model must answer), and the
+    # seconds one tool call may take before the model is told it timed out.
+    tool_max_rounds: int = Field(default=5, ge=1, le=50)
+    tool_timeout: float = Field(default=30.0, gt=0)
+
     @field_validator("shortcuts", mode="before")
     @classmethod
     def _parse_shortcuts(cls, value: Any) -> dict[str, str]:

@@ -18,6 +18,7 @@ from app.storage.base import (
     UserRepository,
 )
 from app.storage.breaker import CircuitBreaker
+from app.storage.tools import ToolRepository
 
 
 class Storage:
@@ -39,6 +40,7 @@ class Storage:
         retention_days: int | None = None,
         instances: InstanceRegistry | None = None,
         personas: PersonaRepository | None = None,
+        tools: ToolRepository | None = None,
     ) -> None:
         self.backend: Backend = backend
         self.users = users
@@ -58,6 +60,12 @@ class Storage:
         # Live bot instances (MongoDB only): they share one Telegram send budget.
         self.instances = instances
         self.identities = identities
+        # Tool calls per tool (/stats) and the tool switches (/tools).
+        if tools is None:
+            from app.storage.memory.tools import MemoryToolRepository
+
+            tools = MemoryToolRepository()
+        self.tools: ToolRepository = tools
         # The sink to hand to app.llm: a failed write is buffered and retried, never lost.
         self.usage_sink = usage_sink
         self._closer = closer

@@ -24,6 +24,7 @@ from app.storage.memory import (
     MemoryUsageRepository,
     MemoryUserRepository,
 )
+from app.storage.memory.tools import MemoryToolRepository
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ def open_memory_storage(
         usage_sink=DurableUsageSink(usage, breaker=breaker, **(sink_options or {})),
         spend=guard(MemorySpendRepository(), breaker),
         identities=guard(MemoryIdentityRepository(), breaker),
+        tools=guard(MemoryToolRepository(), breaker),
         breaker=breaker,
         retention_days=retention_days,
         personas=guard(MemoryPersonaRepository(), breaker),

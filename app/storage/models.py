@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -29,7 +29,7 @@ from app.llm.usage import UsageEvent
 
 Backend = Literal["memory", "mongodb"]
 RequestStatus = Literal["pending", "approved", "denied", "revoked"]
-Role = Literal["system", "user", "assistant"]
+Role = Literal["system", "user", "assistant", "tool"]
 
 #: Stored turns per conversation; older ones are dropped on append (the model's context
 #: window is far smaller anyway, and an unbounded array would hit BSON's 16 MB cap).
@@ -125,6 +125,12 @@ class Turn(BaseModel):
     content: str
     model: str | None = None
     tokens: int | None = None
+    # The tool loop's turns, in litellm's format: an assistant turn asking for tools
+    # (``tool_calls``), then one "tool" turn per call with its result (``tool_call_id``,
+    # ``name``: the tool).
+    tool_calls: list[dict[str, Any]] | None = None
+    tool_call_id: str | None = None
+    name: str | None = None
     created_at: datetime = Field(default_factory=utc_ms)
     # The Telegram messages that showed this turn (the user's message; the answer's parts),
     # so a reply to one of them finds its conversation and turn again.

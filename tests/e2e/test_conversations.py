@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+from app.bot.services.chat import TOOLS_PROMPT
 from app.bot.services.conversation_settings import ConversationSettings
 from app.bot.services.personas import PersonaService
 from tests.e2e.conftest import ADMIN_ID, FRIEND_ID, Running, StartBot
@@ -34,9 +35,11 @@ async def open_chats(tg: TelegramEmulator, user: SimUser) -> EmuMessage:
 
 
 def system_prompt(running: Running) -> str:
+    """The persona's prompt the last call began with (without the note on citing sources
+    that calls offering tools add)."""
     first = running.fake_llm.chat_requests[-1].messages[0]
     assert first["role"] == "system"
-    return str(first["content"])
+    return str(first["content"]).removesuffix(TOOLS_PROMPT)
 
 
 def contents(running: Running) -> list[str]:

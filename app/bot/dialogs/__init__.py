@@ -18,6 +18,7 @@ from app.bot.dialogs.persona import create_persona_router
 from app.bot.dialogs.setup import setup_menus
 from app.bot.dialogs.states import AccessSG, ChatsSG, ModelSG, PersonaSG, StatsSG
 from app.bot.dialogs.stats import create_stats_router
+from app.bot.dialogs.tools import create_tools_router
 
 
 def create_dialogs_router() -> Router:
@@ -29,6 +30,7 @@ def create_dialogs_router() -> Router:
         create_chats_router(),
         create_persona_router(),
     )
+    router.include_router(create_tools_router())
     return router
 
 

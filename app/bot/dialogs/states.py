@@ -17,6 +17,7 @@ class StatsSG(StatesGroup):
     users = State()
     user = State()
     models = State()
+    tools = State()
 
 
 class AccessSG(StatesGroup):
@@ -49,3 +50,7 @@ class PersonaSG(StatesGroup):
     edit_prompt = State()
     delete = State()
     group = State()
+
+
+class ToolsSG(StatesGroup):
+    main = State()

@@ -41,6 +41,7 @@ from app.bot.dialogs.filters import InputWindow, RoleIs
 from app.bot.dialogs.states import StatsSG
 from app.bot.dialogs.stats_exports import on_chart, on_csv
 from app.bot.dialogs.stats_kinds import kind_lines
+from app.bot.dialogs.stats_tools import tools_window
 from app.bot.dialogs.widgets import I18nFormat
 from app.llm.access import Role
 from app.storage import Storage, UsageTotals, UserRecord
@@ -271,6 +272,7 @@ def stats_dialog() -> Dialog:
             Row(
                 SwitchTo(I18nFormat(__("Users")), id="s_users", state=StatsSG.users),
                 SwitchTo(I18nFormat(__("Models")), id="s_models", state=StatsSG.models),
+                SwitchTo(I18nFormat(__("Tools")), id="s_tools", state=StatsSG.tools),
             ),
             Row(
                 Button(I18nFormat(__("Chart")), id="s_chart", on_click=on_chart),
@@ -306,6 +308,7 @@ def stats_dialog() -> Dialog:
             state=StatsSG.models,
             getter=models_getter,
         ),
+        tools_window(back),
     )
     # A demoted admin's old menu stops working too; and no typed input is expected.
     dialog.callback_query.filter(RoleIs(Role.ADMIN))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,9 +22,11 @@ from app.bot.error_messages import describe_llm_error
 from app.bot.routers.threads import conversation_key, reply_context, thread_of
 from app.bot.services.chat import AnswerSink, ChatFailure, ChatRequest, ChatService, ReplyContext
 from app.bot.streaming import AnswerStreamer
+from app.bot.tool_progress import progress_line, sources_block
 from app.config import Settings
-from app.llm import Attachment
+from app.llm import Attachment, ToolFinished, ToolStarted
 from app.llm.access import Caller
+from app.llm.tools import Source
 from app.storage import UserRecord
 from app.storage.errors import StorageUnavailable
 
@@ -65,10 +67,24 @@ def _strip_mention(text: str, mention: str | None) -> str:
 
 class TelegramAnswer:
     """ChatService's AnswerSink in Telegram: the streamer shows the text, failures become
-    localized sentences."""
+    localized sentences; running tools show as progress lines, sources under the answer."""
 
     def __init__(self, streamer: AnswerStreamer) -> None:
         self._streamer = streamer
+        self._running: dict[str, str] = {}  # tool call id -> its progress line
+        self._sources: Sequence[Source] = ()
+
+    async def tool_started(self, event: ToolStarted) -> None:
+        self._running[event.call_id] = progress_line(event)
+        await self._streamer.update("\n".join(self._running.values()))
+
+    async def tool_finished(self, event: ToolFinished) -> None:
+        self._running.pop(event.call_id, None)
+        if self._running:
+            await self._streamer.update("\n".join(self._running.values()))
+
+    async def show_sources(self, sources: Sequence[Source]) -> None:
+        self._sources = sources
 
     async def start(self) -> None:
         await self._streamer.start()
@@ -78,6 +94,8 @@ class TelegramAnswer:
 
     async def finish(self, final_text: str, *, cut_off: bool = False) -> list[int]:
         footer = _("⚠️ The answer was cut off: the model's stream broke.") if cut_off else None
+        if self._sources:
+            final_text = f"{final_text}\n\n{sources_block(final_text, self._sources)}"
         sent = await self._streamer.finish(final_text, footer=footer)
         return [m.message_id for m in sent]
 

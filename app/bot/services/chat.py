@@ -16,6 +16,8 @@ from app.bot.services.context import with_reply
 from app.bot.services.conversations import ConversationKey, ConversationService
 from app.bot.services.personas import PersonaService
 from app.bot.services.titles import TitleService
+from app.bot.services.tool_answer import answer_with_tools, turn_message, without_tool_turns
+from app.bot.services.tools import ToolService
 from app.llm import (
     Attachment,
     ChatMessage,
@@ -29,6 +31,13 @@ from app.storage import Conversation, ConversationInfo, Storage, Turn, UserRecor
 from app.storage.errors import StorageUnavailable
 
 log = logging.getLogger(__name__)
+
+# Appended to the system prompt when tools are offered.
+TOOLS_PROMPT = (
+    " When you use web_search or read_url, cite the sources you used by their numbers in "
+    "square brackets, like [1]."
+)
+
 
 SYSTEM_PROMPT = (
     "You are a helpful assistant chatting with the user in Telegram. Answer in the user's "
@@ -96,6 +105,7 @@ class ChatService:
         personas: PersonaService | None = None,
         conversations: ConversationService | None = None,
         titles: TitleService | None = None,
+        tools: ToolService | None = None,
     ) -> None:
         self._storage = storage
         self._llm = llm
@@ -105,6 +115,7 @@ class ChatService:
         self.personas = personas or PersonaService(storage)
         self.conversations = conversations or ConversationService(storage, self.personas)
         self.titles = titles or TitleService(storage, llm, enabled=False)
+        self._tools = tools
         # One answer at a time per conversation, so a quick second message sees the first
         # exchange in its context and answers arrive in order.
         self._locks: WeakValueDictionary[tuple[int, int, int], asyncio.Lock] = WeakValueDictionary()
@@ -130,27 +141,45 @@ class ChatService:
         model = self.model_for(user, conversation)
         system_prompt = await self._persona_prompt(conversation)
         history: list[ChatMessage] = [
-            {"role": t.role, "content": t.content}
-            for t in (conversation.turns if conversation else [])
+            turn_message(t) for t in (conversation.turns if conversation else [])
         ]
         prompt = with_reply(request.text, request.reply)
         await sink.start()
         parts: list[str] = []
+        tools = await self._tools.tools_for(request.caller, request.chat_id) if self._tools else []
+        tool_turns: list[Turn] = []
         try:
             await ensure_loaded()  # the history trim below needs litellm's tokenizer
+            if not tools:
+                history = without_tool_turns(history)
             # The persona's prompt goes first in every call and is never trimmed away.
             history = self._llm.fit_history(model, system_prompt, history, prompt)
-            stream = self._llm.aquery_llm_stream(
-                prompt,
-                model,
-                system_message=system_prompt,
-                chat_history=history,
-                attachments=list(request.attachments) or None,
-                caller=request.caller,
-            )
-            async for chunk in stream:
-                parts.append(chunk)
-                await sink.update("".join(parts))
+            if tools:
+                run = await answer_with_tools(
+                    self._llm,
+                    prompt,
+                    model,
+                    system_message=system_prompt + TOOLS_PROMPT,
+                    history=history,
+                    attachments=request.attachments,
+                    caller=request.caller,
+                    tools=tools,
+                    sink=sink,
+                    counter=self._tools,
+                )
+                parts, tool_turns = [run.text], run.turns
+            else:
+                stream = self._llm.aquery_llm_stream(
+                    prompt,
+                    model,
+                    system_message=system_prompt,
+                    chat_history=history,
+                    attachments=list(request.attachments) or None,
+                    caller=request.caller,
+                )
+                async for chunk in stream:
+                    parts.append(chunk)
+                    await sink.update("".join(parts))
         except StreamInterrupted as exc:
             partial = exc.partial_text or "".join(parts)
             # Remember first: the model was paid for, even if Telegram then fails us.
@@ -165,7 +194,7 @@ class ChatService:
         if not answer.strip():
             await sink.fail(ChatFailure())
             return ChatOutcome.FAILED
-        await self._remember(conversation, request, prompt, answer, model)
+        await self._remember(conversation, request, prompt, answer, model, tool_turns)
         await self._shown(conversation, await sink.finish(answer))
         if conversation is not None and not conversation.turns:
             await self.titles.after_first_exchange(
@@ -200,6 +229,7 @@ class ChatService:
         prompt: str,
         answer: str,
         model: str,
+        tool_turns: Sequence[Turn] = (),
     ) -> None:
         if conversation is None:
             return
@@ -212,6 +242,7 @@ class ChatService:
                 content=user_text,
                 message_ids=[request.message_id] if request.message_id else [],
             ),
+            *tool_turns,  # the tool calls and results the answer came from
             Turn(role="assistant", content=answer, model=model),
         ]
         try:

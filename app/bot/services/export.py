@@ -120,7 +120,8 @@ class ExportService:
             return f"# {title}{suffix}\n\n{meta}\n\n".encode()
 
         blocks = []
-        for turn in turns:
+        # Tool calls and their results are in the JSON; the Markdown is the conversation.
+        for turn in (t for t in turns if t.role != "tool" and t.content.strip()):
             who = self._role(turn)
             if turn.role == "assistant" and turn.model:
                 who = f"{who} ({turn.model})"
@@ -144,7 +145,9 @@ class ExportService:
                     "content": t.content,
                     "model": t.model,
                     "created_at": t.created_at.isoformat(),
-                },
+                }
+                | ({"name": t.name} if t.name else {})
+                | ({"tool_calls": t.tool_calls} if t.tool_calls else {}),
                 ensure_ascii=False,
             ).encode()
             for t in turns

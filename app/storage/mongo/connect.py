@@ -23,6 +23,7 @@ from app.storage.mongo.personas import MongoPersonaRepository
 from app.storage.mongo.repos import MongoUserRepository
 from app.storage.mongo.requests import MongoAccessRequestRepository
 from app.storage.mongo.spend import MongoIdentityRepository, MongoSpendRepository
+from app.storage.mongo.tools import MongoToolRepository
 from app.storage.mongo.usage import MongoUsageRepository
 from app.storage.uri import DEFAULT_DB_NAME, db_name_from_uri, mask_uri, resolve_db_name
 
@@ -142,4 +143,5 @@ async def open_mongo_storage(
         retention_days=retention_days,
         instances=guard(MongoInstanceRegistry(database), breaker),
         personas=guard(MongoPersonaRepository(database), breaker),
+        tools=guard(MongoToolRepository(database), breaker),
     )

@@ -1,0 +1,25 @@
+"""Tools for the models (litellm function calling): the tool loop runs when ``tools=``
+holds Tools or plain functions. Built-in tools (web search, page reading) and MCP servers
+live in submodules that import their heavy dependencies only when used."""
+
+from app.llm.tools.base import (
+    Source,
+    Tool,
+    ToolArgumentsError,
+    ToolOutput,
+    as_tool,
+    from_function,
+    tool,
+)
+from app.llm.tools.loop import supports_tools
+
+__all__ = [
+    "Source",
+    "Tool",
+    "ToolArgumentsError",
+    "ToolOutput",
+    "as_tool",
+    "from_function",
+    "supports_tools",
+    "tool",
+]

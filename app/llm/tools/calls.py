@@ -1,0 +1,128 @@
+"""Running the tool calls of one round: all at once, each bounded by its timeout, every
+failure turned into a result the model reads; and the numbering of the sources they found
+(one numbering per answer, so [n] means the same page in every round)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncGenerator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.llm.events import StreamEvent, ToolCall, ToolFinished, ToolStarted
+from app.llm.tools.base import Source, Tool, ToolArgumentsError, render_result
+
+log = logging.getLogger("app.llm.tools")
+
+SUMMARY_CHARS = 120
+
+
+@dataclass
+class SourceBook:
+    """One numbering of sources per answer: a page found twice keeps its first number."""
+
+    sources: list[Source] = field(default_factory=list)
+
+    def number(self, source: Source) -> int:
+        for index, known in enumerate(self.sources, 1):
+            if known.url == source.url:
+                return index
+        self.sources.append(source)
+        return len(self.sources)
+
+    def render(self, content: str, sources: Sequence[Source]) -> str:
+        if not sources:
+            return content
+        lines = []
+        for source in sources:
+            n = self.number(source)
+            entry = f"[{n}] {source.title or source.url}\n{source.url}"
+            if source.snippet:
+                entry += f"\n{source.snippet}"
+            lines.append(entry)
+        head = "\n\n".join(lines)
+        return f"{head}\n\n{content}" if content else head
+
+
+@dataclass(frozen=True)
+class LoopConfig:
+    tools: tuple[Tool, ...]
+    max_rounds: int
+    timeout: float  # per tool call, seconds
+
+
+@dataclass
+class _Outcome:
+    content: str
+    ok: bool
+    summary: str
+    sources: tuple[Source, ...] = ()
+
+
+def _summary(text: str) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= SUMMARY_CHARS else line[: SUMMARY_CHARS - 1] + "…"
+
+
+def parse_arguments(raw: str) -> dict[str, Any] | None:
+    try:
+        value = json.loads(raw or "{}")
+    except json.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+async def run_tool(
+    tool: Tool | None, name: str, args: dict[str, Any] | None, limit: float, book: SourceBook
+) -> _Outcome:
+    """One tool call, never raising: every failure becomes a result the model reads."""
+    if tool is None:
+        text = f"Error: there is no tool named {name!r} available."
+        return _Outcome(text, False, "not available")
+    if args is None:
+        return _Outcome("Error: the arguments are not a JSON object.", False, "bad arguments")
+    limit = tool.timeout or limit
+    try:
+        result = await asyncio.wait_for(tool.run(args), limit)
+    except TimeoutError:
+        log.warning("tool %s timed out after %ss", name, limit)
+        return _Outcome(f"Error: the tool timed out after {limit:g} s.", False, "timed out")
+    except ToolArgumentsError as exc:
+        return _Outcome(f"Error: bad arguments: {exc}", False, "bad arguments")
+    except Exception as exc:  # a tool is foreign code: its failure is the model's to handle
+        log.warning("tool %s failed: %s", name, type(exc).__name__)
+        message = str(exc) or type(exc).__name__
+        return _Outcome(f"Error: {type(exc).__name__}: {message}"[:2000], False, _summary(message))
+    content, sources = render_result(result)
+    summary = _summary(content) if content else f"{len(sources)} sources"
+    return _Outcome(book.render(content, sources), True, summary, sources)
+
+
+async def run_calls(
+    calls: Sequence[ToolCall], config: LoopConfig, book: SourceBook
+) -> AsyncGenerator[StreamEvent | tuple[ToolCall, _Outcome], None]:
+    """Start every call of one round at once; ToolStarted for each, ToolFinished as each
+    ends, and then the outcomes in call order."""
+    by_name = {t.name: t for t in config.tools}
+    parsed = [(call, parse_arguments(call.arguments)) for call in calls]
+    for call, args in parsed:
+        yield ToolStarted(call.id, call.name, args or {})
+
+    async def one(index: int, call: ToolCall, args: dict[str, Any] | None) -> tuple[int, _Outcome]:
+        return index, await run_tool(by_name.get(call.name), call.name, args, config.timeout, book)
+
+    tasks = [asyncio.ensure_future(one(i, c, a)) for i, (c, a) in enumerate(parsed)]
+    outcomes: dict[int, _Outcome] = {}
+    try:
+        for next_done in asyncio.as_completed(tasks):
+            index, outcome = await next_done
+            outcomes[index] = outcome
+            call = calls[index]
+            yield ToolFinished(call.id, call.name, outcome.ok, outcome.summary)
+    finally:
+        for task in tasks:
+            task.cancel()  # the consumer stopped reading: nothing is left running
+    for index, call in enumerate(calls):
+        yield call, outcomes[index]
