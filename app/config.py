@@ -22,6 +22,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.bot.services.conversation_settings import ConversationSettings
 from app.bot.services.media_settings import MediaLimits
 from app.llm.access import AccessSettings
 from app.llm.media_settings import MediaSettings
@@ -106,6 +107,7 @@ class Settings(_EnvSettings):
     access: AccessSettings = Field(default_factory=AccessSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     bot: BotSettings = Field(default_factory=BotSettings)
+    conversations: ConversationSettings = Field(default_factory=ConversationSettings)
     tools: ToolSettings = Field(default_factory=ToolSettings)
     media: MediaSettings = Field(default_factory=MediaSettings)
     media_limits: MediaLimits = Field(default_factory=MediaLimits)

@@ -16,6 +16,8 @@ log = logging.getLogger(__name__)
 def user_commands() -> list[BotCommand]:
     return [
         BotCommand(command="new", description=_("Start a new conversation")),
+        BotCommand(command="chats", description=_("Your conversations")),
+        BotCommand(command="persona", description=_("Pick a persona")),
         BotCommand(command="model", description=_("Pick a model")),
         BotCommand(command="stop", description=_("Stop the answer being written")),
         BotCommand(

@@ -9,7 +9,7 @@ from typing import cast
 
 from aiogram import Bot, Dispatcher
 from aiogram.fsm.storage.base import BaseStorage
-from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import I18n, gettext
 
 from app.access import AccessAuthority, AccessService, LedgerBudget, RefusalThrottle
 from app.bot.dialogs import create_dialogs_router, register_dialog_error_handlers, setup_menus
@@ -30,10 +30,14 @@ from app.bot.routers.preferences import create_preferences_router
 from app.bot.send_budget import SharedSendBudget
 from app.bot.services.answer_controls import AnswerControls
 from app.bot.services.chat import ChatService
+from app.bot.services.conversations import ConversationService
+from app.bot.services.export import ExportService
 from app.bot.services.media import MediaService
 from app.bot.services.models import ModelService
+from app.bot.services.personas import PersonaService
 from app.bot.services.running import RunningAnswers
 from app.bot.services.spend import SpendService
+from app.bot.services.titles import TitleService
 from app.bot.services.tools import ToolService
 from app.bot.streaming import make_bot_limiter
 from app.bot.telegram import create_bot as create_bot
@@ -53,6 +57,33 @@ def create_llm_provider(
         budget=LedgerBudget(storage.spend),
         usage_sink=storage.usage_sink,
         media=settings.media,
+    )
+
+
+def translate(msgid: str) -> str:
+    """aiogram's gettext in the locale of the update being served; the msgid itself outside
+    an update (background work, scripts)."""
+    try:
+        return gettext(msgid)
+    except LookupError:
+        return msgid
+
+
+def create_chat_service(
+    settings: Settings, storage: Storage, llm: LLMProvider, *, tools: ToolService | None = None
+) -> ChatService:
+    """ChatService with its conversations, personas and titles (one of each per app)."""
+    conf = settings.conversations
+    # aiogram's gettext follows the locale of the update being served.
+    personas = PersonaService(storage, translate=translate, max_per_user=conf.max_personas)
+    return ChatService(
+        storage,
+        llm,
+        default_model=settings.llm.default_model,
+        personas=personas,
+        conversations=ConversationService(storage, personas, max_per_user=conf.max_per_user),
+        titles=TitleService(storage, llm, enabled=conf.auto_title, model=conf.title_model),
+        tools=tools,
     )
 
 
@@ -98,7 +129,7 @@ def create_app(
     )
     notifier = AccessNotifier(bot, i18n, storage, access)
     tools = ToolService(settings.tools, storage)
-    chat_service = ChatService(storage, llm, default_model=settings.llm.default_model, tools=tools)
+    chat_service = create_chat_service(settings, storage, llm, tools=tools)
 
     dp = Dispatcher(storage=fsm_storage)
     limiter = make_bot_limiter(settings.bot.global_rate_per_second)
@@ -117,6 +148,11 @@ def create_app(
         running_answers=RunningAnswers(),
         answer_controls=AnswerControls(chat_service),
         spend=SpendService(storage),
+        conversations=chat_service.conversations,
+        personas=chat_service.personas,
+        exports=ExportService(
+            translate=translate, part_bytes=settings.conversations.export_part_bytes
+        ),
         tools=tools,
         media=MediaService(storage, llm, settings.media_limits),
     )

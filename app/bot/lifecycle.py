@@ -97,6 +97,7 @@ async def drain(app: BotApp) -> bool:
 async def close(app: BotApp) -> None:
     """Release Telegram, storage and the model clients; flushes buffered usage records."""
     await app.send_budget.stop()  # the other instances take our share at their next beat
+    await app.chat_service.titles.close()  # background titles write to storage: first
     if app.tools is not None:
         await app.tools.aclose()
     await app.bot.session.close()

@@ -16,8 +16,11 @@ if TYPE_CHECKING:
     from app.bot.notify.access import AccessNotifier
     from app.bot.services.answer_controls import AnswerControls
     from app.bot.services.chat import ChatService
+    from app.bot.services.conversations import ConversationService
+    from app.bot.services.export import ExportService
     from app.bot.services.media import MediaService
     from app.bot.services.models import ModelService
+    from app.bot.services.personas import PersonaService
     from app.bot.services.running import RunningAnswers
     from app.bot.services.spend import SpendService
     from app.bot.services.tools import ToolService
@@ -39,6 +42,9 @@ class Services(TypedDict):
     running_answers: RunningAnswers
     answer_controls: AnswerControls
     spend: SpendService
+    conversations: ConversationService
+    personas: PersonaService
+    exports: ExportService
     tools: ToolService
     media: MediaService
 

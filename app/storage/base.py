@@ -18,8 +18,10 @@ from app.storage.models import (
     AdminCard,
     Backend,
     Conversation,
+    ConversationInfo,
     DayUsage,
     ModelUsage,
+    Persona,
     ReasoningMode,
     RequestStatus,
     Role,
@@ -128,8 +130,24 @@ class AccessRequestRepository(Protocol):
 
 @runtime_checkable
 class ConversationRepository(Protocol):
-    async def active(self, user_id: int, chat_id: int) -> Conversation:
-        """The active conversation for (user, chat), created if there is none."""
+    """Conversations keyed by (user, chat, thread): ``thread_id`` is the forum topic, 0
+    outside topics. At most one is active per key; the others are kept for ``/chats``.
+
+    Lists and searches return ``ConversationInfo`` (no turns), newest ``updated_at`` first,
+    then newest id. Search matches a conversation when every query word (see
+    ``app.storage.words``) occurs in its title or in a message ever stored in it."""
+
+    async def active(
+        self,
+        user_id: int,
+        chat_id: int,
+        thread_id: int = 0,
+        *,
+        model: str | None = None,
+        persona: str | None = None,
+    ) -> Conversation:
+        """The active conversation for the key, created (with ``model`` and ``persona``)
+        if there is none."""
         ...
 
     async def get(self, conversation_id: str) -> Conversation | None: ...
@@ -138,29 +156,117 @@ class ConversationRepository(Protocol):
         """Append turns, keeping only the newest ``max_turns`` stored."""
         ...
 
-    async def start_new(self, user_id: int, chat_id: int) -> Conversation:
+    async def start_new(
+        self,
+        user_id: int,
+        chat_id: int,
+        thread_id: int = 0,
+        *,
+        model: str | None = None,
+        persona: str | None = None,
+        title: str | None = None,
+    ) -> Conversation:
         """Deactivate the current conversation (kept for history) and open a fresh one."""
         ...
 
-    # The last turn, when it is the assistant's: the answer the buttons under it act on.
-    # Each returns False (and changes nothing) when the last turn is not an assistant turn.
-    async def set_last_answer_messages(
-        self, conversation_id: str, message_ids: Sequence[int]
-    ) -> bool:
-        """Record the Telegram messages the last answer was delivered in."""
+    async def activate(self, conversation_id: str) -> Conversation | None:
+        """Make it the active one of its key (the previous one is kept) and unarchive it."""
         ...
 
-    async def replace_last_answer(self, conversation_id: str, turns: Sequence[Turn]) -> bool:
-        """Replace the last answer (Regenerate) with ``turns``: everything after the last
-        user turn (the tool calls and results it came from, and the answer itself), so
-        the history keeps one answer per prompt."""
+    async def list_page(
+        self,
+        user_id: int,
+        chat_id: int,
+        thread_id: int = 0,
+        *,
+        archived: bool = False,
+        offset: int = 0,
+        limit: int = 8,
+    ) -> list[ConversationInfo]: ...
+
+    async def count(
+        self, user_id: int, chat_id: int, thread_id: int = 0, *, archived: bool = False
+    ) -> int: ...
+
+    async def search(
+        self,
+        user_id: int,
+        chat_id: int,
+        thread_id: int,
+        words: Sequence[str],
+        *,
+        limit: int = 50,
+    ) -> list[ConversationInfo]:
+        """Archived conversations included; ``words`` already normalised (query_words)."""
         ...
 
-    async def extend_last_answer(
+    async def rename(self, conversation_id: str, title: str) -> bool: ...
+
+    async def replace_title(self, conversation_id: str, old: str | None, new: str) -> bool:
+        """Set the title only while it is still ``old`` (None: unset), so an automatic
+        title never overwrites the user's rename."""
+        ...
+
+    async def set_model(self, conversation_id: str, model: str | None) -> bool: ...
+
+    async def set_persona(self, conversation_id: str, persona: str | None) -> bool: ...
+
+    async def delete(self, conversation_id: str) -> bool:
+        """Delete it with its turns (usage records stay: they are accounting)."""
+        ...
+
+    async def archive_overflow(self, user_id: int, keep: int) -> list[ConversationInfo]:
+        """Archive the user's oldest inactive conversations (any chat) until at most
+        ``keep`` are unarchived; returns the ones archived."""
+        ...
+
+    async def find_by_message(
+        self, chat_id: int, message_id: int
+    ) -> tuple[Conversation, int] | None:
+        """The conversation holding a turn shown by this Telegram message, and the turn's
+        index in ``turns``."""
+        ...
+
+    async def set_message_ids(self, conversation_id: str, message_ids: Sequence[int]) -> bool:
+        """Record the Telegram messages of the last assistant turn."""
+        ...
+
+    async def replace_last_assistant(self, conversation_id: str, turn: Turn) -> bool:
+        """Replace the newest assistant turn (regenerate); False when there is none."""
+        ...
+
+    async def extend_last_assistant(
         self, conversation_id: str, text: str, message_ids: Sequence[int] = ()
     ) -> bool:
-        """Append ``text`` to the last answer and ``message_ids`` to its messages (Continue)."""
+        """Append ``text`` (and message ids) to the newest assistant turn (continue)."""
         ...
+
+
+@runtime_checkable
+class PersonaRepository(Protocol):
+    """Users' own personas, and the default persona of a chat (set by bot admins)."""
+
+    async def create(self, owner_id: int, name: str, prompt: str) -> Persona: ...
+
+    async def get(self, persona_id: str) -> Persona | None: ...
+
+    async def list_for(self, owner_id: int) -> list[Persona]:
+        """Oldest first."""
+        ...
+
+    async def count_for(self, owner_id: int) -> int: ...
+
+    async def update(
+        self, persona_id: str, owner_id: int, *, name: str | None = None, prompt: str | None = None
+    ) -> Persona | None:
+        """None when it is unknown or not ``owner_id``'s."""
+        ...
+
+    async def delete(self, persona_id: str, owner_id: int) -> bool: ...
+
+    async def set_chat_default(self, chat_id: int, persona: str | None) -> None: ...
+
+    async def chat_default(self, chat_id: int) -> str | None: ...
 
 
 @runtime_checkable
@@ -299,11 +405,14 @@ __all__ = [
     "AdminCard",
     "Backend",
     "Conversation",
+    "ConversationInfo",
     "ConversationRepository",
     "DayUsage",
     "IdentityRepository",
     "InstanceRegistry",
     "ModelUsage",
+    "Persona",
+    "PersonaRepository",
     "ReasoningMode",
     "RequestStatus",
     "Role",

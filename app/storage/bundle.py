@@ -12,6 +12,7 @@ from app.storage.base import (
     ConversationRepository,
     IdentityRepository,
     InstanceRegistry,
+    PersonaRepository,
     SpendRepository,
     UsageRepository,
     UserRepository,
@@ -38,12 +39,18 @@ class Storage:
         breaker: CircuitBreaker | None = None,
         retention_days: int | None = None,
         instances: InstanceRegistry | None = None,
+        personas: PersonaRepository | None = None,
         tools: ToolRepository | None = None,
     ) -> None:
         self.backend: Backend = backend
         self.users = users
         self.requests = requests
         self.conversations = conversations
+        if personas is None:  # a bundle built by hand (tests): personas kept in memory
+            from app.storage.memory.personas import MemoryPersonaRepository
+
+            personas = MemoryPersonaRepository()
+        self.personas = personas
         self.usage = usage
         # /stats reads these rollup figures; raw ``usage`` stays for details and export.
         from app.storage.usage_stats import RollupStats

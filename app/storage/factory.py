@@ -19,6 +19,7 @@ from app.storage.memory import (
     MemoryAccessRequestRepository,
     MemoryConversationRepository,
     MemoryIdentityRepository,
+    MemoryPersonaRepository,
     MemorySpendRepository,
     MemoryUsageRepository,
     MemoryUserRepository,
@@ -54,6 +55,7 @@ def open_memory_storage(
         tools=guard(MemoryToolRepository(), breaker),
         breaker=breaker,
         retention_days=retention_days,
+        personas=guard(MemoryPersonaRepository(), breaker),
     )
 
 

@@ -132,27 +132,39 @@ class Turn(BaseModel):
     tool_call_id: str | None = None
     name: str | None = None
     created_at: datetime = Field(default_factory=utc_ms)
-    # Telegram ids of the messages an assistant turn was delivered in (its buttons are on
-    # the last one): a button press is matched to the latest answer through them.
+    # The Telegram messages that showed this turn (the user's message; the answer's parts),
+    # so a reply to one of them finds its conversation and turn again.
     message_ids: list[int] = Field(default_factory=list)
 
 
-def after_last_prompt(turns: Sequence[Turn]) -> int:
-    """Where the last answer starts: after the last user turn (0 when there is none)."""
-    for index in range(len(turns) - 1, -1, -1):
-        if turns[index].role == "user":
-            return index + 1
-    return 0
+class ConversationInfo(BaseModel):
+    """A conversation without its turns: what lists and searches return."""
 
-
-class Conversation(BaseModel):
     id: str
     user_id: int
     chat_id: int
+    thread_id: int = 0  # the forum topic (message_thread_id); 0 outside topics
     active: bool = True
-    turns: list[Turn] = Field(default_factory=list)
+    archived: bool = False  # pushed out by the per-user cap; kept, listed apart
+    title: str | None = None
+    model: str | None = None  # None: the user's default model at answer time
+    persona: str | None = None  # a persona ref ("b:<key>" built-in, "u:<id>" user's own)
     created_at: datetime = Field(default_factory=utc_ms)
     updated_at: datetime = Field(default_factory=utc_ms)
+
+
+class Conversation(ConversationInfo):
+    turns: list[Turn] = Field(default_factory=list)
+
+
+class Persona(BaseModel):
+    """A user's own persona: a name and a system prompt."""
+
+    id: str
+    owner_id: int
+    name: str
+    prompt: str
+    created_at: datetime = Field(default_factory=utc_ms)
 
 
 class UsageRecord(UsageEvent):

@@ -140,6 +140,22 @@ def provider_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
 
 
+def conversation_services(settings: Settings, storage: Storage) -> dict[str, Any]:
+    """The chat service and the conversation, persona and export services the /chats,
+    /persona and /model dialogs use (the LLM is never called by the dialogs)."""
+    from app.bot.factory import create_chat_service
+    from app.bot.services.export import ExportService
+    from app.llm import LLMProvider
+
+    chat_service = create_chat_service(settings, storage, LLMProvider(settings.llm))
+    return {
+        "chat_service": chat_service,
+        "conversations": chat_service.conversations,
+        "personas": chat_service.personas,
+        "exports": ExportService(),
+    }
+
+
 @pytest.fixture
 async def app(provider_env: None, tmp_path: Path) -> AsyncIterator[App]:
     storage = open_memory_storage()
@@ -160,6 +176,7 @@ async def app(provider_env: None, tmp_path: Path) -> AsyncIterator[App]:
         access=access,
         access_notifier=RecordingNotifier(),
         models=ModelService(storage, settings.llm),
+        **conversation_services(settings, storage),
     )
     dp.update.outer_middleware(UserContextMiddleware(storage, authority))
     # An empty catalog dir: gettext returns the English source strings.

@@ -53,7 +53,7 @@ async def test_pick_persists_and_confirms_in_place(app: App) -> None:
     await client.click(app.mm.last_message(), InlineButtonTextLocator(r"gpt-4o · .*"))
     record = await app.storage.users.get(FRIEND_ID)
     assert record is not None and record.model == "gpt-4o"
-    assert app.mm.last_message().text == "Model set to gpt-4o."
+    assert app.mm.last_message().text.splitlines()[0] == "Model set to gpt-4o."
     # Rendered over the previous dialog message (a callback edits, it does not send).
     [(mode, old_id)] = app.mm.renders
     assert old_id == menu_id and mode in ("auto", "edit")
@@ -75,7 +75,7 @@ async def test_direct_switch(app: App) -> None:
     record = await app.storage.users.get(FRIEND_ID)
     assert record is not None and record.model == "gpt-4o"
     [sent] = app.bot.of(SendMessage)
-    assert sent.text == "Model set to gpt-4o."
+    assert sent.text.splitlines()[0] == "Model set to gpt-4o."
     assert not app.mm.sent_messages  # no dialog opened
 
 
@@ -100,7 +100,7 @@ async def test_unknown_name_suggests_and_click_switches(app: App) -> None:
     record = await app.storage.users.get(FRIEND_ID)
     assert record is not None and record.model == "gpt-4o"
     [edit] = app.bot.of(EditMessageText)
-    assert edit.text == "Model set to gpt-4o."
+    assert edit.text.splitlines()[0] == "Model set to gpt-4o."
 
 
 @pytest.mark.parametrize("forged", ["evil/model", "nonsense", "claude-sonnet"])
@@ -149,7 +149,7 @@ async def test_menu_command_and_buttons_apply_one_rule(
     await admin.send("/model")
     await admin.click(app.mm.last_message(), InlineButtonTextLocator(r"ollama \(\d+\)"))
     await admin.click(app.mm.last_message(), InlineButtonTextLocator("llama3 · .*|llama3"))
-    assert app.mm.last_message().text == "Model set to llama3."
+    assert app.mm.last_message().text.splitlines()[0] == "Model set to llama3."
 
 
 async def test_direct_switch_echo_is_clipped(app: App) -> None:

@@ -12,6 +12,7 @@ import pytest
 import pytest_asyncio
 
 from app.bot.factory import BotApp, create_app
+from app.bot.services.conversation_settings import ConversationSettings
 from app.config import BotSettings, Settings, StorageSettings, TelegramSettings, WebhookSettings
 from app.llm import AccessSettings, LLMSettings
 from app.storage import Storage, open_memory_storage
@@ -57,8 +58,12 @@ def make_settings(tg: TelegramEmulator, fake_llm: FakeOpenAI, **overrides: Any) 
     bot = overrides.pop("bot", None) or BotSettings(
         draft_interval=0.02, edit_interval=0.05, request_cooldown_seconds=3600
     )
+    # Titles off unless a test asks: their background model call would otherwise interleave
+    # with the calls other tests look at (fake.chat_requests[-1]).
+    conversations = overrides.pop("conversations", None) or ConversationSettings(auto_title=False)
     return Settings(
         telegram=TelegramSettings(bot_token=tg.token, api_base=tg.base_url),
+        conversations=conversations,
         webhook=WebhookSettings(),
         storage=StorageSettings(uri=None),
         access=access,

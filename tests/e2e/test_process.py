@@ -110,6 +110,8 @@ async def test_sigterm_lets_the_answer_in_progress_finish(
             LLM_DEFAULT_MODEL="openai/fake-model",
             LLM_API_BASE=fake_llm.base_url,
             LLM_API_KEY="sk-test",
+            # One answer, one usage record: no title call after it (tests of their own).
+            CONVERSATIONS_AUTO_TITLE="false",
         ),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,

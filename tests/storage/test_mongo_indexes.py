@@ -24,7 +24,14 @@ async def test_indexes_created_at_start_up(mstore: Storage, server: str) -> None
     expected = {
         UserDoc: {"username_lower", "approved"},
         AccessRequestDoc: {"status_created", "user_created", "one_pending_per_user"},
-        ConversationDoc: {"user_chat_active", "one_active_per_chat"},
+        ConversationDoc: {
+            "user_key_active",
+            "one_active_per_key",
+            "user_key_updated",
+            "user_key_words",
+            "user_archive",
+            "chat_message_ids",
+        },
         UsageDoc: {"created", "user_created", "model_created", "outcome_created"},
     }
     for doc, names in expected.items():
@@ -47,3 +54,5 @@ async def test_partial_unique_indexes_are_enforced(mstore: Storage, server: str)
     with pytest.raises(DuplicateKeyError):
         await convs.insert_one({"user_id": 1, "chat_id": 1, "active": True})
     await convs.insert_one({"user_id": 1, "chat_id": 1, "active": False})
+    # another forum topic of the same chat has an active conversation of its own
+    await convs.insert_one({"user_id": 1, "chat_id": 1, "thread_id": 5, "active": True})

@@ -126,12 +126,20 @@ class TelegramEmulator:
         return self._users[id]
 
     def group(
-        self, id: int = -1001234567890, title: str = "Test group", *, username: str | None = None
+        self,
+        id: int = -1001234567890,
+        title: str = "Test group",
+        *,
+        username: str | None = None,
+        forum: bool = False,
     ) -> SimGroup:
-        """A supergroup the bot is a member of (ids of groups are negative)."""
+        """A supergroup the bot is a member of (ids of groups are negative). ``forum``: a
+        forum supergroup; users post into its topics with ``send_in(..., thread_id=N)``."""
         if id >= 0:
             raise ValueError("group ids are negative in Telegram")
-        self.state.chats.add_group(id, title, username)
+        chat = self.state.chats.add_group(id, title, username)
+        if forum:
+            chat.chat["is_forum"] = True
         return SimGroup(self, id, title)
 
     def chat(self, chat_id: int) -> ChatState:

@@ -95,12 +95,24 @@ class SimUser:
         media: Any = None,
         reply_to: EmuMessage | int | None = None,
         update_type: str = "message",
+        thread_id: int | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> EmuMessage:
         reply_id = reply_to.message_id if isinstance(reply_to, EmuMessage) else reply_to
         if entities is None and kind == "text":
             entities = auto_entities(text)
+        extra = dict(extra or {})
+        if thread_id is not None:
+            extra |= {"message_thread_id": thread_id, "is_topic_message": True}
         msg = self.emu.state.chats.store_message(
-            chat, self.as_dict, text, entities, kind=kind, media=media, reply_to=reply_id
+            chat,
+            self.as_dict,
+            text,
+            entities,
+            kind=kind,
+            media=media,
+            reply_to=reply_id,
+            extra=extra,
         )
         reply = chat.messages_by_id.get(reply_id) if reply_id else None
         if self.emu.state.bot.sees(chat, msg):
@@ -124,15 +136,25 @@ class SimUser:
         *,
         reply_to: EmuMessage | int | None = None,
         mention_bot: bool = False,
+        thread_id: int | None = None,
+        forwarded_from: str | None = None,
     ) -> EmuMessage:
         """A message in a group; ``mention_bot`` prefixes ``@<bot username> ``.
 
         With privacy mode on (default) the bot only receives it if it is a command, mentions
         the bot or replies to a bot message; the message is stored in the group either way.
+        ``thread_id``: posted in that forum topic (``group(..., forum=True)``).
+        ``forwarded_from``: a text forwarded from a user of that name (hidden account).
         """
         if mention_bot:
             text = f"@{self.emu.bot_username} {text}"
-        return self._post(group.chat, text, None, reply_to=reply_to)
+        extra: dict[str, Any] = {}
+        if forwarded_from is not None:
+            origin = {"type": "hidden_user", "date": unix_now(), "sender_user_name": forwarded_from}
+            extra["forward_origin"] = origin
+        return self._post(
+            group.chat, text, None, reply_to=reply_to, thread_id=thread_id, extra=extra
+        )
 
     async def send_photo(
         self,

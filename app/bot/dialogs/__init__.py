@@ -1,4 +1,5 @@
-"""aiogram-dialog menus: /model (everyone allowed in), /stats and /access (admins only).
+"""aiogram-dialog menus: /model, /chats and /persona (everyone allowed in), /stats and
+/access (admins only).
 
 ``create_dialogs_router()`` builds a fresh router with the command handlers and the three
 dialogs; the factory includes it before the chat router and calls ``setup_menus(dp)``
@@ -10,25 +11,35 @@ from __future__ import annotations
 from aiogram import Router
 
 from app.bot.dialogs.access import create_access_router
+from app.bot.dialogs.chats import create_chats_router
 from app.bot.dialogs.errors import register_dialog_error_handlers
 from app.bot.dialogs.model import ModelPick, create_model_router
+from app.bot.dialogs.persona import create_persona_router
 from app.bot.dialogs.setup import setup_menus
-from app.bot.dialogs.states import AccessSG, ModelSG, StatsSG
+from app.bot.dialogs.states import AccessSG, ChatsSG, ModelSG, PersonaSG, StatsSG
 from app.bot.dialogs.stats import create_stats_router
 from app.bot.dialogs.tools import create_tools_router
 
 
 def create_dialogs_router() -> Router:
     router = Router(name="dialogs")
-    router.include_routers(create_model_router(), create_stats_router(), create_access_router())
+    router.include_routers(
+        create_model_router(),
+        create_stats_router(),
+        create_access_router(),
+        create_chats_router(),
+        create_persona_router(),
+    )
     router.include_router(create_tools_router())
     return router
 
 
 __all__ = [
     "AccessSG",
+    "ChatsSG",
     "ModelPick",
     "ModelSG",
+    "PersonaSG",
     "StatsSG",
     "create_dialogs_router",
     "register_dialog_error_handlers",

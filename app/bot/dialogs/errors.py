@@ -21,7 +21,7 @@ from aiogram_dialog.api.exceptions import OutdatedIntent, UnknownIntent, Unknown
 from aiogram_dialog.utils import remove_intent_id
 
 from app.access import AccessAuthority
-from app.bot.dialogs.states import AccessSG, ModelSG, StatsSG, ToolsSG
+from app.bot.dialogs.states import AccessSG, ChatsSG, ModelSG, PersonaSG, StatsSG, ToolsSG
 from app.llm.access import Role
 from app.storage.errors import StorageUnavailable
 
@@ -35,6 +35,8 @@ _MENUS: dict[str, tuple[frozenset[Role], State]] = {
     "m_": (frozenset({Role.ADMIN, Role.FRIEND}), ModelSG.providers),
     "s_": (frozenset({Role.ADMIN}), StatsSG.main),
     "a_": (frozenset({Role.ADMIN}), AccessSG.main),
+    "c_": (frozenset({Role.ADMIN, Role.FRIEND}), ChatsSG.list),
+    "p_": (frozenset({Role.ADMIN, Role.FRIEND}), PersonaSG.main),
     "t_": (frozenset({Role.ADMIN, Role.FRIEND}), ToolsSG.main),
 }
 

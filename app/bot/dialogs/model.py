@@ -20,8 +20,10 @@ from aiogram_dialog.widgets.kbd import Cancel, Row, SwitchTo
 
 from app.bot.dialogs.common import clip, paged_select
 from app.bot.dialogs.filters import InputWindow
+from app.bot.dialogs.keys import key_from
 from app.bot.dialogs.states import ModelSG
 from app.bot.dialogs.widgets import I18nFormat
+from app.bot.services.conversations import ConversationService
 from app.bot.services.models import (
     ModelChoice,
     ModelChosen,
@@ -78,23 +80,44 @@ def model_label(info: ModelInfo, current: bool = False) -> str:
     return f"✅ {label}" if current else label
 
 
+# ---------------------------------------------------------------------------- scope
+
+
+def scope_text() -> str:
+    """What a pick changed: /model sets both the conversation's model and the default."""
+    return _("This conversation now uses it, and new conversations will start with it.")
+
+
+async def apply_to_conversation(data: dict[str, Any], name: str) -> None:
+    """The active conversation (of the chat and topic the pick came from) takes the model;
+    ``ModelService.choose`` already made it the user's default for new conversations."""
+    conversations: ConversationService | None = data.get("conversations")
+    if conversations is not None and data.get("event_chat") is not None:
+        await conversations.set_model(key_from(data), name)
+
+
 # ---------------------------------------------------------------------------- dialog
 
 
 async def _menu(
-    models: ModelService, role: Role, user: User
+    models: ModelService, role: Role, user: User, data: dict[str, Any]
 ) -> tuple[list[ModelInfo], str, str | None]:
-    """The role's catalog, the user's model name and its litellm id."""
+    """The role's catalog, the model of the active conversation (else the user's default)
+    and its litellm id."""
     await ensure_loaded()  # the catalog reads litellm's model map
     await models.refresh()  # a gateway's list, with a short cache
     current = await models.current(user.id)
+    conversations: ConversationService | None = data.get("conversations")
+    if conversations is not None and data.get("event_chat") is not None:
+        conv = await conversations.active(key_from(data | {"event_from_user": user}), None)
+        current = conv.model or current
     return models.catalog(role), current, models.resolved(current)
 
 
 async def providers_getter(
     models: ModelService, role: Role, event_from_user: User, **_kwargs: Any
 ) -> dict[str, Any]:
-    catalog, current, current_id = await _menu(models, role, event_from_user)
+    catalog, current, current_id = await _menu(models, role, event_from_user, _kwargs)
     counts: dict[str, int] = {}
     for m in catalog:
         counts[m.provider] = counts.get(m.provider, 0) + 1
@@ -122,7 +145,7 @@ async def models_getter(
     event_from_user: User,
     **_kwargs: Any,
 ) -> dict[str, Any]:
-    catalog, current, current_id = await _menu(models, role, event_from_user)
+    catalog, current, current_id = await _menu(models, role, event_from_user, _kwargs)
     provider = dialog_manager.dialog_data.get("provider")
     items = [
         {"id": item_id(m, i), "label": model_label(m, m.model_id == current_id)}
@@ -160,6 +183,7 @@ async def on_model(
     if not isinstance(outcome, ModelChosen):
         await callback.answer(_("This model is no longer available."), show_alert=True)
         return
+    await apply_to_conversation(manager.middleware_data, outcome.name)
     manager.dialog_data["picked"] = outcome.name
     await manager.switch_to(ModelSG.done)  # a callback: the same message is edited
 
@@ -190,6 +214,9 @@ def model_dialog() -> Dialog:
         ),
         Window(
             I18nFormat(__("Model set to {model}.")),
+            I18nFormat(
+                __("This conversation now uses it, and new conversations will start with it.")
+            ),
             Row(
                 SwitchTo(
                     I18nFormat(__("Choose another model")), id="m_again", state=ModelSG.providers
@@ -243,6 +270,7 @@ async def cmd_model(
     dialog_manager: DialogManager,
     models: ModelService,
     role: Role,
+    **data: Any,
 ) -> None:
     name = (command.args or "").strip()
     if not name:
@@ -251,12 +279,20 @@ async def cmd_model(
     assert message.from_user is not None  # a command always has a sender
     await ensure_loaded()  # the catalog reads litellm's model map: not on the event loop
     await models.refresh()
-    text, markup = choice_reply(await models.choose(message.from_user.id, name, role))
+    outcome = await models.choose(message.from_user.id, name, role)
+    text, markup = choice_reply(outcome)
+    if isinstance(outcome, ModelChosen):
+        await apply_to_conversation(data, outcome.name)
+        text = f"{text}\n{scope_text()}"
     await message.answer(text, reply_markup=markup)
 
 
 async def on_suggestion(
-    callback: CallbackQuery, callback_data: ModelPick, models: ModelService, role: Role
+    callback: CallbackQuery,
+    callback_data: ModelPick,
+    models: ModelService,
+    role: Role,
+    **data: Any,
 ) -> None:
     await ensure_loaded()
     await models.refresh()
@@ -269,9 +305,10 @@ async def on_suggestion(
         )
         await callback.answer(_("Unknown model."), show_alert=True)
         return
+    await apply_to_conversation(data, outcome.name)
     text = _("Model set to {model}.").format(model=clip(outcome.name))
     if isinstance(callback.message, Message):
-        await callback.message.edit_text(text, reply_markup=None)
+        await callback.message.edit_text(f"{text}\n{scope_text()}", reply_markup=None)
     await callback.answer(text)
 
 

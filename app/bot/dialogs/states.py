@@ -31,5 +31,26 @@ class AccessSG(StatesGroup):
     budget_input = State()
 
 
+class ChatsSG(StatesGroup):
+    list = State()
+    search = State()
+    conv = State()
+    rename = State()
+    delete = State()
+    opened = State()
+
+
+class PersonaSG(StatesGroup):
+    main = State()
+    new_name = State()
+    new_prompt = State()
+    own = State()
+    item = State()
+    edit_name = State()
+    edit_prompt = State()
+    delete = State()
+    group = State()
+
+
 class ToolsSG(StatesGroup):
     main = State()

@@ -23,13 +23,13 @@ from app.bot.keyboards.answer import (
     models_keyboard,
 )
 from app.bot.middlewares.dialog_lock import release_dialog_lock
+from app.bot.routers.threads import thread_of
 from app.bot.services.answer_controls import (
     AnswerControls,
     ControlPress,
     ControlResult,
     ControlStatus,
 )
-from app.bot.services.chat import ChatService
 from app.bot.services.models import ModelChosen, ModelService
 from app.bot.services.running import RunningAnswers
 from app.config import Settings
@@ -97,7 +97,6 @@ def create_answer_controls_router() -> Router:
         settings: Settings,
         bot_limiter: AsyncLimiter,
         answer_controls: AnswerControls,
-        chat_service: ChatService,
         models: ModelService,
         running_answers: RunningAnswers,
     ) -> None:
@@ -110,7 +109,8 @@ def create_answer_controls_router() -> Router:
             await query.answer(_("These buttons belong to the person who asked."))
             return
         user_id, chat_id = user_record.user_id, message.chat.id
-        status = await answer_controls.is_latest(user_id, chat_id, message.message_id)
+        thread_id = thread_of(message)
+        status = await answer_controls.is_latest(user_id, chat_id, message.message_id, thread_id)
         if status is ControlStatus.UNAVAILABLE:
             await query.answer(_("⚠️ The database is unavailable right now. Try again later."))
             return
@@ -122,9 +122,7 @@ def create_answer_controls_router() -> Router:
             await ensure_loaded()  # the catalog needs litellm's model map
             names = picker_names(models, role, settings)
             await query.answer()
-            await _set_markup(
-                message, models_keyboard(user_id, names, chat_service.model_for(user_record))
-            )
+            await _set_markup(message, models_keyboard(user_id, names, ""))
             return
         if action is AnswerAction.BACK:
             await query.answer()
@@ -159,7 +157,9 @@ def create_answer_controls_router() -> Router:
                 reply_to_message_id=None if private else message.message_id,
                 message_thread_id=message.message_thread_id if message.is_topic_message else None,
             )
-            press = ControlPress(user_record, caller, chat_id, message.message_id, running.stop)
+            press = ControlPress(
+                user_record, caller, chat_id, message.message_id, running.stop, thread_id
+            )
             result: ControlResult
             if continuing:
                 result = await answer_controls.continue_answer(press, sink)

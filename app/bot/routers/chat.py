@@ -21,12 +21,14 @@ from aiolimiter import AsyncLimiter
 from app.bot.answer_sink import TelegramAnswer as TelegramAnswer
 from app.bot.answer_sink import open_answer
 from app.bot.middlewares.dialog_lock import release_dialog_lock
-from app.bot.services.chat import AnswerSink, ChatRequest, ChatService
+from app.bot.routers.threads import conversation_key, reply_context, thread_of
+from app.bot.services.chat import AnswerSink, ChatRequest, ChatService, ReplyContext
 from app.bot.services.running import RunningAnswers
 from app.config import Settings
 from app.llm import Attachment
 from app.llm.access import Caller
 from app.storage import UserRecord
+from app.storage.errors import StorageUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +90,7 @@ class Answerer:
         text of answers to voice notes, to speak it)."""
         private = message.chat.type == ChatType.PRIVATE
         chat_id = message.chat.id
+        reply = await self._reply_context(message)
         with self.running.track(self.user.user_id, chat_id) as running:
             sink = open_answer(
                 self.bot,
@@ -106,10 +109,40 @@ class Answerer:
                 chat_id=chat_id,
                 text=text,
                 attachments=attachments or [],
+                thread_id=thread_of(message),
+                message_id=message.message_id,
+                reply=reply,
                 stop=running.stop,
             )
             await self.chat_service.answer(request, wrap(sink) if wrap else sink)
         await sink.tidy()
+
+    async def _reply_context(self, message: Message) -> ReplyContext | None:
+        """The replied-to message, quoted. A reply to a stored answer of another
+        conversation of this user continues that conversation from there instead; an
+        answer of the active conversation is in its history already."""
+        replied = message.reply_to_message
+        if replied is None:
+            return None
+        me = await self.bot.me()
+        if replied.from_user is not None and replied.from_user.id == me.id:
+            try:
+                continued = await self.chat_service.conversations.continue_from(
+                    conversation_key(message, self.user.user_id), replied.message_id
+                )
+            except StorageUnavailable:
+                continued = None
+            if continued is not None and continued.current:
+                return None
+            if continued is not None:
+                title = continued.conversation.title or _("untitled")
+                await message.reply(
+                    _("↩️ Continuing the conversation «{title}» from that answer.").format(
+                        title=title
+                    )
+                )
+                return None  # that answer ends the history now: no need to quote it
+        return reply_context(message, me.id)
 
 
 async def _with_answerer(

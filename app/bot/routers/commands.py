@@ -14,7 +14,9 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from app.bot.media_texts import help_lines
+from app.bot.routers.threads import conversation_key
 from app.bot.services.chat import ChatService
+from app.bot.services.conversations import ConversationService
 from app.bot.services.media import MediaService
 from app.bot.services.spend import SpendService
 from app.bot.usage_texts import me_text
@@ -38,7 +40,9 @@ def help_text(role: Role, model: str, extra: Sequence[str] = ()) -> str:
         "",
         _("Current model: {model}").format(model=f"<code>{html.escape(model)}</code>"),
         "",
-        _("/new: start a new conversation"),
+        _("/new: start a new conversation (the current one is kept)"),
+        _("/chats: your conversations: open, rename, delete, export, search"),
+        _("/persona: pick or create a persona for this conversation"),
         _("/model: pick a model (or /model gpt-4o to switch directly)"),
         _("/language: change the bot's language"),
         _("/stop: stop the answer being written"),
@@ -91,9 +95,21 @@ def create_commands_router() -> Router:
         )
 
     @router.message(Command("new"))
-    async def new(message: Message, user_record: UserRecord, chat_service: ChatService) -> None:
-        await chat_service.new_conversation(user_record.user_id, message.chat.id)
-        await message.answer(_("🆕 New conversation started. What's on your mind?"))
+    async def new(
+        message: Message, user_record: UserRecord, conversations: ConversationService
+    ) -> None:
+        key = conversation_key(message, user_record.user_id)
+        started = await conversations.start_new(key, user_record.model)
+        text = _(
+            "🆕 New conversation started; the previous one is kept in /chats. What's on your mind?"
+        )
+        if started.archived:
+            titles = ", ".join(f"«{c.title or _('untitled')}»" for c in started.archived)
+            text += "\n\n" + _(
+                "📦 Archived to stay within {limit} conversations: {titles}. "
+                "Find them under Archived in /chats."
+            ).format(limit=conversations.max_per_user, titles=titles)
+        await message.answer(text)
 
     @router.message(Command("language"))
     async def language(message: Message, i18n: I18n) -> None:

@@ -56,6 +56,7 @@ class ControlPress:
     chat_id: int
     message_id: int
     stop: asyncio.Event | None = None
+    thread_id: int = 0  # the forum topic (each topic is its own conversation)
 
 
 @dataclass(frozen=True)
@@ -81,9 +82,11 @@ class AnswerControls:
         self._chat = chat
         self._conversations = chat.storage.conversations
 
-    async def _latest(self, user_id: int, chat_id: int, message_id: int) -> _Latest | None:
+    async def _latest(
+        self, user_id: int, chat_id: int, message_id: int, thread_id: int = 0
+    ) -> _Latest | None:
         """The answer the pressed message carries, if it is the latest one."""
-        conversation = await self._conversations.active(user_id, chat_id)
+        conversation = await self._conversations.active(user_id, chat_id, thread_id)
         turns = conversation.turns
         if buttons_message(turns) != message_id:
             return None
@@ -92,10 +95,12 @@ class AnswerControls:
             return None
         return _Latest(conversation, turns[-1], users[-1])
 
-    async def is_latest(self, user_id: int, chat_id: int, message_id: int) -> ControlStatus:
+    async def is_latest(
+        self, user_id: int, chat_id: int, message_id: int, thread_id: int = 0
+    ) -> ControlStatus:
         """For buttons that only change the keyboard (the model picker)."""
         try:
-            found = await self._latest(user_id, chat_id, message_id)
+            found = await self._latest(user_id, chat_id, message_id, thread_id)
         except StorageUnavailable:
             return ControlStatus.UNAVAILABLE
         return ControlStatus.DONE if found is not None else ControlStatus.EXPIRED
@@ -105,28 +110,29 @@ class AnswerControls:
     ) -> ControlResult:
         """Answer the same prompt again (with ``model`` for this answer only, if given); the
         new answer replaces the old one in the history, Telegram keeps both messages."""
-        async with self._chat.lock_for(press.user.user_id, press.chat_id):
+        async with self._chat.lock_for(press.user.user_id, press.chat_id, press.thread_id):
             try:
-                latest = await self._latest(press.user.user_id, press.chat_id, press.message_id)
+                latest = await self._latest(
+                    press.user.user_id, press.chat_id, press.message_id, press.thread_id
+                )
             except StorageUnavailable:
                 return ControlResult(ControlStatus.UNAVAILABLE)
             if latest is None:
                 return ControlResult(ControlStatus.EXPIRED)
             conversation_id = latest.conversation.id
 
-            async def save(text: str, used_model: str, tool_turns: Sequence[Turn]) -> bool:
+            async def save(text: str, used_model: str, _tool_turns: Sequence[Turn]) -> bool:
+                # The old answer's tool turns stay: they are still what the prompt found.
                 turn = Turn(role="assistant", content=text, model=used_model)
                 try:
-                    return await self._conversations.replace_last_answer(
-                        conversation_id, [*tool_turns, turn]
-                    )
+                    return await self._conversations.replace_last_assistant(conversation_id, turn)
                 except StorageUnavailable:
                     log.warning("controls: regenerated answer not saved in %s", conversation_id)
                     return False
 
             job = AnswerJob(
                 prompt=latest.prompt.content,
-                model=model or self._chat.model_for(press.user),
+                model=model or self._chat.model_for(press.user, latest.conversation),
                 history=history_of(latest.conversation.turns[: latest.prompt_index]),
                 caller=press.caller,
                 user_id=press.user.user_id,
@@ -135,15 +141,19 @@ class AnswerControls:
                 save=save,
                 stop=press.stop,
                 superseded_message_id=press.message_id,
+                use_tools=False,  # a new answer to the same findings
+                system_prompt=await self._chat.persona_prompt(latest.conversation),
             )
             return ControlResult(ControlStatus.DONE, await self._chat.run(job, sink))
 
     async def continue_answer(self, press: ControlPress, sink: AnswerSink) -> ControlResult:
         """Ask the model to go on where the answer stopped; the continuation is appended to
         the same answer in the history (and arrives in a new message)."""
-        async with self._chat.lock_for(press.user.user_id, press.chat_id):
+        async with self._chat.lock_for(press.user.user_id, press.chat_id, press.thread_id):
             try:
-                latest = await self._latest(press.user.user_id, press.chat_id, press.message_id)
+                latest = await self._latest(
+                    press.user.user_id, press.chat_id, press.message_id, press.thread_id
+                )
             except StorageUnavailable:
                 return ControlResult(ControlStatus.UNAVAILABLE)
             if latest is None:
@@ -153,7 +163,7 @@ class AnswerControls:
 
             async def save(text: str, _model: str, _tool_turns: Sequence[Turn]) -> bool:
                 try:
-                    return await self._conversations.extend_last_answer(
+                    return await self._conversations.extend_last_assistant(
                         conversation_id, _join(answer.content, text)
                     )
                 except StorageUnavailable:
@@ -162,12 +172,13 @@ class AnswerControls:
 
             job = AnswerJob(
                 prompt=CONTINUE_PROMPT,
-                model=answer.model or self._chat.model_for(press.user),
+                model=answer.model or self._chat.model_for(press.user, latest.conversation),
                 history=history_of(latest.conversation.turns),
                 caller=press.caller,
                 user_id=press.user.user_id,
                 chat_id=press.chat_id,
                 use_tools=False,
+                system_prompt=await self._chat.persona_prompt(latest.conversation),
                 conversation_id=conversation_id,
                 save=save,
                 stop=press.stop,

@@ -13,6 +13,10 @@ from typing import Protocol
 from weakref import WeakValueDictionary
 
 from app.bot.services.answer_stream import AnswerProgress, read_answer
+from app.bot.services.context import with_reply
+from app.bot.services.conversations import ConversationKey, ConversationService
+from app.bot.services.personas import PersonaService
+from app.bot.services.titles import TitleService
 from app.bot.services.tool_answer import (
     ToolProgressSink,
     turn_message,
@@ -30,7 +34,7 @@ from app.llm import (
 from app.llm.access import Caller
 from app.llm.options import QueryOptions
 from app.llm.usage import UsageEvent
-from app.storage import Conversation, Storage, Turn, UserRecord
+from app.storage import Conversation, ConversationInfo, Storage, Turn, UserRecord
 from app.storage.errors import StorageUnavailable
 
 log = logging.getLogger(__name__)
@@ -93,12 +97,25 @@ class ChatOutcome(StrEnum):
 
 
 @dataclass(frozen=True)
+class ReplyContext:
+    """The message the user replied to: quoted into the prompt, whoever wrote it."""
+
+    text: str
+    author: str | None = None  # a name; None when unknown
+    from_bot: bool = False  # one of the bot's own answers
+    forwarded_from: str | None = None  # the original author of a forwarded text
+
+
+@dataclass(frozen=True)
 class ChatRequest:
     user: UserRecord
     caller: Caller
     chat_id: int
     text: str
     attachments: Sequence[Attachment] = field(default_factory=tuple)
+    thread_id: int = 0  # the forum topic: each topic is its own conversation
+    message_id: int | None = None  # the user's Telegram message
+    reply: ReplyContext | None = None
     # Set it to stop the answer (⏹ Stop, /stop): the model call is cancelled and the text
     # so far is kept as the answer.
     stop: asyncio.Event | None = None
@@ -129,6 +146,7 @@ class AnswerJob:
     # The message that carried the answer buttons until now: they move to the new answer.
     superseded_message_id: int | None = None
     use_tools: bool = True  # Continue goes on writing; it does not search again
+    system_prompt: str | None = None  # the conversation's persona (None: the default)
 
 
 class ChatService:
@@ -139,49 +157,61 @@ class ChatService:
         *,
         default_model: str,
         system_prompt: str = SYSTEM_PROMPT,
+        personas: PersonaService | None = None,
+        conversations: ConversationService | None = None,
+        titles: TitleService | None = None,
         tools: ToolService | None = None,
     ) -> None:
         self._storage = storage
         self._llm = llm
         self._default_model = default_model
+        # The prompt when the conversation's persona can't be read (database down).
         self.system_prompt = system_prompt
+        self.personas = personas or PersonaService(storage)
+        self.conversations = conversations or ConversationService(storage, self.personas)
+        self.titles = titles or TitleService(storage, llm, enabled=False)
         self._tools = tools
         # One answer at a time per conversation, so a quick second message sees the first
         # exchange in its context and answers arrive in order (buttons take the same lock).
-        self._locks: WeakValueDictionary[tuple[int, int], asyncio.Lock] = WeakValueDictionary()
+        self._locks: WeakValueDictionary[tuple[int, int, int], asyncio.Lock] = WeakValueDictionary()
 
     @property
     def storage(self) -> Storage:
         return self._storage
 
-    def model_for(self, user: UserRecord) -> str:
-        return user.model or self._default_model
+    def model_for(self, user: UserRecord, conversation: ConversationInfo | None = None) -> str:
+        """The conversation's own model, else the user's default, else the bot's."""
+        return (conversation.model if conversation else None) or user.model or self._default_model
 
-    async def new_conversation(self, user_id: int, chat_id: int) -> None:
-        await self._storage.conversations.start_new(user_id, chat_id)
+    async def new_conversation(self, user_id: int, chat_id: int, thread_id: int = 0) -> None:
+        await self.conversations.start_new(ConversationKey(user_id, chat_id, thread_id), None)
 
-    def lock_for(self, user_id: int, chat_id: int) -> asyncio.Lock:
-        key = (user_id, chat_id)
+    def lock_for(self, user_id: int, chat_id: int, thread_id: int = 0) -> asyncio.Lock:
+        key = (user_id, chat_id, thread_id)
         lock = self._locks.get(key)
         if lock is None:
             lock = self._locks[key] = asyncio.Lock()
         return lock
 
     async def answer(self, request: ChatRequest, sink: AnswerSink) -> ChatOutcome:
-        async with self.lock_for(request.user.user_id, request.chat_id):
+        async with self.lock_for(request.user.user_id, request.chat_id, request.thread_id):
             return await self._answer(request, sink)
 
     async def _answer(self, request: ChatRequest, sink: AnswerSink) -> ChatOutcome:
         user = request.user
-        conversation = await self._load(user.user_id, request.chat_id)
+        conversation = await self._load(request)
         conversation_id = conversation.id if conversation is not None else None
+        prompt = with_reply(request.text, request.reply)
+        kept: list[str] = []
 
         async def save(answer: str, model: str, tool_turns: Sequence[Turn]) -> bool:
-            return await self._remember(conversation_id, request, answer, model, tool_turns)
+            kept.append(answer)
+            return await self._remember(conversation, request, prompt, answer, model, tool_turns)
 
+        model = self.model_for(user, conversation)
         job = AnswerJob(
-            prompt=request.text,
-            model=self.model_for(user),
+            prompt=prompt,
+            model=model,
             history=history_of(conversation.turns) if conversation is not None else [],
             caller=request.caller,
             user_id=user.user_id,
@@ -193,8 +223,14 @@ class ChatService:
             superseded_message_id=(
                 buttons_message(conversation.turns) if conversation is not None else None
             ),
+            system_prompt=await self.persona_prompt(conversation),
         )
-        return await self.run(job, sink)
+        outcome = await self.run(job, sink)
+        if outcome is ChatOutcome.ANSWERED and conversation is not None and not conversation.turns:
+            await self.titles.after_first_exchange(
+                conversation.id, request.text, kept[-1], model, request.caller
+            )
+        return outcome
 
     async def run(self, job: AnswerJob, sink: AnswerSink) -> ChatOutcome:
         """Stream one model call into ``sink``, keep the answer, record its messages."""
@@ -210,7 +246,9 @@ class ChatService:
             if self._tools is not None and job.use_tools
             else []
         )
-        system = self.system_prompt + TOOLS_PROMPT if tools else self.system_prompt
+        # The persona's prompt goes first in every call and is never trimmed away.
+        system = job.system_prompt or self.system_prompt
+        system = system + TOOLS_PROMPT if tools else system
         try:
             await ensure_loaded()  # the history trim below needs litellm's tokenizer
             # Without tools declared, vendors refuse tool calls and results in the history.
@@ -269,42 +307,59 @@ class ChatService:
         if job.superseded_message_id is not None and job.superseded_message_id not in ids:
             await sink.supersede(job.superseded_message_id)
         try:
-            await self._storage.conversations.set_last_answer_messages(
+            await self._storage.conversations.set_message_ids(
                 job.conversation_id, [*job.prior_message_ids, *ids]
             )
         except StorageUnavailable:
             log.warning("chat: could not record the answer's messages in %s", job.conversation_id)
 
-    async def _load(self, user_id: int, chat_id: int) -> Conversation | None:
+    async def _load(self, request: ChatRequest) -> Conversation | None:
+        key = ConversationKey(request.user.user_id, request.chat_id, request.thread_id)
         # A database outage must not cost the user their answer: answer without context.
         try:
-            return await self._storage.conversations.active(user_id, chat_id)
+            return await self.conversations.active(key, request.user.model)
         except StorageUnavailable:
-            log.warning("chat: conversation of user %s unavailable, answering without it", user_id)
+            log.warning(
+                "chat: conversation of user %s unavailable, answering without it",
+                request.user.user_id,
+            )
             return None
+
+    async def persona_prompt(self, conversation: Conversation | None) -> str:
+        if conversation is None:
+            return self.system_prompt
+        try:
+            return (await self.personas.resolve(conversation.persona)).prompt
+        except StorageUnavailable:
+            return self.system_prompt
 
     async def _remember(
         self,
-        conversation_id: str | None,
+        conversation: Conversation | None,
         request: ChatRequest,
+        prompt: str,
         answer: str,
         model: str,
         tool_turns: Sequence[Turn] = (),
     ) -> bool:
-        if conversation_id is None:
+        if conversation is None:
             return False
-        user_text = request.text
+        user_text = prompt
         if request.attachments:
             user_text = f"[image] {user_text}".strip()
         turns = [
-            Turn(role="user", content=user_text),
+            Turn(
+                role="user",
+                content=user_text,
+                message_ids=[request.message_id] if request.message_id else [],
+            ),
             *tool_turns,  # the tool calls and results the answer came from
             Turn(role="assistant", content=answer, model=model),
         ]
         try:
-            await self._storage.conversations.append(conversation_id, turns)
+            await self._storage.conversations.append(conversation.id, turns)
         except StorageUnavailable:
-            log.warning("chat: could not save the exchange in %s", conversation_id)
+            log.warning("chat: could not save the exchange in %s", conversation.id)
             return False
         return True
 

@@ -1,4 +1,4 @@
-"""Users, access requests and conversations kept in dicts (conversations bounded, LRU).
+"""Users and access requests kept in dicts (conversations: ``conversations``).
 
 Every method runs without an ``await`` between read and write, so on one event loop each
 call is atomic, which is what the MongoDB backend gets from single-document updates.
@@ -7,24 +7,18 @@ Values handed out are deep copies: callers can't mutate the store behind its bac
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from bson import ObjectId
 
 from app.storage.base import (
-    DEFAULT_MAX_TURNS,
     AccessRequest,
     AdminCard,
-    Conversation,
     RequestStatus,
-    Turn,
     UserPrefs,
     UserRecord,
     utc_ms,
 )
-from app.storage.models import after_last_prompt
 
 
 def _new_id() -> str:
@@ -183,112 +177,3 @@ class MemoryAccessRequestRepository:
         req = self._requests.get(request_id)
         if req is not None and not req.cards:
             self._claimed_at.pop(request_id, None)
-
-
-#: Conversations the in-memory store keeps; the least recently used are forgotten beyond it.
-DEFAULT_MAX_CONVERSATIONS = 10_000
-
-
-class MemoryConversationRepository:
-    """Bounded: beyond ``max_conversations`` the least recently used conversation (read,
-    appended to or opened) is forgotten, so a flood of chats can't exhaust the process."""
-
-    def __init__(
-        self,
-        max_turns: int = DEFAULT_MAX_TURNS,
-        max_conversations: int = DEFAULT_MAX_CONVERSATIONS,
-    ) -> None:
-        if max_conversations < 1:
-            raise ValueError("max_conversations must be at least 1")
-        self._max_turns = max_turns
-        self._max_conversations = max_conversations
-        self._convs: OrderedDict[str, Conversation] = OrderedDict()  # oldest use first
-        self._active: dict[tuple[int, int], str] = {}
-
-    def _touch(self, conversation_id: str) -> Conversation | None:
-        conv = self._convs.get(conversation_id)
-        if conv is not None:
-            self._convs.move_to_end(conversation_id)
-        return conv
-
-    def _open(self, user_id: int, chat_id: int) -> Conversation:
-        now = utc_ms()
-        conv = Conversation(
-            id=_new_id(), user_id=user_id, chat_id=chat_id, created_at=now, updated_at=now
-        )
-        self._convs[conv.id] = conv
-        self._active[(user_id, chat_id)] = conv.id
-        while len(self._convs) > self._max_conversations:
-            _, old = self._convs.popitem(last=False)
-            key = (old.user_id, old.chat_id)
-            if self._active.get(key) == old.id:
-                del self._active[key]
-        return conv
-
-    async def active(self, user_id: int, chat_id: int) -> Conversation:
-        conv_id = self._active.get((user_id, chat_id))
-        conv = self._touch(conv_id) if conv_id else None
-        if conv is None:
-            conv = self._open(user_id, chat_id)
-        return conv.model_copy(deep=True)
-
-    async def get(self, conversation_id: str) -> Conversation | None:
-        conv = self._touch(conversation_id)
-        return conv.model_copy(deep=True) if conv else None
-
-    async def append(self, conversation_id: str, turns: Sequence[Turn]) -> None:
-        conv = self._touch(conversation_id)
-        if conv is None or not turns:
-            return
-        conv.turns.extend(
-            t.model_copy(update={"created_at": utc_ms(t.created_at)}, deep=True) for t in turns
-        )
-        del conv.turns[: max(0, len(conv.turns) - self._max_turns)]
-        conv.updated_at = utc_ms()
-
-    def _last_answer(self, conversation_id: str) -> tuple[Conversation, Turn] | None:
-        conv = self._touch(conversation_id)
-        if conv is None or not conv.turns or conv.turns[-1].role != "assistant":
-            return None
-        return conv, conv.turns[-1]
-
-    async def set_last_answer_messages(
-        self, conversation_id: str, message_ids: Sequence[int]
-    ) -> bool:
-        found = self._last_answer(conversation_id)
-        if found is None:
-            return False
-        found[1].message_ids = list(message_ids)
-        return True
-
-    async def replace_last_answer(self, conversation_id: str, turns: Sequence[Turn]) -> bool:
-        found = self._last_answer(conversation_id)
-        if found is None:
-            return False
-        conv, _ = found
-        start = after_last_prompt(conv.turns)
-        conv.turns[start:] = [
-            t.model_copy(update={"created_at": utc_ms(t.created_at)}, deep=True) for t in turns
-        ]
-        conv.updated_at = utc_ms()
-        return True
-
-    async def extend_last_answer(
-        self, conversation_id: str, text: str, message_ids: Sequence[int] = ()
-    ) -> bool:
-        found = self._last_answer(conversation_id)
-        if found is None:
-            return False
-        conv, last = found
-        last.content += text
-        last.message_ids.extend(message_ids)
-        conv.updated_at = utc_ms()
-        return True
-
-    async def start_new(self, user_id: int, chat_id: int) -> Conversation:
-        old_id = self._active.pop((user_id, chat_id), None)
-        old = self._convs.get(old_id) if old_id else None
-        if old is not None:
-            old.active = False
-            old.updated_at = utc_ms()
-        return self._open(user_id, chat_id).model_copy(deep=True)

@@ -16,9 +16,11 @@ from app.storage.bundle import Storage
 from app.storage.durable_sink import DurableUsageSink
 from app.storage.errors import StorageUnavailable
 from app.storage.guard import guard, translate
+from app.storage.mongo.conversations import MongoConversationRepository
 from app.storage.mongo.documents import DOCUMENT_MODELS
 from app.storage.mongo.instances import MongoInstanceRegistry
-from app.storage.mongo.repos import MongoConversationRepository, MongoUserRepository
+from app.storage.mongo.personas import MongoPersonaRepository
+from app.storage.mongo.repos import MongoUserRepository
 from app.storage.mongo.requests import MongoAccessRequestRepository
 from app.storage.mongo.spend import MongoIdentityRepository, MongoSpendRepository
 from app.storage.mongo.tools import MongoToolRepository
@@ -119,8 +121,10 @@ async def open_mongo_storage(
     # Repositories bind their collections now: a later init_beanie (another storage in the
     # same process, as in tests) can't move them to another database.
     raw_usage = MongoUsageRepository(retention_days)
+    conversations = MongoConversationRepository(max_turns)
     try:
         await raw_usage.ensure_indexes()
+        await conversations.ensure_indexes()
     except BaseException:
         await client.close()
         raise
@@ -129,7 +133,7 @@ async def open_mongo_storage(
         backend="mongodb",
         users=guard(MongoUserRepository(), breaker),
         requests=guard(MongoAccessRequestRepository(), breaker),
-        conversations=guard(MongoConversationRepository(max_turns), breaker),
+        conversations=guard(conversations, breaker),
         usage=usage,
         usage_sink=DurableUsageSink(usage, breaker=breaker, **(sink_options or {})),
         spend=guard(MongoSpendRepository(database), breaker),
@@ -138,5 +142,6 @@ async def open_mongo_storage(
         breaker=breaker,
         retention_days=retention_days,
         instances=guard(MongoInstanceRegistry(database), breaker),
+        personas=guard(MongoPersonaRepository(database), breaker),
         tools=guard(MongoToolRepository(database), breaker),
     )

@@ -69,8 +69,19 @@ class AccessRequestDoc(Document):
 class ConversationDoc(Document):
     user_id: int
     chat_id: int
+    thread_id: int = 0  # the forum topic; 0 outside topics
     active: bool = True
+    archived: bool = False
+    title: str | None = None
+    model: str | None = None
+    persona: str | None = None
     turns: list[Turn] = Field(default_factory=list)
+    # What search matches (app.storage.words): ``words`` is every word of every message
+    # ever stored (``msg_words``) plus the current title's (``title_words``), rebuilt when
+    # the title changes.
+    words: list[str] = Field(default_factory=list)
+    msg_words: list[str] = Field(default_factory=list)
+    title_words: list[str] = Field(default_factory=list)
     created_at: datetime = Field(default_factory=utc_ms)
     updated_at: datetime = Field(default_factory=utc_ms)
 
@@ -78,16 +89,71 @@ class ConversationDoc(Document):
         name = "conversations"
         indexes: ClassVar[list[IndexModel]] = [
             IndexModel(
-                [("user_id", ASCENDING), ("chat_id", ASCENDING), ("active", ASCENDING)],
-                name="user_chat_active",
+                [
+                    ("user_id", ASCENDING),
+                    ("chat_id", ASCENDING),
+                    ("thread_id", ASCENDING),
+                    ("active", ASCENDING),
+                ],
+                name="user_key_active",
             ),
-            # At most one active conversation per (user, chat).
+            # At most one active conversation per (user, chat, thread).
             IndexModel(
-                [("user_id", ASCENDING), ("chat_id", ASCENDING)],
-                name="one_active_per_chat",
+                [("user_id", ASCENDING), ("chat_id", ASCENDING), ("thread_id", ASCENDING)],
+                name="one_active_per_key",
                 unique=True,
                 partialFilterExpression={"active": True},
             ),
+            # /chats pages and searches: the user's conversations of one key, newest first.
+            IndexModel(
+                [
+                    ("user_id", ASCENDING),
+                    ("chat_id", ASCENDING),
+                    ("thread_id", ASCENDING),
+                    ("archived", ASCENDING),
+                    ("updated_at", DESCENDING),
+                    ("_id", DESCENDING),
+                ],
+                name="user_key_updated",
+            ),
+            # Search: every query word must be in ``words`` (a multikey index).
+            IndexModel(
+                [
+                    ("user_id", ASCENDING),
+                    ("chat_id", ASCENDING),
+                    ("thread_id", ASCENDING),
+                    ("words", ASCENDING),
+                ],
+                name="user_key_words",
+            ),
+            # The per-user cap: the oldest inactive, unarchived conversations.
+            IndexModel(
+                [
+                    ("user_id", ASCENDING),
+                    ("archived", ASCENDING),
+                    ("active", ASCENDING),
+                    ("updated_at", ASCENDING),
+                ],
+                name="user_archive",
+            ),
+            # A reply to an answer finds its conversation and turn.
+            IndexModel(
+                [("chat_id", ASCENDING), ("turns.message_ids", ASCENDING)],
+                name="chat_message_ids",
+            ),
+        ]
+
+
+class PersonaDoc(Document):
+    owner_id: int
+    name: str
+    prompt: str
+    created_at: datetime = Field(default_factory=utc_ms)
+
+    class Settings:
+        name = "personas"
+        indexes: ClassVar[list[IndexModel]] = [
+            IndexModel([("owner_id", ASCENDING), ("_id", ASCENDING)], name="owner"),
         ]
 
 
@@ -122,4 +188,10 @@ class UsageDoc(Document):
         ]
 
 
-DOCUMENT_MODELS: list[type[Document]] = [UserDoc, AccessRequestDoc, ConversationDoc, UsageDoc]
+DOCUMENT_MODELS: list[type[Document]] = [
+    UserDoc,
+    AccessRequestDoc,
+    ConversationDoc,
+    PersonaDoc,
+    UsageDoc,
+]

@@ -1,4 +1,4 @@
-"""Users and conversations on MongoDB (access requests: ``requests``).
+"""Users on MongoDB (conversations: ``conversations``; access requests: ``requests``).
 
 Every state change is one atomic single-document operation (or guarded by a partial
 unique index), so concurrent handlers and several bot instances can't race each other.
@@ -6,25 +6,15 @@ unique index), so concurrent handlers and several bot instances can't race each 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from typing import Any
 
 from bson import ObjectId
 from bson.errors import InvalidId
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
 
-from app.storage.base import (
-    DEFAULT_MAX_TURNS,
-    Conversation,
-    Turn,
-    UserPrefs,
-    UserRecord,
-    utc_ms,
-)
-from app.storage.models import after_last_prompt
-from app.storage.mongo.documents import ConversationDoc, UserDoc
+from app.storage.base import UserPrefs, UserRecord, utc_ms
+from app.storage.mongo.documents import UserDoc
 
 Raw = dict[str, Any]
 
@@ -46,11 +36,6 @@ def _upserted(raw: Raw | None) -> Raw:
 def _user(raw: Raw) -> UserRecord:
     data = {k: v for k, v in raw.items() if k not in ("_id", "username_lower")}
     return UserRecord(user_id=raw["_id"], **data)
-
-
-def _conversation(raw: Raw) -> Conversation:
-    data = {k: v for k, v in raw.items() if k != "_id"}
-    return Conversation(id=str(raw["_id"]), **data)
 
 
 class MongoUserRepository:
@@ -180,127 +165,3 @@ _NULLABLE = (
     "model",
     "daily_budget_usd",
 )
-
-
-class MongoConversationRepository:
-    def __init__(self, max_turns: int = DEFAULT_MAX_TURNS) -> None:
-        self._col: AsyncCollection[Raw] = ConversationDoc.get_pymongo_collection()
-        self._max_turns = max_turns
-
-    async def _find_active(self, user_id: int, chat_id: int) -> Raw | None:
-        return await self._col.find_one({"user_id": user_id, "chat_id": chat_id, "active": True})
-
-    async def _open(self, user_id: int, chat_id: int) -> Conversation:
-        now = utc_ms()
-        # Validated by the document model, written through this repository's own collection
-        # (Beanie binds documents to one database per process; repositories don't).
-        doc = ConversationDoc(user_id=user_id, chat_id=chat_id, created_at=now, updated_at=now)
-        raw = doc.model_dump(exclude={"id", "revision_id"})
-        try:
-            result = await self._col.insert_one(raw)
-        except DuplicateKeyError:
-            # Another handler opened one concurrently; the unique index keeps it single.
-            found = await self._find_active(user_id, chat_id)
-            if found is None:
-                raise
-            return _conversation(found)
-        return Conversation(
-            id=str(result.inserted_id),
-            user_id=user_id,
-            chat_id=chat_id,
-            created_at=now,
-            updated_at=now,
-        )
-
-    async def active(self, user_id: int, chat_id: int) -> Conversation:
-        raw = await self._find_active(user_id, chat_id)
-        return _conversation(raw) if raw else await self._open(user_id, chat_id)
-
-    async def get(self, conversation_id: str) -> Conversation | None:
-        oid = to_oid(conversation_id)
-        raw = await self._col.find_one({"_id": oid}) if oid else None
-        return _conversation(raw) if raw else None
-
-    async def append(self, conversation_id: str, turns: Sequence[Turn]) -> None:
-        oid = to_oid(conversation_id)
-        if oid is None or not turns:
-            return
-        docs = [t.model_dump() | {"created_at": utc_ms(t.created_at)} for t in turns]
-        # $slice keeps only the newest max_turns in the same atomic update.
-        await self._col.update_one(
-            {"_id": oid},
-            {
-                "$push": {"turns": {"$each": docs, "$slice": -self._max_turns}},
-                "$set": {"updated_at": utc_ms()},
-            },
-        )
-
-    async def _change_last_answer(
-        self, conversation_id: str, change: Callable[[list[Turn]], list[Turn]]
-    ) -> bool:
-        """Compare-and-set on the turns: read them, write the changed ones back only if the
-        conversation still ends with that very turn (a concurrent append retries)."""
-        oid = to_oid(conversation_id)
-        if oid is None:
-            return False
-        for _ in range(5):
-            raw = await self._col.find_one({"_id": oid}, {"turns": 1})
-            turns = raw.get("turns") if raw else None
-            if not turns:
-                return False
-            last = Turn.model_validate(turns[-1])
-            if last.role != "assistant":
-                return False
-            index = len(turns) - 1
-            new = change([Turn.model_validate(t) for t in turns])
-            docs = [t.model_dump() | {"created_at": utc_ms(t.created_at)} for t in new]
-            result = await self._col.update_one(
-                {
-                    "_id": oid,
-                    f"turns.{index}.created_at": utc_ms(last.created_at),
-                    f"turns.{index}.content": last.content,
-                    f"turns.{index + 1}": {"$exists": False},
-                },
-                {"$set": {"turns": docs, "updated_at": utc_ms()}},
-            )
-            if result.matched_count:
-                return True
-        return False
-
-    async def set_last_answer_messages(
-        self, conversation_id: str, message_ids: Sequence[int]
-    ) -> bool:
-        ids = list(message_ids)
-        return await self._change_last_answer(
-            conversation_id,
-            lambda ts: [*ts[:-1], ts[-1].model_copy(update={"message_ids": ids})],
-        )
-
-    async def replace_last_answer(self, conversation_id: str, turns: Sequence[Turn]) -> bool:
-        new = list(turns)
-        return await self._change_last_answer(
-            conversation_id, lambda ts: [*ts[: after_last_prompt(ts)], *new]
-        )
-
-    async def extend_last_answer(
-        self, conversation_id: str, text: str, message_ids: Sequence[int] = ()
-    ) -> bool:
-        return await self._change_last_answer(
-            conversation_id,
-            lambda ts: [
-                *ts[:-1],
-                ts[-1].model_copy(
-                    update={
-                        "content": ts[-1].content + text,
-                        "message_ids": [*ts[-1].message_ids, *message_ids],
-                    }
-                ),
-            ],
-        )
-
-    async def start_new(self, user_id: int, chat_id: int) -> Conversation:
-        await self._col.update_many(
-            {"user_id": user_id, "chat_id": chat_id, "active": True},
-            {"$set": {"active": False, "updated_at": utc_ms()}},
-        )
-        return await self._open(user_id, chat_id)

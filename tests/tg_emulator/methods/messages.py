@@ -29,6 +29,14 @@ def _folder(kind: str) -> tuple[str, str]:
     return _FOLDERS.get(kind, (kind + "s", "bin"))
 
 
+def _topic(chat: ChatState, params: dict[str, Any]) -> dict[str, Any]:
+    """A message sent into a forum topic belongs to it (message_thread_id, is_topic_message)."""
+    thread = params.get("message_thread_id")
+    if not thread or not chat.chat.get("is_forum"):
+        return {}
+    return {"message_thread_id": thread, "is_topic_message": True}
+
+
 async def send_message(state: EmulatorState, req: Request) -> Any:
     params = req.params
     chat = chat_for(state, params)
@@ -43,7 +51,7 @@ async def send_message(state: EmulatorState, req: Request) -> Any:
         entities,
         reply_markup=keyboard,
         reply_to=replied,
-        extra={k: params[k] for k in kept if k in params},
+        extra={k: params[k] for k in kept if k in params} | _topic(chat, params),
     )
     return state.chats.message_json(chat, msg)
 
@@ -70,6 +78,7 @@ def media_sender(kind: str) -> Handler:
             media=media_object(kind, stored),
             reply_markup=keyboard,
             reply_to=replied,
+            extra=_topic(chat, params),
         )
         return state.chats.message_json(chat, msg)
 

@@ -1,0 +1,176 @@
+"""Conversation export: a Markdown document to read and a JSON document with the roles,
+models and times, each split into parts below Telegram's document size limit. Labels are
+msgids translated by the injected ``translate``; no Telegram here."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from app.storage import Conversation, Turn
+
+Translate = Callable[[str], str]
+
+
+def __(msgid: str) -> str:
+    """Marks a msgid for extraction; ``translate`` translates it when it is used."""
+    return msgid
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    filename: str
+    data: bytes
+    mime_type: str
+
+
+def _same(text: str) -> str:
+    return text
+
+
+def slug(title: str) -> str:
+    words = re.findall(r"\w+", title.lower())
+    return "-".join(words)[:40].strip("-") or "conversation"
+
+
+def _pieces(turn: Turn, max_bytes: int) -> Iterator[Turn]:
+    """A turn too large for one part, as consecutive pieces of at most ``max_bytes`` of
+    UTF-8 each (nothing is dropped)."""
+    text = turn.content
+    if len(text.encode()) <= max_bytes:
+        yield turn
+        return
+    piece: list[str] = []
+    size = 0
+    for char in text:
+        width = len(char.encode())
+        if size + width > max_bytes:
+            yield turn.model_copy(update={"content": "".join(piece)})
+            piece, size = [], 0
+        piece.append(char)
+        size += width
+    if piece:
+        yield turn.model_copy(update={"content": "".join(piece)})
+
+
+def _pack(blocks: list[bytes], header: Callable[[int, int], bytes], limit: int) -> list[bytes]:
+    """Greedy: as many whole blocks per part as fit with the part's header."""
+    parts: list[list[bytes]] = [[]]
+    room = limit - len(header(99, 99))
+    used = 0
+    for block in blocks:
+        if parts[-1] and used + len(block) > room:
+            parts.append([])
+            used = 0
+        parts[-1].append(block)
+        used += len(block)
+    total = len(parts)
+    return [header(i + 1, total) + b"".join(p) for i, p in enumerate(parts)]
+
+
+class ExportService:
+    def __init__(self, *, translate: Translate = _same, part_bytes: int = 45_000_000) -> None:
+        self._t = translate
+        self.part_bytes = part_bytes
+
+    def _stamp(self, turn: Turn) -> str:
+        return turn.created_at.strftime("%Y-%m-%d %H:%M UTC")
+
+    def _role(self, turn: Turn) -> str:
+        if turn.role == "user":
+            return self._t(__("User"))
+        if turn.role == "assistant":
+            return self._t(__("Assistant"))
+        return self._t(__("System"))
+
+    def export(self, conv: Conversation, persona: str, title: str) -> list[ExportFile]:
+        base = f"{slug(title)}-{conv.created_at:%Y%m%d}"
+        # Each block must fit a part with its header; half the part leaves ample room.
+        turns = [p for t in conv.turns for p in _pieces(t, self.part_bytes // 2)]
+        return [
+            *self._files(base, "md", "text/markdown", self._markdown(conv, persona, title, turns)),
+            *self._files(base, "json", "application/json", self._json(conv, persona, title, turns)),
+        ]
+
+    def _files(self, base: str, ext: str, mime: str, parts: list[bytes]) -> list[ExportFile]:
+        if len(parts) == 1:
+            return [ExportFile(f"{base}.{ext}", parts[0], mime)]
+        return [
+            ExportFile(f"{base}-part{i}of{len(parts)}.{ext}", data, mime)
+            for i, data in enumerate(parts, 1)
+        ]
+
+    def _markdown(
+        self, conv: Conversation, persona: str, title: str, turns: list[Turn]
+    ) -> list[bytes]:
+        model = conv.model or self._t(__("default model"))
+        meta = self._t(__("Created {created} · model {model} · persona {persona}")).format(
+            created=conv.created_at.strftime("%Y-%m-%d %H:%M UTC"), model=model, persona=persona
+        )
+
+        def header(part: int, total: int) -> bytes:
+            suffix = (
+                " " + self._t(__("(part {part} of {total})")).format(part=part, total=total)
+                if total > 1
+                else ""
+            )
+            return f"# {title}{suffix}\n\n{meta}\n\n".encode()
+
+        blocks = []
+        # Tool calls and their results are in the JSON; the Markdown is the conversation.
+        for turn in (t for t in turns if t.role != "tool" and t.content.strip()):
+            who = self._role(turn)
+            if turn.role == "assistant" and turn.model:
+                who = f"{who} ({turn.model})"
+            blocks.append(f"### {who} · {self._stamp(turn)}\n\n{turn.content}\n\n".encode())
+        return _pack(blocks, header, self.part_bytes)
+
+    def _json(self, conv: Conversation, persona: str, title: str, turns: list[Turn]) -> list[bytes]:
+        # Every part is a whole JSON document: the same fields, its share of the turns.
+        head: dict[str, Any] = {
+            "id": conv.id,
+            "title": title,
+            "model": conv.model,
+            "persona": persona,
+            "created_at": conv.created_at.isoformat(),
+            "updated_at": conv.updated_at.isoformat(),
+        }
+        blocks = [
+            json.dumps(
+                {
+                    "role": t.role,
+                    "content": t.content,
+                    "model": t.model,
+                    "created_at": t.created_at.isoformat(),
+                }
+                | ({"name": t.name} if t.name else {})
+                | ({"tool_calls": t.tool_calls} if t.tool_calls else {}),
+                ensure_ascii=False,
+            ).encode()
+            for t in turns
+        ]
+        # Packed with room for the separators; each part is re-serialised whole below.
+        groups: list[list[bytes]] = [[]]
+        room = self.part_bytes - len(json.dumps(head | {"part": 99, "parts": 99, "turns": []}))
+        used = 0
+        for block in blocks:
+            if groups[-1] and used + len(block) + 2 > room:
+                groups.append([])
+                used = 0
+            groups[-1].append(block)
+            used += len(block) + 2
+        total = len(groups)
+        return [
+            json.dumps(
+                head | {"part": i, "parts": total, "turns": [json.loads(b) for b in group]},
+                ensure_ascii=False,
+                indent=None,
+            ).encode()
+            for i, group in enumerate(groups, 1)
+        ]
+
+
+__all__ = ["ExportFile", "ExportService", "slug"]
