@@ -116,8 +116,11 @@ class TimedFake(FakeOpenAI):
         )
 
     def times_for(self, tag: str) -> RecordedRequest | None:
-        """The request that asked for ``tag``, with its server-side stream timestamps."""
+        """The streamed request that asked for ``tag``, with its server-side stream
+        timestamps (not the conversation-title call that quotes the same text)."""
         for request in reversed(self.requests):
+            if not request.stream:
+                continue
             match = TAG.search(_last_user_text(request.json))
             if match is not None and match.group(1) == tag:
                 return request
