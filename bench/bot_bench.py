@@ -377,6 +377,7 @@ async def one_round(
     fake: TimedFake | None,
     limit_s: float,
     label: str = "",
+    cpu_clock: Callable[[], float] = time.process_time,
 ) -> RoundResult:
     mark = tg.mark()
     index = CallIndex(tg, mark)
@@ -385,12 +386,12 @@ async def one_round(
     for uid in user_ids:
         index.expected[uid] = expected(tags[uid])
     started = time.monotonic()
-    cpu_started = time.process_time()
+    cpu_started = cpu_clock()
     for uid in user_ids:  # all updates queued at once; the bot's next getUpdates takes them
         msg = await tg.user(uid).send(f"question {tags[uid]}")
         floors[uid] = msg.message_id
     ok = await wait_all(tg, index, limit_s)
-    cpu = time.process_time() - cpu_started
+    cpu = cpu_clock() - cpu_started
     index.scan()
     ends = [calls[0].time for calls in index.finals.values()]
     wall = (max(ends) if ends else time.monotonic()) - started
@@ -467,8 +468,35 @@ def report_rounds(label: str, results: list[RoundResult]) -> float:
     return tput
 
 
-async def bench_concurrency(fake: TimedFake, users: int, rounds: int) -> None:
-    print(f"\n== 2. {users} concurrent conversations x {rounds} round(s) ==")
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU of another process (utime and stime in /proc/PID/stat)."""
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextlib.asynccontextmanager
+async def bot_under_test(
+    tg: TelegramEmulator, fake: TimedFake, isolated: bool
+) -> AsyncIterator[Callable[[], float]]:
+    """The bot, in this process or (isolated) as `python -m app` in its own, as it runs in
+    production; yields the clock of the CPU the bot's process spends."""
+    if not isolated:
+        async with running_bot(tg, fake):
+            yield time.process_time
+        return
+    out: dict[str, float] = {}
+    extra = {"ACCESS_ALLOW_EVERYONE": "true", "LOG_LEVEL": "WARNING"}
+    async with bot_process(tg, fake, out, extra_env=extra) as proc:
+        pid = proc.pid
+        yield lambda: process_cpu_seconds(pid)
+
+
+async def bench_concurrency(
+    fake: TimedFake, users: int, rounds: int, isolated: bool = False
+) -> None:
+    where = "bot in its own process" if isolated else "bot, emulator and model in one process"
+    print(f"\n== 2. {users} concurrent conversations x {rounds} round(s), {where} ==")
     fake.configure(chunks=30, chunk_size=10, chunk_delay=0.02)
     user_ids = [50_000 + i for i in range(users)]
     timeout = 60 + users * 4 / 25
@@ -487,17 +515,20 @@ async def bench_concurrency(fake: TimedFake, users: int, rounds: int) -> None:
         async with emulator(flood_limits=limits) as tg:
             for uid in user_ids:
                 tg.user(uid, f"U{uid}")
-            async with running_bot(tg, fake) as settings:
+            async with bot_under_test(tg, fake, isolated) as cpu_clock:
                 if not flood:
+                    defaults = BotSettings(_env_file=None)  # type: ignore[call-arg]
                     print(
-                        f"  bot limiter {settings.bot.global_rate_per_second}/s, draft_interval "
-                        f"{settings.bot.draft_interval}s"
+                        f"  bot limiter {defaults.global_rate_per_second}/s, draft_interval "
+                        f"{defaults.draft_interval}s"
                     )
                 rs = []
                 for r in range(rounds):
                     fake.reset()
                     rs.append(
-                        await one_round(tg, user_ids, r, fake.answer_for, fake, timeout, label)
+                        await one_round(
+                            tg, user_ids, r, fake.answer_for, fake, timeout, label, cpu_clock
+                        )
                     )
                 results[label] = rs
             if flood:
@@ -615,14 +646,17 @@ def bot_env(tg: TelegramEmulator, fake: FakeOpenAI) -> dict[str, str]:
 
 @contextlib.asynccontextmanager
 async def bot_process(
-    tg: TelegramEmulator, fake: FakeOpenAI, out: dict[str, float]
+    tg: TelegramEmulator,
+    fake: FakeOpenAI,
+    out: dict[str, float],
+    extra_env: dict[str, str] | None = None,
 ) -> AsyncIterator[asyncio.subprocess.Process]:
     """`python -m app` in a temp dir (no .env); yields once the "ready" line was printed."""
     lines: list[str] = []
     with tempfile.TemporaryDirectory() as cwd:
         started = time.monotonic()
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "app", cwd=cwd, env=bot_env(tg, fake),
+            sys.executable, "-m", "app", cwd=cwd, env=bot_env(tg, fake) | (extra_env or {}),
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
         )  # fmt: skip
         assert proc.stdout is not None
@@ -759,7 +793,7 @@ async def main_async(args: argparse.Namespace) -> None:
         if "latency" in sections:
             await bench_latency(fake, n_latency)
         if "concurrency" in sections:
-            await bench_concurrency(fake, users, rounds)
+            await bench_concurrency(fake, users, rounds, isolated=args.isolated)
         if "process" in sections:
             await bench_process(fake, 1 if quick else 2)
 
@@ -773,6 +807,12 @@ def main() -> None:
     parser.add_argument("--messages", type=int, help="messages per chat kind (latency)")
     parser.add_argument("--users", type=int, help="concurrent users")
     parser.add_argument("--rounds", type=int, help="rounds of concurrent messages")
+    parser.add_argument(
+        "--isolated",
+        action="store_true",
+        help="concurrency: run the bot as `python -m app` in its own process (as deployed), "
+        "so the emulator and the fake model do not share its CPU",
+    )
     args = parser.parse_args()
     unknown = set(args.sections) - {"latency", "concurrency", "process"}
     if unknown:
