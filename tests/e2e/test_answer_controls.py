@@ -200,6 +200,8 @@ async def test_another_model_regenerates_with_the_model_picked(
         await friend.press(first, OTHER)
         await tg.wait_until(lambda: "fakebig" in first.button_texts)
         assert "« Back" in first.button_texts
+        # The default model is not in the picker, so nothing is marked yet.
+        assert not [t for t in first.button_texts if t.startswith("✅")]
         await friend.press(first, "fakebig")
         second = await tg.wait_for_message(
             FRIEND_ID, lambda m: m.message_id != first.message_id and m.text.startswith("echo:")
@@ -210,6 +212,11 @@ async def test_another_model_regenerates_with_the_model_picked(
         assert conv.turns[-1].message_ids == [second.message_id]
         record = await running.storage.users.get(FRIEND_ID)
         assert record is not None and record.model is None  # for this answer only
+        # The picker under the new answer marks the model it came from.
+        await tg.wait_until(lambda: OTHER in second.button_texts)
+        await friend.press(second, OTHER)
+        await tg.wait_until(lambda: "✅ fakebig" in second.button_texts)
+        assert [t for t in second.button_texts if t.startswith("✅")] == ["✅ fakebig"]
         await ask(tg, FRIEND_ID, "and now?", "echo: and now?")
         assert fake_llm.chat_requests[-1].json["model"] == "fake-model"
 

@@ -48,6 +48,14 @@ def picker_names(models: ModelService, role: Role, settings: Settings) -> list[s
     return [n for n in names if n in own] + [n for n in names if n not in own]
 
 
+def used_name(models: ModelService, role: Role, used: str | None) -> str:
+    """The picker's name for the model the answer came from ("" when it is not offered)."""
+    for m in models.catalog(role):
+        if used is not None and used in (m.model_id, m.shortcut):
+            return m.shortcut or m.model_id
+    return ""
+
+
 async def _expired(query: CallbackQuery, message: Message, bot: Bot, limiter: AsyncLimiter) -> None:
     await query.answer(_("These buttons have expired: they work on the latest answer only."))
     # Only the latest answer carries buttons: take them off this one.
@@ -121,8 +129,13 @@ def create_answer_controls_router() -> Router:
         if action is AnswerAction.MODELS:
             await ensure_loaded()  # the catalog needs litellm's model map
             names = picker_names(models, role, settings)
+            used = await answer_controls.answer_model(
+                user_id, chat_id, message.message_id, thread_id
+            )
             await query.answer()
-            await _set_markup(message, models_keyboard(user_id, names, ""))
+            await _set_markup(
+                message, models_keyboard(user_id, names, used_name(models, role, used))
+            )
             return
         if action is AnswerAction.BACK:
             await query.answer()

@@ -105,6 +105,16 @@ class AnswerControls:
             return ControlStatus.UNAVAILABLE
         return ControlStatus.DONE if found is not None else ControlStatus.EXPIRED
 
+    async def answer_model(
+        self, user_id: int, chat_id: int, message_id: int, thread_id: int = 0
+    ) -> str | None:
+        """The model the latest answer came from (the picker marks it); None if unknown."""
+        try:
+            found = await self._latest(user_id, chat_id, message_id, thread_id)
+        except StorageUnavailable:
+            return None
+        return found.answer.model if found is not None else None
+
     async def regenerate(
         self, press: ControlPress, sink: AnswerSink, model: str | None = None
     ) -> ControlResult:
