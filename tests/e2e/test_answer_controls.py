@@ -268,10 +268,13 @@ async def test_an_old_answers_buttons_expire(running: Running) -> None:
     await tg.wait_quiet()
     assert len(fake.chat_requests) == before
     assert len(answer_messages(tg, FRIEND_ID)) == 1
-    # A new conversation: the last answer of the old one has expired too.
+    # A new conversation: the last answer of the old one loses its buttons, and a press
+    # that still arrives (an old client, a replay) has expired too.
+    new_data = {b["text"]: b["callback_data"] for b in new.buttons}
     await friend.send("/new")
     await tg.wait_for_message(FRIEND_ID, lambda m: "New conversation" in m.text)
-    reply = await friend.press(new, REGENERATE)
+    await tg.wait_until(lambda: new.button_texts == [])
+    reply = await friend.send_callback(new_data[REGENERATE], new)
     assert reply is not None and "expired" in (reply.text or "")
     await tg.wait_quiet()
     assert len(fake.chat_requests) == before

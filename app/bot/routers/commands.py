@@ -6,16 +6,18 @@ import contextlib
 import html
 from collections.abc import Sequence
 
-from aiogram import Router
+from aiogram import Bot, Router
 from aiogram.filters import Command, CommandStart
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
+from aiolimiter import AsyncLimiter
 
+from app.bot.answer_sink import remove_buttons
 from app.bot.media_texts import help_lines
 from app.bot.routers.threads import conversation_key
-from app.bot.services.chat import ChatService
+from app.bot.services.chat import ChatService, buttons_message
 from app.bot.services.conversations import ConversationService
 from app.bot.services.media import MediaService
 from app.bot.services.spend import SpendService
@@ -96,9 +98,15 @@ def create_commands_router() -> Router:
 
     @router.message(Command("new"))
     async def new(
-        message: Message, user_record: UserRecord, conversations: ConversationService
+        message: Message,
+        bot: Bot,
+        user_record: UserRecord,
+        conversations: ConversationService,
+        bot_limiter: AsyncLimiter,
     ) -> None:
         key = conversation_key(message, user_record.user_id)
+        # The old conversation's last answer keeps no buttons: they act on the active one.
+        old_buttons = buttons_message((await conversations.active(key, user_record.model)).turns)
         started = await conversations.start_new(key, user_record.model)
         text = _(
             "🆕 New conversation started; the previous one is kept in /chats. What's on your mind?"
@@ -110,6 +118,8 @@ def create_commands_router() -> Router:
                 "Find them under Archived in /chats."
             ).format(limit=conversations.max_per_user, titles=titles)
         await message.answer(text)
+        if old_buttons is not None:
+            await remove_buttons(bot, message.chat.id, old_buttons, bot_limiter)
 
     @router.message(Command("language"))
     async def language(message: Message, i18n: I18n) -> None:
