@@ -23,6 +23,10 @@ class RefusalThrottle:
         self._clock = clock
         self._last: OrderedDict[int, float] = OrderedDict()
 
+    @property
+    def cooldown_seconds(self) -> float:
+        return self._cooldown
+
     def allow(self, user_id: int) -> bool:
         """True when this user may be answered now (and counts it as answered)."""
         now = self._clock()

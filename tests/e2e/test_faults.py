@@ -96,6 +96,11 @@ async def test_database_outage_loses_no_answer_and_no_usage_record(
             await tg.wait_for_message(users[0].id, _is_answer)
             await tg.wait_until(lambda: app.storage.usage_sink.written == 1)
             earlier = await app.storage.usage.count()
+            # Refused as a stranger once before the outage: the refusal cooldown must not
+            # swallow the outage notice below.
+            stranger = tg.user(STRANGER_ID, "Stan")
+            await stranger.send("hello?")
+            await tg.wait_for_message(stranger.id, lambda m: "private bot" in m.text)
 
             await proc.astop()
             per_user = 2
@@ -111,7 +116,6 @@ async def test_database_outage_loses_no_answer_and_no_usage_record(
             # Someone not named in the settings can't be checked against the approvals in
             # the database: they are asked to retry later, and the model is not called.
             requests_before = len(fake_llm.chat_requests)
-            stranger = tg.user(STRANGER_ID, "Stan")
             await stranger.send("let me in")
             notice = await tg.wait_for_message(stranger.id, timeout=30)
             assert "try again" in notice.text and not notice.buttons

@@ -100,6 +100,11 @@ async def test_state_survives_database_and_bot_restarts(
             #    reconnect by themselves).
             await proc.astop()
             await proc.astart()
+            # Storage calls made in the gap (a title, a usage record) open the bot's breaker;
+            # until its probe sees the database back, Stan's approval can't be checked and
+            # he would be asked to retry. The state is what this test is about: wait.
+            await app.storage.breaker.probe_now()
+            assert await app.storage.breaker.wait_available(timeout=15)
             await _check_state(tg, fake_llm, "still there after the database restart?")
             assert await app.storage.usage_sink.flush(timeout=10)
 

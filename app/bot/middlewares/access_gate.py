@@ -29,8 +29,11 @@ def refusal_text() -> str:
 
 
 class AccessGateMiddleware(BaseMiddleware):
-    def __init__(self, throttle: RefusalThrottle) -> None:
+    def __init__(self, throttle: RefusalThrottle, outages: RefusalThrottle | None = None) -> None:
         self._throttle = throttle
+        # Kept apart: a user refused as a stranger before an admin approved them must still
+        # hear that the database is down, not be dropped as a stranger on cooldown.
+        self._outages = outages or RefusalThrottle(throttle.cooldown_seconds)
 
     async def __call__(
         self,
@@ -45,7 +48,7 @@ class AccessGateMiddleware(BaseMiddleware):
         if data.get("user_record_transient"):
             # The database is down, so an approval given there can't be checked: don't
             # refuse (and invite a request that can't be stored either), ask to retry.
-            await _unavailable(inner, edited=edited, throttle=self._throttle)
+            await _unavailable(inner, edited=edited, throttle=self._outages)
             return None
         if isinstance(inner, CallbackQuery) and _is_request_button(inner.data):
             return await handler(event, data)
