@@ -98,6 +98,12 @@ class BotSettings(_EnvSettings):
     # Conversations the in-memory store keeps (no MONGODB_URI); the least recently used
     # are forgotten beyond it.
     memory_max_conversations: int = Field(default=10_000, ge=1)
+    # The event loop is "busy" when it needs longer than this to reach a new callback;
+    # then previews after an answer's first sign of life are skipped, new model streams
+    # wait their turn and conversation titles wait for a quiet moment.
+    busy_lag_ms: float = Field(default=50.0, gt=0)
+    # This many answers always stream at once, busy or not.
+    min_parallel_answers: int = Field(default=8, ge=1)
 
 
 class Settings(_EnvSettings):

@@ -664,8 +664,10 @@ async def bot_process(
     lines: list[str] = []
     with tempfile.TemporaryDirectory() as cwd:
         started = time.monotonic()
+        profile = os.environ.get("BENCH_BOT_PROFILE")  # cProfile output file of the bot
+        run = ["-m", "cProfile", "-o", profile, "-m", "app"] if profile else ["-m", "app"]
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "app", cwd=cwd, env=bot_env(tg, fake) | (extra_env or {}),
+            sys.executable, *run, cwd=cwd, env=bot_env(tg, fake) | (extra_env or {}),
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
         )  # fmt: skip
         assert proc.stdout is not None

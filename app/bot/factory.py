@@ -16,6 +16,7 @@ from app.bot.dialogs import create_dialogs_router, register_dialog_error_handler
 from app.bot.errors import create_errors_router
 from app.bot.flood import install_flood_control
 from app.bot.i18n import UserLocaleMiddleware, create_i18n
+from app.bot.loop_load import LoopLoad
 from app.bot.middlewares.access_gate import AccessGateMiddleware
 from app.bot.middlewares.inflight import InFlightUpdates
 from app.bot.middlewares.user_context import UserContextMiddleware
@@ -28,6 +29,7 @@ from app.bot.routers.media import create_media_router
 from app.bot.routers.media_commands import create_media_commands_router
 from app.bot.routers.preferences import create_preferences_router
 from app.bot.send_budget import SharedSendBudget
+from app.bot.services.admission import AnswerGate
 from app.bot.services.answer_controls import AnswerControls
 from app.bot.services.chat import ChatService
 from app.bot.services.conversations import ConversationService
@@ -70,9 +72,15 @@ def translate(msgid: str) -> str:
 
 
 def create_chat_service(
-    settings: Settings, storage: Storage, llm: LLMProvider, *, tools: ToolService | None = None
+    settings: Settings,
+    storage: Storage,
+    llm: LLMProvider,
+    *,
+    tools: ToolService | None = None,
+    load: LoopLoad | None = None,
 ) -> ChatService:
-    """ChatService with its conversations, personas and titles (one of each per app)."""
+    """ChatService with its conversations, personas, titles and answer gate (one of each
+    per app)."""
     conf = settings.conversations
     # aiogram's gettext follows the locale of the update being served.
     personas = PersonaService(storage, translate=translate, max_per_user=conf.max_personas)
@@ -82,8 +90,11 @@ def create_chat_service(
         default_model=settings.llm.default_model,
         personas=personas,
         conversations=ConversationService(storage, personas, max_per_user=conf.max_per_user),
-        titles=TitleService(storage, llm, enabled=conf.auto_title, model=conf.title_model),
+        titles=TitleService(
+            storage, llm, enabled=conf.auto_title, model=conf.title_model, load=load
+        ),
         tools=tools,
+        gate=AnswerGate(load, floor=settings.bot.min_parallel_answers),
     )
 
 
@@ -129,10 +140,12 @@ def create_app(
     )
     notifier = AccessNotifier(bot, i18n, storage, access)
     tools = ToolService(settings.tools, storage)
-    chat_service = create_chat_service(settings, storage, llm, tools=tools)
+    # One CPU gauge: previews, new model streams and titles yield to it (loop_load.py).
+    load = LoopLoad(settings.bot.busy_lag_ms / 1000)
+    chat_service = create_chat_service(settings, storage, llm, tools=tools, load=load)
 
     dp = Dispatcher(storage=fsm_storage)
-    limiter = make_bot_limiter(settings.bot.global_rate_per_second)
+    limiter = make_bot_limiter(settings.bot.global_rate_per_second, load)
     # MongoDB: the instances share BOT_GLOBAL_RATE_PER_SECOND; memory: one, the full budget.
     send_budget = SharedSendBudget(limiter, settings.bot.global_rate_per_second, storage.instances)
     services = Services(

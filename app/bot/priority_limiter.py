@@ -12,6 +12,10 @@ that would otherwise go unused:
   the previews shown while they streamed. An answer's *first* sign of life (typing, its
   first preview) may fill ``first_share`` of the burst: it is worth more than an update;
 - a *tidy* call (taking the buttons off an older answer) waits until spare budget exists.
+
+Spare budget also needs spare CPU: while the event loop is saturated
+(:class:`app.bot.loop_load.LoopLoad`) only an answer's first sign of life is shown, since
+every later preview would be paid for by the answers still being read.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import time
 
 from aiolimiter import AsyncLimiter
 
+from app.bot.loop_load import LoopLoad, NeverBusy
 from app.bot.send_budget import AdaptiveLimiter
 
 __all__ = [
@@ -53,8 +58,10 @@ class PriorityLimiter(AdaptiveLimiter):
         spare_share: float = DEFAULT_SPARE_SHARE,
         first_share: float = DEFAULT_FIRST_SHARE,
         burst_seconds: float = DEFAULT_BURST_SECONDS,
+        load: LoopLoad | None = None,
     ) -> None:
         super().__init__(rate_per_second)
+        self.load = load or NeverBusy()
         # aiolimiter: ``max_rate`` per ``time_period`` is both the rate and the burst.
         self.time_period = burst_seconds
         self.max_rate = rate_per_second * burst_seconds
@@ -83,7 +90,9 @@ class PriorityLimiter(AdaptiveLimiter):
         self._leak()
         share = self.first_share if first else self.spare_share
         ceiling = max(1.0, self.max_rate * share)
-        return not self.finals_waiting() and self._level + 1 <= ceiling
+        if self.finals_waiting() or self._level + 1 > ceiling:
+            return False
+        return first or not self.load.busy()
 
     def try_acquire_spare(self, *, first: bool = False) -> bool:
         """Take one unit for a preview if that cannot delay any final message."""
@@ -123,7 +132,9 @@ async def wait_spare(limiter: AsyncLimiter, within: float, poll: float = 0.1) ->
         await asyncio.sleep(poll)
 
 
-def make_bot_limiter(rate_per_second: float = 25.0) -> PriorityLimiter:
+def make_bot_limiter(
+    rate_per_second: float = 25.0, load: LoopLoad | None = None
+) -> PriorityLimiter:
     """One limiter per Bot, shared by all its streamers (Telegram allows ~30 msg/s per bot).
     Its rate follows this instance's share of the bot-wide budget (app.bot.send_budget)."""
-    return PriorityLimiter(rate_per_second)
+    return PriorityLimiter(rate_per_second, load=load)

@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Protocol
 from weakref import WeakValueDictionary
 
+from app.bot.services.admission import AnswerGate
 from app.bot.services.answer_stream import AnswerProgress, read_answer
 from app.bot.services.context import with_reply
 from app.bot.services.conversations import ConversationKey, ConversationService
@@ -161,6 +162,7 @@ class ChatService:
         conversations: ConversationService | None = None,
         titles: TitleService | None = None,
         tools: ToolService | None = None,
+        gate: AnswerGate | None = None,
     ) -> None:
         self._storage = storage
         self._llm = llm
@@ -171,6 +173,8 @@ class ChatService:
         self.conversations = conversations or ConversationService(storage, self.personas)
         self.titles = titles or TitleService(storage, llm, enabled=False)
         self._tools = tools
+        # Model streams start in order while the process keeps up (see admission.py).
+        self.gate = gate or AnswerGate()
         # One answer at a time per conversation, so a quick second message sees the first
         # exchange in its context and answers arrive in order (buttons take the same lock).
         self._locks: WeakValueDictionary[tuple[int, int, int], asyncio.Lock] = WeakValueDictionary()
@@ -250,20 +254,25 @@ class ChatService:
         system = job.system_prompt or self.system_prompt
         system = system + TOOLS_PROMPT if tools else system
         try:
-            await ensure_loaded()  # the history trim below needs litellm's tokenizer
-            # Without tools declared, vendors refuse tool calls and results in the history.
-            history = job.history if tools else without_tool_turns(job.history)
-            history = self._llm.fit_history(job.model, system, history, job.prompt)
-            options: QueryOptions = {
-                "system_message": system,
-                "chat_history": history,
-                "attachments": list(job.attachments) or None,
-                "caller": job.caller,
-            }
-            if tools:
-                options["tools"] = list(tools)
-            events = self._llm.aquery_llm_events(job.prompt, job.model, **options)
-            stopped = await read_answer(events, sink, progress, job.stop, self._tools)
+            # The place is held while the model streams, not while Telegram delivers.
+            async with self.gate.slot(job.stop) as admitted:
+                if not admitted:
+                    await sink.finish("", stopped=True)  # stopped while waiting its turn
+                    return ChatOutcome.STOPPED
+                await ensure_loaded()  # the history trim below needs litellm's tokenizer
+                # Without tools declared, vendors refuse tool calls and results in history.
+                history = job.history if tools else without_tool_turns(job.history)
+                history = self._llm.fit_history(job.model, system, history, job.prompt)
+                options: QueryOptions = {
+                    "system_message": system,
+                    "chat_history": history,
+                    "attachments": list(job.attachments) or None,
+                    "caller": job.caller,
+                }
+                if tools:
+                    options["tools"] = list(tools)
+                events = self._llm.aquery_llm_events(job.prompt, job.model, **options)
+                stopped = await read_answer(events, sink, progress, job.stop, self._tools)
         except StreamInterrupted as exc:
             partial = exc.partial_text or "".join(progress.text)
             # Remember first: the model was paid for, even if Telegram then fails us.

@@ -1,13 +1,17 @@
 """Conversation titles: the start of the first message at once, then one short model call
 after the first exchange. The call goes through app.llm with the user's caller, so it is
 checked, recorded as usage and charged like any other; when it fails the start of the
-first message stays the title. A title the user set in between is never overwritten."""
+first message stays the title. A title the user set in between is never overwritten.
+
+A title is worth less than anybody's answer: while the process is saturated (many answers
+streaming) the call waits for a quiet moment, up to ``QUIET_WAIT_SECONDS``."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 
+from app.bot.loop_load import LoopLoad, NeverBusy
 from app.llm import LLMError, LLMProvider
 from app.llm.access import Caller
 from app.storage import Storage
@@ -24,6 +28,8 @@ TITLE_PROMPT = (
 )
 #: How much of the exchange the title call reads (it needs the gist, not all of it).
 EXCERPT_CHARS = 1500
+#: How long a title call waits for the event loop to be quiet before it goes anyway.
+QUIET_WAIT_SECONDS = 30.0
 
 
 def fallback_title(text: str) -> str:
@@ -55,8 +61,10 @@ class TitleService:
         *,
         enabled: bool = True,
         model: str | None = None,
+        load: LoopLoad | None = None,
     ) -> None:
         self._storage = storage
+        self._load = load or NeverBusy()
         self._llm = llm
         self.enabled = enabled
         self._model = model  # None: the conversation's model
@@ -93,6 +101,7 @@ class TitleService:
         caller: Caller,
     ) -> None:
         prompt = TITLE_PROMPT.format(user=user_text[:EXCERPT_CHARS], answer=answer[:EXCERPT_CHARS])
+        await self._load.wait_quiet(QUIET_WAIT_SECONDS)
         try:
             raw = await self._llm.aquery_llm(
                 prompt, self._model or model, caller=caller, max_tokens=30, temperature=0.2
