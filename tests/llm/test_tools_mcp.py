@@ -170,6 +170,47 @@ async def test_streamable_http_server(tmp_path: Path) -> None:
         await process.wait()
 
 
+async def test_streamable_http_server_with_headers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mcp.shared._httpx_utils as httpx_utils
+
+    made: list = []  # type: ignore[type-arg]
+    original = httpx_utils.create_mcp_http_client
+
+    def recording(*args, **kwargs):  # type: ignore[no-untyped-def]
+        client = original(*args, **kwargs)
+        made.append(client)
+        return client
+
+    monkeypatch.setattr(httpx_utils, "create_mcp_http_client", recording)
+    port = _free_port()
+    log = tmp_path / "http.log"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, DEMO, str(log), str(port), stdout=DEVNULL, stderr=DEVNULL
+    )
+    config = MCPServerConfig(
+        "web", url=f"http://127.0.0.1:{port}/mcp", headers={"X-Api-Key": "k-42"}
+    )
+    mcp = MCPManager([config], timeout=5, retry_seconds=0.3)
+    try:
+        mcp.start()
+        await until(lambda: mcp.states()["web"] == "up", seconds=60)
+        shout = next(t for t in mcp.tools() if t.name == "web__shout")
+        assert await shout.run({"text": "with a key"}) == "WITH A KEY!"
+        assert "x-api-key k-42" in log.read_text()
+        # The SDK's client, with its recommended timeouts (a long read for streams)...
+        client = made[-1]
+        assert client.timeout.read == 300 and client.headers["x-api-key"] == "k-42"
+        assert not client.is_closed
+    finally:
+        await mcp.aclose()
+        process.kill()
+        await process.wait()
+    # ... closed with the connection: none is left open behind a reconnect or a stop.
+    assert made and all(c.is_closed for c in made)
+
+
 async def test_a_server_that_dies_idle_is_noticed_by_the_ping(
     manager: tuple[MCPManager, Path],
 ) -> None:

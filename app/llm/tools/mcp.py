@@ -140,14 +140,20 @@ class MCPServerLink:
         """Until the first connection attempt has ended, either way."""
         await self._tried.wait()
 
-    def _server(self) -> Any:
+    async def _server(self, stack: contextlib.AsyncExitStack) -> Any:
+        """What ``mcp.Client`` connects to. With headers, the HTTP client is the SDK's own
+        (its recommended timeouts), closed by ``stack`` with the connection."""
         if self.config.url:
             if self.config.headers:
-                import httpx2 as httpx
                 from mcp.client.streamable_http import streamable_http_client
+                from mcp.shared._httpx_utils import create_mcp_http_client
 
-                client = httpx.AsyncClient(headers=dict(self.config.headers))
-                return streamable_http_client(self.config.url, http_client=client)
+                http = await stack.enter_async_context(
+                    create_mcp_http_client(
+                        headers={str(k): str(v) for k, v in self.config.headers.items()}
+                    )
+                )
+                return streamable_http_client(self.config.url, http_client=http)
             return self.config.url
         from mcp.client.stdio import StdioServerParameters
 
@@ -168,8 +174,9 @@ class MCPServerLink:
                     # Connecting (a process start, a handshake) and listing share one
                     # deadline: a server that hangs there counts as down.
                     async with asyncio.timeout(self.timeout):
+                        server = await self._server(stack)
                         client = await stack.enter_async_context(
-                            Client(self._server(), read_timeout_seconds=self.timeout)
+                            Client(server, read_timeout_seconds=self.timeout)
                         )
                         listing = await client.list_tools()
                     self._client = client
