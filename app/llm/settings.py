@@ -72,7 +72,7 @@ class LLMSettings(BaseSettings):
     tool_timeout: float = Field(default=30.0, gt=0)
     # Tokens of one tool result the model reads at most; a longer one is cut, with a note
     # saying so (an MCP server or a function can return megabytes).
-    tool_result_tokens: int = Field(default=8000, ge=100)
+    tool_result_limit: int = Field(default=8000, ge=100)
 
     @field_validator("shortcuts", mode="before")
     @classmethod

@@ -311,13 +311,13 @@ async def test_long_tool_results_are_cut_with_a_note(
         ),
         Reply(text="too much"),
     )
-    await _events(provider, "dump", tools=[dump, rows], tool_result_tokens=200)
+    await _events(provider, "dump", tools=[dump, rows], tool_result_limit=200)
     for result in fake.chat_requests[-1].messages[-2:]:
         content = result["content"]
         assert content.endswith("[…the tool's result was cut to its first 200 tokens]")
         assert len(content) < 2000
     fake.script(Reply(tool_calls=[{"id": "d", "name": "dump", "arguments": {}}]), Reply(text="ok"))
-    await _events(provider, "dump", tools=[dump])  # LLM_TOOL_RESULT_TOKENS: 8000 by default
+    await _events(provider, "dump", tools=[dump])  # LLM_TOOL_RESULT_LIMIT: 8000 by default
     content = fake.chat_requests[-1].messages[-1]["content"]
     assert "was cut to its first 8000 tokens" in content and len(content) < 60_000
     short = "word " * 10
