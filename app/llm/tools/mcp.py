@@ -20,12 +20,12 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from app.llm.tools.base import Tool, safe_name
+from app.llm.tools.base import Tool, ToolArgumentsError, safe_name
 
 log = logging.getLogger("app.llm.tools.mcp")
 
@@ -95,6 +95,41 @@ def load_servers_file(path: str | Path) -> list[MCPServerConfig]:
     except Exception as exc:  # json and yaml raise different errors; both mean malformed
         raise MCPConfigError(f"MCP_SERVERS_FILE {file}: not valid ({type(exc).__name__})") from None
     return parse_servers(data, f"MCP_SERVERS_FILE {file}")
+
+
+ArgumentCheck = Callable[[dict[str, Any]], None]
+
+
+def argument_check(schema: Mapping[str, Any], tool: str) -> ArgumentCheck:
+    """A check of a call's arguments against a tool's ``inputSchema`` (JSON Schema) that
+    raises ToolArgumentsError, so the model is told and the server is not called. A schema
+    that is itself broken, or refers to documents we do not have, checks nothing (the
+    server still judges)."""
+    import jsonschema
+    from jsonschema.validators import validator_for
+    from referencing.exceptions import Unresolvable
+
+    cls = validator_for(schema, default=jsonschema.Draft202012Validator)
+    try:
+        cls.check_schema(schema)
+    except jsonschema.SchemaError:
+        log.warning("mcp: tool %s has an invalid input schema; its arguments go unchecked", tool)
+        return lambda arguments: None
+    validator = cls(schema)
+
+    def check(arguments: dict[str, Any]) -> None:
+        try:
+            errors = sorted(validator.iter_errors(arguments), key=lambda e: list(e.path))
+        except Unresolvable:
+            return
+        if errors:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e.absolute_path) or 'arguments'}: {e.message[:200]}"
+                for e in errors[:5]
+            )
+            raise ToolArgumentsError(problems)
+
+    return check
 
 
 def _text_of(result: Any) -> str:
@@ -215,13 +250,15 @@ class MCPServerLink:
 
     def _tool(self, listed: Any) -> Tool:
         remote = str(listed.name)
-
-        async def run(arguments: dict[str, Any]) -> str:
-            return await self.call(remote, arguments)
-
         schema = dict(getattr(listed, "input_schema", None) or {"type": "object"})
         schema.pop("title", None)
         schema.setdefault("properties", {})
+        check = argument_check(schema, f"{self.name}__{remote}")
+
+        async def run(arguments: dict[str, Any]) -> str:
+            check(arguments)  # ToolArgumentsError: the model is told, the server not asked
+            return await self.call(remote, arguments)
+
         return Tool(
             name=safe_name(f"{self.name}__{remote}"),
             description=str(listed.description or remote),
