@@ -324,3 +324,13 @@ async def test_long_tool_results_are_cut_with_a_note(
     fake.script(Reply(tool_calls=[{"id": "e", "name": "echo", "arguments": {}}]), Reply(text="ok"))
     await _events(provider, "short", tools=[tool(name="echo")(lambda: short)])
     assert fake.chat_requests[-1].messages[-1]["content"] == short
+
+
+async def test_structured_queries_refuse_runnable_tools(
+    provider: LLMProvider, fake: FakeOpenAI
+) -> None:
+    with pytest.raises(TypeError, match="does not run the tool loop"):
+        await provider.aquery_llm_structured("weather?", Weather, tools=[add])
+    with pytest.raises(TypeError, match="does not run the tool loop"):
+        await asyncio.to_thread(provider.query_llm_structured, "weather?", Weather, tools=[add])
+    assert fake.chat_requests == []  # refused before any call
