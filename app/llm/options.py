@@ -28,9 +28,12 @@ class OwnOptions(TypedDict, total=False):
     timeout: float | None  # seconds; the HTTP timeout litellm applies per request
     litellm_kwargs: Mapping[str, Any]  # any further litellm parameter
     # The tool loop (with Tools or functions in ``tools=``): rounds that run tools at most,
-    # and seconds one tool call may take. None: LLM_TOOL_MAX_ROUNDS / LLM_TOOL_TIMEOUT.
+    # seconds one tool call may take (a tool's own timeout can only shorten it), and
+    # tokens of one result the model reads. None: LLM_TOOL_MAX_ROUNDS / LLM_TOOL_TIMEOUT /
+    # LLM_TOOL_RESULT_LIMIT.
     max_tool_rounds: int | None
     tool_timeout: float | None
+    tool_result_limit: int | None
 
 
 class LiteLLMOptions(TypedDict, total=False):

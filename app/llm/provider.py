@@ -168,6 +168,13 @@ class LLMProvider(MediaMethods):
         options: QueryOptions,
         transport: Transport,
     ) -> M:
+        if is_runnable(options.get("tools")):
+            # Silently sending Tools to litellm (or dropping them) would both be wrong.
+            raise TypeError(
+                "query_llm_structured does not run the tool loop: pass Tools or functions"
+                " to aquery_llm/aquery_llm_events and structure the answer afterwards"
+                " (litellm's own tool schema dicts are passed through as before)"
+            )
         own, passthrough = split_options(options)
         structured.ask_for_schema(own, passthrough, schema)
         request = await prepare_chat(self.pipeline, prompt, model, own, passthrough, stream=False)
@@ -220,7 +227,8 @@ class LLMProvider(MediaMethods):
         model: str | None = None,
         **options: Unpack[QueryOptions],
     ) -> M:
-        """An instance of `output_schema`; StructuredOutputError if the reply does not fit."""
+        """An instance of `output_schema`; StructuredOutputError if the reply does not fit.
+        TypeError when ``tools=`` holds Tools or functions: there is no tool loop here."""
         return await self._structured(prompt, output_schema, model, options, ASYNC)
 
     def aquery_llm_stream(

@@ -70,6 +70,9 @@ class LLMSettings(BaseSettings):
     # seconds one tool call may take before the model is told it timed out.
     tool_max_rounds: int = Field(default=5, ge=1, le=50)
     tool_timeout: float = Field(default=30.0, gt=0)
+    # Tokens of one tool result the model reads at most; a longer one is cut, with a note
+    # saying so (an MCP server or a function can return megabytes).
+    tool_result_limit: int = Field(default=8000, ge=100)
 
     @field_validator("shortcuts", mode="before")
     @classmethod

@@ -143,3 +143,17 @@ async def test_non_admin_falls_through(app: App, command: str) -> None:
     assert app.fallthrough == [command]
     assert not app.mm.sent_messages
     assert not app.bot.calls
+
+
+async def test_tools_window_says_when_the_database_is_down(app: App) -> None:
+    await app.storage.tools.record_call("web_search", True)
+    await open_stats(app)
+    menu = app.mm.last_message()
+    app.storage.breaker.inject_outage()
+    try:
+        await app.client(ADMIN_ID).click(menu, InlineButtonTextLocator("Tools"))
+        text = app.mm.last_message().text or ""
+    finally:
+        app.storage.breaker.clear_outage()
+    assert "The database is unavailable right now" in text
+    assert "No tool calls in this period" not in text

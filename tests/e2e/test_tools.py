@@ -310,3 +310,21 @@ async def test_tools_switched_off_in_one_chat(start_bot: StartBot, web: FakeWeb)
         await tg.wait_for_message(friend.id, lambda m: m.text == "echo: hello")
         assert "tools" not in fake.chat_requests[-1].json
         assert await running.storage.tools.tools_off(FRIEND_ID, FRIEND_ID)
+
+
+async def test_a_url_that_does_not_parse_does_not_break_the_answer(
+    start_bot: StartBot, web: FakeWeb
+) -> None:
+    async with tool_bot(start_bot, web) as running:
+        tg, fake = running.tg, running.fake_llm
+        fake.script(
+            Reply(tool_calls=[{"name": "read_url", "arguments": {"url": "http://[::1"}}]),
+            Reply(text="That address is broken."),
+        )
+        friend = tg.user(FRIEND_ID, "Fred")
+        await friend.send("read http://[::1")
+        await tg.wait_for_message(friend.id, lambda m: m.text == "That address is broken.")
+        assert "📄 reading http://[::1" in [d.text for d in tg.drafts(friend.id)]
+        result = fake.chat_requests[-1].messages[-1]
+        assert result["role"] == "tool" and result["content"].startswith("Error")
+        assert web.hits == []

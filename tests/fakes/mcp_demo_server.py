@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 
 LOG = Path(sys.argv[1]) if len(sys.argv) > 1 else None
 app = MCPServer("demo")
@@ -24,9 +24,12 @@ def _log(line: str) -> None:
 
 
 @app.tool()
-def shout(text: str) -> str:
+def shout(text: str, ctx: Context) -> str:
     """Return the text in capital letters."""
     _log(f"shout {text}")
+    key = (ctx.headers or {}).get("x-api-key")
+    if key:  # over HTTP: the header the client was configured with
+        _log(f"x-api-key {key}")
     return text.upper() + "!"
 
 

@@ -111,6 +111,8 @@ class FakeWeb:
             raise web.HTTPFound(self.url("/secret"))
         if path == "/to-metadata":
             raise web.HTTPFound("http://169.254.169.254/latest/meta-data/")
+        if path == "/redirect":  # to wherever ?to= says
+            raise web.HTTPFound(request.query["to"])
         if path == "/to-article":
             raise web.HTTPFound("/article")
         if path == "/loop":

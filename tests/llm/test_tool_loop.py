@@ -258,3 +258,79 @@ async def test_plain_schema_dicts_pass_through(provider: LLMProvider, fake: Fake
     assert len(fake.chat_requests) == 1 and json.loads(
         raw.choices[0].message.tool_calls[0].function.arguments
     ) == {"a": 1}
+
+
+async def test_the_loop_timeout_also_bounds_tools_with_their_own(
+    provider: LLMProvider, fake: FakeOpenAI
+) -> None:
+    # A built-in or MCP tool brings its own (longer) timeout: LLM_TOOL_TIMEOUT still wins
+    # when it is shorter, and the tool's own wins when it is.
+    @tool(name="slow", timeout=60)
+    async def slow() -> str:
+        """Never finishes in time."""
+        await asyncio.sleep(60)
+        return "late"
+
+    fake.script(Reply(tool_calls=[{"id": "s", "name": "slow", "arguments": {}}]), Reply(text="ok"))
+    started = asyncio.get_running_loop().time()
+    events = await _events(provider, "go", tools=[slow], tool_timeout=0.2)
+    assert asyncio.get_running_loop().time() - started < 30
+    assert [e for e in events if isinstance(e, ToolFinished)] == [
+        ToolFinished("s", "slow", False, "timed out")
+    ]
+    assert "timed out after 0.2 s" in fake.chat_requests[-1].messages[-1]["content"]
+
+    @tool(name="quick", timeout=0.2)
+    async def quick() -> str:
+        """Its own timeout is the shorter one."""
+        await asyncio.sleep(60)
+        return "late"
+
+    fake.script(Reply(tool_calls=[{"id": "q", "name": "quick", "arguments": {}}]), Reply(text="ok"))
+    await _events(provider, "go", tools=[quick], tool_timeout=30)
+    assert "timed out after 0.2 s" in fake.chat_requests[-1].messages[-1]["content"]
+
+
+async def test_long_tool_results_are_cut_with_a_note(
+    provider: LLMProvider, fake: FakeOpenAI
+) -> None:
+    def dump() -> str:
+        """A tool that returns far too much."""
+        return "word " * 50_000
+
+    def rows() -> list[dict[str, str]]:
+        """A plain function result (JSON) that is far too long."""
+        return [{"row": str(i)} for i in range(20_000)]
+
+    fake.script(
+        Reply(
+            tool_calls=[
+                {"id": "d", "name": "dump", "arguments": {}},
+                {"id": "r", "name": "rows", "arguments": {}},
+            ]
+        ),
+        Reply(text="too much"),
+    )
+    await _events(provider, "dump", tools=[dump, rows], tool_result_limit=200)
+    for result in fake.chat_requests[-1].messages[-2:]:
+        content = result["content"]
+        assert content.endswith("[…the tool's result was cut to its first 200 tokens]")
+        assert len(content) < 2000
+    fake.script(Reply(tool_calls=[{"id": "d", "name": "dump", "arguments": {}}]), Reply(text="ok"))
+    await _events(provider, "dump", tools=[dump])  # LLM_TOOL_RESULT_LIMIT: 8000 by default
+    content = fake.chat_requests[-1].messages[-1]["content"]
+    assert "was cut to its first 8000 tokens" in content and len(content) < 60_000
+    short = "word " * 10
+    fake.script(Reply(tool_calls=[{"id": "e", "name": "echo", "arguments": {}}]), Reply(text="ok"))
+    await _events(provider, "short", tools=[tool(name="echo")(lambda: short)])
+    assert fake.chat_requests[-1].messages[-1]["content"] == short
+
+
+async def test_structured_queries_refuse_runnable_tools(
+    provider: LLMProvider, fake: FakeOpenAI
+) -> None:
+    with pytest.raises(TypeError, match="does not run the tool loop"):
+        await provider.aquery_llm_structured("weather?", Weather, tools=[add])
+    with pytest.raises(TypeError, match="does not run the tool loop"):
+        await asyncio.to_thread(provider.query_llm_structured, "weather?", Weather, tools=[add])
+    assert fake.chat_requests == []  # refused before any call

@@ -9,6 +9,7 @@ import asyncio
 import json
 import logging
 import os
+import re
 import signal
 import socket
 import sys
@@ -18,11 +19,14 @@ from subprocess import DEVNULL
 
 import pytest
 
+from app.llm.tools import ToolArgumentsError
+from app.llm.tools.calls import SourceBook, run_tool
 from app.llm.tools.mcp import (
     MCPConfigError,
     MCPManager,
     MCPServerConfig,
     MCPToolError,
+    argument_check,
     load_servers_file,
     parse_servers,
 )
@@ -92,6 +96,38 @@ async def test_stdio_tools_are_listed_and_called(manager: tuple[MCPManager, Path
     assert shout.parameters["required"] == ["text"] and "mcp" in shout.tags
     assert await shout.run({"text": "hello"}) == "HELLO!"
     assert "shout hello" in log.read_text()
+
+
+async def test_arguments_are_checked_against_the_schema_before_the_call(
+    manager: tuple[MCPManager, Path],
+) -> None:
+    mcp, log = manager
+    shout = next(t for t in mcp.tools() if t.name == "demo__shout")
+    for bad, problem in (
+        ({}, "'text' is a required property"),
+        ({"text": 5}, "text: 5 is not of type 'string'"),
+        ({"text": ["a"]}, "text: ['a'] is not of type 'string'"),
+    ):
+        with pytest.raises(ToolArgumentsError, match=re.escape(problem)):
+            await shout.run(bad)
+    outcome = await run_tool(shout, shout.name, {"text": 5}, 10, SourceBook())
+    assert not outcome.ok and outcome.content.startswith("Error: bad arguments: text: 5")
+    assert "shout" not in log.read_text()  # the server was never asked
+    assert await shout.run({"text": "fine"}) == "FINE!"
+
+
+def test_a_schema_that_cannot_check_lets_the_server_judge() -> None:
+    broken = argument_check({"type": "object", "properties": {"a": {"type": 12}}}, "x")
+    broken({"a": 1})  # an invalid schema checks nothing
+    remote = argument_check(
+        {"type": "object", "properties": {"a": {"$ref": "https://schemas.invalid/a.json"}}}, "y"
+    )
+    remote({"a": 1})  # a reference to a document we do not have: never fetched, no check
+    strict = argument_check(
+        {"type": "object", "properties": {"n": {"type": "integer", "minimum": 1}}}, "z"
+    )
+    with pytest.raises(ToolArgumentsError, match="n: 0 is less than the minimum of 1"):
+        strict({"n": 0})
 
 
 async def test_a_killed_server_loses_its_tools_and_comes_back(
@@ -168,6 +204,47 @@ async def test_streamable_http_server(tmp_path: Path) -> None:
         await mcp.aclose()
         process.kill()
         await process.wait()
+
+
+async def test_streamable_http_server_with_headers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mcp.shared._httpx_utils as httpx_utils
+
+    made: list = []  # type: ignore[type-arg]
+    original = httpx_utils.create_mcp_http_client
+
+    def recording(*args, **kwargs):  # type: ignore[no-untyped-def]
+        client = original(*args, **kwargs)
+        made.append(client)
+        return client
+
+    monkeypatch.setattr(httpx_utils, "create_mcp_http_client", recording)
+    port = _free_port()
+    log = tmp_path / "http.log"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, DEMO, str(log), str(port), stdout=DEVNULL, stderr=DEVNULL
+    )
+    config = MCPServerConfig(
+        "web", url=f"http://127.0.0.1:{port}/mcp", headers={"X-Api-Key": "k-42"}
+    )
+    mcp = MCPManager([config], timeout=5, retry_seconds=0.3)
+    try:
+        mcp.start()
+        await until(lambda: mcp.states()["web"] == "up", seconds=60)
+        shout = next(t for t in mcp.tools() if t.name == "web__shout")
+        assert await shout.run({"text": "with a key"}) == "WITH A KEY!"
+        assert "x-api-key k-42" in log.read_text()
+        # The SDK's client, with its recommended timeouts (a long read for streams)...
+        client = made[-1]
+        assert client.timeout.read == 300 and client.headers["x-api-key"] == "k-42"
+        assert not client.is_closed
+    finally:
+        await mcp.aclose()
+        process.kill()
+        await process.wait()
+    # ... closed with the connection: none is left open behind a reconnect or a stop.
+    assert made and all(c.is_closed for c in made)
 
 
 async def test_a_server_that_dies_idle_is_noticed_by_the_ping(

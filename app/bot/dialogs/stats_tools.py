@@ -23,14 +23,19 @@ async def tools_getter(
     try:
         rows = await storage.tools.per_tool(selected_window(dialog_manager))
     except StorageUnavailable:
-        rows = []
+        # Not "no tool calls": we cannot know, and the admin should not read it as zero.
+        return {"window": window_label(window_key(dialog_manager)), "lines": "", "outage": True}
     lines = [
         _("{tool}: {calls} calls ({errors} failed)").format(
             tool=r.tool, calls=r.calls, errors=r.errors
         )
         for r in rows
     ]
-    return {"window": window_label(window_key(dialog_manager)), "lines": "\n".join(lines)}
+    return {
+        "window": window_label(window_key(dialog_manager)),
+        "lines": "\n".join(lines),
+        "outage": False,
+    }
 
 
 def tools_window(back: SwitchTo) -> Window:
@@ -38,7 +43,11 @@ def tools_window(back: SwitchTo) -> Window:
         Multi(
             I18nFormat(__("Tool calls: {window}")),
             Format("{lines}", when="lines"),
-            I18nFormat(__("No tool calls in this period."), when=~F["lines"]),
+            I18nFormat(
+                __("⚠️ The database is unavailable right now. Try again later."),
+                when=F["outage"],
+            ),
+            I18nFormat(__("No tool calls in this period."), when=~F["lines"] & ~F["outage"]),
             sep="\n\n",
         ),
         back,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -48,14 +48,19 @@ class AnswerProgress:
 
 
 async def _tool_progress(
-    event: ToolStarted | ToolFinished, sink: StreamSink, counter: CallCounter | None
+    event: ToolStarted | ToolFinished,
+    sink: StreamSink,
+    counter: CallCounter | None,
+    offered: Collection[str],
 ) -> None:
     progress = sink if isinstance(sink, ToolProgressSink) else None
     if isinstance(event, ToolStarted):
         if progress is not None:
             await progress.tool_started(event)
         return
-    if counter is not None:
+    # Only tools that were offered are counted: a model may call any name it makes up,
+    # and /stats would grow a row for each.
+    if counter is not None and event.name in offered:
         await counter.record(event.name, event.ok)
     if progress is not None:
         await progress.tool_finished(event)
@@ -67,8 +72,10 @@ async def read_answer(
     progress: AnswerProgress,
     stop: asyncio.Event | None,
     counter: CallCounter | None = None,
+    offered: Collection[str] = (),
 ) -> bool:
-    """Read the stream into ``progress``; True when ``stop`` cut it short."""
+    """Read the stream into ``progress``; True when ``stop`` cut it short. ``counter``
+    records the calls of the tools named in ``offered``."""
 
     async def read() -> None:
         async for event in events:
@@ -79,7 +86,7 @@ async def read_answer(
                 progress.thoughts.append(event.text)
                 await sink.reasoning("".join(progress.thoughts))
             elif isinstance(event, ToolStarted | ToolFinished):
-                await _tool_progress(event, sink, counter)
+                await _tool_progress(event, sink, counter, offered)
             elif isinstance(event, StreamFinished):
                 if event.tool_calls:
                     progress.text = []  # a round that asked for tools: a preamble

@@ -272,7 +272,8 @@ class ChatService:
                 if tools:
                     options["tools"] = list(tools)
                 events = self._llm.aquery_llm_events(job.prompt, job.model, **options)
-                stopped = await read_answer(events, sink, progress, job.stop, self._tools)
+                offered = frozenset(t.name for t in tools)
+                stopped = await read_answer(events, sink, progress, job.stop, self._tools, offered)
         except StreamInterrupted as exc:
             partial = exc.partial_text or "".join(progress.text)
             # Remember first: the model was paid for, even if Telegram then fails us.

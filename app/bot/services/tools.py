@@ -26,8 +26,6 @@ ALL = "*"
 #: instance shows within this time (this instance's own changes show at once).
 CACHE_SECONDS = 5.0
 MAX_CACHED_CHATS = 10_000
-#: How long start-up waits for the MCP servers' first connection before it goes on.
-MCP_START_WAIT = 10.0
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.llm.documents import cut_to_tokens
 from app.llm.events import StreamEvent, ToolCall, ToolFinished, ToolStarted
 from app.llm.tools.base import Source, Tool, ToolArgumentsError, render_result
 
@@ -51,6 +52,8 @@ class LoopConfig:
     tools: tuple[Tool, ...]
     max_rounds: int
     timeout: float  # per tool call, seconds
+    result_tokens: int = 8000  # of one result, at most
+    token_model: str = "gpt-4o"  # whose tokenizer counts them
 
 
 @dataclass
@@ -74,16 +77,36 @@ def parse_arguments(raw: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
+def cut_result(text: str, max_tokens: int, model_id: str) -> str:
+    """A tool result the model reads, at most ``max_tokens`` tokens, with a note when cut.
+    Counting is skipped when the text has fewer bytes than the budget has tokens (a
+    byte-level tokenizer never makes more tokens than bytes)."""
+    if len(text.encode("utf-8", "replace")) <= max_tokens:
+        return text
+    kept, cut = cut_to_tokens(text, model_id, max_tokens)
+    if not cut:
+        return text
+    return f"{kept}\n[…the tool's result was cut to its first {max_tokens} tokens]"
+
+
 async def run_tool(
-    tool: Tool | None, name: str, args: dict[str, Any] | None, limit: float, book: SourceBook
+    tool: Tool | None,
+    name: str,
+    args: dict[str, Any] | None,
+    limit: float,
+    book: SourceBook,
+    *,
+    result_tokens: int | None = None,
+    token_model: str = "gpt-4o",
 ) -> _Outcome:
-    """One tool call, never raising: every failure becomes a result the model reads."""
+    """One tool call, never raising: every failure becomes a result the model reads.
+    ``limit`` bounds every call; a tool's own timeout can only make it shorter."""
     if tool is None:
         text = f"Error: there is no tool named {name!r} available."
         return _Outcome(text, False, "not available")
     if args is None:
         return _Outcome("Error: the arguments are not a JSON object.", False, "bad arguments")
-    limit = tool.timeout or limit
+    limit = min(tool.timeout, limit) if tool.timeout else limit
     try:
         result = await asyncio.wait_for(tool.run(args), limit)
     except TimeoutError:
@@ -96,6 +119,8 @@ async def run_tool(
         message = str(exc) or type(exc).__name__
         return _Outcome(f"Error: {type(exc).__name__}: {message}"[:2000], False, _summary(message))
     content, sources = render_result(result)
+    if result_tokens is not None:
+        content = await asyncio.to_thread(cut_result, content, result_tokens, token_model)
     summary = _summary(content) if content else f"{len(sources)} sources"
     return _Outcome(book.render(content, sources), True, summary, sources)
 
@@ -111,7 +136,16 @@ async def run_calls(
         yield ToolStarted(call.id, call.name, args or {})
 
     async def one(index: int, call: ToolCall, args: dict[str, Any] | None) -> tuple[int, _Outcome]:
-        return index, await run_tool(by_name.get(call.name), call.name, args, config.timeout, book)
+        outcome = await run_tool(
+            by_name.get(call.name),
+            call.name,
+            args,
+            config.timeout,
+            book,
+            result_tokens=config.result_tokens,
+            token_model=config.token_model,
+        )
+        return index, outcome
 
     tasks = [asyncio.ensure_future(one(i, c, a)) for i, (c, a) in enumerate(parsed)]
     outcomes: dict[int, _Outcome] = {}

@@ -5,17 +5,28 @@
   connection goes to exactly the address that was checked (no second look-up a rebinding
   DNS server could answer differently). Anything but a global unicast address is refused:
   private, loopback, link-local (169.254.169.254 and other metadata endpoints), CGNAT,
-  multicast, reserved, unspecified, and IPv4 mapped into IPv6.
+  multicast, reserved, unspecified; an IPv6 address that carries an IPv4 one (mapped,
+  NAT64 64:ff9b::/96, 6to4, Teredo) is judged by the IPv4 address it carries, and the
+  IPv4-compatible ::/96, IPv4-translated ::ffff:0:0:0/96 and local-use NAT64
+  64:ff9b:1::/48 ranges are refused outright.
+- An IPv4 address in one of the forms ``inet_aton`` accepts besides the dotted quad
+  (``2130706433``, ``0177.0.0.1``, ``127.1``, ``0x7f000001``) is refused before any
+  connection, by our own parser: whether a library or libc maps it onto an address is not
+  something to rely on.
 - Redirects are followed by hand, each hop checked like the first.
 - Size and time are capped; proxies from the environment are not used.
 - ``allow_hosts`` (TOOLS_FETCH_ALLOW_HOSTS) lets named hosts through, matched on the host
-  (or host:port) as written in the URL, never on the address it resolves to.
+  (or host:port) as written in the URL, never on the address it resolves to. A port counts
+  as the URL's port or its scheme's default (``127.0.0.1:80`` allows ``http://127.0.0.1/``);
+  IPv6 entries are written in brackets when they have a port (``[::1]:8080``); an entry
+  may also be written as a URL (``http://wiki.lan:8080/``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import socket
 from dataclasses import dataclass
 from typing import Any
@@ -53,32 +64,124 @@ class Page:
             return self.body.decode("utf-8", errors="replace")
 
 
-def is_public(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+DEFAULT_PORTS = {"http": 80, "https": 443}
+# Ranges refused whatever they carry: IPv4-compatible (deprecated), IPv4-translated (SIIT)
+# and local-use NAT64 (RFC 8215, never routed on the internet).
+_REFUSED_V6 = tuple(
+    ipaddress.IPv6Network(n) for n in ("::/96", "::ffff:0:0:0/96", "64:ff9b:1::/48")
+)
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_Aton = re.compile(r"0[xX][0-9a-fA-F]*|0[0-7]*|[1-9][0-9]*")
+
+
+def _global(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
-def _host_key(host: str, port: int | None) -> tuple[str, str]:
-    host = host.lower().rstrip(".")
-    return host, f"{host}:{port}" if port is not None else host
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip in _NAT64:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.teredo is not None:
+        return ip.teredo[1]  # the client's address (de-obfuscated)
+    return None
+
+
+def is_public(address: str) -> bool:
+    """Whether an address (as a resolver or a URL gives it) is a public unicast one."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address):
+        if any(ip in net for net in _REFUSED_V6):
+            return False
+        embedded = _embedded_ipv4(ip)
+        if embedded is not None:
+            # Mapped addresses: Python's answer for the IPv6 form varies by version.
+            mapped = ip.ipv4_mapped is not None
+            return _global(embedded) and (mapped or _global(ip))
+    return _global(ip)
+
+
+def legacy_ipv4(host: str) -> ipaddress.IPv4Address | None:
+    """The IPv4 address a host means in one of inet_aton's forms (1 to 4 parts, each
+    decimal, octal with a leading 0 or hex with 0x; the last part fills the remaining
+    bytes), or None when it is not such a form or is the usual dotted quad."""
+    parts = host.split(".")
+    if not 1 <= len(parts) <= 4 or not all(_Aton.fullmatch(p) for p in parts):
+        return None
+    values = [
+        int(p[2:] or "0", 16) if p[:2].lower() == "0x" else int(p, 8 if p[0] == "0" else 10)
+        for p in parts
+    ]
+    *head, last = values
+    if any(v > 255 for v in head) or last >= 256 ** (4 - len(head)):
+        return None
+    number = last
+    for index, value in enumerate(head):
+        number |= value << (8 * (3 - index))
+    address = ipaddress.IPv4Address(number)
+    return None if str(address) == host else address
+
+
+def _normal_host(host: str) -> str:
+    host = host.strip().lower().rstrip(".")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    try:
+        return ipaddress.ip_address(host).compressed
+    except ValueError:
+        return host
+
+
+def _allow_entry(entry: str) -> tuple[str, int | None] | None:
+    """(host, port or None for any port) of one TOOLS_FETCH_ALLOW_HOSTS entry."""
+    entry = entry.strip().lower()
+    if "://" in entry:
+        parts = urlsplit(entry)
+        try:
+            port = parts.port or DEFAULT_PORTS.get(parts.scheme)
+        except ValueError:
+            return None
+        return (_normal_host(parts.hostname), port) if parts.hostname else None
+    if entry.startswith("["):
+        host, _, rest = entry[1:].partition("]")
+        port_text = rest[1:] if rest.startswith(":") else None
+    elif entry.count(":") == 1:
+        host, _, port_text = entry.partition(":")
+    else:  # a name, an IPv4 address or a bare IPv6 address: any port
+        host, port_text = entry, None
+    if not port_text:
+        return _normal_host(host), None
+    return (_normal_host(host), int(port_text)) if port_text.isdigit() else None
+
+
+def is_allowed(host: str, port: int | None, allow: frozenset[str]) -> bool:
+    """Whether TOOLS_FETCH_ALLOW_HOSTS lets ``host`` (as written) on ``port`` through."""
+    if not allow:
+        return False
+    entries = {e for e in map(_allow_entry, allow) if e is not None}
+    name = _normal_host(host)
+    return (name, None) in entries or (port is not None and (name, port) in entries)
 
 
 class _GuardedResolver(AbstractResolver):
     """Resolves, then refuses any non-public address unless the host is allowed."""
 
-    def __init__(self, allow: frozenset[str]) -> None:
-        self._inner = DefaultResolver()
+    def __init__(self, allow: frozenset[str], inner: AbstractResolver | None = None) -> None:
+        self._inner = inner or DefaultResolver()
         self._allow = allow
         self.refused: str | None = None
 
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
+        if legacy_ipv4(host) is not None:  # check_url refuses these; never resolve one
+            self.refused = host
+            raise OSError(f"{host} is not an address in the usual form")
         results = await self._inner.resolve(host, port, family)
-        name, with_port = _host_key(host, port)
-        if name in self._allow or with_port in self._allow:
+        if is_allowed(host, port, self._allow):
             return results
         for result in results:
             if not is_public(result["host"]):
@@ -99,15 +202,20 @@ def check_url(url: str, allow: frozenset[str]) -> None:
     if not host:
         raise FetchRefused("the URL has no host")
     try:
-        port = parts.port
+        port = parts.port or DEFAULT_PORTS[parts.scheme]
     except ValueError:
         raise FetchRefused("the URL's port is not a number") from None
-    name, with_port = _host_key(host, port)
-    if name in allow or with_port in allow:
+    if is_allowed(host, port, allow):
         return
+    name = host.rstrip(".")
     try:
         ipaddress.ip_address(name.split("%", 1)[0])
     except ValueError:
+        legacy = legacy_ipv4(name)
+        if legacy is not None:  # 2130706433, 0177.0.0.1, 127.1, 0x7f000001: 127.0.0.1
+            raise FetchRefused(
+                f"{host} is an address in an unusual form ({legacy}); write it as usual"
+            ) from None
         return  # a name: checked after resolution
     if not is_public(name):
         raise FetchRefused(f"{host} is a private or local address")
@@ -132,11 +240,13 @@ async def fetch(
     timeout: float = 15.0,  # noqa: ASYNC109 - the whole fetch, all hops included
     max_redirects: int = 5,
     headers: dict[str, str] | None = None,
+    resolver: AbstractResolver | None = None,
 ) -> Page:
     """GET ``url`` under the rules in the module docstring; FetchRefused when a rule says
-    no, ``aiohttp.ClientError`` / ``TimeoutError`` when the network fails."""
-    resolver = _GuardedResolver(allow_hosts)
-    connector = aiohttp.TCPConnector(resolver=resolver, use_dns_cache=False, limit=4)
+    no, ``aiohttp.ClientError`` / ``TimeoutError`` when the network fails. ``resolver``
+    replaces the system's DNS look-ups (its answers are checked all the same)."""
+    guard = _GuardedResolver(allow_hosts, resolver)
+    connector = aiohttp.TCPConnector(resolver=guard, use_dns_cache=False, limit=4)
     request_headers: dict[str, Any] = {"User-Agent": USER_AGENT, "Accept": "*/*"}
     request_headers.update(headers or {})
     async with (
@@ -151,10 +261,8 @@ async def fetch(
                     current, allow_redirects=False, headers=request_headers
                 )
             except aiohttp.ClientConnectorError:
-                if resolver.refused is not None:
-                    raise FetchRefused(
-                        f"{resolver.refused} is a private or local address"
-                    ) from None
+                if guard.refused is not None:
+                    raise FetchRefused(f"{guard.refused} is a private or local address") from None
                 raise
             async with response:
                 if response.status in REDIRECTS and "Location" in response.headers:

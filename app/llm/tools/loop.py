@@ -101,6 +101,7 @@ async def tool_loop(
         own["chat_history"] = [
             m for m in history if m.get("role") != "tool" and not m.get("tool_calls")
         ]
+    config = replace(config, token_model=model_id)  # results are cut in its tokens
     schemas = [t.schema() for t in config.tools]
     added: list[ChatMessage] = []
     book = SourceBook()
@@ -168,10 +169,12 @@ def config_of(tools: Sequence[Any], own: OwnOptions, pipeline: Pipeline) -> Loop
     settings = pipeline.settings
     rounds = own.get("max_tool_rounds")
     timeout = own.get("tool_timeout")
+    result_tokens = own.get("tool_result_limit")
     return LoopConfig(
         tools=tuple(as_tool(t) for t in tools),
         max_rounds=settings.tool_max_rounds if rounds is None else rounds,
         timeout=settings.tool_timeout if timeout is None else timeout,
+        result_tokens=settings.tool_result_limit if result_tokens is None else result_tokens,
     )
 
 

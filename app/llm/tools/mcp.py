@@ -20,12 +20,12 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from app.llm.tools.base import Tool, safe_name
+from app.llm.tools.base import Tool, ToolArgumentsError, safe_name
 
 log = logging.getLogger("app.llm.tools.mcp")
 
@@ -97,6 +97,41 @@ def load_servers_file(path: str | Path) -> list[MCPServerConfig]:
     return parse_servers(data, f"MCP_SERVERS_FILE {file}")
 
 
+ArgumentCheck = Callable[[dict[str, Any]], None]
+
+
+def argument_check(schema: Mapping[str, Any], tool: str) -> ArgumentCheck:
+    """A check of a call's arguments against a tool's ``inputSchema`` (JSON Schema) that
+    raises ToolArgumentsError, so the model is told and the server is not called. A schema
+    that is itself broken, or refers to documents we do not have, checks nothing (the
+    server still judges)."""
+    import jsonschema
+    from jsonschema.validators import validator_for
+    from referencing.exceptions import Unresolvable
+
+    cls = validator_for(schema, default=jsonschema.Draft202012Validator)
+    try:
+        cls.check_schema(schema)
+    except jsonschema.SchemaError:
+        log.warning("mcp: tool %s has an invalid input schema; its arguments go unchecked", tool)
+        return lambda arguments: None
+    validator = cls(schema)
+
+    def check(arguments: dict[str, Any]) -> None:
+        try:
+            errors = sorted(validator.iter_errors(arguments), key=lambda e: list(e.path))
+        except Unresolvable:
+            return
+        if errors:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e.absolute_path) or 'arguments'}: {e.message[:200]}"
+                for e in errors[:5]
+            )
+            raise ToolArgumentsError(problems)
+
+    return check
+
+
 def _text_of(result: Any) -> str:
     parts: list[str] = []
     for item in getattr(result, "content", None) or []:
@@ -140,14 +175,20 @@ class MCPServerLink:
         """Until the first connection attempt has ended, either way."""
         await self._tried.wait()
 
-    def _server(self) -> Any:
+    async def _server(self, stack: contextlib.AsyncExitStack) -> Any:
+        """What ``mcp.Client`` connects to. With headers, the HTTP client is the SDK's own
+        (its recommended timeouts), closed by ``stack`` with the connection."""
         if self.config.url:
             if self.config.headers:
-                import httpx2 as httpx
                 from mcp.client.streamable_http import streamable_http_client
+                from mcp.shared._httpx_utils import create_mcp_http_client
 
-                client = httpx.AsyncClient(headers=dict(self.config.headers))
-                return streamable_http_client(self.config.url, http_client=client)
+                http = await stack.enter_async_context(
+                    create_mcp_http_client(
+                        headers={str(k): str(v) for k, v in self.config.headers.items()}
+                    )
+                )
+                return streamable_http_client(self.config.url, http_client=http)
             return self.config.url
         from mcp.client.stdio import StdioServerParameters
 
@@ -168,8 +209,9 @@ class MCPServerLink:
                     # Connecting (a process start, a handshake) and listing share one
                     # deadline: a server that hangs there counts as down.
                     async with asyncio.timeout(self.timeout):
+                        server = await self._server(stack)
                         client = await stack.enter_async_context(
-                            Client(self._server(), read_timeout_seconds=self.timeout)
+                            Client(server, read_timeout_seconds=self.timeout)
                         )
                         listing = await client.list_tools()
                     self._client = client
@@ -208,13 +250,15 @@ class MCPServerLink:
 
     def _tool(self, listed: Any) -> Tool:
         remote = str(listed.name)
-
-        async def run(arguments: dict[str, Any]) -> str:
-            return await self.call(remote, arguments)
-
         schema = dict(getattr(listed, "input_schema", None) or {"type": "object"})
         schema.pop("title", None)
         schema.setdefault("properties", {})
+        check = argument_check(schema, f"{self.name}__{remote}")
+
+        async def run(arguments: dict[str, Any]) -> str:
+            check(arguments)  # ToolArgumentsError: the model is told, the server not asked
+            return await self.call(remote, arguments)
+
         return Tool(
             name=safe_name(f"{self.name}__{remote}"),
             description=str(listed.description or remote),
