@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from app.bot.services.media_settings import MediaLimits
 from app.llm import AccessSettings, MediaSettings
+from app.llm.audio_format import detect
 from tests.e2e.conftest import ADMIN_ID, FRIEND_ID, STRANGER_ID, Running, StartBot
 from tests.fakes.openai_media import FAKE_OGG, tiny_png
-from tests.media.files import broken_pdf, make_docx, make_pdf
+from tests.media.files import broken_pdf, make_docx, make_mp3, make_pdf, make_wav
 from tests.tg_emulator.server import TelegramEmulator
 
 VOICE = b"OggS" + bytes(range(256)) * 8  # what the bot must pass on byte for byte
@@ -226,6 +227,42 @@ async def test_voice_on_answers_voice_notes_with_voice_too(running: Running) -> 
     await friend.send_voice(VOICE, duration=2)
     await tg.wait_quiet()
     assert len(tg.calls("sendVoice")) == 1
+
+
+async def test_voice_reply_from_a_wav_vendor_arrives_as_an_ogg_opus_voice_note(
+    running: Running,
+) -> None:
+    tg, fake = running.tg, running.fake_llm
+    fake.media.speech, fake.media.speech_content_type = make_wav(), "audio/wav"
+    friend = tg.user(FRIEND_ID, "Fred")
+    await friend.send("/voice on")
+    await tg.wait_for_message(friend.id, lambda m: "Spoken replies on" in m.text)
+    await friend.send_voice(VOICE, duration=2)
+    voice = await tg.wait_for_message(friend.id, lambda m: m.kind == "voice")
+    data = tg.file(voice.media["file_id"]).data  # type: ignore[index]
+    assert detect(data) == "opus" and data.startswith(b"OggS")
+    assert tg.calls("sendVoice") and not tg.calls("sendAudio")
+
+
+async def test_voice_reply_that_cannot_be_converted_arrives_as_an_audio_file(
+    running: Running, monkeypatch: object
+) -> None:
+    import pytest
+
+    from app.llm import audio_format
+
+    assert isinstance(monkeypatch, pytest.MonkeyPatch)
+    monkeypatch.setattr(audio_format, "to_ogg_opus", lambda _data: None)  # no PyAV
+    tg, fake = running.tg, running.fake_llm
+    fake.media.speech, fake.media.speech_content_type = (mp3 := make_mp3()), "audio/mpeg"
+    friend = tg.user(FRIEND_ID, "Fred")
+    await friend.send("/voice on")
+    await tg.wait_for_message(friend.id, lambda m: "Spoken replies on" in m.text)
+    await friend.send_voice(VOICE, duration=2)
+    audio = await tg.wait_for_message(friend.id, lambda m: m.kind == "audio")
+    assert tg.file(audio.media["file_id"]).data == mp3  # type: ignore[index]
+    assert audio.media["file_name"] == "answer.mp3"  # type: ignore[index]
+    assert not tg.calls("sendVoice")
 
 
 async def test_each_kind_is_counted_in_stats_csv_and_chart(running: Running) -> None:

@@ -44,7 +44,15 @@ def tiny_png(width: int = 2, height: int = 2) -> bytes:
     )
 
 
-FAKE_OGG = b"OggS\x00\x02" + b"\x00" * 20 + b"OpusHead" + b"\x01" * 40
+# The first page of an OGG/Opus stream: page header (version 0, beginning of stream, one
+# segment of 19 bytes), then the OpusHead packet; then filler for the rest of the file.
+FAKE_OGG = (
+    b"OggS\x00\x02"
+    + b"\x00" * 20
+    + b"\x01\x13"
+    + b"OpusHead\x01\x01\x38\x01\x80\xbb\x00\x00\x00\x00\x00"
+    + b"\x01" * 40
+)
 
 
 @dataclass
@@ -54,7 +62,8 @@ class MediaBehaviour:
     transcript: str = "Hello from the voice note."
     language: str = "english"
     duration: float = 3.0  # seconds of audio the fake 'heard'
-    speech: bytes = FAKE_OGG
+    speech: bytes = FAKE_OGG  # returned whatever response_format asked (MP3/WAV too)
+    speech_content_type: str | None = None  # None: the type of the format asked for
     image: bytes = field(default_factory=tiny_png)
     revised_prompt: str | None = None
     image_tokens: int = 1056  # output tokens per image in the usage (medium, 1024x1024)
@@ -151,9 +160,10 @@ class MediaRoutes:
         failed = await self._scripted()
         if failed is not None:
             return failed
+        b = self._behaviour()
         fmt = body.get("response_format", "mp3")
         kind = {"opus": "audio/ogg", "mp3": "audio/mpeg", "wav": "audio/wav"}.get(fmt, "audio/ogg")
-        return web.Response(body=self._behaviour().speech, content_type=kind)
+        return web.Response(body=b.speech, content_type=b.speech_content_type or kind)
 
     async def _images(self, request: web.Request) -> web.Response:
         body = await request.json()

@@ -15,16 +15,19 @@ from app.llm import (
     AccessSettings,
     AuthError,
     BudgetExceeded,
+    EmptyResponse,
     InMemoryUsageSink,
     LLMProvider,
     ProviderUnavailable,
     UnknownModel,
+    audio_format,
     set_default_provider,
 )
 from app.llm import transcribe as module_transcribe
 from tests.fakes.openai_media import FAKE_OGG, tiny_png
 from tests.fakes.openai_server import FakeOpenAI, Reply
 from tests.llm.conftest import CountingGuard
+from tests.media.files import make_mp3, make_wav
 
 FRIEND, ADMIN, STRANGER = 5, 1, 9
 AUDIO = b"OggS" + b"\x07" * 3000
@@ -95,6 +98,55 @@ async def test_speak_returns_ogg_opus_and_records_speech(
     assert event.kind == "speech" and event.cost_usd == pytest.approx(19 * 15e-6, rel=0.2)
     same = await asyncio.to_thread(provider.speak, "Again.")
     assert same.data == FAKE_OGG and fake.media_requests[-1].json["model"] == "gpt-4o-mini-tts"
+
+
+async def test_speak_converts_a_vendors_wav_or_mp3_to_ogg_opus(
+    provider: LLMProvider, fake: FakeOpenAI, sink: InMemoryUsageSink
+) -> None:
+    # A vendor that ignores response_format (drop_params) and answers in its own default.
+    for made, content_type in ((make_wav(), "audio/wav"), (make_mp3(), "audio/mpeg")):
+        fake.media.speech, fake.media.speech_content_type = made, content_type
+        audio = await provider.aspeak("Good morning, Fred.", model="tts")
+        assert fake.media_requests[-1].json["response_format"] == "opus"
+        assert audio.data != made and audio_format.detect(audio.data) == "opus"
+        assert audio.data.startswith(b"OggS") and b"OpusHead" in audio.data[:64]
+        assert audio.format == "opus" and audio.mime_type == "audio/ogg"
+    assert [e.outcome for e in sink.events] == ["ok", "ok"]
+
+
+async def test_speak_reports_the_real_format_when_it_cannot_convert(
+    provider: LLMProvider, fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(audio_format, "to_ogg_opus", lambda _data: None)  # no PyAV
+    fake.media.speech = mp3 = make_mp3()
+    audio = await provider.aspeak("Good morning, Fred.")
+    assert audio.data == mp3 and audio.format == "mp3" and audio.mime_type == "audio/mpeg"
+    fake.media.speech = wav = make_wav()
+    same = await provider.aspeak("Good morning, Fred.", audio_format="mp3")
+    assert same.data == wav and same.format == "wav"  # asked for MP3, told the truth
+
+
+async def test_speak_refuses_an_empty_body_with_a_typed_error(
+    provider: LLMProvider, fake: FakeOpenAI, sink: InMemoryUsageSink
+) -> None:
+    fake.media.speech = b""
+    with pytest.raises(EmptyResponse):
+        await provider.aspeak("Good morning, Fred.")
+    (event,) = sink.events
+    assert event.kind == "speech" and event.outcome == "error"
+    assert event.error_kind == "empty_response"
+
+
+def test_audio_formats_are_told_by_their_magic_bytes() -> None:
+    assert audio_format.detect(FAKE_OGG) == "opus"
+    assert audio_format.detect(b"OggS" + b"\x00" * 22 + b"\x01" + b"\x1e\x01vorbis") == "ogg"
+    assert audio_format.detect(make_mp3()) == "mp3"
+    assert audio_format.detect(b"\xff\xfb\x90\x00" + b"\x00" * 10) == "mp3"  # no ID3 tag
+    assert audio_format.detect(b"\xff\xf1\x50\x80" + b"\x00" * 10) == "aac"
+    assert audio_format.detect(make_wav()) == "wav"
+    assert audio_format.detect(b"fLaC\x00\x00\x00\x22") == "flac"
+    assert audio_format.detect(b"\x00\x00\x00\x20ftypM4A ") == "m4a"
+    assert audio_format.detect(b"") is None and audio_format.detect(b"\x00\x01\x02") is None
 
 
 async def test_generate_image_returns_bytes_and_the_token_priced_cost(

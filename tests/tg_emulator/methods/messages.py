@@ -57,7 +57,8 @@ async def send_message(state: EmulatorState, req: Request) -> Any:
 
 
 def media_sender(kind: str) -> Handler:
-    """sendPhoto, sendDocument, sendVoice, sendSticker: one shape, one file field each."""
+    """sendPhoto, sendDocument, sendVoice, sendAudio, sendSticker: one shape, one file
+    field each."""
     folder, ext = _folder(kind)
 
     async def send(state: EmulatorState, req: Request) -> Any:
@@ -178,6 +179,7 @@ HANDLERS: dict[str, Handler] = {
     "sendPhoto": media_sender("photo"),
     "sendDocument": media_sender("document"),
     "sendVoice": media_sender("voice"),
+    "sendAudio": media_sender("audio"),
     "sendSticker": media_sender("sticker"),
     "editMessageText": edit_message_text,
     "editMessageCaption": edit_message_caption,
