@@ -43,7 +43,7 @@ async def test_transcribe_returns_text_language_and_a_priced_event(
     fake.media.duration = 12.0
     result = await provider.atranscribe(AUDIO, "whisper", filename="note.ogg")
     assert result.text == "Hello from the voice note."
-    assert result.language == "english" and result.duration_seconds == 12.0
+    assert result.language == "en" and result.duration_seconds == 12.0  # "english" as a code
     request = fake.media_requests[-1]
     assert request.json["model"] == "whisper-1" and request.json["file_bytes"] == len(AUDIO)
     assert request.json["response_format"] == "verbose_json"  # whisper tells the language
@@ -53,6 +53,26 @@ async def test_transcribe_returns_text_language_and_a_priced_event(
     # whisper-1 costs $0.0001 per second in litellm's map: 12 s heard.
     assert event.cost_usd == pytest.approx(12 * 0.0001)
     assert result.usage == event
+
+
+async def test_transcribe_guesses_the_language_when_the_default_model_gives_none(
+    provider: LLMProvider, fake: FakeOpenAI
+) -> None:
+    # gpt-4o-mini-transcribe (the default) answers json: text and usage, no language.
+    for text, expected in (
+        ("Напомни мне, пожалуйста, завтра утром купить хлеба и молока.", "ru"),
+        ("Remind me to buy some bread and milk tomorrow morning, please.", "en"),
+        ("ok", None),  # too short to tell
+    ):
+        fake.media.transcript = text
+        result = await provider.atranscribe(AUDIO)
+        assert fake.media_requests[-1].json["model"] == "gpt-4o-mini-transcribe"
+        assert "response_format" not in fake.media_requests[-1].json
+        assert result.text == text and result.language == expected, text
+    # The caller's language hint wins over a guess.
+    fake.media.transcript = "Remind me to buy some bread and milk tomorrow morning."
+    hinted = await provider.atranscribe(AUDIO, language="de")
+    assert hinted.language == "de" and fake.media_requests[-1].json["language"] == "de"
 
 
 async def test_transcribe_takes_a_path_and_works_sync(
