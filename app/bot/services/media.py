@@ -3,8 +3,9 @@ media calls. Plain inputs and outcomes, no Telegram: the media router downloads 
 asks here, and turns the outcomes into messages.
 
 Which features exist is decided here once for /help and for the handlers alike: a feature
-needs its model's key (or a gateway), and for friends a model with a price, so budgets
-can count it."""
+needs its model's key (or a gateway that serves it: with discovery on, the model must be
+in the gateway's discovered list, as for chat models), and for friends a model with a
+price, so budgets can count it."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from app.llm import (
     UnknownModel,
     cut_to_tokens,
     ensure_loaded,
+    gateway,
 )
 from app.llm.access import Caller, Role
 from app.llm.catalog import is_available
@@ -88,13 +90,27 @@ class MediaService:
         model_id = self.model_of(feature)
         if model_id is None:
             return False
-        env = os.environ if self._env is None else self._env
-        if not (self._llm.settings.api_base or is_available(model_id, env)):
-            return False
-        return role is Role.ADMIN or is_media_priced(model_id)
+        return self._reachable(model_id) and (role is Role.ADMIN or is_media_priced(model_id))
+
+    def _reachable(self, model_id: str) -> bool:
+        settings = self._llm.settings
+        if settings.api_base:
+            # A gateway reaches what it serves; until a discovery succeeds (or with
+            # discovery off) there is no list to check against.
+            served = gateway.known(settings)
+            return served is None or served.serves(model_id)
+        return is_available(model_id, os.environ if self._env is None else self._env)
+
+    async def refresh(self) -> None:
+        """Rediscover the gateway's models when the short cache is stale (as ModelService
+        does for chat models); a no-op without a gateway."""
+        found = gateway.catalog_for(self._llm.settings)
+        if found is not None:
+            await found.ensure_fresh(self._llm.settings.gateway_cache_seconds)
 
     async def features(self, role: Role) -> frozenset[Feature]:
         await ensure_loaded()
+        await self.refresh()
         return frozenset(f for f in Feature if self.available(f, role))
 
     # ---- voice -----------------------------------------------------------------------
