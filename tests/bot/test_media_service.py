@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from app.bot.services.media import Feature, MediaService
+from app.bot.services.media import Feature, FeatureOff, MediaService
 from app.bot.services.media_settings import MediaLimits
 from app.llm import LLMProvider, LLMSettings, MediaSettings, ensure_loaded
 from app.llm.access import Role
@@ -56,3 +57,49 @@ async def test_a_gateway_whose_list_is_unknown_offers_every_media_feature(
     fake.models_status = 500  # discovery fails: no list to check against
     media = gateway_media(storage, fake)
     assert await media.features(Role.ADMIN) == set(Feature)
+
+
+async def test_start_up_log_says_which_media_features_are_off_and_why(
+    storage: Storage, caplog: pytest.LogCaptureFixture
+) -> None:
+    from app.bot.lifecycle import log_media_features
+
+    media_settings = MediaSettings(
+        transcribe_model="openai/house-whisper",  # litellm knows no price
+        speech_model="tts",
+        image_model="gpt-imag",  # a typo
+    )
+    llm = LLMProvider(LLMSettings(api_base=None), media=media_settings)
+    keyed = MediaService(storage, llm, MediaLimits(), env={"OPENAI_API_KEY": "sk-secret-1"})
+    with caplog.at_level(logging.INFO, logger="app.bot.lifecycle"):
+        await log_media_features(keyed)
+    lines = [r.getMessage() for r in caplog.records]
+    assert (
+        "media: image is off: LLM_IMAGE_MODEL names no known image model "
+        "(close: gpt-image, gpt-image-2, gpt-image-mini)" in lines
+    )
+    assert any(
+        line.startswith("media: transcription is for admins only: litellm has no price for "
+                        "openai/house-whisper") for line in lines
+    )  # fmt: skip
+    assert "media: speech on (openai/tts-1)" in lines
+    caplog.clear()
+    keyless = MediaService(storage, llm, MediaLimits(), env={})
+    with caplog.at_level(logging.INFO, logger="app.bot.lifecycle"):
+        await log_media_features(keyless)
+    lines = [r.getMessage() for r in caplog.records]
+    assert "media: speech is off: no API key (or local address) is set for the provider of " \
+        "openai/tts-1" in lines  # fmt: skip
+    assert all("sk-secret" not in line for line in caplog.text.splitlines())
+
+
+async def test_the_start_up_report_and_the_handlers_give_one_answer(
+    storage: Storage, fake: FakeOpenAI
+) -> None:
+    fake.gateway([{"id": "gpt-4o-mini-transcribe"}])
+    media = gateway_media(storage, fake)
+    reports = {r.feature: r for r in await media.report()}
+    assert reports[Feature.IMAGE].off_for_admins is FeatureOff.NOT_SERVED
+    assert reports[Feature.TRANSCRIPTION].off_for_admins is None
+    features = await media.features(Role.ADMIN)
+    assert {f for f, r in reports.items() if r.off_for_admins is None} == features
