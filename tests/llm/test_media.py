@@ -184,6 +184,29 @@ async def test_generate_image_returns_bytes_and_the_token_priced_cost(
     assert event.completion_tokens == 1056
 
 
+async def test_provider_prefixed_image_models_are_priced_from_their_own_rows() -> None:
+    from app.llm import ensure_loaded
+    from app.llm.media_models import image_price, is_media_priced
+
+    await ensure_loaded()  # litellm's local map (LITELLM_LOCAL_MODEL_COST_MAP=True)
+    pixels = 1024 * 1024
+    # Only azure/{quality}/1024-x-1024/dall-e-3 rows price DALL-E 3 in the map.
+    hd, standard = 8.39233e-08 * pixels, 4.19617e-08 * pixels
+    assert image_price("azure/dall-e-3", "1024x1024", "hd", "") == pytest.approx(hd)
+    assert image_price("azure/dall-e-3", "1024x1024", "standard", "") == pytest.approx(standard)
+    assert image_price("azure/dall-e-3", "1024x1024", None, "") == pytest.approx(hd)  # worst
+    # "medium" (what the settle path assumes without a quality) is DALL-E's "standard".
+    assert image_price("azure/dall-e-3", "1024x1024", "medium", "") == pytest.approx(standard)
+    assert is_media_priced("azure/dall-e-3")
+    low = image_price("azure/gpt-image-1", "1024x1024", "low", "")
+    assert low == pytest.approx(1.0490417e-08 * pixels)  # azure/low/1024-x-1024/gpt-image-1
+    assert image_price("azure/gpt-image-1-mini", "1024x1536", "medium", "") == pytest.approx(
+        8.056640625e-09 * 1024 * 1536
+    )
+    # Unprefixed rows still price the OpenAI ids.
+    assert image_price("openai/gpt-image-1", "1024x1024", "low", "") == pytest.approx(0.011)
+
+
 async def test_strangers_are_refused_before_the_vendor(
     make_provider: Callable[..., LLMProvider], fake: FakeOpenAI, sink: InMemoryUsageSink
 ) -> None:
