@@ -176,6 +176,33 @@ async def test_image_command_sends_the_picture_with_the_prompt(running: Running)
     await tg.wait_for_message(admin.id, lambda m: "after the command" in m.text)
 
 
+async def test_image_the_vendor_returns_as_a_url_is_sent_by_that_url(running: Running) -> None:
+    tg, fake = running.tg, running.fake_llm
+    fake.media.image_as_url = True  # DALL-E's default: a link, no bytes
+    admin = tg.user(ADMIN_ID, "Ada")
+    await admin.send("/image a blue circle")
+    photo = await tg.wait_for_message(admin.id, lambda m: m.kind == "photo")
+    # The bot hands Telegram the vendor's URL (it does not download it); the emulator
+    # fetches it from the fake on 127.0.0.1 as Telegram would from the vendor.
+    sent = tg.calls("sendPhoto")[-1]
+    assert sent.ok and str(sent.params["photo"]).startswith("http://127.0.0.1:")
+    assert str(sent.params["photo"]).endswith("/v1/fake-images/1.png")
+    assert fake.media.image_fetches == 1
+    assert tg.file(photo.media[-1]["file_id"]).data == tiny_png()  # type: ignore[index]
+    assert photo.text == "a blue circle"
+
+
+async def test_image_url_telegram_cannot_fetch_is_sent_as_a_link(running: Running) -> None:
+    tg, fake = running.tg, running.fake_llm
+    fake.media.image_as_url = True
+    fake.media.image = b""  # the URL answers with nothing: Telegram refuses the photo
+    admin = tg.user(ADMIN_ID, "Ada")
+    await admin.send("/image a blue circle")
+    link = await tg.wait_for_message(admin.id, lambda m: "/v1/fake-images/1.png" in m.text)
+    assert link.text.startswith("http://127.0.0.1:")
+    assert not tg.calls("sendPhoto")[-1].ok
+
+
 async def test_image_follows_budgets_and_friends_only_get_priced_models(
     start_bot: StartBot,
 ) -> None:

@@ -66,6 +66,10 @@ class MediaBehaviour:
     speech_content_type: str | None = None  # None: the type of the format asked for
     image: bytes = field(default_factory=tiny_png)
     revised_prompt: str | None = None
+    # Answer with a URL (as DALL-E does by default) even when no response_format asks;
+    # the picture is then served at GET /v1/fake-images/<n>.png on this fake's own host.
+    image_as_url: bool = False
+    image_fetches: int = 0  # GETs of those URLs answered
     image_tokens: int = 1056  # output tokens per image in the usage (medium, 1024x1024)
     _queue: deque[Reply] = field(default_factory=deque)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -101,6 +105,7 @@ class MediaRoutes:
             app.router.add_post(f"{prefix}/audio/transcriptions", self._transcriptions)
             app.router.add_post(f"{prefix}/audio/speech", self._speech)
             app.router.add_post(f"{prefix}/images/generations", self._images)
+        app.router.add_get("/v1/fake-images/{name}", self._image_file)
 
     async def _scripted(self) -> web.Response | None:
         import asyncio
@@ -165,6 +170,11 @@ class MediaRoutes:
         kind = {"opus": "audio/ogg", "mp3": "audio/mpeg", "wav": "audio/wav"}.get(fmt, "audio/ogg")
         return web.Response(body=b.speech, content_type=b.speech_content_type or kind)
 
+    async def _image_file(self, request: web.Request) -> web.Response:
+        b = self._behaviour()
+        b.image_fetches += 1
+        return web.Response(body=b.image, content_type="image/png")
+
     async def _images(self, request: web.Request) -> web.Response:
         body = await request.json()
         self._record(request, body)
@@ -174,7 +184,7 @@ class MediaRoutes:
         b = self._behaviour()
         n = int(body.get("n") or 1)
         row: dict[str, Any]
-        if body.get("response_format") == "url":
+        if body.get("response_format") == "url" or b.image_as_url:
             row = {"url": f"http://{request.host}/v1/fake-images/1.png"}
         else:
             row = {"b64_json": base64.b64encode(b.image).decode()}

@@ -23,6 +23,8 @@ from app.llm import (
     audio_format,
     set_default_provider,
 )
+from app.llm import generate_image as module_generate_image
+from app.llm import read_document as module_read_document
 from app.llm import transcribe as module_transcribe
 from tests.fakes.openai_media import FAKE_OGG, tiny_png
 from tests.fakes.openai_server import FakeOpenAI, Reply
@@ -99,6 +101,24 @@ async def test_module_level_transcribe_uses_the_default_provider(
         set_default_provider(None)
     assert result.text == "Hello from the voice note."
     assert [e.kind for e in sink.events] == ["transcription"]
+
+
+async def test_module_level_sync_generate_image_and_read_document(
+    make_provider: Callable[..., LLMProvider], fake: FakeOpenAI, sink: InMemoryUsageSink
+) -> None:
+    set_default_provider(make_provider())
+    try:
+        image = await asyncio.to_thread(module_generate_image, "a red square", "1024x1024")
+        document = await asyncio.to_thread(
+            module_read_document, b"# Notes\n\nbuy milk", "text/markdown", "notes.md"
+        )
+    finally:
+        set_default_provider(None)
+    assert image.data == tiny_png() and image.url is None
+    assert fake.media_requests[-1].json["size"] == "1024x1024"
+    assert "buy milk" in document.markdown and document.filename == "notes.md"
+    assert [e.kind for e in sink.events] == ["image", "document"]
+    assert image.usage == sink.events[0] and document.usage == sink.events[1]
 
 
 async def test_speak_returns_ogg_opus_and_records_speech(

@@ -13,6 +13,7 @@ from ..wire import NOT_MODIFIED, bad_request, first_file_id
 from .common import (
     chat_for,
     editable_message,
+    fetch_url_file,
     formatted,
     input_file,
     markup,
@@ -64,7 +65,11 @@ def media_sender(kind: str) -> Handler:
     async def send(state: EmulatorState, req: Request) -> Any:
         params = req.params
         chat = chat_for(state, params)
-        stored = input_file(state, params, req.files, kind, folder, ext)
+        files = req.files
+        fetched = await fetch_url_file(params, kind)
+        if fetched is not None:
+            files = {**files, kind: fetched}
+        stored = input_file(state, params, files, kind, folder, ext)
         caption, entities = formatted(
             state, params, "caption", "caption_entities", limit=1024, required=False
         )
