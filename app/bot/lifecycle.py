@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from app.bot.commands_menu import register_commands
 from app.bot.factory import BotApp, create_app
 from app.bot.liveness import LastContact, heartbeat
+from app.bot.services.media import FeatureOff, FeatureReport, MediaService
 from app.bot.telegram import create_bot
 from app.config import Settings
 from app.healthcheck import HEARTBEAT_FILE
@@ -20,6 +21,9 @@ from app.llm import UnknownModel, aclose, gateway, warm_up
 from app.storage import make_fsm_storage, open_storage
 
 log = logging.getLogger(__name__)
+
+# Start-up chores running in the background; referenced here until they finish.
+_chores: set[asyncio.Task[None]] = set()
 
 
 async def build_running_app(settings: Settings) -> BotApp:
@@ -52,6 +56,11 @@ async def on_startup(app: BotApp) -> None:
         log.warning("LLM_DEFAULT_MODEL: %s Users can still pick a model with /model.", exc)
         default_model = "openai/gpt-4o-mini"
     asyncio.get_running_loop().run_in_executor(None, warm_up, default_model)
+    # Needs litellm's map: in the background, after (or with) the warm-up.
+    media: MediaService = app.dispatcher.workflow_data["media"]
+    chore = asyncio.create_task(log_media_features(media))
+    _chores.add(chore)
+    chore.add_done_callback(_chores.discard)
     await register_commands(app.bot, app.i18n, await app.authority.admin_chat_ids())
     # Join the instances sharing BOT_GLOBAL_RATE_PER_SECOND (MongoDB; a no-op in memory).
     await app.send_budget.start()
@@ -70,6 +79,35 @@ async def on_startup(app: BotApp) -> None:
         app.storage.backend,
         app.settings.llm.default_model,
     )
+
+
+def describe_feature(report: FeatureReport) -> tuple[int, str]:
+    """The log level and line for one media feature; model ids only, never a key."""
+    name, model = report.feature.value, report.model_id
+    reason = report.off_for_admins
+    if reason is FeatureOff.UNKNOWN_MODEL:
+        close = f" (close: {', '.join(report.suggestions)})" if report.suggestions else ""
+        why = f"{report.setting} names no known {name} model{close}"
+    elif reason is FeatureOff.NO_KEY:
+        why = f"no API key (or local address) is set for the provider of {model}"
+    elif reason is FeatureOff.NOT_SERVED:
+        why = f"the gateway at LLM_API_BASE does not serve {model}"
+    elif report.off_for_friends is FeatureOff.UNPRICED:
+        return logging.WARNING, (
+            f"media: {name} is for admins only: litellm has no price for {model}, "
+            "so friends' budgets could not count it"
+        )
+    else:
+        return logging.INFO, f"media: {name} on ({model})"
+    return logging.WARNING, f"media: {name} is off: {why}"
+
+
+async def log_media_features(media: MediaService) -> None:
+    """Which media features are off and why: a misspelled LLM_*_MODEL would otherwise
+    only show as a command missing from /help."""
+    for report in await media.report():
+        level, line = describe_feature(report)
+        log.log(level, line)
 
 
 async def drain(app: BotApp) -> bool:

@@ -2,6 +2,11 @@
 on size, pages and time, and the same access rule and one usage event (kind "document")
 as every other call. Reading is local: it costs nothing and reserves nothing.
 
+The rule for events: a caller refused access gets ``AccessDenied`` and nothing is
+recorded (as for every call); once access is granted, every outcome is recorded as one
+event, "ok" or "error" with the refusal's kind: too large (checked before any parsing),
+encrypted, unreadable, timed out or unsupported.
+
 ``cut_to_tokens`` fits a text into a token budget, for callers that put a document into
 a model's context."""
 
@@ -49,12 +54,6 @@ async def read_document(
     options: dict[str, Any],
 ) -> DocumentText:
     caller, _kwargs = await media_call.admit(pipeline, options)
-    if len(data) > media.document_max_bytes:
-        raise DocumentTooLarge(
-            f"The file has {len(data)} bytes; the limit is {media.document_max_bytes}.",
-            size=len(data),
-            limit=media.document_max_bytes,
-        )
     started = time.perf_counter()
     call = Call(
         caller=caller,
@@ -68,6 +67,14 @@ async def read_document(
         started=started,
     )
     call.attempts = 1
+    if len(data) > media.document_max_bytes:
+        too_large = DocumentTooLarge(
+            f"The file has {len(data)} bytes; the limit is {media.document_max_bytes}.",
+            size=len(data),
+            limit=media.document_max_bytes,
+        )
+        await _refused(pipeline, call, too_large)
+        raise too_large
     pages = max_pages or media.document_max_pages
     try:
         # A worker thread: parsing is CPU-bound and must not stall the event loop. The cap
@@ -78,14 +85,10 @@ async def read_document(
         )
     except TimeoutError:
         err = DocumentUnreadable("Reading the document took too long.", reason="timeout")
-        await pipeline.recorder.finish(
-            call, "error", error_kind=err.kind, charge=Charge(0, 0, 0.0, 0.0)
-        )
+        await _refused(pipeline, call, err)
         raise err from None
     except DocumentError as err:
-        await pipeline.recorder.finish(
-            call, "error", error_kind=err.kind, charge=Charge(0, 0, 0.0, 0.0)
-        )
+        await _refused(pipeline, call, err)
         raise
     call.model_id = f"local/{converted.converter}"
     await pipeline.recorder.finish(call, "ok", charge=Charge(0, 0, 0.0, 0.0))
@@ -96,6 +99,12 @@ async def read_document(
         pages=converted.pages,
         pages_read=converted.pages_read,
         usage=call.event,
+    )
+
+
+async def _refused(pipeline: Pipeline, call: Call, err: DocumentError) -> None:
+    await pipeline.recorder.finish(
+        call, "error", error_kind=err.kind, charge=Charge(0, 0, 0.0, 0.0)
     )
 
 

@@ -59,6 +59,12 @@ class ProviderUnavailable(LLMError):
     retryable = True
 
 
+class EmptyResponse(ProviderUnavailable):
+    """The provider answered with an empty body."""
+
+    kind = "empty_response"
+
+
 class BadRequest(LLMError):
     """The provider refused the request as malformed."""
 

@@ -140,6 +140,16 @@ def speech_price(model_id: str, text: str) -> float | None:
 _IMAGE_TOKENS = {"low": 272, "medium": 1056, "high": 4160}
 
 
+_WORST_FIRST = ["high", "hd", "medium", "standard", "low"]
+# DALL-E says "hd"/"standard" where the gpt-image models say "high"/"medium".
+_SAME_QUALITY = {
+    "high": ["high", "hd"],
+    "hd": ["hd", "high"],
+    "medium": ["medium", "standard"],
+    "standard": ["standard", "medium"],
+}
+
+
 def _pixels(size: str) -> int:
     w, _, h = size.lower().partition("x")
     try:
@@ -149,19 +159,26 @@ def _pixels(size: str) -> int:
 
 
 def image_price(model_id: str, size: str, quality: str | None, prompt: str) -> float | None:
-    """The price of one image; ``quality`` None: the worst case (for the reservation)."""
-    bare = model_id.split("/", 1)[-1]
+    """The price of one image; ``quality`` None: the worst case (for the reservation).
+
+    litellm files per-size prices as ``[provider/]quality/W-x-H/model``: a provider's own
+    row (``azure/hd/1024-x-1024/dall-e-3``) wins over the unprefixed (OpenAI) one."""
+    provider, sep, bare = model_id.partition("/")
+    if not sep:
+        provider, bare = "", model_id
+    prefixes = [f"{provider}/", ""] if provider else [""]
     dims = size.lower().replace("x", "-x-")
-    qualities = [quality] if quality else ["high", "hd", "medium", "standard", "low"]
+    qualities = _SAME_QUALITY.get(quality, [quality]) if quality else _WORST_FIRST
     for q in [*qualities, None]:
-        key = f"{q}/{dims}/{bare}" if q else f"{dims}/{bare}"
-        row = catalog.map_entry(key) or {}
-        per_image = _rate(row, "input_cost_per_image") or _rate(row, "output_cost_per_image")
-        if per_image:
-            return per_image
-        per_pixel = _rate(row, "input_cost_per_pixel")
-        if per_pixel:
-            return per_pixel * _pixels(size)
+        for prefix in prefixes:
+            key = f"{prefix}{q}/{dims}/{bare}" if q else f"{prefix}{dims}/{bare}"
+            row = _size_row(key)
+            per_image = _rate(row, "input_cost_per_image") or _rate(row, "output_cost_per_image")
+            if per_image:
+                return per_image
+            per_pixel = _rate(row, "input_cost_per_pixel")
+            if per_pixel:
+                return per_pixel * _pixels(size)
     entry = entry_of(model_id)
     per_image = _rate(entry, "output_cost_per_image") or _rate(entry, "input_cost_per_image")
     if per_image:
@@ -172,6 +189,15 @@ def image_price(model_id: str, size: str, quality: str | None, prompt: str) -> f
         scaled = tokens * _pixels(size) / (1024 * 1024)
         return scaled * per_token + max(1, len(prompt) // 4) * _rate(entry, "input_cost_per_token")
     return None
+
+
+def _size_row(key: str) -> Mapping[str, Any]:
+    # litellm's get_model_info reads the first part of "hd/1024-x-1024/..." as a provider
+    # and fails; the map itself has the row.
+    from app.llm._litellm import _litellm
+
+    row = _litellm().model_cost.get(key)
+    return row if isinstance(row, dict) else catalog.map_entry(key) or {}
 
 
 def image_cost_from_usage(model_id: str, usage: Any) -> float | None:

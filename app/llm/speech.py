@@ -1,19 +1,26 @@
 """Text to speech through litellm's speech API: OGG/Opus by default, what Telegram's
-sendVoice plays as a voice note."""
+sendVoice plays as a voice note.
+
+The vendor's bytes are checked, not trusted: their real format is read from the magic
+bytes (app.llm.audio_format). When OGG/Opus was asked for and something else came back
+(a vendor that ignores ``response_format``), it is converted offline; when that is not
+possible ``SpeechAudio.format`` says what the bytes really are. An empty body is an
+``EmptyResponse`` (retried like an outage, and recorded as a failed call)."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-from app.llm import media_call, media_models
-from app.llm.errors import BadRequest
+from app.llm import audio_format, media_call, media_models
+from app.llm.errors import BadRequest, EmptyResponse
 from app.llm.media_settings import MediaSettings
 from app.llm.pipeline import Pipeline
 from app.llm.transport import Transport
 from app.llm.usage import UsageEvent
 
-MIME_TYPES = {"opus": "audio/ogg", "mp3": "audio/mpeg", "aac": "audio/aac", "flac": "audio/flac"}
+MIME_TYPES = audio_format.MIME_TYPES
 # OpenAI's limit per request; longer texts are refused before any spending.
 MAX_CHARS = 4096
 
@@ -21,7 +28,7 @@ MAX_CHARS = 4096
 @dataclass(frozen=True)
 class SpeechAudio:
     data: bytes
-    format: str  # "opus" (OGG container), "mp3", ...
+    format: str  # what the bytes really are: "opus" (OGG/Opus), "mp3", "wav", ...
     mime_type: str
     model: str
     usage: UsageEvent | None = None
@@ -70,20 +77,37 @@ async def speak(
         response_format=audio_format,
     )
 
-    async def request() -> Any:
-        return await media_call.invoke(transport, "speech", kwargs)
+    async def request() -> tuple[Any, bytes]:
+        response = await media_call.invoke(transport, "speech", kwargs)
+        data = _content(response)
+        if not data:
+            raise EmptyResponse("The speech model returned no audio.", model=model_id)
+        return response, data
 
-    response = await media_call.send(pipeline, call, request)
-    data = _content(response)
+    response, data = await media_call.send(pipeline, call, request)
     cost = media_call.reported_cost(response)
     estimated = cost is None and estimate is not None
     await media_call.succeed(
         pipeline, call, cost if cost is not None else estimate, estimated=estimated
     )
+    data, real = await _as_asked(data, audio_format)
     return SpeechAudio(
         data=data,
-        format=audio_format,
-        mime_type=MIME_TYPES.get(audio_format, "application/octet-stream"),
+        format=real,
+        mime_type=MIME_TYPES.get(real, "application/octet-stream"),
         model=model_id,
         usage=call.event,
     )
+
+
+async def _as_asked(data: bytes, asked: str) -> tuple[bytes, str]:
+    """The audio and its real format: OGG/Opus when that was asked for and the vendor's
+    bytes could be converted, else the bytes as they came."""
+    real = audio_format.detect(data)
+    if real == "opus" or asked != "opus":
+        return data, real or asked  # unknown bytes for another format: the vendor's word
+    # Decoding and encoding are CPU-bound: a worker thread keeps the event loop free.
+    converted = await asyncio.to_thread(audio_format.to_ogg_opus, data)
+    if converted is not None:
+        return converted, "opus"
+    return data, real or "unknown"

@@ -1,12 +1,16 @@
-"""Speech to text through litellm's transcription API, with a language guess."""
+"""Speech to text through litellm's transcription API, with a language guess: the
+vendor's where it gives one (Whisper's verbose_json), else the caller's ``language``, else
+read off the transcript (app.llm.language), always as an ISO 639-1 code."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app.llm import language as languages
 from app.llm import media_call, media_models
 from app.llm.media_settings import MediaSettings
 from app.llm.pipeline import Pipeline
@@ -19,7 +23,9 @@ AudioInput = bytes | str | os.PathLike[str]
 @dataclass(frozen=True)
 class Transcript:
     text: str
-    language: str | None  # the vendor's guess (e.g. "english"), None when it gave none
+    # ISO 639-1 ("en", "ru"): the vendor's, the caller's or guessed from the text; None
+    # when the text is too short or unclear to tell.
+    language: str | None
     duration_seconds: float | None
     model: str
     usage: UsageEvent | None = None
@@ -99,11 +105,15 @@ async def transcribe(
         prompt_tokens=int(_get(usage, "input_tokens") or 0) if usage is not None else 0,
         completion_tokens=int(_get(usage, "output_tokens") or 0) if usage is not None else 0,
     )
-    text = _get(response, "text")
-    found = _get(response, "language") or language
+    text = str(_get(response, "text") or "").strip()
+    vendor = _get(response, "language")
+    found = languages.normalize(str(vendor) if vendor else None) or languages.normalize(language)
+    if found is None and text:
+        # The model is loaded on first use: not on the event loop.
+        found = await asyncio.to_thread(languages.guess, text)
     return Transcript(
-        text=str(text or "").strip(),
-        language=str(found) if found else None,
+        text=text,
+        language=found,
         duration_seconds=heard,
         model=model_id,
         usage=call.event,

@@ -6,6 +6,9 @@ import csv
 import io
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
 
 from app.bot.charts import _fill_gaps, render_daily_chart
 from app.bot.csv_export import COLUMNS, usage_csv
@@ -24,6 +27,43 @@ def test_chart_png_and_gaps() -> None:
     filled = _fill_gaps(days)
     assert [d.day.day for d in filled] == [1, 2, 3, 4]
     assert filled[1].requests == 0
+
+
+def test_chart_stacks_each_kind_with_a_legend(monkeypatch: pytest.MonkeyPatch) -> None:
+    from matplotlib.axes import Axes
+
+    bars: list[dict[str, Any]] = []
+    legends: list[list[str]] = []
+    real_bar, real_legend = Axes.bar, Axes.legend
+
+    def bar(self: Axes, x: Any, height: Any, *args: Any, **kwargs: Any) -> Any:
+        bars.append({"height": list(height), "bottom": kwargs.get("bottom"), **kwargs})
+        return real_bar(self, x, height, *args, **kwargs)
+
+    def legend(self: Axes, *args: Any, **kwargs: Any) -> Any:
+        _handles, labels = self.get_legend_handles_labels()
+        legends.append(labels)
+        return real_legend(self, *args, **kwargs)
+
+    monkeypatch.setattr(Axes, "bar", bar)
+    monkeypatch.setattr(Axes, "legend", legend)
+    d1, d2, d3 = date(2026, 11, 1), date(2026, 11, 2), date(2026, 11, 3)
+    days = [DayUsage(day=d1, requests=5, cost_usd=0.5), DayUsage(day=d3, requests=2)]
+    by_kind = {
+        "Chat": [DayUsage(day=d1, requests=3), DayUsage(day=d3, requests=2)],
+        "Images": [DayUsage(day=d1, requests=2)],
+    }
+    png = render_daily_chart(days, by_kind=by_kind)
+    assert png.startswith(PNG_SIGNATURE)
+    chat, images = bars
+    assert chat["label"] == "Chat" and chat["height"] == [3, 0, 2]  # d2 filled as a gap
+    assert list(chat["bottom"]) == [0, 0, 0]
+    # Stacked: the second kind starts on top of the first.
+    assert images["label"] == "Images" and images["height"] == [2, 0, 0]
+    assert list(images["bottom"]) == [3, 0, 2]
+    assert chat["color"] != images["color"]
+    assert legends == [["Chat", "Images"]]
+    assert d2 not in {d.day for d in days}
 
 
 async def _records(n: int) -> AsyncIterator[UsageRecord]:

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from app.bot.services.media_settings import MediaLimits
 from app.llm import AccessSettings, MediaSettings
+from app.llm.audio_format import detect
 from tests.e2e.conftest import ADMIN_ID, FRIEND_ID, STRANGER_ID, Running, StartBot
 from tests.fakes.openai_media import FAKE_OGG, tiny_png
-from tests.media.files import broken_pdf, make_docx, make_pdf
+from tests.media.files import broken_pdf, make_docx, make_mp3, make_pdf, make_wav
 from tests.tg_emulator.server import TelegramEmulator
 
 VOICE = b"OggS" + bytes(range(256)) * 8  # what the bot must pass on byte for byte
@@ -175,6 +176,33 @@ async def test_image_command_sends_the_picture_with_the_prompt(running: Running)
     await tg.wait_for_message(admin.id, lambda m: "after the command" in m.text)
 
 
+async def test_image_the_vendor_returns_as_a_url_is_sent_by_that_url(running: Running) -> None:
+    tg, fake = running.tg, running.fake_llm
+    fake.media.image_as_url = True  # DALL-E's default: a link, no bytes
+    admin = tg.user(ADMIN_ID, "Ada")
+    await admin.send("/image a blue circle")
+    photo = await tg.wait_for_message(admin.id, lambda m: m.kind == "photo")
+    # The bot hands Telegram the vendor's URL (it does not download it); the emulator
+    # fetches it from the fake on 127.0.0.1 as Telegram would from the vendor.
+    sent = tg.calls("sendPhoto")[-1]
+    assert sent.ok and str(sent.params["photo"]).startswith("http://127.0.0.1:")
+    assert str(sent.params["photo"]).endswith("/v1/fake-images/1.png")
+    assert fake.media.image_fetches == 1
+    assert tg.file(photo.media[-1]["file_id"]).data == tiny_png()  # type: ignore[index]
+    assert photo.text == "a blue circle"
+
+
+async def test_image_url_telegram_cannot_fetch_is_sent_as_a_link(running: Running) -> None:
+    tg, fake = running.tg, running.fake_llm
+    fake.media.image_as_url = True
+    fake.media.image = b""  # the URL answers with nothing: Telegram refuses the photo
+    admin = tg.user(ADMIN_ID, "Ada")
+    await admin.send("/image a blue circle")
+    link = await tg.wait_for_message(admin.id, lambda m: "/v1/fake-images/1.png" in m.text)
+    assert link.text.startswith("http://127.0.0.1:")
+    assert not tg.calls("sendPhoto")[-1].ok
+
+
 async def test_image_follows_budgets_and_friends_only_get_priced_models(
     start_bot: StartBot,
 ) -> None:
@@ -226,6 +254,42 @@ async def test_voice_on_answers_voice_notes_with_voice_too(running: Running) -> 
     await friend.send_voice(VOICE, duration=2)
     await tg.wait_quiet()
     assert len(tg.calls("sendVoice")) == 1
+
+
+async def test_voice_reply_from_a_wav_vendor_arrives_as_an_ogg_opus_voice_note(
+    running: Running,
+) -> None:
+    tg, fake = running.tg, running.fake_llm
+    fake.media.speech, fake.media.speech_content_type = make_wav(), "audio/wav"
+    friend = tg.user(FRIEND_ID, "Fred")
+    await friend.send("/voice on")
+    await tg.wait_for_message(friend.id, lambda m: "Spoken replies on" in m.text)
+    await friend.send_voice(VOICE, duration=2)
+    voice = await tg.wait_for_message(friend.id, lambda m: m.kind == "voice")
+    data = tg.file(voice.media["file_id"]).data  # type: ignore[index]
+    assert detect(data) == "opus" and data.startswith(b"OggS")
+    assert tg.calls("sendVoice") and not tg.calls("sendAudio")
+
+
+async def test_voice_reply_that_cannot_be_converted_arrives_as_an_audio_file(
+    running: Running, monkeypatch: object
+) -> None:
+    import pytest
+
+    from app.llm import audio_format
+
+    assert isinstance(monkeypatch, pytest.MonkeyPatch)
+    monkeypatch.setattr(audio_format, "to_ogg_opus", lambda _data: None)  # no PyAV
+    tg, fake = running.tg, running.fake_llm
+    fake.media.speech, fake.media.speech_content_type = (mp3 := make_mp3()), "audio/mpeg"
+    friend = tg.user(FRIEND_ID, "Fred")
+    await friend.send("/voice on")
+    await tg.wait_for_message(friend.id, lambda m: "Spoken replies on" in m.text)
+    await friend.send_voice(VOICE, duration=2)
+    audio = await tg.wait_for_message(friend.id, lambda m: m.kind == "audio")
+    assert tg.file(audio.media["file_id"]).data == mp3  # type: ignore[index]
+    assert audio.media["file_name"] == "answer.mp3"  # type: ignore[index]
+    assert not tg.calls("sendVoice")
 
 
 async def test_each_kind_is_counted_in_stats_csv_and_chart(running: Running) -> None:

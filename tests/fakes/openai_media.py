@@ -44,7 +44,15 @@ def tiny_png(width: int = 2, height: int = 2) -> bytes:
     )
 
 
-FAKE_OGG = b"OggS\x00\x02" + b"\x00" * 20 + b"OpusHead" + b"\x01" * 40
+# The first page of an OGG/Opus stream: page header (version 0, beginning of stream, one
+# segment of 19 bytes), then the OpusHead packet; then filler for the rest of the file.
+FAKE_OGG = (
+    b"OggS\x00\x02"
+    + b"\x00" * 20
+    + b"\x01\x13"
+    + b"OpusHead\x01\x01\x38\x01\x80\xbb\x00\x00\x00\x00\x00"
+    + b"\x01" * 40
+)
 
 
 @dataclass
@@ -54,9 +62,14 @@ class MediaBehaviour:
     transcript: str = "Hello from the voice note."
     language: str = "english"
     duration: float = 3.0  # seconds of audio the fake 'heard'
-    speech: bytes = FAKE_OGG
+    speech: bytes = FAKE_OGG  # returned whatever response_format asked (MP3/WAV too)
+    speech_content_type: str | None = None  # None: the type of the format asked for
     image: bytes = field(default_factory=tiny_png)
     revised_prompt: str | None = None
+    # Answer with a URL (as DALL-E does by default) even when no response_format asks;
+    # the picture is then served at GET /v1/fake-images/<n>.png on this fake's own host.
+    image_as_url: bool = False
+    image_fetches: int = 0  # GETs of those URLs answered
     image_tokens: int = 1056  # output tokens per image in the usage (medium, 1024x1024)
     _queue: deque[Reply] = field(default_factory=deque)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -92,6 +105,7 @@ class MediaRoutes:
             app.router.add_post(f"{prefix}/audio/transcriptions", self._transcriptions)
             app.router.add_post(f"{prefix}/audio/speech", self._speech)
             app.router.add_post(f"{prefix}/images/generations", self._images)
+        app.router.add_get("/v1/fake-images/{name}", self._image_file)
 
     async def _scripted(self) -> web.Response | None:
         import asyncio
@@ -151,9 +165,15 @@ class MediaRoutes:
         failed = await self._scripted()
         if failed is not None:
             return failed
+        b = self._behaviour()
         fmt = body.get("response_format", "mp3")
         kind = {"opus": "audio/ogg", "mp3": "audio/mpeg", "wav": "audio/wav"}.get(fmt, "audio/ogg")
-        return web.Response(body=self._behaviour().speech, content_type=kind)
+        return web.Response(body=b.speech, content_type=b.speech_content_type or kind)
+
+    async def _image_file(self, request: web.Request) -> web.Response:
+        b = self._behaviour()
+        b.image_fetches += 1
+        return web.Response(body=b.image, content_type="image/png")
 
     async def _images(self, request: web.Request) -> web.Response:
         body = await request.json()
@@ -164,7 +184,7 @@ class MediaRoutes:
         b = self._behaviour()
         n = int(body.get("n") or 1)
         row: dict[str, Any]
-        if body.get("response_format") == "url":
+        if body.get("response_format") == "url" or b.image_as_url:
             row = {"url": f"http://{request.host}/v1/fake-images/1.png"}
         else:
             row = {"b64_json": base64.b64encode(b.image).decode()}

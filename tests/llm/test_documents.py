@@ -114,6 +114,10 @@ async def test_encrypted_broken_unsupported_and_oversized_are_typed(
     kinds = [(e.kind, e.outcome, e.error_kind) for e in sink.events]
     assert ("document", "error", "document_encrypted") in kinds
     assert ("document", "error", "document_unreadable") in kinds
+    assert ("document", "error", "document_unsupported") in kinds
+    # One rule: after access, every refusal is recorded, the oversized one too.
+    assert kinds[-1] == ("document", "error", "document_too_large")
+    assert len(kinds) == 7  # 6 refusals and the one PDF that opened
 
 
 async def test_a_slow_conversion_is_cut_off_by_the_timeout(

@@ -54,3 +54,34 @@ def make_xlsx(sheets: dict[str, list[list[object]]]) -> bytes:
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def make_wav(seconds: float = 0.5, rate: int = 22050) -> bytes:
+    """A mono 16-bit WAV of a 440 Hz tone, written by the stdlib ``wave`` module."""
+    import math
+    import struct
+    import wave
+
+    frames = int(seconds * rate)
+    samples = (int(8000 * math.sin(2 * math.pi * 440 * i / rate)) for i in range(frames))
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(b"".join(struct.pack("<h", s) for s in samples))
+    return buffer.getvalue()
+
+
+def make_mp3(seconds: float = 0.5) -> bytes:
+    """The same tone as MP3 (LAME inside PyAV's FFmpeg), as a vendor's default speech."""
+    import av
+
+    out = io.BytesIO()
+    with av.open(io.BytesIO(make_wav(seconds)), "r") as source, av.open(out, "w", "mp3") as mp3:
+        stream = mp3.add_stream("libmp3lame", rate=22050, layout="mono")
+        for frame in source.decode(audio=0):
+            frame.pts = None
+            mp3.mux(stream.encode(frame))
+        mp3.mux(stream.encode(None))
+    return out.getvalue()

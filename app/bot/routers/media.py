@@ -25,6 +25,7 @@ from app.bot.services.chat import AnswerSink, ChatFailure, ChatService
 from app.bot.services.media import Feature, MediaService
 from app.llm import LLMError
 from app.llm.access import Caller, Role
+from app.llm.audio_format import EXTENSIONS
 from app.llm.usage import UsageEvent
 from app.storage import UserRecord
 from app.storage.errors import StorageUnavailable
@@ -121,9 +122,19 @@ async def _speak_answer(
     except LLMError as exc:
         await message.answer(describe_llm_error(exc))
         return
-    await bot.send_voice(
+    if audio.format == "opus":
+        await bot.send_voice(
+            message.chat.id,
+            BufferedInputFile(audio.data, filename="answer.ogg"),
+            reply_to_message_id=message.message_id,
+        )
+        return
+    # Not OGG/Opus (the vendor ignored the format and it could not be converted): Telegram
+    # would not play it as a voice note, so it goes as an audio file.
+    extension = EXTENSIONS.get(audio.format, audio.format)
+    await bot.send_audio(
         message.chat.id,
-        BufferedInputFile(audio.data, filename="answer.ogg"),
+        BufferedInputFile(audio.data, filename=f"answer.{extension}"),
         reply_to_message_id=message.message_id,
     )
 

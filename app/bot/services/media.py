@@ -3,8 +3,9 @@ media calls. Plain inputs and outcomes, no Telegram: the media router downloads 
 asks here, and turns the outcomes into messages.
 
 Which features exist is decided here once for /help and for the handlers alike: a feature
-needs its model's key (or a gateway), and for friends a model with a price, so budgets
-can count it."""
+needs its model's key (or a gateway that serves it: with discovery on, the model must be
+in the gateway's discovered list, as for chat models), and for friends a model with a
+price, so budgets can count it."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from app.llm import (
     UnknownModel,
     cut_to_tokens,
     ensure_loaded,
+    gateway,
 )
 from app.llm.access import Caller, Role
 from app.llm.catalog import is_available
@@ -41,6 +43,31 @@ _KIND: Mapping[Feature, MediaKind] = {
     Feature.SPEECH: "speech",
     Feature.IMAGE: "image",
 }
+
+
+# The setting that names each feature's model.
+SETTINGS: Mapping[Feature, str] = {
+    Feature.TRANSCRIPTION: "LLM_TRANSCRIBE_MODEL",
+    Feature.SPEECH: "LLM_SPEECH_MODEL",
+    Feature.IMAGE: "LLM_IMAGE_MODEL",
+}
+
+
+class FeatureOff(StrEnum):
+    UNKNOWN_MODEL = "unknown_model"  # the setting names no model of the feature's kind
+    NO_KEY = "no_key"  # no key (or local address) for the model's provider
+    NOT_SERVED = "not_served"  # the discovered gateway does not serve the model
+    UNPRICED = "unpriced"  # friends only: litellm knows no price, budgets could not count it
+
+
+@dataclass(frozen=True)
+class FeatureReport:
+    feature: Feature
+    setting: str  # the environment variable naming its model
+    model_id: str | None
+    off_for_admins: FeatureOff | None
+    off_for_friends: FeatureOff | None
+    suggestions: tuple[str, ...] = ()  # shortcuts close to an unknown name
 
 
 class AudioRefusal(StrEnum):
@@ -72,6 +99,9 @@ class MediaService:
 
     def model_of(self, feature: Feature) -> str | None:
         """The litellm id the feature uses, None when its setting names no known model."""
+        return self._resolve(feature)[0]
+
+    def _resolve(self, feature: Feature) -> tuple[str | None, tuple[str, ...]]:
         media = self._llm.media
         name = {
             Feature.TRANSCRIPTION: media.transcribe_model,
@@ -79,22 +109,65 @@ class MediaService:
             Feature.IMAGE: media.image_model,
         }[feature]
         try:
-            return resolve_media_model(_KIND[feature], name, self._llm.settings)[0]
-        except UnknownModel:
-            return None
+            return resolve_media_model(_KIND[feature], name, self._llm.settings)[0], ()
+        except UnknownModel as exc:
+            return None, tuple(exc.suggestions)
+
+    def why_off(self, feature: Feature, role: Role) -> FeatureOff | None:
+        """Why ``role`` cannot use the feature, None when it can. Needs litellm's model map:
+        call ``app.llm.ensure_loaded()`` first."""
+        model_id = self.model_of(feature)
+        if model_id is None:
+            return FeatureOff.UNKNOWN_MODEL
+        if not self._reachable(model_id):
+            return FeatureOff.NOT_SERVED if self._llm.settings.api_base else FeatureOff.NO_KEY
+        if role is not Role.ADMIN and not is_media_priced(model_id):
+            return FeatureOff.UNPRICED
+        return None
 
     def available(self, feature: Feature, role: Role) -> bool:
         """Needs litellm's model map: call ``app.llm.ensure_loaded()`` first."""
-        model_id = self.model_of(feature)
-        if model_id is None:
-            return False
-        env = os.environ if self._env is None else self._env
-        if not (self._llm.settings.api_base or is_available(model_id, env)):
-            return False
-        return role is Role.ADMIN or is_media_priced(model_id)
+        return self.why_off(feature, role) is None
+
+    async def report(self) -> list[FeatureReport]:
+        """Each feature's model and why it is off, for admins and for friends: what the
+        start-up log says, so a misspelled model setting is not silent."""
+        await ensure_loaded()
+        await self.refresh()
+        reports = []
+        for feature in Feature:
+            model_id, suggestions = self._resolve(feature)
+            reports.append(
+                FeatureReport(
+                    feature=feature,
+                    setting=SETTINGS[feature],
+                    model_id=model_id,
+                    off_for_admins=self.why_off(feature, Role.ADMIN),
+                    off_for_friends=self.why_off(feature, Role.FRIEND),
+                    suggestions=suggestions,
+                )
+            )
+        return reports
+
+    def _reachable(self, model_id: str) -> bool:
+        settings = self._llm.settings
+        if settings.api_base:
+            # A gateway reaches what it serves; until a discovery succeeds (or with
+            # discovery off) there is no list to check against.
+            served = gateway.known(settings)
+            return served is None or served.serves(model_id)
+        return is_available(model_id, os.environ if self._env is None else self._env)
+
+    async def refresh(self) -> None:
+        """Rediscover the gateway's models when the short cache is stale (as ModelService
+        does for chat models); a no-op without a gateway."""
+        found = gateway.catalog_for(self._llm.settings)
+        if found is not None:
+            await found.ensure_fresh(self._llm.settings.gateway_cache_seconds)
 
     async def features(self, role: Role) -> frozenset[Feature]:
         await ensure_loaded()
+        await self.refresh()
         return frozenset(f for f in Feature if self.available(f, role))
 
     # ---- voice -----------------------------------------------------------------------

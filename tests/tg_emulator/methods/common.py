@@ -152,6 +152,40 @@ def editable_message(state: EmulatorState, params: dict[str, Any]) -> tuple[Chat
     return chat, msg
 
 
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+_URL_FILE_LIMIT = 5 * 1024 * 1024  # Telegram fetches photos up to 5 MB by URL
+
+
+async def fetch_url_file(params: dict[str, Any], field_name: str) -> UploadedFile | None:
+    """Telegram fetches a file named by an HTTP URL itself. The emulator does the same for
+    the test hosts on the loopback only (it has no internet); other URLs are refused later
+    by ``input_file`` as Telegram refuses a URL it cannot fetch."""
+    from urllib.parse import urlsplit
+
+    import aiohttp
+
+    value = params.get(field_name)
+    if not isinstance(value, str) or not value.startswith("http://"):
+        return None
+    if urlsplit(value).hostname not in _LOOPBACK_HOSTS:
+        return None
+    timeout = aiohttp.ClientTimeout(total=5)
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=timeout) as session,
+            session.get(value, allow_redirects=False) as response,
+        ):
+            if response.status != 200:
+                return None
+            data = await response.content.read(_URL_FILE_LIMIT + 1)
+            kind = response.content_type
+    except (aiohttp.ClientError, TimeoutError):
+        return None
+    if not data or len(data) > _URL_FILE_LIMIT:
+        return None
+    return UploadedFile(filename=value.rsplit("/", 1)[-1] or None, data=data, content_type=kind)
+
+
 def input_file(
     state: EmulatorState,
     params: dict[str, Any],

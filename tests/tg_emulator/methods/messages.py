@@ -13,6 +13,7 @@ from ..wire import NOT_MODIFIED, bad_request, first_file_id
 from .common import (
     chat_for,
     editable_message,
+    fetch_url_file,
     formatted,
     input_file,
     markup,
@@ -57,13 +58,18 @@ async def send_message(state: EmulatorState, req: Request) -> Any:
 
 
 def media_sender(kind: str) -> Handler:
-    """sendPhoto, sendDocument, sendVoice, sendSticker: one shape, one file field each."""
+    """sendPhoto, sendDocument, sendVoice, sendAudio, sendSticker: one shape, one file
+    field each."""
     folder, ext = _folder(kind)
 
     async def send(state: EmulatorState, req: Request) -> Any:
         params = req.params
         chat = chat_for(state, params)
-        stored = input_file(state, params, req.files, kind, folder, ext)
+        files = req.files
+        fetched = await fetch_url_file(params, kind)
+        if fetched is not None:
+            files = {**files, kind: fetched}
+        stored = input_file(state, params, files, kind, folder, ext)
         caption, entities = formatted(
             state, params, "caption", "caption_entities", limit=1024, required=False
         )
@@ -178,6 +184,7 @@ HANDLERS: dict[str, Handler] = {
     "sendPhoto": media_sender("photo"),
     "sendDocument": media_sender("document"),
     "sendVoice": media_sender("voice"),
+    "sendAudio": media_sender("audio"),
     "sendSticker": media_sender("sticker"),
     "editMessageText": edit_message_text,
     "editMessageCaption": edit_message_caption,
