@@ -3,8 +3,10 @@ after the first exchange. The call goes through app.llm with the user's caller, 
 checked, recorded as usage and charged like any other; when it fails the start of the
 first message stays the title. A title the user set in between is never overwritten.
 
-A title is worth less than anybody's answer: while the process is saturated (many answers
-streaming) the call waits for a quiet moment, up to ``QUIET_WAIT_SECONDS``."""
+A title is worth less than anybody's answer: title calls go one at a time, and while the
+process is saturated (many answers streaming) each waits for a quiet moment, up to
+``QUIET_WAIT_SECONDS``. A burst of new conversations thus never turns into a burst of
+title calls competing with the answers."""
 
 from __future__ import annotations
 
@@ -69,6 +71,7 @@ class TitleService:
         self.enabled = enabled
         self._model = model  # None: the conversation's model
         self._tasks: set[asyncio.Task[None]] = set()
+        self._one_at_a_time = asyncio.Semaphore(1)
 
     async def after_first_exchange(
         self, conversation_id: str, user_text: str, answer: str, model: str, caller: Caller
@@ -101,11 +104,12 @@ class TitleService:
         caller: Caller,
     ) -> None:
         prompt = TITLE_PROMPT.format(user=user_text[:EXCERPT_CHARS], answer=answer[:EXCERPT_CHARS])
-        await self._load.wait_quiet(QUIET_WAIT_SECONDS)
         try:
-            raw = await self._llm.aquery_llm(
-                prompt, self._model or model, caller=caller, max_tokens=30, temperature=0.2
-            )
+            async with self._one_at_a_time:
+                await self._load.wait_quiet(QUIET_WAIT_SECONDS)
+                raw = await self._llm.aquery_llm(
+                    prompt, self._model or model, caller=caller, max_tokens=30, temperature=0.2
+                )
         except LLMError as exc:
             log.info("titles: model call failed (%s), keeping the fallback", exc.kind)
             return
