@@ -84,14 +84,67 @@ async def test_continue_from_forks_or_reopens(storage: Storage) -> None:
     assert (await storage.conversations.active(3, 3)).id == first.id
 
 
+async def said(storage: Storage, conv: Conversation, text: str = "hi") -> None:
+    await storage.conversations.append(
+        conv.id, [Turn(role="user", content=text), Turn(role="assistant", content="ok")]
+    )
+
+
 async def test_per_user_cap_on_new(storage: Storage) -> None:
     convs = service(storage, max_per_user=2)
     key = ConversationKey(5, 5)
-    await convs.active(key, None)
-    assert (await convs.start_new(key, None)).archived == []
+    await said(storage, await convs.active(key, None))
+    second = await convs.start_new(key, None)
+    assert second.archived == [] and not second.reused
+    await said(storage, second.conversation)
     third = await convs.start_new(key, None)
     assert len(third.archived) == 1
     assert await convs.count_archived(key) == 1
+
+
+async def test_per_user_cap_when_a_conversation_is_made_without_new(storage: Storage) -> None:
+    """A first message in another chat (or topic) creates the conversation: the cap holds."""
+    convs = service(storage, max_per_user=2)
+    private = ConversationKey(5, 5)
+    oldest = await convs.active(private, None)
+    await said(storage, oldest)
+    await said(storage, (await convs.start_new(private, None)).conversation)
+    group = await convs.active(ConversationKey(5, -50), None)  # a first message there
+    archived = await storage.conversations.list_page(5, 5, archived=True)
+    assert [c.id for c in archived] == [oldest.id]
+    await said(storage, group)
+    await convs.active(ConversationKey(5, -50), None)  # not new: nothing more to archive
+    assert await convs.count_archived(private) == 1
+
+
+async def test_new_on_an_empty_conversation_reuses_it(storage: Storage) -> None:
+    personas = PersonaService(storage)
+    convs = ConversationService(storage, personas, max_per_user=2, default_model="bot-m")
+    key = ConversationKey(6, -60)
+    real = await convs.active(key, None)
+    await said(storage, real)
+    empty = await convs.start_new(key, "m1")
+    assert not empty.reused
+    await storage.conversations.set_persona(empty.conversation.id, "b:coder")
+    await personas.set_chat_default(-60, "b:editor")
+    for _ in range(3):
+        again = await convs.start_new(key, "m2")
+        assert again.reused and again.conversation.id == empty.conversation.id
+        assert again.archived == []
+    got = await storage.conversations.get(empty.conversation.id)
+    # set up as a new one would be: today's default model and the chat's default persona
+    assert got is not None and (got.model, got.persona) == ("m2", "b:editor")
+    assert await storage.conversations.count(6, -60) == 2
+    assert await storage.conversations.count(6, -60, archived=True) == 0
+
+
+async def test_a_new_conversation_stores_the_resolved_model(storage: Storage) -> None:
+    """No model picked: the bot's default is stored, so a later default moves nothing."""
+    convs = ConversationService(storage, PersonaService(storage), default_model="bot-m")
+    first = await convs.active(ConversationKey(7, 7), None)
+    assert first.model == "bot-m"
+    await said(storage, first)
+    assert (await convs.start_new(ConversationKey(7, 7), "mine")).conversation.model == "mine"
 
 
 async def test_persona_rules(storage: Storage) -> None:

@@ -11,7 +11,7 @@ import json
 from app.bot.services.chat import TOOLS_PROMPT
 from app.bot.services.conversation_settings import ConversationSettings
 from app.bot.services.personas import PersonaService
-from tests.e2e.conftest import ADMIN_ID, FRIEND_ID, Running, StartBot
+from tests.e2e.conftest import ADMIN_ID, FAKE_MODEL, FRIEND_ID, Running, StartBot
 from tests.fakes.openai_server import Reply
 from tests.tg_emulator import EmuMessage, SimUser, TelegramEmulator
 
@@ -300,3 +300,69 @@ async def test_model_changes_the_conversation_and_the_default(running: Running) 
     await storage.conversations.activate(first.id)
     await say(tg, friend, "third")
     assert fake.chat_requests[-1].json["model"] == "gpt-4.1"
+
+
+async def test_a_conversation_keeps_the_model_it_started_with(running: Running) -> None:
+    """A user who never picked a model: their first conversation keeps the bot's default
+    after /model picks another one in a later conversation."""
+    tg, storage, fake = running.tg, running.storage, running.fake_llm
+    friend = tg.user(FRIEND_ID, "Fred")
+    await say(tg, friend, "first")
+    started_with = fake.chat_requests[-1].json["model"]
+    first = await storage.conversations.active(FRIEND_ID, FRIEND_ID)
+    await friend.send("/new")
+    await tg.wait_for_message(friend.id, lambda m: "kept in /chats" in m.text)
+    await friend.send("/model gpt-4.1")
+    await tg.wait_for_message(friend.id, lambda m: "Model set to gpt-4.1" in m.text)
+    await say(tg, friend, "second")
+    assert fake.chat_requests[-1].json["model"] == "gpt-4.1"
+
+    menu = await open_chats(tg, friend)
+    await friend.press(menu, button(menu, "first"))
+    await tg.wait_until(lambda: "Started" in menu.text)
+    await friend.press(menu, "▶️ Open")
+    await tg.wait_until(lambda: "is the active conversation now" in menu.text)
+    await say(tg, friend, "third")
+    assert fake.chat_requests[-1].json["model"] == started_with != "gpt-4.1"
+    got = await storage.conversations.get(first.id)
+    assert got is not None and got.model == FAKE_MODEL  # stored when it was created
+
+
+async def test_repeated_new_on_an_empty_conversation_piles_up_nothing(
+    start_bot: StartBot,
+) -> None:
+    settings = ConversationSettings(auto_title=False, max_per_user=2)
+    async with start_bot(conversations=settings) as running:
+        tg, storage = running.tg, running.storage
+        friend = tg.user(FRIEND_ID, "Fred")
+        await say(tg, friend, "the real one")
+        await friend.send("/new")
+        await tg.wait_for_message(friend.id, lambda m: "kept in /chats" in m.text)
+        for _ in range(3):
+            await friend.send("/new")
+            await tg.wait_for_message(
+                friend.id, lambda m: m.text == "🆕 New conversation started. What's on your mind?"
+            )
+        assert await storage.conversations.count(FRIEND_ID, FRIEND_ID) == 2
+        assert await storage.conversations.count(FRIEND_ID, FRIEND_ID, archived=True) == 0
+
+
+async def test_the_per_user_cap_holds_for_conversations_made_by_a_first_message(
+    start_bot: StartBot,
+) -> None:
+    """A first message in another chat creates a conversation without /new: the cap still
+    archives the oldest inactive one (kept, listed under Archived)."""
+    settings = ConversationSettings(auto_title=False, max_per_user=2)
+    async with start_bot(conversations=settings) as running:
+        tg, storage = running.tg, running.storage
+        friend = tg.user(FRIEND_ID, "Fred")
+        await say(tg, friend, "private one")
+        await friend.send("/new")
+        await tg.wait_for_message(friend.id, lambda m: "kept in /chats" in m.text)
+        await say(tg, friend, "private two")
+        group = tg.group(-4001, "Team")
+        await friend.send_in(group, "group one", mention_bot=True)
+        await tg.wait_for_message(group.id, lambda m: m.from_bot and "group one" in m.text)
+        assert await storage.conversations.count(FRIEND_ID, FRIEND_ID, archived=True) == 1
+        archived = await storage.conversations.list_page(FRIEND_ID, FRIEND_ID, archived=True)
+        assert [c.title for c in archived] == ["private one"]

@@ -173,8 +173,8 @@ async def test_group_default_persona_by_admins_only(running: Running) -> None:
     await admin.press(menu, button(menu, "Concise"))
     await tg.wait_until(lambda: "now start with the persona Concise" in menu.text)
 
-    await friend.send_in(group, "/new")
-    await tg.wait_for_message(group.id, lambda m: "kept in /chats" in m.text)
+    await friend.send_in(group, "/new")  # its conversation is still empty: set up afresh
+    await tg.wait_for_message(group.id, lambda m: "New conversation started" in m.text)
     await friend.send_in(group, "explain tides", mention_bot=True)
     await tg.wait_for_message(group.id, lambda m: m.from_bot and "explain tides" in m.text)
     assert system_prompt(running) == PersonaService(running.storage).builtin("concise").prompt

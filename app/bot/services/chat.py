@@ -168,7 +168,9 @@ class ChatService:
         # The prompt when the conversation's persona can't be read (database down).
         self.system_prompt = system_prompt
         self.personas = personas or PersonaService(storage)
-        self.conversations = conversations or ConversationService(storage, self.personas)
+        self.conversations = conversations or ConversationService(
+            storage, self.personas, default_model=default_model
+        )
         self.titles = titles or TitleService(storage, llm, enabled=False)
         self._tools = tools
         # One answer at a time per conversation, so a quick second message sees the first

@@ -36,6 +36,9 @@ class NewConversation:
     conversation: Conversation
     # Pushed out by the per-user cap (archived, never deleted).
     archived: list[ConversationInfo] = field(default_factory=list)
+    # True: the active conversation had no messages yet, so it is the new one (set up
+    # afresh) rather than another empty conversation beside it.
+    reused: bool = False
 
 
 @dataclass(frozen=True)
@@ -54,10 +57,12 @@ class ConversationService:
         personas: PersonaService,
         *,
         max_per_user: int = 100,
+        default_model: str | None = None,
     ) -> None:
         self._storage = storage
         self._personas = personas
         self.max_per_user = max_per_user
+        self._default_model = default_model  # the bot's (LLM_DEFAULT_MODEL)
 
     @property
     def _repo(self) -> ConversationRepository:
@@ -67,27 +72,49 @@ class ConversationService:
         # In groups the admins' default persona applies; private chats start as the assistant.
         return await self._personas.chat_default(key.chat_id) if key.chat_id < 0 else None
 
+    def new_model(self, user_model: str | None) -> str | None:
+        """The model a new conversation keeps: the user's default now, else the bot's.
+        Stored at creation, so a later /model elsewhere never moves the conversation."""
+        return user_model or self._default_model
+
     async def active(self, key: ConversationKey, user_model: str | None) -> Conversation:
         """The key's active conversation; a new one gets its own model (the user's default
         now) and persona, so later changes of the defaults don't move it."""
-        return await self._repo.active(
+        conv, _archived = await self._active(key, user_model)
+        return conv
+
+    async def _active(
+        self, key: ConversationKey, user_model: str | None
+    ) -> tuple[Conversation, list[ConversationInfo]]:
+        conv = await self._repo.active(
             key.user_id,
             key.chat_id,
             key.thread_id,
-            model=user_model,
+            model=self.new_model(user_model),
             persona=await self._new_persona(key),
         )
+        # A conversation without turns may have just been created: the per-user cap holds
+        # for it too (archiving is a no-op while within the cap).
+        archived = [] if conv.turns else await self._overflow(key)
+        return conv, archived
+
+    async def _overflow(self, key: ConversationKey) -> list[ConversationInfo]:
+        return await self._repo.archive_overflow(key.user_id, self.max_per_user)
 
     async def start_new(self, key: ConversationKey, user_model: str | None) -> NewConversation:
+        """A new active conversation; the old one is kept. An active conversation without
+        messages is reused (set up as a new one), so repeated /new piles up nothing."""
+        current, archived = await self._active(key, user_model)
+        model, persona = self.new_model(user_model), await self._new_persona(key)
+        if not current.turns:
+            await self._repo.set_model(current.id, model)
+            await self._repo.set_persona(current.id, persona)
+            fresh = current.model_copy(update={"model": model, "persona": persona})
+            return NewConversation(fresh, archived, reused=True)
         conv = await self._repo.start_new(
-            key.user_id,
-            key.chat_id,
-            key.thread_id,
-            model=user_model,
-            persona=await self._new_persona(key),
+            key.user_id, key.chat_id, key.thread_id, model=model, persona=persona
         )
-        archived = await self._repo.archive_overflow(key.user_id, self.max_per_user)
-        return NewConversation(conv, archived)
+        return NewConversation(conv, archived + await self._overflow(key))
 
     # ---------------------------------------------------------------- /chats
 
