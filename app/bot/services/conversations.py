@@ -48,6 +48,7 @@ class Continued:
     conversation: Conversation
     forked: bool = False  # True: a copy up to that answer (the original went on past it)
     current: bool = False  # True: it was the active conversation already (nothing changed)
+    index: int | None = None  # with ``current``: the answer's turn in the conversation
 
 
 class ConversationService:
@@ -211,7 +212,7 @@ class ConversationService:
         if conv.turns[index].role != "assistant":
             return None
         if conv.active:
-            return Continued(conv, current=True)
+            return Continued(conv, current=True, index=index)
         if index == len(conv.turns) - 1:
             opened = await self._repo.activate(conv.id)
             return Continued(opened, forked=False) if opened else None
