@@ -231,6 +231,41 @@ def test_export_splits_below_the_limit_and_loses_nothing(part_bytes: int) -> Non
     assert markdown.count("# Тест") == len(md)
 
 
+CODE = (
+    "def f(x):\n    return \"a\\tb\" + '\\\\' + x  # «комментарий» 日本 🚀\n"
+    + "".join(chr(c) for c in range(32))
+    + '{"json": "in \\"code\\""}\r\n'
+)
+
+
+@pytest.mark.parametrize("part_bytes", [2_000, 3_000])
+def test_export_json_parts_fit_by_their_encoded_size(part_bytes: int) -> None:
+    """Escapes expand code-heavy text (a control character takes six bytes): every JSON part
+    is still within the limit, and joined the parts give back every character."""
+    texts = [CODE * 40, "short", "\x00" * 1500, '"\\' * 900, CODE * 3]
+    conv = _conv(
+        [Turn(role="user" if i % 2 == 0 else "assistant", content=t) for i, t in enumerate(texts)]
+    )
+    files = ExportService(part_bytes=part_bytes).export(conv, "P", 'Код "quoted" \\ title')
+    js = [f for f in files if f.filename.endswith(".json")]
+    assert len(js) > 3
+    assert max(len(f.data) for f in files) <= part_bytes
+    parts = [json.loads(f.data) for f in js]
+    assert "".join(t["content"] for p in parts for t in p["turns"]) == "".join(texts)
+    assert all(p["parts"] == len(js) and "older_turns_trimmed" not in p for p in parts)
+    markdown = "".join(f.data.decode() for f in files if f.filename.endswith(".md"))
+    assert "not in this export" not in markdown
+
+
+def test_export_says_when_older_turns_were_trimmed() -> None:
+    turns = [Turn(role="user", content=f"m{i}") for i in range(4)]
+    files = ExportService(max_turns=4).export(_conv(turns), "P", "T")
+    assert "Only the newest 4 messages are kept" in files[0].data.decode()
+    assert json.loads(files[1].data)["older_turns_trimmed"] is True
+    files = ExportService(max_turns=5).export(_conv(turns), "P", "T")
+    assert "newest" not in files[0].data.decode()
+
+
 class _HangingLLM:
     """Stands in for LLMProvider: a title call that never returns."""
 
