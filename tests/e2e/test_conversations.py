@@ -366,3 +366,42 @@ async def test_the_per_user_cap_holds_for_conversations_made_by_a_first_message(
         assert await storage.conversations.count(FRIEND_ID, FRIEND_ID, archived=True) == 1
         archived = await storage.conversations.list_page(FRIEND_ID, FRIEND_ID, archived=True)
         assert [c.title for c in archived] == ["private one"]
+
+
+async def test_a_cut_off_or_stopped_first_answer_still_titles_the_conversation(
+    start_bot: StartBot,
+) -> None:
+    """CONVERSATIONS_TITLE_MODEL names the model of the title call (a cheap one)."""
+    settings = ConversationSettings(auto_title=True, title_model="gpt-4o-mini")
+    async with start_bot(conversations=settings) as running:
+        tg, fake, storage = running.tg, running.fake_llm, running.storage
+        fake.on("Write a title", Reply(text="Spring garden plan"))
+        fake.script(Reply.broken_stream(after=3, text="The beginning of a long answer that breaks"))
+        friend = tg.user(FRIEND_ID, "Fred")
+        await friend.send("plan my garden for spring")
+        await tg.wait_for_message(friend.id, lambda m: "cut off" in m.text)
+        conv = await storage.conversations.active(FRIEND_ID, FRIEND_ID)
+        await running.app.chat_service.titles.drain()
+        got = await storage.conversations.get(conv.id)
+        assert got is not None and got.title == "Spring garden plan"
+        title_call = fake.chat_requests[-1]
+        assert not title_call.stream and title_call.json["model"] == "gpt-4o-mini"
+        assert "The beginnin" in str(title_call.messages[-1]["content"])
+
+        # A stopped first answer, and the title call fails: the start of the first message
+        # stays as the title (the fallback).
+        fake.reset()
+        fake.on("Write a title", Reply.server_error(500))
+        full = " ".join(f"token{i}" for i in range(400))
+        fake.script(Reply(text=full, chunk_size=6, chunk_delay=0.02))
+        await friend.send("/new")
+        await tg.wait_for_message(friend.id, lambda m: "kept in /chats" in m.text)
+        await friend.send("a question about tomatoes")
+        await tg.wait_until(lambda: any("token" in d.text for d in tg.drafts(FRIEND_ID)))
+        await friend.send("/stop")
+        await tg.wait_for_message(friend.id, lambda m: m.text.endswith("⏹ Stopped."))
+        second = await storage.conversations.active(FRIEND_ID, FRIEND_ID)
+        await running.app.chat_service.titles.drain()
+        got = await storage.conversations.get(second.id)
+        assert got is not None and got.title == "a question about tomatoes"
+        assert any("Write a title" in str(r.messages[-1]["content"]) for r in fake.chat_requests)

@@ -233,7 +233,9 @@ class ChatService:
             system_prompt=system_prompt,
         )
         outcome = await self.run(job, sink)
-        if outcome is ChatOutcome.ANSWERED and conversation is not None and not conversation.turns:
+        # The first exchange names the conversation, also when its answer was stopped or
+        # cut off (what was kept of it is the answer).
+        if kept and conversation is not None and not conversation.turns:
             await self.titles.after_first_exchange(
                 conversation.id, request.text, kept[-1], model, request.caller
             )
