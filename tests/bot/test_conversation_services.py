@@ -299,3 +299,19 @@ async def test_titles_in_flight_are_cancelled_at_shutdown(storage: Storage) -> N
     assert llm.calls == 1
     got = await storage.conversations.get(conv.id)
     assert got is not None and got.title == "Mine"
+
+
+async def test_search_pages_and_says_when_capped(storage: Storage) -> None:
+    from app.bot.services.conversations import PAGE_SIZE, SEARCH_LIMIT
+
+    convs = service(storage)
+    key = ConversationKey(9, 9)
+    for i in range(SEARCH_LIMIT + 1):
+        conv = (await convs.start_new(key, None)).conversation
+        await said(storage, conv, f"orbit {i}")
+    first = await convs.search_page(key, "orbit", 0)
+    assert (first.total, first.more, first.pages) == (SEARCH_LIMIT, True, SEARCH_LIMIT // PAGE_SIZE)
+    last = await convs.search_page(key, "orbit", 99)  # clamped to the last page
+    assert last.page == first.pages - 1 and len(last.items) == PAGE_SIZE
+    exact = await convs.search_page(key, "orbit 3", 0)
+    assert (exact.total, exact.more, exact.pages) == (1, False, 1)

@@ -10,7 +10,9 @@ import json
 
 from app.bot.services.chat import TOOLS_PROMPT
 from app.bot.services.conversation_settings import ConversationSettings
+from app.bot.services.conversations import PAGE_SIZE, SEARCH_LIMIT
 from app.bot.services.personas import PersonaService
+from app.storage import Turn
 from tests.e2e.conftest import ADMIN_ID, FAKE_MODEL, FRIEND_ID, Running, StartBot
 from tests.fakes.openai_server import Reply
 from tests.tg_emulator import EmuMessage, SimUser, TelegramEmulator
@@ -405,3 +407,32 @@ async def test_a_cut_off_or_stopped_first_answer_still_titles_the_conversation(
         got = await storage.conversations.get(second.id)
         assert got is not None and got.title == "a question about tomatoes"
         assert any("Write a title" in str(r.messages[-1]["content"]) for r in fake.chat_requests)
+
+
+async def test_search_pages_its_results_and_says_when_there_are_more(running: Running) -> None:
+    tg, storage = running.tg, running.storage
+    friend = tg.user(FRIEND_ID, "Fred")
+    for i in range(SEARCH_LIMIT + 2):  # more matches than a search shows
+        conv = await storage.conversations.start_new(FRIEND_ID, FRIEND_ID, title=f"chat {i}")
+        await storage.conversations.append(
+            conv.id,
+            [Turn(role="user", content=f"about comets {i}"), Turn(role="assistant", content="ok")],
+        )
+    menu = await open_chats(tg, friend)
+    await friend.press(menu, "🔎 Search")
+    await tg.wait_until(lambda: "words to look for" in menu.text)
+    await friend.send("comets")
+    found = await tg.wait_for_message(
+        friend.id, lambda m: f"Found for «comets»: {SEARCH_LIMIT}+." in m.text
+    )
+    assert any(f"chat {SEARCH_LIMIT + 1}" in t for t in found.button_texts)  # newest first
+    assert "Older ›" in found.button_texts
+    for _ in range(SEARCH_LIMIT // PAGE_SIZE - 1):
+        first = found.button_texts[0]
+        await friend.press(found, "Older ›")
+        await tg.wait_until(lambda first=first: found.button_texts[0] != first)
+    assert "Older ›" not in found.button_texts  # 30 shown, in pages of six
+    assert found.button_texts[PAGE_SIZE - 1].endswith(" chat 2")  # the 30th newest
+    await friend.press(found, "✖ Clear search")
+    await tg.wait_until(lambda: "Your conversations here" in found.text)
+    assert "(page 1 of" in found.text  # the list's own page, not the search's

@@ -14,6 +14,8 @@ from app.storage.words import query_words
 
 PAGE_SIZE = 6
 MAX_TITLE_CHARS = 64
+#: Search results shown at most (newest first); beyond it the count reads "30+".
+SEARCH_LIMIT = 30
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class Page:
     page: int  # 0-based, clamped to the pages there are
     pages: int
     total: int
+    more: bool = False  # search only: there are matches beyond the ``total`` shown
 
 
 @dataclass(frozen=True)
@@ -137,12 +140,21 @@ class ConversationService:
         return await self._repo.count(key.user_id, key.chat_id, key.thread_id, archived=True)
 
     async def search(
-        self, key: ConversationKey, text: str, limit: int = 30
+        self, key: ConversationKey, text: str, limit: int = SEARCH_LIMIT
     ) -> list[ConversationInfo]:
         words = query_words(text)
         if not words:
             return []
         return await self._repo.search(key.user_id, key.chat_id, key.thread_id, words, limit=limit)
+
+    async def search_page(self, key: ConversationKey, text: str, page: int) -> Page:
+        """One page of the newest ``SEARCH_LIMIT`` matches; ``more`` when there are others."""
+        found = await self.search(key, text, limit=SEARCH_LIMIT + 1)
+        more, found = len(found) > SEARCH_LIMIT, found[:SEARCH_LIMIT]
+        pages = max(1, math.ceil(len(found) / PAGE_SIZE))
+        page = min(max(0, page), pages - 1)
+        items = found[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+        return Page(items, page, pages, len(found), more=more)
 
     async def owned(self, key: ConversationKey, conversation_id: str) -> Conversation | None:
         """The conversation when it belongs to this key, else None (forged, stale, deleted)."""
@@ -234,6 +246,7 @@ class ConversationService:
 
 __all__ = [
     "PAGE_SIZE",
+    "SEARCH_LIMIT",
     "Continued",
     "ConversationKey",
     "ConversationService",
