@@ -315,3 +315,14 @@ async def test_search_pages_and_says_when_capped(storage: Storage) -> None:
     assert last.page == first.pages - 1 and len(last.items) == PAGE_SIZE
     exact = await convs.search_page(key, "orbit 3", 0)
     assert (exact.total, exact.more, exact.pages) == (1, False, 1)
+
+
+async def test_an_empty_conversation_made_without_a_model_takes_one(storage: Storage) -> None:
+    """Made straight through the repository (an answer button), it gets its model before
+    its first message rather than following whatever the default is later."""
+    convs = ConversationService(storage, PersonaService(storage), default_model="bot-m")
+    bare = await storage.conversations.active(8, 8)
+    assert bare.model is None
+    assert (await convs.active(ConversationKey(8, 8), "mine")).model == "mine"
+    got = await storage.conversations.get(bare.id)
+    assert got is not None and got.model == "mine"

@@ -44,6 +44,20 @@ def system_prompt(running: Running) -> str:
     return str(first["content"]).removesuffix(TOOLS_PROMPT)
 
 
+async def wait_title(running: Running, conversation_id: str, expected: str) -> str | None:
+    """The conversation's title once it is ``expected`` (titling runs after the answer is
+    delivered, so seeing the answer does not mean it is titled yet), else the last seen."""
+    title = None
+    for _ in range(100):
+        await running.app.chat_service.titles.drain()
+        got = await running.storage.conversations.get(conversation_id)
+        title = got.title if got else None
+        if title == expected:
+            break
+        await running.tg.wait_quiet(0.05)
+    return title
+
+
 def contents(running: Running) -> list[str]:
     return [str(m["content"]) for m in running.fake_llm.chat_requests[-1].messages]
 
@@ -275,9 +289,8 @@ async def test_title_from_one_recorded_model_call(start_bot: StartBot) -> None:
         await tg.wait_for_message(friend.id, lambda m: "kept in /chats" in m.text)
         await say(tg, friend, "a second conversation about gardening in autumn")
         second = await storage.conversations.active(FRIEND_ID, FRIEND_ID)
-        await running.app.chat_service.titles.drain()
-        got = await storage.conversations.get(second.id)
-        assert got is not None and got.title == "a second conversation about gardening in autumn"
+        expected = "a second conversation about gardening in autumn"
+        assert await wait_title(running, second.id, expected) == expected
 
 
 async def test_model_changes_the_conversation_and_the_default(running: Running) -> None:
@@ -383,9 +396,7 @@ async def test_a_cut_off_or_stopped_first_answer_still_titles_the_conversation(
         await friend.send("plan my garden for spring")
         await tg.wait_for_message(friend.id, lambda m: "cut off" in m.text)
         conv = await storage.conversations.active(FRIEND_ID, FRIEND_ID)
-        await running.app.chat_service.titles.drain()
-        got = await storage.conversations.get(conv.id)
-        assert got is not None and got.title == "Spring garden plan"
+        assert await wait_title(running, conv.id, "Spring garden plan") == "Spring garden plan"
         title_call = fake.chat_requests[-1]
         assert not title_call.stream and title_call.json["model"] == "gpt-4o-mini"
         assert "The beginnin" in str(title_call.messages[-1]["content"])
@@ -403,9 +414,8 @@ async def test_a_cut_off_or_stopped_first_answer_still_titles_the_conversation(
         await friend.send("/stop")
         await tg.wait_for_message(friend.id, lambda m: m.text.endswith("⏹ Stopped."))
         second = await storage.conversations.active(FRIEND_ID, FRIEND_ID)
-        await running.app.chat_service.titles.drain()
-        got = await storage.conversations.get(second.id)
-        assert got is not None and got.title == "a question about tomatoes"
+        expected = "a question about tomatoes"
+        assert await wait_title(running, second.id, expected) == expected
         assert any("Write a title" in str(r.messages[-1]["content"]) for r in fake.chat_requests)
 
 

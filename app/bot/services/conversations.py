@@ -90,17 +90,24 @@ class ConversationService:
     async def _active(
         self, key: ConversationKey, user_model: str | None
     ) -> tuple[Conversation, list[ConversationInfo]]:
+        model = self.new_model(user_model)
         conv = await self._repo.active(
             key.user_id,
             key.chat_id,
             key.thread_id,
-            model=self.new_model(user_model),
+            model=model,
             persona=await self._new_persona(key),
         )
+        if conv.turns:
+            return conv, []
+        if conv.model is None and model is not None:
+            # Made without a model elsewhere (straight through the repository): it takes
+            # one before its first message, so it never follows later defaults.
+            await self._repo.set_model(conv.id, model)
+            conv = conv.model_copy(update={"model": model})
         # A conversation without turns may have just been created: the per-user cap holds
         # for it too (archiving is a no-op while within the cap).
-        archived = [] if conv.turns else await self._overflow(key)
-        return conv, archived
+        return conv, await self._overflow(key)
 
     async def _overflow(self, key: ConversationKey) -> list[ConversationInfo]:
         return await self._repo.archive_overflow(key.user_id, self.max_per_user)
