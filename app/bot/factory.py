@@ -89,7 +89,12 @@ def create_chat_service(
         llm,
         default_model=settings.llm.default_model,
         personas=personas,
-        conversations=ConversationService(storage, personas, max_per_user=conf.max_per_user),
+        conversations=ConversationService(
+            storage,
+            personas,
+            max_per_user=conf.max_per_user,
+            default_model=settings.llm.default_model,
+        ),
         titles=TitleService(
             storage, llm, enabled=conf.auto_title, model=conf.title_model, load=load
         ),

@@ -84,14 +84,67 @@ async def test_continue_from_forks_or_reopens(storage: Storage) -> None:
     assert (await storage.conversations.active(3, 3)).id == first.id
 
 
+async def said(storage: Storage, conv: Conversation, text: str = "hi") -> None:
+    await storage.conversations.append(
+        conv.id, [Turn(role="user", content=text), Turn(role="assistant", content="ok")]
+    )
+
+
 async def test_per_user_cap_on_new(storage: Storage) -> None:
     convs = service(storage, max_per_user=2)
     key = ConversationKey(5, 5)
-    await convs.active(key, None)
-    assert (await convs.start_new(key, None)).archived == []
+    await said(storage, await convs.active(key, None))
+    second = await convs.start_new(key, None)
+    assert second.archived == [] and not second.reused
+    await said(storage, second.conversation)
     third = await convs.start_new(key, None)
     assert len(third.archived) == 1
     assert await convs.count_archived(key) == 1
+
+
+async def test_per_user_cap_when_a_conversation_is_made_without_new(storage: Storage) -> None:
+    """A first message in another chat (or topic) creates the conversation: the cap holds."""
+    convs = service(storage, max_per_user=2)
+    private = ConversationKey(5, 5)
+    oldest = await convs.active(private, None)
+    await said(storage, oldest)
+    await said(storage, (await convs.start_new(private, None)).conversation)
+    group = await convs.active(ConversationKey(5, -50), None)  # a first message there
+    archived = await storage.conversations.list_page(5, 5, archived=True)
+    assert [c.id for c in archived] == [oldest.id]
+    await said(storage, group)
+    await convs.active(ConversationKey(5, -50), None)  # not new: nothing more to archive
+    assert await convs.count_archived(private) == 1
+
+
+async def test_new_on_an_empty_conversation_reuses_it(storage: Storage) -> None:
+    personas = PersonaService(storage)
+    convs = ConversationService(storage, personas, max_per_user=2, default_model="bot-m")
+    key = ConversationKey(6, -60)
+    real = await convs.active(key, None)
+    await said(storage, real)
+    empty = await convs.start_new(key, "m1")
+    assert not empty.reused
+    await storage.conversations.set_persona(empty.conversation.id, "b:coder")
+    await personas.set_chat_default(-60, "b:editor")
+    for _ in range(3):
+        again = await convs.start_new(key, "m2")
+        assert again.reused and again.conversation.id == empty.conversation.id
+        assert again.archived == []
+    got = await storage.conversations.get(empty.conversation.id)
+    # set up as a new one would be: today's default model and the chat's default persona
+    assert got is not None and (got.model, got.persona) == ("m2", "b:editor")
+    assert await storage.conversations.count(6, -60) == 2
+    assert await storage.conversations.count(6, -60, archived=True) == 0
+
+
+async def test_a_new_conversation_stores_the_resolved_model(storage: Storage) -> None:
+    """No model picked: the bot's default is stored, so a later default moves nothing."""
+    convs = ConversationService(storage, PersonaService(storage), default_model="bot-m")
+    first = await convs.active(ConversationKey(7, 7), None)
+    assert first.model == "bot-m"
+    await said(storage, first)
+    assert (await convs.start_new(ConversationKey(7, 7), "mine")).conversation.model == "mine"
 
 
 async def test_persona_rules(storage: Storage) -> None:
@@ -178,6 +231,41 @@ def test_export_splits_below_the_limit_and_loses_nothing(part_bytes: int) -> Non
     assert markdown.count("# Тест") == len(md)
 
 
+CODE = (
+    "def f(x):\n    return \"a\\tb\" + '\\\\' + x  # «комментарий» 日本 🚀\n"
+    + "".join(chr(c) for c in range(32))
+    + '{"json": "in \\"code\\""}\r\n'
+)
+
+
+@pytest.mark.parametrize("part_bytes", [2_000, 3_000])
+def test_export_json_parts_fit_by_their_encoded_size(part_bytes: int) -> None:
+    """Escapes expand code-heavy text (a control character takes six bytes): every JSON part
+    is still within the limit, and joined the parts give back every character."""
+    texts = [CODE * 40, "short", "\x00" * 1500, '"\\' * 900, CODE * 3]
+    conv = _conv(
+        [Turn(role="user" if i % 2 == 0 else "assistant", content=t) for i, t in enumerate(texts)]
+    )
+    files = ExportService(part_bytes=part_bytes).export(conv, "P", 'Код "quoted" \\ title')
+    js = [f for f in files if f.filename.endswith(".json")]
+    assert len(js) > 3
+    assert max(len(f.data) for f in files) <= part_bytes
+    parts = [json.loads(f.data) for f in js]
+    assert "".join(t["content"] for p in parts for t in p["turns"]) == "".join(texts)
+    assert all(p["parts"] == len(js) and "older_turns_trimmed" not in p for p in parts)
+    markdown = "".join(f.data.decode() for f in files if f.filename.endswith(".md"))
+    assert "not in this export" not in markdown
+
+
+def test_export_says_when_older_turns_were_trimmed() -> None:
+    turns = [Turn(role="user", content=f"m{i}") for i in range(4)]
+    files = ExportService(max_turns=4).export(_conv(turns), "P", "T")
+    assert "Only the newest 4 messages are kept" in files[0].data.decode()
+    assert json.loads(files[1].data)["older_turns_trimmed"] is True
+    files = ExportService(max_turns=5).export(_conv(turns), "P", "T")
+    assert "newest" not in files[0].data.decode()
+
+
 class _HangingLLM:
     """Stands in for LLMProvider: a title call that never returns."""
 
@@ -211,3 +299,30 @@ async def test_titles_in_flight_are_cancelled_at_shutdown(storage: Storage) -> N
     assert llm.calls == 1
     got = await storage.conversations.get(conv.id)
     assert got is not None and got.title == "Mine"
+
+
+async def test_search_pages_and_says_when_capped(storage: Storage) -> None:
+    from app.bot.services.conversations import PAGE_SIZE, SEARCH_LIMIT
+
+    convs = service(storage)
+    key = ConversationKey(9, 9)
+    for i in range(SEARCH_LIMIT + 1):
+        conv = (await convs.start_new(key, None)).conversation
+        await said(storage, conv, f"orbit {i}")
+    first = await convs.search_page(key, "orbit", 0)
+    assert (first.total, first.more, first.pages) == (SEARCH_LIMIT, True, SEARCH_LIMIT // PAGE_SIZE)
+    last = await convs.search_page(key, "orbit", 99)  # clamped to the last page
+    assert last.page == first.pages - 1 and len(last.items) == PAGE_SIZE
+    exact = await convs.search_page(key, "orbit 3", 0)
+    assert (exact.total, exact.more, exact.pages) == (1, False, 1)
+
+
+async def test_an_empty_conversation_made_without_a_model_takes_one(storage: Storage) -> None:
+    """Made straight through the repository (an answer button), it gets its model before
+    its first message rather than following whatever the default is later."""
+    convs = ConversationService(storage, PersonaService(storage), default_model="bot-m")
+    bare = await storage.conversations.active(8, 8)
+    assert bare.model is None
+    assert (await convs.active(ConversationKey(8, 8), "mine")).model == "mine"
+    got = await storage.conversations.get(bare.id)
+    assert got is not None and got.model == "mine"

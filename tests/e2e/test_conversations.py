@@ -10,8 +10,10 @@ import json
 
 from app.bot.services.chat import TOOLS_PROMPT
 from app.bot.services.conversation_settings import ConversationSettings
+from app.bot.services.conversations import PAGE_SIZE, SEARCH_LIMIT
 from app.bot.services.personas import PersonaService
-from tests.e2e.conftest import ADMIN_ID, FRIEND_ID, Running, StartBot
+from app.storage import Turn
+from tests.e2e.conftest import ADMIN_ID, FAKE_MODEL, FRIEND_ID, Running, StartBot
 from tests.fakes.openai_server import Reply
 from tests.tg_emulator import EmuMessage, SimUser, TelegramEmulator
 
@@ -40,6 +42,20 @@ def system_prompt(running: Running) -> str:
     first = running.fake_llm.chat_requests[-1].messages[0]
     assert first["role"] == "system"
     return str(first["content"]).removesuffix(TOOLS_PROMPT)
+
+
+async def wait_title(running: Running, conversation_id: str, expected: str) -> str | None:
+    """The conversation's title once it is ``expected`` (titling runs after the answer is
+    delivered, so seeing the answer does not mean it is titled yet), else the last seen."""
+    title = None
+    for _ in range(100):
+        await running.app.chat_service.titles.drain()
+        got = await running.storage.conversations.get(conversation_id)
+        title = got.title if got else None
+        if title == expected:
+            break
+        await running.tg.wait_quiet(0.05)
+    return title
 
 
 def contents(running: Running) -> list[str]:
@@ -273,9 +289,8 @@ async def test_title_from_one_recorded_model_call(start_bot: StartBot) -> None:
         await tg.wait_for_message(friend.id, lambda m: "kept in /chats" in m.text)
         await say(tg, friend, "a second conversation about gardening in autumn")
         second = await storage.conversations.active(FRIEND_ID, FRIEND_ID)
-        await running.app.chat_service.titles.drain()
-        got = await storage.conversations.get(second.id)
-        assert got is not None and got.title == "a second conversation about gardening in autumn"
+        expected = "a second conversation about gardening in autumn"
+        assert await wait_title(running, second.id, expected) == expected
 
 
 async def test_model_changes_the_conversation_and_the_default(running: Running) -> None:
@@ -300,3 +315,134 @@ async def test_model_changes_the_conversation_and_the_default(running: Running) 
     await storage.conversations.activate(first.id)
     await say(tg, friend, "third")
     assert fake.chat_requests[-1].json["model"] == "gpt-4.1"
+
+
+async def test_a_conversation_keeps_the_model_it_started_with(running: Running) -> None:
+    """A user who never picked a model: their first conversation keeps the bot's default
+    after /model picks another one in a later conversation."""
+    tg, storage, fake = running.tg, running.storage, running.fake_llm
+    friend = tg.user(FRIEND_ID, "Fred")
+    await say(tg, friend, "first")
+    started_with = fake.chat_requests[-1].json["model"]
+    first = await storage.conversations.active(FRIEND_ID, FRIEND_ID)
+    await friend.send("/new")
+    await tg.wait_for_message(friend.id, lambda m: "kept in /chats" in m.text)
+    await friend.send("/model gpt-4.1")
+    await tg.wait_for_message(friend.id, lambda m: "Model set to gpt-4.1" in m.text)
+    await say(tg, friend, "second")
+    assert fake.chat_requests[-1].json["model"] == "gpt-4.1"
+
+    menu = await open_chats(tg, friend)
+    await friend.press(menu, button(menu, "first"))
+    await tg.wait_until(lambda: "Started" in menu.text)
+    await friend.press(menu, "▶️ Open")
+    await tg.wait_until(lambda: "is the active conversation now" in menu.text)
+    await say(tg, friend, "third")
+    assert fake.chat_requests[-1].json["model"] == started_with != "gpt-4.1"
+    got = await storage.conversations.get(first.id)
+    assert got is not None and got.model == FAKE_MODEL  # stored when it was created
+
+
+async def test_repeated_new_on_an_empty_conversation_piles_up_nothing(
+    start_bot: StartBot,
+) -> None:
+    settings = ConversationSettings(auto_title=False, max_per_user=2)
+    async with start_bot(conversations=settings) as running:
+        tg, storage = running.tg, running.storage
+        friend = tg.user(FRIEND_ID, "Fred")
+        await say(tg, friend, "the real one")
+        await friend.send("/new")
+        await tg.wait_for_message(friend.id, lambda m: "kept in /chats" in m.text)
+        for _ in range(3):
+            await friend.send("/new")
+            await tg.wait_for_message(
+                friend.id, lambda m: m.text == "🆕 New conversation started. What's on your mind?"
+            )
+        assert await storage.conversations.count(FRIEND_ID, FRIEND_ID) == 2
+        assert await storage.conversations.count(FRIEND_ID, FRIEND_ID, archived=True) == 0
+
+
+async def test_the_per_user_cap_holds_for_conversations_made_by_a_first_message(
+    start_bot: StartBot,
+) -> None:
+    """A first message in another chat creates a conversation without /new: the cap still
+    archives the oldest inactive one (kept, listed under Archived)."""
+    settings = ConversationSettings(auto_title=False, max_per_user=2)
+    async with start_bot(conversations=settings) as running:
+        tg, storage = running.tg, running.storage
+        friend = tg.user(FRIEND_ID, "Fred")
+        await say(tg, friend, "private one")
+        await friend.send("/new")
+        await tg.wait_for_message(friend.id, lambda m: "kept in /chats" in m.text)
+        await say(tg, friend, "private two")
+        group = tg.group(-4001, "Team")
+        await friend.send_in(group, "group one", mention_bot=True)
+        await tg.wait_for_message(group.id, lambda m: m.from_bot and "group one" in m.text)
+        assert await storage.conversations.count(FRIEND_ID, FRIEND_ID, archived=True) == 1
+        archived = await storage.conversations.list_page(FRIEND_ID, FRIEND_ID, archived=True)
+        assert [c.title for c in archived] == ["private one"]
+
+
+async def test_a_cut_off_or_stopped_first_answer_still_titles_the_conversation(
+    start_bot: StartBot,
+) -> None:
+    """CONVERSATIONS_TITLE_MODEL names the model of the title call (a cheap one)."""
+    settings = ConversationSettings(auto_title=True, title_model="gpt-4o-mini")
+    async with start_bot(conversations=settings) as running:
+        tg, fake, storage = running.tg, running.fake_llm, running.storage
+        fake.on("Write a title", Reply(text="Spring garden plan"))
+        fake.script(Reply.broken_stream(after=3, text="The beginning of a long answer that breaks"))
+        friend = tg.user(FRIEND_ID, "Fred")
+        await friend.send("plan my garden for spring")
+        await tg.wait_for_message(friend.id, lambda m: "cut off" in m.text)
+        conv = await storage.conversations.active(FRIEND_ID, FRIEND_ID)
+        assert await wait_title(running, conv.id, "Spring garden plan") == "Spring garden plan"
+        title_call = fake.chat_requests[-1]
+        assert not title_call.stream and title_call.json["model"] == "gpt-4o-mini"
+        assert "The beginnin" in str(title_call.messages[-1]["content"])
+
+        # A stopped first answer, and the title call fails: the start of the first message
+        # stays as the title (the fallback).
+        fake.reset()
+        fake.on("Write a title", Reply.server_error(500))
+        full = " ".join(f"token{i}" for i in range(400))
+        fake.script(Reply(text=full, chunk_size=6, chunk_delay=0.02))
+        await friend.send("/new")
+        await tg.wait_for_message(friend.id, lambda m: "kept in /chats" in m.text)
+        await friend.send("a question about tomatoes")
+        await tg.wait_until(lambda: any("token" in d.text for d in tg.drafts(FRIEND_ID)))
+        await friend.send("/stop")
+        await tg.wait_for_message(friend.id, lambda m: m.text.endswith("⏹ Stopped."))
+        second = await storage.conversations.active(FRIEND_ID, FRIEND_ID)
+        expected = "a question about tomatoes"
+        assert await wait_title(running, second.id, expected) == expected
+        assert any("Write a title" in str(r.messages[-1]["content"]) for r in fake.chat_requests)
+
+
+async def test_search_pages_its_results_and_says_when_there_are_more(running: Running) -> None:
+    tg, storage = running.tg, running.storage
+    friend = tg.user(FRIEND_ID, "Fred")
+    for i in range(SEARCH_LIMIT + 2):  # more matches than a search shows
+        conv = await storage.conversations.start_new(FRIEND_ID, FRIEND_ID, title=f"chat {i}")
+        await storage.conversations.append(
+            conv.id,
+            [Turn(role="user", content=f"about comets {i}"), Turn(role="assistant", content="ok")],
+        )
+    menu = await open_chats(tg, friend)
+    await friend.press(menu, "🔎 Search")
+    await tg.wait_until(lambda: "words to look for" in menu.text)
+    await friend.send("comets")
+    found = await tg.wait_for_message(
+        friend.id, lambda m: f"Found for «comets»: {SEARCH_LIMIT}+." in m.text
+    )
+    assert any(f"chat {SEARCH_LIMIT + 1}" in t for t in found.button_texts)  # newest first
+    assert "Older ›" in found.button_texts
+    for _ in range(SEARCH_LIMIT // PAGE_SIZE - 1):
+        first = found.button_texts[0]
+        await friend.press(found, "Older ›")
+        await tg.wait_until(lambda first=first: found.button_texts[0] != first)
+    assert "Older ›" not in found.button_texts  # 30 shown, in pages of six
+    assert found.button_texts[PAGE_SIZE - 1].endswith(" chat 2")  # the 30th newest
+    await friend.press(found, "✖ Clear search")
+    await tg.wait_until(lambda: "Your conversations here" in found.text)
+    assert "(page 1 of" in found.text  # the list's own page, not the search's

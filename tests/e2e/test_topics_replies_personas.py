@@ -64,10 +64,45 @@ async def test_reply_to_another_members_message_reaches_the_model(running: Runni
     prompt = contents(running)[-1]
     assert "Server password rotates monthly" in prompt and "forwarded from Bob" in prompt
 
-    # A reply to the bot's answer of the current conversation: already in the history.
+    # A reply to the bot's answer of the current conversation: already in the history,
+    # so not quoted again.
     answer = await tg.wait_for_message(group.id, lambda m: m.from_bot and "is that right" in m.text)
     await friend.send_in(group, "thanks", reply_to=answer)
     await tg.wait_for_message(group.id, lambda m: m.text == "echo: thanks")
+    sent = contents(running)
+    assert sent[-1] == "thanks"
+    assert sent[-2].startswith("echo: [Replying") and sent[-2].endswith("is that right?")
+
+    # A partial quote of that answer says which part is meant: it is quoted.
+    await friend.send_in(group, "why monthly?", reply_to=answer, quote="rotates monthly")
+    await tg.wait_for_message(group.id, lambda m: m.from_bot and "why monthly" in m.text)
+    prompt = contents(running)[-1]
+    assert prompt == "[Replying to your earlier answer:]\n> rotates monthly\n\nwhy monthly?"
+
+
+async def test_reply_to_an_answer_trimmed_from_the_context_quotes_it(
+    start_bot: StartBot,
+) -> None:
+    async with start_bot() as probe:
+        llm = probe.app.settings.llm
+    llm = LLMSettings(**(llm.model_dump() | {"default_context_window": 1400}))
+    async with start_bot(llm=llm) as running:
+        tg = running.tg
+        friend = tg.user(FRIEND_ID, "Fred")
+        first = await say(tg, friend, "the code is RED " + " ".join(["word"] * 120))
+        for i in range(5):
+            await say(tg, friend, f"message {i} " + " ".join(["word"] * 120))
+        assert not any("the code is RED" in c for c in contents(running))  # trimmed
+        await friend.send("what was the code?", reply_to=first)
+        await tg.wait_for_message(friend.id, lambda m: m.from_bot and "what was" in m.text)
+        prompt = contents(running)[-1]
+        assert prompt.startswith("[Replying to your earlier answer:]\n> echo: the code is RED")
+        assert prompt.endswith("what was the code?")
+        # The newest answer is in the history: a reply to it quotes nothing.
+        last = friend.chat.messages[-1]
+        await friend.send("and that one?", reply_to=last)
+        await tg.wait_for_message(friend.id, lambda m: m.from_bot and "and that one" in m.text)
+        assert contents(running)[-1] == "and that one?"
 
 
 async def test_reply_to_an_old_answer_continues_from_there(running: Running) -> None:
@@ -173,8 +208,8 @@ async def test_group_default_persona_by_admins_only(running: Running) -> None:
     await admin.press(menu, button(menu, "Concise"))
     await tg.wait_until(lambda: "now start with the persona Concise" in menu.text)
 
-    await friend.send_in(group, "/new")
-    await tg.wait_for_message(group.id, lambda m: "kept in /chats" in m.text)
+    await friend.send_in(group, "/new")  # its conversation is still empty: set up afresh
+    await tg.wait_for_message(group.id, lambda m: "New conversation started" in m.text)
     await friend.send_in(group, "explain tides", mention_bot=True)
     await tg.wait_for_message(group.id, lambda m: m.from_bot and "explain tides" in m.text)
     assert system_prompt(running) == PersonaService(running.storage).builtin("concise").prompt

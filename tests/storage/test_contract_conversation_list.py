@@ -201,3 +201,26 @@ async def test_personas_are_per_owner(storage: Storage) -> None:
     assert await personas.chat_default(-5) == "b:concise"
     await personas.set_chat_default(-5, None)
     assert await personas.chat_default(-5) is None
+
+
+async def test_service_cap_and_reuse_hold_on_every_backend(storage: Storage) -> None:
+    """ConversationService over this backend: a conversation made by a first message in
+    another chat archives the oldest inactive one; /new on an empty one reuses it."""
+    from app.bot.services.conversations import ConversationKey, ConversationService
+    from app.bot.services.personas import PersonaService
+
+    convs = ConversationService(
+        storage, PersonaService(storage), max_per_user=2, default_model="bot-m"
+    )
+    private = ConversationKey(21, 21)
+    oldest = await convs.active(private, None)
+    assert oldest.model == "bot-m"
+    await storage.conversations.append(oldest.id, [Turn(role="user", content="a")])
+    second = await convs.start_new(private, None)
+    assert not second.reused
+    again = await convs.start_new(private, "m2")
+    assert again.reused and again.conversation.id == second.conversation.id
+    assert await storage.conversations.count(21, 21) == 2
+    await convs.active(ConversationKey(21, -210), None)  # a first message in a group
+    archived = await storage.conversations.list_page(21, 21, archived=True)
+    assert [c.id for c in archived] == [oldest.id]

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import UTC, datetime
+
+import pytest
 
 from app.storage import Storage, Turn
 from app.storage.base import DEFAULT_MAX_TURNS
@@ -76,29 +79,68 @@ async def test_unknown_conversation(storage: Storage) -> None:
     await storage.conversations.append("0" * 24, [Turn(role="user", content="x")])  # no-op
 
 
-async def test_memory_store_forgets_the_least_recently_used_conversation() -> None:
-    repo = MemoryConversationRepository(max_conversations=3)
+async def test_memory_store_forgets_the_least_recently_used_inactive_conversation(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    repo = MemoryConversationRepository(max_conversations=4)
     a = await repo.active(1, 1)
     b = await repo.active(1, 2)
-    c = await repo.active(1, 3)
+    await repo.start_new(1, 2)  # b is inactive now
+    await repo.start_new(1, 1)  # so is a
     await repo.append(a.id, [Turn(role="user", content="keep me")])  # a is used again
-    d = await repo.active(1, 4)  # over the bound: b, the least recently used, goes
-    assert set(repo._convs) == {a.id, c.id, d.id}  # looked at without touching them
-    fresh = await repo.active(1, 2)  # chat 2 starts over
-    assert fresh.id != b.id and fresh.turns == []
-    assert await repo.get(c.id) is None  # c was now the least recently used
+    with caplog.at_level(logging.WARNING, logger="app.storage.memory.conversations"):
+        c = await repo.active(1, 3)  # over the bound: b, the least recently used, goes
     assert await repo.get(b.id) is None
-    assert [t.content for t in (await repo.active(1, 1)).turns] == ["keep me"]
-    assert len(repo._convs) == 3
+    kept = await repo.get(a.id)
+    assert kept is not None and [t.content for t in kept.turns] == ["keep me"]
+    assert sum("being forgotten" in r.getMessage() for r in caplog.records) == 1
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="app.storage.memory.conversations"):
+        await repo.start_new(1, 3)  # c is inactive and least recently used: warned once
+    assert await repo.get(c.id) is None
+    assert not any("being forgotten" in r.getMessage() for r in caplog.records)
+    assert len(repo._convs) == 4
+
+
+async def test_memory_store_never_forgets_an_active_conversation() -> None:
+    repo = MemoryConversationRepository(max_conversations=2)
+    first = await repo.active(1, 1)
+    await repo.append(first.id, [Turn(role="user", content="still here")])
+    for chat in range(2, 6):  # each chat's conversation is active in its chat
+        await repo.active(1, chat)
+    assert len(repo._convs) == 5  # over the bound, none of them lost
+    assert [t.content for t in (await repo.active(1, 1)).turns] == ["still here"]
+    await repo.start_new(1, 1)  # the first is inactive now: the bound takes it
+    assert await repo.get(first.id) is None
 
 
 async def test_memory_store_bound_holds_under_a_flood_of_chats() -> None:
     repo = MemoryConversationRepository(max_conversations=100)
     for chat in range(1_000):
-        conv = await repo.active(7, chat)
+        conv = await repo.active(7, chat % 50)
         await repo.append(conv.id, [Turn(role="user", content="x")])
-        if chat % 2:
-            await repo.start_new(7, chat)  # the old one stays for history, within the bound
+        await repo.start_new(7, chat % 50)  # the old one stays for history, within the bound
     assert len(repo._convs) == 100
-    assert len(repo._active) <= 100
+    assert len(repo._active) == 50
     assert DEFAULT_MAX_CONVERSATIONS == 10_000
+
+
+async def test_memory_message_index_drops_trimmed_turns() -> None:
+    repo = MemoryConversationRepository(max_turns=4)
+    conv = await repo.active(1, 1)
+    for i in range(10):
+        await repo.append(
+            conv.id,
+            [
+                Turn(role="user", content=f"q{i}", message_ids=[10 * i]),
+                Turn(role="assistant", content=f"a{i}", message_ids=[10 * i + 1]),
+            ],
+        )
+    assert len(repo._by_message) == 4  # the kept turns' ids only
+    assert await repo.find_by_message(1, 0) is None
+    assert await repo.find_by_message(1, 91) is not None
+    await repo.set_message_ids(conv.id, [500, 501])  # the last answer moved
+    await repo.replace_last_assistant(conv.id, Turn(role="assistant", content="b", message_ids=[7]))
+    assert sorted(mid for _chat, mid in repo._by_message) == [7, 80, 81, 90]
+    await repo.delete(conv.id)
+    assert repo._by_message == {}

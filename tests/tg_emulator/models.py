@@ -112,8 +112,8 @@ class EmuMessage:
             data["edit_date"] = self.edit_date
         if with_reply is not None:
             data["reply_to_message"] = with_reply.to_api()
-        # Forum topics and forwards (kept in ``extra`` when the message was stored).
-        for key in ("message_thread_id", "is_topic_message", "forward_origin"):
+        # Forum topics, forwards and partial quotes (kept in ``extra`` when stored).
+        for key in ("message_thread_id", "is_topic_message", "forward_origin", "quote"):
             if self.extra.get(key) is not None:
                 data[key] = self.extra[key]
         return data

@@ -125,9 +125,12 @@ class SimUser:
         *,
         entities: list[Entity] | None = None,
         reply_to: EmuMessage | int | None = None,
+        quote: str | None = None,
     ) -> EmuMessage:
-        """A text message in the private chat (commands/@mentions get entities)."""
-        return self._post(self.chat, text, entities, reply_to=reply_to)
+        """A text message in the private chat (commands/@mentions get entities).
+        ``quote``: the part of the replied-to message the user selected (Telegram's quote)."""
+        extra = {"quote": {"text": quote, "position": 0}} if quote is not None else None
+        return self._post(self.chat, text, entities, reply_to=reply_to, extra=extra)
 
     async def send_in(
         self,
@@ -138,6 +141,7 @@ class SimUser:
         mention_bot: bool = False,
         thread_id: int | None = None,
         forwarded_from: str | None = None,
+        quote: str | None = None,
     ) -> EmuMessage:
         """A message in a group; ``mention_bot`` prefixes ``@<bot username> ``.
 
@@ -145,6 +149,7 @@ class SimUser:
         the bot or replies to a bot message; the message is stored in the group either way.
         ``thread_id``: posted in that forum topic (``group(..., forum=True)``).
         ``forwarded_from``: a text forwarded from a user of that name (hidden account).
+        ``quote``: the part of the replied-to message the user selected.
         """
         if mention_bot:
             text = f"@{self.emu.bot_username} {text}"
@@ -152,6 +157,8 @@ class SimUser:
         if forwarded_from is not None:
             origin = {"type": "hidden_user", "date": unix_now(), "sender_user_name": forwarded_from}
             extra["forward_origin"] = origin
+        if quote is not None:
+            extra["quote"] = {"text": quote, "position": 0}
         return self._post(
             group.chat, text, None, reply_to=reply_to, thread_id=thread_id, extra=extra
         )

@@ -80,27 +80,29 @@ async def list_getter(
     key = key_of(dialog_manager)
     query: str | None = data.get("query")
     archived = bool(data.get("archived"))
-    if query:
-        found = await conversations.search(key, query)
-        page_no, pages, total, offset = 0, 1, len(found), 0
+    if query:  # the search has its own page number: clearing it returns to the list's
+        page = await conversations.search_page(key, query, int(data.get("search_page", 0)))
+        data["search_page"] = page.page
     else:
         page = await conversations.page(key, int(data.get("page", 0)), archived=archived)
-        found, page_no, pages, total = page.items, page.page, page.pages, page.total
-        offset = page_no * PAGE_SIZE
-        data["page"] = page_no
+        data["page"] = page.page
+    page_no = page.page
     archived_count = await conversations.count_archived(key)
     return {
-        "items": await _describe(found, chat_service, personas, user_record, offset),
-        "total": total,
+        "items": await _describe(
+            page.items, chat_service, personas, user_record, page_no * PAGE_SIZE
+        ),
+        # A capped search says so ("30+") rather than passing the cap off as the count.
+        "total": f"{page.total}+" if page.more else page.total,
         "page": page_no + 1,
-        "pages": pages,
-        "has_prev": not query and page_no > 0,
-        "has_next": not query and page_no + 1 < pages,
+        "pages": page.pages,
+        "has_prev": page_no > 0,
+        "has_next": page_no + 1 < page.pages,
         "query": query or "",
         "searching": bool(query),
         "archived": archived and not query,
         "current": not archived and not query,
-        "empty": total == 0,
+        "empty": page.total == 0,
         "archived_count": archived_count,
         "notice": data.pop("notice", ""),
     }
@@ -156,7 +158,8 @@ async def on_select(callback: CallbackQuery, _w: Any, manager: DialogManager, it
 
 async def on_page(callback: CallbackQuery, button: Button, manager: DialogManager) -> None:
     step = 1 if button.widget_id == "c_next" else -1
-    manager.dialog_data["page"] = max(0, int(manager.dialog_data.get("page", 0)) + step)
+    field = "search_page" if manager.dialog_data.get("query") else "page"
+    manager.dialog_data[field] = max(0, int(manager.dialog_data.get(field, 0)) + step)
 
 
 async def on_toggle_archived(callback: CallbackQuery, _b: Button, manager: DialogManager) -> None:
@@ -174,6 +177,7 @@ async def on_search_text(message: Message, _w: Any, manager: DialogManager) -> N
         await message.answer(_("Send the words to look for."))
         return
     manager.dialog_data["query"] = query
+    manager.dialog_data["search_page"] = 0
     await manager.switch_to(ChatsSG.list)
 
 

@@ -109,7 +109,7 @@ async def _menu(
     current = await models.current(user.id)
     conversations: ConversationService | None = data.get("conversations")
     if conversations is not None and data.get("event_chat") is not None:
-        conv = await conversations.active(key_from(data | {"event_from_user": user}), None)
+        conv = await conversations.active(key_from(data | {"event_from_user": user}), current)
         current = conv.model or current
     return models.catalog(role), current, models.resolved(current)
 

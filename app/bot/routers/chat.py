@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import aiohttp
@@ -119,8 +119,9 @@ class Answerer:
 
     async def _reply_context(self, message: Message) -> ReplyContext | None:
         """The replied-to message, quoted. A reply to a stored answer of another
-        conversation of this user continues that conversation from there instead; an
-        answer of the active conversation is in its history already."""
+        conversation of this user continues that conversation from there instead. An
+        answer of the active conversation is quoted when the user selected part of it,
+        else only if it is trimmed out of the history the model is sent."""
         replied = message.reply_to_message
         if replied is None:
             return None
@@ -133,7 +134,10 @@ class Answerer:
             except StorageUnavailable:
                 continued = None
             if continued is not None and continued.current:
-                return None
+                quoted = reply_context(message, me.id)
+                if quoted is None or message.quote is not None:
+                    return quoted  # a partial quote says what the user means: always quote
+                return replace(quoted, turn=continued.index)
             if continued is not None:
                 title = continued.conversation.title or _("untitled")
                 await message.reply(

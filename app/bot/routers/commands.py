@@ -108,9 +108,13 @@ def create_commands_router() -> Router:
         # The old conversation's last answer keeps no buttons: they act on the active one.
         old_buttons = buttons_message((await conversations.active(key, user_record.model)).turns)
         started = await conversations.start_new(key, user_record.model)
-        text = _(
-            "🆕 New conversation started; the previous one is kept in /chats. What's on your mind?"
-        )
+        if started.reused:  # the active one had no messages: it is the new one
+            text = _("🆕 New conversation started. What's on your mind?")
+        else:
+            text = _(
+                "🆕 New conversation started; the previous one is kept in /chats. "
+                "What's on your mind?"
+            )
         if started.archived:
             titles = ", ".join(f"«{c.title or _('untitled')}»" for c in started.archived)
             text += "\n\n" + _(

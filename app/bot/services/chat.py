@@ -105,6 +105,9 @@ class ReplyContext:
     author: str | None = None  # a name; None when unknown
     from_bot: bool = False  # one of the bot's own answers
     forwarded_from: str | None = None  # the original author of a forwarded text
+    # An answer of the active conversation, by its turn: quoted only when that turn is
+    # trimmed out of the history the model is sent (it has it otherwise).
+    turn: int | None = None
 
 
 @dataclass(frozen=True)
@@ -170,7 +173,9 @@ class ChatService:
         # The prompt when the conversation's persona can't be read (database down).
         self.system_prompt = system_prompt
         self.personas = personas or PersonaService(storage)
-        self.conversations = conversations or ConversationService(storage, self.personas)
+        self.conversations = conversations or ConversationService(
+            storage, self.personas, default_model=default_model
+        )
         self.titles = titles or TitleService(storage, llm, enabled=False)
         self._tools = tools
         # Model streams start in order while the process keeps up (see admission.py).
@@ -205,14 +210,16 @@ class ChatService:
         user = request.user
         conversation = await self._load(request)
         conversation_id = conversation.id if conversation is not None else None
-        prompt = with_reply(request.text, request.reply)
+        model = self.model_for(user, conversation)
+        system_prompt = await self.persona_prompt(conversation)
+        reply = await self._reply_to_quote(request, conversation, model, system_prompt)
+        prompt = with_reply(request.text, reply)
         kept: list[str] = []
 
         async def save(answer: str, model: str, tool_turns: Sequence[Turn]) -> bool:
             kept.append(answer)
             return await self._remember(conversation, request, prompt, answer, model, tool_turns)
 
-        model = self.model_for(user, conversation)
         job = AnswerJob(
             prompt=prompt,
             model=model,
@@ -227,14 +234,35 @@ class ChatService:
             superseded_message_id=(
                 buttons_message(conversation.turns) if conversation is not None else None
             ),
-            system_prompt=await self.persona_prompt(conversation),
+            system_prompt=system_prompt,
         )
         outcome = await self.run(job, sink)
-        if outcome is ChatOutcome.ANSWERED and conversation is not None and not conversation.turns:
+        # The first exchange names the conversation, also when its answer was stopped or
+        # cut off (what was kept of it is the answer).
+        if kept and conversation is not None and not conversation.turns:
             await self.titles.after_first_exchange(
                 conversation.id, request.text, kept[-1], model, request.caller
             )
         return outcome
+
+    async def _reply_to_quote(
+        self,
+        request: ChatRequest,
+        conversation: Conversation | None,
+        model: str,
+        system_prompt: str,
+    ) -> ReplyContext | None:
+        """The reply context to quote. An answer of the active conversation is left out
+        while its turn is in the history the model is sent (the same trim as ``run``)."""
+        reply = request.reply
+        if reply is None or reply.turn is None or conversation is None:
+            return reply
+        if reply.turn >= len(conversation.turns):
+            return reply
+        await ensure_loaded()  # the trim needs litellm's tokenizer
+        history = history_of(conversation.turns)
+        sent = self._llm.fit_history(model, system_prompt, history, request.text)
+        return None if reply.turn >= len(history) - len(sent) else reply
 
     async def run(self, job: AnswerJob, sink: AnswerSink) -> ChatOutcome:
         """Stream one model call into ``sink``, keep the answer, record its messages."""

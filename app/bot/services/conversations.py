@@ -14,6 +14,8 @@ from app.storage.words import query_words
 
 PAGE_SIZE = 6
 MAX_TITLE_CHARS = 64
+#: Search results shown at most (newest first); beyond it the count reads "30+".
+SEARCH_LIMIT = 30
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class Page:
     page: int  # 0-based, clamped to the pages there are
     pages: int
     total: int
+    more: bool = False  # search only: there are matches beyond the ``total`` shown
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,9 @@ class NewConversation:
     conversation: Conversation
     # Pushed out by the per-user cap (archived, never deleted).
     archived: list[ConversationInfo] = field(default_factory=list)
+    # True: the active conversation had no messages yet, so it is the new one (set up
+    # afresh) rather than another empty conversation beside it.
+    reused: bool = False
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,7 @@ class Continued:
     conversation: Conversation
     forked: bool = False  # True: a copy up to that answer (the original went on past it)
     current: bool = False  # True: it was the active conversation already (nothing changed)
+    index: int | None = None  # with ``current``: the answer's turn in the conversation
 
 
 class ConversationService:
@@ -54,10 +61,12 @@ class ConversationService:
         personas: PersonaService,
         *,
         max_per_user: int = 100,
+        default_model: str | None = None,
     ) -> None:
         self._storage = storage
         self._personas = personas
         self.max_per_user = max_per_user
+        self._default_model = default_model  # the bot's (LLM_DEFAULT_MODEL)
 
     @property
     def _repo(self) -> ConversationRepository:
@@ -67,27 +76,56 @@ class ConversationService:
         # In groups the admins' default persona applies; private chats start as the assistant.
         return await self._personas.chat_default(key.chat_id) if key.chat_id < 0 else None
 
+    def new_model(self, user_model: str | None) -> str | None:
+        """The model a new conversation keeps: the user's default now, else the bot's.
+        Stored at creation, so a later /model elsewhere never moves the conversation."""
+        return user_model or self._default_model
+
     async def active(self, key: ConversationKey, user_model: str | None) -> Conversation:
         """The key's active conversation; a new one gets its own model (the user's default
         now) and persona, so later changes of the defaults don't move it."""
-        return await self._repo.active(
+        conv, _archived = await self._active(key, user_model)
+        return conv
+
+    async def _active(
+        self, key: ConversationKey, user_model: str | None
+    ) -> tuple[Conversation, list[ConversationInfo]]:
+        model = self.new_model(user_model)
+        conv = await self._repo.active(
             key.user_id,
             key.chat_id,
             key.thread_id,
-            model=user_model,
+            model=model,
             persona=await self._new_persona(key),
         )
+        if conv.turns:
+            return conv, []
+        if conv.model is None and model is not None:
+            # Made without a model elsewhere (straight through the repository): it takes
+            # one before its first message, so it never follows later defaults.
+            await self._repo.set_model(conv.id, model)
+            conv = conv.model_copy(update={"model": model})
+        # A conversation without turns may have just been created: the per-user cap holds
+        # for it too (archiving is a no-op while within the cap).
+        return conv, await self._overflow(key)
+
+    async def _overflow(self, key: ConversationKey) -> list[ConversationInfo]:
+        return await self._repo.archive_overflow(key.user_id, self.max_per_user)
 
     async def start_new(self, key: ConversationKey, user_model: str | None) -> NewConversation:
+        """A new active conversation; the old one is kept. An active conversation without
+        messages is reused (set up as a new one), so repeated /new piles up nothing."""
+        current, archived = await self._active(key, user_model)
+        model, persona = self.new_model(user_model), await self._new_persona(key)
+        if not current.turns:
+            await self._repo.set_model(current.id, model)
+            await self._repo.set_persona(current.id, persona)
+            fresh = current.model_copy(update={"model": model, "persona": persona})
+            return NewConversation(fresh, archived, reused=True)
         conv = await self._repo.start_new(
-            key.user_id,
-            key.chat_id,
-            key.thread_id,
-            model=user_model,
-            persona=await self._new_persona(key),
+            key.user_id, key.chat_id, key.thread_id, model=model, persona=persona
         )
-        archived = await self._repo.archive_overflow(key.user_id, self.max_per_user)
-        return NewConversation(conv, archived)
+        return NewConversation(conv, archived + await self._overflow(key))
 
     # ---------------------------------------------------------------- /chats
 
@@ -109,12 +147,21 @@ class ConversationService:
         return await self._repo.count(key.user_id, key.chat_id, key.thread_id, archived=True)
 
     async def search(
-        self, key: ConversationKey, text: str, limit: int = 30
+        self, key: ConversationKey, text: str, limit: int = SEARCH_LIMIT
     ) -> list[ConversationInfo]:
         words = query_words(text)
         if not words:
             return []
         return await self._repo.search(key.user_id, key.chat_id, key.thread_id, words, limit=limit)
+
+    async def search_page(self, key: ConversationKey, text: str, page: int) -> Page:
+        """One page of the newest ``SEARCH_LIMIT`` matches; ``more`` when there are others."""
+        found = await self.search(key, text, limit=SEARCH_LIMIT + 1)
+        more, found = len(found) > SEARCH_LIMIT, found[:SEARCH_LIMIT]
+        pages = max(1, math.ceil(len(found) / PAGE_SIZE))
+        page = min(max(0, page), pages - 1)
+        items = found[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+        return Page(items, page, pages, len(found), more=more)
 
     async def owned(self, key: ConversationKey, conversation_id: str) -> Conversation | None:
         """The conversation when it belongs to this key, else None (forged, stale, deleted)."""
@@ -184,7 +231,7 @@ class ConversationService:
         if conv.turns[index].role != "assistant":
             return None
         if conv.active:
-            return Continued(conv, current=True)
+            return Continued(conv, current=True, index=index)
         if index == len(conv.turns) - 1:
             opened = await self._repo.activate(conv.id)
             return Continued(opened, forked=False) if opened else None
@@ -206,6 +253,7 @@ class ConversationService:
 
 __all__ = [
     "PAGE_SIZE",
+    "SEARCH_LIMIT",
     "Continued",
     "ConversationKey",
     "ConversationService",

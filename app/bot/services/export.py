@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.storage import Conversation, Turn
+from app.storage.base import DEFAULT_MAX_TURNS
 
 Translate = Callable[[str], str]
 
@@ -56,6 +57,40 @@ def _pieces(turn: Turn, max_bytes: int) -> Iterator[Turn]:
         yield turn.model_copy(update={"content": "".join(piece)})
 
 
+_JSON_SHORT_ESCAPES = frozenset('"\\\b\f\n\r\t')
+
+
+def _json_width(char: str) -> int:
+    """Bytes ``char`` takes inside a JSON string (``ensure_ascii=False``, UTF-8)."""
+    if char in _JSON_SHORT_ESCAPES:
+        return 2  # \" \\ \n ...
+    if char < " ":
+        return 6  # \u00XX
+    return len(char.encode())
+
+
+def _json_pieces(turn: Turn, room: int, block: Callable[[Turn], bytes]) -> Iterator[Turn]:
+    """A turn as consecutive pieces whose JSON ``block`` is at most ``room`` bytes each,
+    counted as encoded (escapes included), not as raw text (nothing is dropped)."""
+    if len(block(turn)) <= room:
+        yield turn
+        return
+    budget = room - len(block(turn.model_copy(update={"content": ""})))
+    if budget < 6:
+        raise ValueError("export part too small for one turn's fields")
+    piece: list[str] = []
+    size = 0
+    for char in turn.content:
+        width = _json_width(char)
+        if size + width > budget:
+            yield turn.model_copy(update={"content": "".join(piece)})
+            piece, size = [], 0
+        piece.append(char)
+        size += width
+    if piece:
+        yield turn.model_copy(update={"content": "".join(piece)})
+
+
 def _pack(blocks: list[bytes], header: Callable[[int, int], bytes], limit: int) -> list[bytes]:
     """Greedy: as many whole blocks per part as fit with the part's header."""
     parts: list[list[bytes]] = [[]]
@@ -72,9 +107,20 @@ def _pack(blocks: list[bytes], header: Callable[[int, int], bytes], limit: int) 
 
 
 class ExportService:
-    def __init__(self, *, translate: Translate = _same, part_bytes: int = 45_000_000) -> None:
+    def __init__(
+        self,
+        *,
+        translate: Translate = _same,
+        part_bytes: int = 45_000_000,
+        max_turns: int = DEFAULT_MAX_TURNS,
+    ) -> None:
         self._t = translate
         self.part_bytes = part_bytes
+        self.max_turns = max_turns  # what storage keeps of a conversation (the newest)
+
+    def _trimmed(self, conv: Conversation) -> bool:
+        """Storage keeps the newest ``max_turns``: at that count older ones may be gone."""
+        return len(conv.turns) >= self.max_turns
 
     def _stamp(self, turn: Turn) -> str:
         return turn.created_at.strftime("%Y-%m-%d %H:%M UTC")
@@ -92,7 +138,7 @@ class ExportService:
         turns = [p for t in conv.turns for p in _pieces(t, self.part_bytes // 2)]
         return [
             *self._files(base, "md", "text/markdown", self._markdown(conv, persona, title, turns)),
-            *self._files(base, "json", "application/json", self._json(conv, persona, title, turns)),
+            *self._files(base, "json", "application/json", self._json(conv, persona, title)),
         ]
 
     def _files(self, base: str, ext: str, mime: str, parts: list[bytes]) -> list[ExportFile]:
@@ -110,6 +156,11 @@ class ExportService:
         meta = self._t(__("Created {created} · model {model} · persona {persona}")).format(
             created=conv.created_at.strftime("%Y-%m-%d %H:%M UTC"), model=model, persona=persona
         )
+        if self._trimmed(conv):
+            trimmed = __(
+                "Only the newest {count} messages are kept; earlier ones are not in this export."
+            )
+            meta += "\n\n" + self._t(trimmed).format(count=self.max_turns)
 
         def header(part: int, total: int) -> bytes:
             suffix = (
@@ -128,8 +179,9 @@ class ExportService:
             blocks.append(f"### {who} · {self._stamp(turn)}\n\n{turn.content}\n\n".encode())
         return _pack(blocks, header, self.part_bytes)
 
-    def _json(self, conv: Conversation, persona: str, title: str, turns: list[Turn]) -> list[bytes]:
-        # Every part is a whole JSON document: the same fields, its share of the turns.
+    def _json(self, conv: Conversation, persona: str, title: str) -> list[bytes]:
+        # Every part is a whole JSON document: the same fields, its share of the turns. The
+        # parts are packed by their encoded size (escapes expand text), so each fits.
         head: dict[str, Any] = {
             "id": conv.id,
             "title": title,
@@ -138,39 +190,51 @@ class ExportService:
             "created_at": conv.created_at.isoformat(),
             "updated_at": conv.updated_at.isoformat(),
         }
-        blocks = [
-            json.dumps(
-                {
-                    "role": t.role,
-                    "content": t.content,
-                    "model": t.model,
-                    "created_at": t.created_at.isoformat(),
-                }
-                | ({"name": t.name} if t.name else {})
-                | ({"tool_calls": t.tool_calls} if t.tool_calls else {}),
-                ensure_ascii=False,
-            ).encode()
-            for t in turns
-        ]
-        # Packed with room for the separators; each part is re-serialised whole below.
+        if self._trimmed(conv):
+            head["older_turns_trimmed"] = True  # only the newest max_turns are stored
+
+        def document(part: int, parts: int, turns: list[Any]) -> bytes:
+            doc = head | {"part": part, "parts": parts, "turns": turns}
+            return json.dumps(doc, ensure_ascii=False).encode()
+
+        def block(t: Turn) -> bytes:
+            return _dumps(_turn_json(t))
+
+        # An empty document with wide part numbers: what a part holds besides its turns.
+        frame = len(document(10**6, 10**6, []))
+        room = self.part_bytes - frame
         groups: list[list[bytes]] = [[]]
-        room = self.part_bytes - len(json.dumps(head | {"part": 99, "parts": 99, "turns": []}))
         used = 0
-        for block in blocks:
-            if groups[-1] and used + len(block) + 2 > room:
-                groups.append([])
-                used = 0
-            groups[-1].append(block)
-            used += len(block) + 2
+        for turn in conv.turns:
+            for piece in _json_pieces(turn, room, block):
+                data = block(piece)
+                extra = len(data) + (2 if groups[-1] else 0)  # ", " between turns
+                if groups[-1] and used + extra > room:
+                    groups.append([])
+                    used, extra = 0, len(data)
+                groups[-1].append(data)
+                used += extra
         total = len(groups)
         return [
-            json.dumps(
-                head | {"part": i, "parts": total, "turns": [json.loads(b) for b in group]},
-                ensure_ascii=False,
-                indent=None,
-            ).encode()
-            for i, group in enumerate(groups, 1)
+            document(i, total, [json.loads(b) for b in group]) for i, group in enumerate(groups, 1)
         ]
+
+
+def _turn_json(t: Turn) -> dict[str, Any]:
+    return (
+        {
+            "role": t.role,
+            "content": t.content,
+            "model": t.model,
+            "created_at": t.created_at.isoformat(),
+        }
+        | ({"name": t.name} if t.name else {})
+        | ({"tool_calls": t.tool_calls} if t.tool_calls else {})
+    )
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False).encode()
 
 
 __all__ = ["ExportFile", "ExportService", "slug"]

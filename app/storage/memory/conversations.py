@@ -1,11 +1,14 @@
 """Conversations in dicts: the in-memory twin of ``app.storage.mongo.conversations``.
 
-Bounded: beyond ``max_conversations`` the least recently used conversation (read, appended
-to or opened) is forgotten, so a flood of chats can't exhaust the process. Every method
-runs without an ``await`` between read and write, so each call is atomic on one loop."""
+Bounded: beyond ``max_conversations`` the least recently used inactive conversation (read,
+appended to or opened) is forgotten, with a warning in the log the first time, so a flood of
+chats can't exhaust the process. A conversation that is active in its chat is never
+forgotten (so there can be more of those than the bound). Every method runs without an
+``await`` between read and write, so each call is atomic on one loop."""
 
 from __future__ import annotations
 
+import logging
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 
@@ -19,6 +22,8 @@ from app.storage.models import (
     utc_ms,
 )
 from app.storage.words import words_of, words_of_all
+
+log = logging.getLogger(__name__)
 
 #: Conversations the in-memory store keeps; the least recently used are forgotten beyond it.
 DEFAULT_MAX_CONVERSATIONS = 10_000
@@ -54,6 +59,7 @@ class MemoryConversationRepository:
         self._by_user: dict[int, set[str]] = {}
         self._words: dict[str, set[str]] = {}  # words of every message ever stored
         self._by_message: dict[tuple[int, int], str] = {}
+        self._warned = False  # the first forgotten conversation is logged
 
     # ------------------------------------------------------------------ internals
 
@@ -71,10 +77,34 @@ class MemoryConversationRepository:
         self._by_key.get(key, set()).discard(conv.id)
         self._by_user.get(conv.user_id, set()).discard(conv.id)
         self._words.pop(conv.id, None)
-        for turn in conv.turns:
+        self._unindex_messages(conv, conv.turns)
+
+    def _unindex_messages(self, conv: Conversation, turns: Iterable[Turn]) -> None:
+        """Drop the message ids of ``turns`` (trimmed, replaced or forgotten) from the index."""
+        for turn in turns:
             for mid in turn.message_ids:
                 if self._by_message.get((conv.chat_id, mid)) == conv.id:
                     del self._by_message[(conv.chat_id, mid)]
+
+    def _evict(self) -> None:
+        """Forget the least recently used inactive conversations beyond the bound. Active
+        ones are passed over (moved to the recent end, so each is looked at once)."""
+        passed = 0
+        while len(self._convs) > self._max_conversations and passed < len(self._convs):
+            conv_id, old = next(iter(self._convs.items()))
+            if old.active:
+                self._convs.move_to_end(conv_id)
+                passed += 1
+                continue
+            if not self._warned:
+                self._warned = True
+                log.warning(
+                    "in-memory storage: more than %d conversations; the least recently used "
+                    "inactive ones are being forgotten (set MONGODB_URI to keep them all, or "
+                    "raise BOT_MEMORY_MAX_CONVERSATIONS)",
+                    self._max_conversations,
+                )
+            self._forget(old)
 
     def _index_turns(self, conv: Conversation, turns: Sequence[Turn]) -> None:
         self._words.setdefault(conv.id, set()).update(words_of_all(t.content for t in turns))
@@ -106,9 +136,7 @@ class MemoryConversationRepository:
         self._active[key] = conv.id
         self._by_key.setdefault(key, set()).add(conv.id)
         self._by_user.setdefault(user_id, set()).add(conv.id)
-        while len(self._convs) > self._max_conversations:
-            _, old = next(iter(self._convs.items()))
-            self._forget(old)
+        self._evict()
         return conv
 
     def _of_key(self, key: Key) -> list[Conversation]:
@@ -144,9 +172,12 @@ class MemoryConversationRepository:
             t.model_copy(update={"created_at": utc_ms(t.created_at)}, deep=True) for t in turns
         ]
         conv.turns.extend(added)
-        del conv.turns[: max(0, len(conv.turns) - self._max_turns)]
-        conv.updated_at = utc_ms()
         self._index_turns(conv, added)
+        # Trimmed turns take their message ids out of the index (it stays bounded).
+        trimmed = max(0, len(conv.turns) - self._max_turns)
+        self._unindex_messages(conv, conv.turns[:trimmed])
+        del conv.turns[:trimmed]
+        conv.updated_at = utc_ms()
 
     async def start_new(
         self,
@@ -288,6 +319,7 @@ class MemoryConversationRepository:
         if found is None:
             return False
         conv, turn = found
+        self._unindex_messages(conv, [turn])
         turn.message_ids = list(message_ids)
         self._index_turns(conv, [turn.model_copy(update={"content": ""})])
         return True
@@ -299,6 +331,7 @@ class MemoryConversationRepository:
         conv, old = found
         new = turn.model_copy(update={"created_at": utc_ms(turn.created_at)}, deep=True)
         conv.turns[conv.turns.index(old)] = new
+        self._unindex_messages(conv, [old])
         conv.updated_at = utc_ms()
         self._index_turns(conv, [new])
         return True
