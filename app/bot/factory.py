@@ -148,6 +148,7 @@ def create_app(
     # One CPU gauge: previews, new model streams and titles yield to it (loop_load.py).
     load = LoopLoad(settings.bot.busy_lag_ms / 1000)
     chat_service = create_chat_service(settings, storage, llm, tools=tools, load=load)
+    load.track_backlog(lambda: chat_service.gate.waiting)
 
     dp = Dispatcher(storage=fsm_storage)
     limiter = make_bot_limiter(settings.bot.global_rate_per_second, load)

@@ -8,9 +8,12 @@ took to reach it. A probe runs only when someone asks (no background task), at m
 ``max_age`` seconds; a probe still pending for longer than the threshold already says
 "busy" before it lands.
 
-Who asks: the send budget (previews are skipped while busy, the final answers are not),
-the answer gate (new model streams wait while busy) and the title service (titles wait
-for a quiet moment).
+Two questions, for two kinds of asker:
+- ``busy()``: is the loop saturated right now? The answer gate starts new model streams
+  only while it is not.
+- ``shedding()``: should optional work wait? Yes while busy, and also while answers wait
+  at the gate for their turn (``track_backlog``): the CPU belongs to them then. Previews
+  after an answer's first sign of life and conversation titles ask this.
 """
 
 from __future__ import annotations
@@ -40,6 +43,15 @@ class LoopLoad:
         self.lag = 0.0  # the last measured lag, seconds
         self._measured_at = float("-inf")
         self._probe_sent_at: float | None = None
+        self._backlogs: list[Callable[[], int]] = []
+
+    def track_backlog(self, waiting: Callable[[], int]) -> None:
+        """Count ``waiting()`` (e.g. answers waiting for their turn) as pressure."""
+        self._backlogs.append(waiting)
+
+    def shedding(self) -> bool:
+        """Whether optional work (previews, titles) should wait: busy, or work in line."""
+        return any(waiting() > 0 for waiting in self._backlogs) or self.busy()
 
     def busy(self) -> bool:
         """Whether the loop is saturated now (from the last probe, or a late pending one)."""
@@ -52,9 +64,9 @@ class LoopLoad:
         return self.lag > self.busy_lag
 
     async def wait_quiet(self, within: float, poll: float = 0.25) -> bool:
-        """Wait until the loop is not busy, at most ``within`` seconds; True if quiet."""
+        """Wait until nothing is shed, at most ``within`` seconds; True if quiet."""
         deadline = self._clock() + within
-        while self.busy():
+        while self.shedding():
             if self._clock() >= deadline:
                 return False
             await asyncio.sleep(poll)
@@ -80,6 +92,9 @@ class NeverBusy(LoopLoad):
     """For tests and library use: no shedding."""
 
     def busy(self) -> bool:
+        return False
+
+    def shedding(self) -> bool:
         return False
 
 

@@ -13,9 +13,9 @@ that would otherwise go unused:
   first preview) may fill ``first_share`` of the burst: it is worth more than an update;
 - a *tidy* call (taking the buttons off an older answer) waits until spare budget exists.
 
-Spare budget also needs spare CPU: while the event loop is saturated
-(:class:`app.bot.loop_load.LoopLoad`) only an answer's first sign of life is shown, since
-every later preview would be paid for by the answers still being read.
+Spare budget also needs spare CPU: while the event loop is saturated or answers wait for
+their turn (:class:`app.bot.loop_load.LoopLoad`) only an answer's first sign of life is
+shown, since every later preview would be paid for by the answers still to be read.
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ class PriorityLimiter(AdaptiveLimiter):
         ceiling = max(1.0, self.max_rate * share)
         if self.finals_waiting() or self._level + 1 > ceiling:
             return False
-        return first or not self.load.busy()
+        return first or not self.load.shedding()
 
     def try_acquire_spare(self, *, first: bool = False) -> bool:
         """Take one unit for a preview if that cannot delay any final message."""

@@ -201,3 +201,17 @@ async def test_titles_wait_for_a_quiet_loop() -> None:
     load.on = False
     await asyncio.wait_for(titles.drain(), 2)
     assert asked == ["m"]
+
+
+async def test_answers_waiting_their_turn_shed_previews_but_do_not_stop_the_gate() -> None:
+    load = LoopLoad(busy_lag=10.0)  # never busy by lag in this test
+    gate = AnswerGate(load, floor=1, starts_per_second=1000, poll=0.005)
+    load.track_backlog(lambda: gate.waiting)
+    limiter = PriorityLimiter(10, burst_seconds=1.0, load=load)
+    assert not load.shedding() and limiter.has_spare()
+    gate._waiters.append(asyncio.get_running_loop().create_future())  # one answer in line
+    assert load.shedding() and not load.busy()
+    assert not limiter.has_spare(), "no preview while an answer waits for its turn"
+    assert limiter.has_spare(first=True), "a first sign of life still goes"
+    gate._waiters.clear()
+    assert not load.shedding() and limiter.has_spare()
