@@ -54,7 +54,8 @@ class AnswerGate:
 
     @property
     def waiting(self) -> int:
-        return sum(1 for fut in self._waiters if not fut.done())
+        # Asked on every preview: O(1). A waiter that gives up removes itself (_abandon).
+        return len(self._waiters)
 
     @contextlib.asynccontextmanager
     async def slot(self, stop: asyncio.Event | None = None) -> AsyncIterator[bool]:
