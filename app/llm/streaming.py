@@ -219,11 +219,12 @@ async def stream_events(
             await aclose()  # the transport releases the response, whoever stopped reading
         if not call.finished:
             # The consumer stopped reading (aclose, cancellation, or asyncio's GC
-            # finalizer, which also goes through aclose): what was delivered is a
-            # partial answer. Awaiting is allowed here; only yielding is not.
+            # finalizer, which also goes through aclose): a partial answer, even before
+            # the first token (the prompt was sent, and is charged by estimate). Awaiting
+            # is allowed here; only yielding is not.
             await recorder.finish(
                 call,
-                "partial" if parts or thoughts else "error",
+                "partial",
                 error_kind=CANCELLED,
                 usage=usage,
                 received=received(),

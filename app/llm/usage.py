@@ -31,7 +31,9 @@ class UsageEvent(BaseModel):
     cost_fallback: bool = False
     latency_ms: float = 0.0
     ttft_ms: float | None = None  # time to first token, streams only
-    outcome: Outcome = "ok"  # "partial": a stream broke after some text was delivered
+    # "partial": a stream broke after some text was delivered, or its reader stopped it
+    # (a user's stop, even before the first token: the prompt is charged by estimate).
+    outcome: Outcome = "ok"
     error_kind: str | None = None  # LLMError.kind of the failure, None on success
     streamed: bool = False
     attempts: int = 1  # requests sent, retries included
