@@ -24,6 +24,7 @@ from app.bot.services.chat import (
     history_of,
 )
 from app.llm.access import Caller
+from app.llm.tools import sources_in
 from app.storage import Conversation, Turn, UserRecord
 from app.storage.errors import StorageUnavailable
 
@@ -118,8 +119,9 @@ class AnswerControls:
     async def regenerate(
         self, press: ControlPress, sink: AnswerSink, model: str | None = None
     ) -> ControlResult:
-        """Answer the same prompt again (with ``model`` for this answer only, if given); the
-        new answer replaces the old one in the history, Telegram keeps both messages."""
+        """Answer the same prompt again (with ``model`` for this answer only, if given): a
+        fresh attempt, tools included. The new answer and the tool calls and results it
+        came from replace the old ones in the history; Telegram keeps both messages."""
         async with self._chat.lock_for(press.user.user_id, press.chat_id, press.thread_id):
             try:
                 latest = await self._latest(
@@ -131,11 +133,13 @@ class AnswerControls:
                 return ControlResult(ControlStatus.EXPIRED)
             conversation_id = latest.conversation.id
 
-            async def save(text: str, used_model: str, _tool_turns: Sequence[Turn]) -> bool:
-                # The old answer's tool turns stay: they are still what the prompt found.
+            async def save(text: str, used_model: str, tool_turns: Sequence[Turn]) -> bool:
+                # A fresh attempt: its own tool calls and results replace the old answer's.
                 turn = Turn(role="assistant", content=text, model=used_model)
                 try:
-                    return await self._conversations.replace_last_assistant(conversation_id, turn)
+                    return await self._conversations.replace_last_assistant(
+                        conversation_id, turn, tool_turns
+                    )
                 except StorageUnavailable:
                     log.warning("controls: regenerated answer not saved in %s", conversation_id)
                     return False
@@ -151,13 +155,13 @@ class AnswerControls:
                 save=save,
                 stop=press.stop,
                 superseded_message_id=press.message_id,
-                use_tools=False,  # a new answer to the same findings
                 system_prompt=await self._chat.persona_prompt(latest.conversation),
             )
             return ControlResult(ControlStatus.DONE, await self._chat.run(job, sink))
 
     async def continue_answer(self, press: ControlPress, sink: AnswerSink) -> ControlResult:
-        """Ask the model to go on where the answer stopped; the continuation is appended to
+        """Ask the model to go on where the answer stopped, with the tool results the answer
+        came from in view (and its sources shown again); the continuation is appended to
         the same answer in the history (and arrives in a new message)."""
         async with self._chat.lock_for(press.user.user_id, press.chat_id, press.thread_id):
             try:
@@ -170,6 +174,7 @@ class AnswerControls:
                 return ControlResult(ControlStatus.EXPIRED)
             conversation_id = latest.conversation.id
             answer = latest.answer
+            found = latest.conversation.turns[latest.prompt_index + 1 : -1]
 
             async def save(text: str, _model: str, _tool_turns: Sequence[Turn]) -> bool:
                 try:
@@ -187,7 +192,8 @@ class AnswerControls:
                 caller=press.caller,
                 user_id=press.user.user_id,
                 chat_id=press.chat_id,
-                use_tools=False,
+                tool_rounds=0,  # the answer's findings stay in view; no new search
+                sources=sources_in(t.content for t in found if t.role == "tool"),
                 system_prompt=await self._chat.persona_prompt(latest.conversation),
                 conversation_id=conversation_id,
                 save=save,

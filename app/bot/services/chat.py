@@ -33,6 +33,7 @@ from app.llm import (
 )
 from app.llm.access import Caller
 from app.llm.options import QueryOptions
+from app.llm.tools import Source
 from app.llm.usage import UsageEvent
 from app.storage import Conversation, ConversationInfo, Storage, Turn, UserRecord
 from app.storage.errors import StorageUnavailable
@@ -145,7 +146,11 @@ class AnswerJob:
     prior_message_ids: Sequence[int] = ()
     # The message that carried the answer buttons until now: they move to the new answer.
     superseded_message_id: int | None = None
-    use_tools: bool = True  # Continue goes on writing; it does not search again
+    # Rounds that may run tools (None: the setting). 0: the tools are declared, so the
+    # history keeps the tool calls and results, but none is called (Continue goes on
+    # writing from what the answer found; it does not search again).
+    tool_rounds: int | None = None
+    sources: Sequence[Source] = ()  # what the answer cited so far (Continue cites them too)
     system_prompt: str | None = None  # the conversation's persona (None: the default)
 
 
@@ -242,9 +247,7 @@ class ChatService:
         progress = AnswerProgress()
         stopped = False
         tools = (
-            await self._tools.tools_for(job.caller, job.chat_id)
-            if self._tools is not None and job.use_tools
-            else []
+            await self._tools.tools_for(job.caller, job.chat_id) if self._tools is not None else []
         )
         # The persona's prompt goes first in every call and is never trimmed away.
         system = job.system_prompt or self.system_prompt
@@ -262,6 +265,8 @@ class ChatService:
             }
             if tools:
                 options["tools"] = list(tools)
+                if job.tool_rounds is not None:
+                    options["max_tool_rounds"] = job.tool_rounds
             events = self._llm.aquery_llm_events(job.prompt, job.model, **options)
             stopped = await read_answer(events, sink, progress, job.stop, self._tools)
         except StreamInterrupted as exc:
@@ -287,8 +292,9 @@ class ChatService:
         if not answer.strip():
             await sink.fail(ChatFailure())
             return ChatOutcome.FAILED
-        if progress.sources and isinstance(sink, ToolProgressSink):
-            await sink.show_sources(progress.sources)
+        sources = progress.sources or list(job.sources)
+        if sources and isinstance(sink, ToolProgressSink):
+            await sink.show_sources(sources)
         saved = await job.save(answer, job.model, progress.tool_turns)
         ids = await sink.finish(
             answer,
