@@ -8,11 +8,12 @@ through to litellm untouched.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypedDict, cast
 
 from app.llm.access import Caller
 from app.llm.messages import Attachment, ChatMessage
+from app.llm.usage import UsageEvent
 
 
 class OwnOptions(TypedDict, total=False):
@@ -31,6 +32,9 @@ class OwnOptions(TypedDict, total=False):
     # and seconds one tool call may take. None: LLM_TOOL_MAX_ROUNDS / LLM_TOOL_TIMEOUT.
     max_tool_rounds: int | None
     tool_timeout: float | None
+    # Called with the usage event of every model call the query makes (each tool round;
+    # a stopped or broken stream too), as it is recorded: what one answer cost in all.
+    on_usage: Callable[[UsageEvent], None] | None
 
 
 class LiteLLMOptions(TypedDict, total=False):

@@ -150,6 +150,34 @@ async def test_usage_footer_matches_the_usage_record(priced: Running) -> None:
     assert bare.text == "echo: bare"
 
 
+async def test_stopped_and_cut_off_answers_get_a_partial_footer(priced: Running) -> None:
+    running = priced
+    tg, fake = running.tg, running.fake_llm
+    friend = tg.user(FRIEND_ID, "Fred")
+    await friend.send("/usage on")
+    await tg.wait_for_message(FRIEND_ID, lambda m: m.text.startswith("📊 Each answer"))
+    # Stopped with /stop: the footer shows the partial call's (estimated) usage.
+    fake.script(Reply(text=" ".join(f"w{i}" for i in range(400)), chunk_size=6, chunk_delay=0.02))
+    await friend.send("long one")
+    await tg.wait_until(lambda: any("w1" in d.text for d in tg.drafts(FRIEND_ID)))
+    await friend.send("/stop")
+    stopped = await tg.wait_for_message(FRIEND_ID, lambda m: "⏹ Stopped." in m.text)
+    [record] = await records_of(running, FRIEND_ID, lambda rs: len(rs) == 1)
+    assert record.outcome == "partial" and record.cost_usd
+    footer = stopped.text.split("\n")[-1]
+    assert footer.startswith(f"📊 {record.shortcut or record.model} (partial) ·")
+    assert f"{record.prompt_tokens} in / {record.completion_tokens} out" in footer
+    assert format_cost(record) in footer
+    # Cut off: the model's stream broke.
+    fake.script(Reply(text=" ".join(f"c{i}" for i in range(50)), chunk_size=5, break_after=3))
+    await friend.send("break please")
+    cut = await tg.wait_for_message(FRIEND_ID, lambda m: "cut off" in m.text)
+    records = await records_of(running, FRIEND_ID, lambda rs: len(rs) == 2)
+    broken = max(records, key=lambda r: r.created_at)
+    footer = cut.text.split("\n")[-1]
+    assert "(partial)" in footer and format_cost(broken) in footer
+
+
 async def test_me_and_start_show_own_spend_and_budget(priced: Running) -> None:
     running = priced
     tg, fake = running.tg, running.fake_llm

@@ -376,3 +376,39 @@ async def test_regenerate_after_a_tool_answer_searches_again_and_continue_keeps_
         conv = await running.storage.conversations.active(FRIEND_ID, FRIEND_ID)
         assert [t.role for t in conv.turns] == ["user", "assistant", "tool", "assistant"]
         assert conv.turns[3].content == "Cloudy in Oslo [1]. Cooler than yesterday [1]."
+
+
+async def test_usage_footer_of_a_tool_answer_counts_every_round(
+    start_bot: StartBot, web: FakeWeb, fake_llm: FakeOpenAI
+) -> None:
+    llm = _llm(fake_llm, unpriced_input_per_mtok=1.0, unpriced_output_per_mtok=2.0)
+    async with tool_bot(start_bot, web, llm=llm) as running:
+        tg, fake = running.tg, running.fake_llm
+        friend = tg.user(FRIEND_ID, "Fred")
+        await friend.send("/usage on")
+        await tg.wait_for_message(FRIEND_ID, lambda m: m.text.startswith("📊 Each answer"))
+        fake.script(
+            Reply(
+                tool_calls=[{"name": "web_search", "arguments": {"query": "weather in Oslo"}}],
+                prompt_tokens=100,
+                completion_tokens=10,
+            ),
+            Reply(text="Sunny [1].", prompt_tokens=300, completion_tokens=20),
+        )
+        await friend.send("weather?")
+        final = await tg.wait_for_message(FRIEND_ID, lambda m: m.text.startswith("Sunny [1]."))
+        records: list[Any] = []
+        for _ in range(200):
+            records = [r async for r in running.storage.usage.iter_records(user_id=FRIEND_ID)]
+            if len(records) == 2:
+                break
+            await asyncio.sleep(0.05)
+        assert len(records) == 2
+        footer = final.text.split("\n")[-1]
+        # Both rounds: the one that asked for the search and the one that answered.
+        assert "· 400 in / 30 out ·" in footer and "(partial)" not in footer
+        cost = sum(r.cost_usd for r in records)
+        assert cost == pytest.approx(400e-6 + 30 * 2e-6)
+        assert f"${cost:.6f}" in footer
+        total = float(footer.rsplit("total ", 1)[1].removesuffix(" s"))
+        assert total >= round(sum(r.latency_ms for r in records) / 1000, 2) - 0.01

@@ -34,7 +34,7 @@ from app.llm import (
 from app.llm.access import Caller
 from app.llm.options import QueryOptions
 from app.llm.tools import Source
-from app.llm.usage import UsageEvent
+from app.llm.usage import UsageEvent, combined
 from app.storage import Conversation, ConversationInfo, Storage, Turn, UserRecord
 from app.storage.errors import StorageUnavailable
 
@@ -245,6 +245,7 @@ class ChatService:
             return ChatOutcome.STOPPED
         await sink.start()
         progress = AnswerProgress()
+        calls: list[UsageEvent] = []  # every round's usage, a stopped one too
         stopped = False
         tools = (
             await self._tools.tools_for(job.caller, job.chat_id) if self._tools is not None else []
@@ -262,6 +263,7 @@ class ChatService:
                 "chat_history": history,
                 "attachments": list(job.attachments) or None,
                 "caller": job.caller,
+                "on_usage": calls.append,
             }
             if tools:
                 options["tools"] = list(tools)
@@ -273,7 +275,12 @@ class ChatService:
             partial = exc.partial_text or "".join(progress.text)
             # Remember first: the model was paid for, even if Telegram then fails us.
             saved = await job.save(partial, job.model, ()) if partial.strip() else False
-            ids = await sink.finish(partial, cut_off=True, reasoning="".join(progress.thoughts))
+            ids = await sink.finish(
+                partial,
+                cut_off=True,
+                reasoning="".join(progress.thoughts),
+                usage=combined(calls),
+            )
             await self._record_messages(job, sink, saved, ids)
             return ChatOutcome.PARTIAL
         except LLMError as exc:
@@ -286,7 +293,9 @@ class ChatService:
         if stopped:
             # The call was cancelled: its usage is recorded as partial by app.llm.
             saved = await job.save(answer, job.model, ()) if answer.strip() else False
-            ids = await sink.finish(answer, stopped=True, reasoning=reasoning)
+            ids = await sink.finish(
+                answer, stopped=True, reasoning=reasoning, usage=combined(calls)
+            )
             await self._record_messages(job, sink, saved, ids)
             return ChatOutcome.STOPPED
         if not answer.strip():
@@ -300,7 +309,7 @@ class ChatService:
             answer,
             hit_limit=finished is not None and finished.finish_reason == "length",
             reasoning=reasoning,
-            usage=finished.usage if finished is not None else None,
+            usage=combined(calls),  # all rounds: the tool rounds cost too
         )
         await self._record_messages(job, sink, saved, ids)
         return ChatOutcome.ANSWERED
