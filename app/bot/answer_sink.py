@@ -18,6 +18,7 @@ from app.bot.flood import caller_handles_flood_control
 from app.bot.keyboards.answer import answer_keyboard, stop_keyboard
 from app.bot.priority_limiter import wait_spare
 from app.bot.services.chat import ChatFailure
+from app.bot.stream_calls import DeliveryUncertain
 from app.bot.streaming import AnswerStreamer
 from app.bot.tool_progress import progress_line, sources_block
 from app.bot.usage_texts import usage_footer
@@ -89,9 +90,14 @@ class TelegramAnswer:
         markup = answer_keyboard(self._owner) if final_text.strip() else None
         if self._sources and final_text.strip():
             final_text = f"{final_text}\n\n{sources_block(final_text, self._sources)}"
-        messages = await self._streamer.finish(
-            final_text, footer="\n".join(notes) or None, header=header, reply_markup=markup
-        )
+        try:
+            messages = await self._streamer.finish(
+                final_text, footer="\n".join(notes) or None, header=header, reply_markup=markup
+            )
+        except DeliveryUncertain:
+            # Probably delivered, its answer lost on the way: never sent twice. The answer
+            # is in the conversation already; its message ids are unknown.
+            return []
         return [m.message_id for m in messages]
 
     async def fail(self, failure: ChatFailure) -> None:

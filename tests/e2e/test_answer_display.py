@@ -240,3 +240,28 @@ async def test_one_final_message_in_a_group_when_the_final_edit_gets_a_429(
     assert 429 in [c.status for c in tg.calls("editMessageText")]
     bot_messages = tg.chat(group.id).bot_messages
     assert [m.message_id for m in bot_messages] == [final.message_id]
+
+
+async def test_a_final_message_whose_response_is_lost_is_not_sent_twice(
+    running: Running,
+) -> None:
+    tg, fake = running.tg, running.fake_llm
+    text = "An answer Telegram delivered although the bot never heard back. " * 2
+    fake.script(Reply(text=text, chunk_size=8, chunk_delay=0.01))
+    # Telegram delivers the message, then the connection drops before its answer arrives.
+    tg.lose_response_next("sendMessage")
+    friend = tg.user(FRIEND_ID, "Fred")
+    await friend.send("hello")
+    await tg.wait_for_message(FRIEND_ID, lambda m: m.text == text.strip())
+    await tg.wait_quiet(quiet=1.5)
+    assert [c.lost for c in tg.calls("sendMessage")] == [True]
+    assert len(friend.chat.bot_messages) == 1  # never a duplicate of the answer
+    # The answer is kept in the conversation, and the bot goes on.
+    conv = await running.storage.conversations.active(FRIEND_ID, FRIEND_ID)
+    assert conv.turns[-1].content.strip() == text.strip()
+    await friend.send("next")
+    await tg.wait_for_message(FRIEND_ID, lambda m: m.text == "echo: next")
+    sent = " ".join(str(m["content"]) for m in fake.chat_requests[-1].messages)
+    assert text.strip() in sent
+    # (The next answer waited for this one to be done: any resend would be in by now.)
+    assert [m.text for m in friend.chat.bot_messages] == [text.strip(), "echo: next"]
