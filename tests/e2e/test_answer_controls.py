@@ -299,3 +299,40 @@ async def test_stop_also_stops_a_queued_answer_without_calling_the_model(
     conv = await conversation(running, FRIEND_ID, FRIEND_ID)
     assert conv.turns[0].content == "first, long"
     assert len(conv.turns) == 2  # the stopped partial only; the queued one left no entry
+
+
+async def test_switching_conversations_in_chats_takes_the_buttons_off(running: Running) -> None:
+    tg, fake = running.tg, running.fake_llm
+    friend = tg.user(FRIEND_ID, "Fred")
+    await ask(tg, FRIEND_ID, "alpha", "echo: alpha")
+    await friend.send("/new")
+    await tg.wait_for_message(FRIEND_ID, lambda m: "New conversation" in m.text)
+    beta = await ask(tg, FRIEND_ID, "beta", "echo: beta")
+    assert beta.button_texts == BUTTONS
+    beta_data = {b["text"]: b["callback_data"] for b in beta.buttons}
+    await friend.send("/chats")
+    menu = await tg.wait_for_message(FRIEND_ID, lambda m: "Your conversations here" in m.text)
+    alpha_button = next(t for t in menu.button_texts if "alpha" in t)
+    await friend.press(menu, alpha_button)
+    await tg.wait_until(lambda: "Started" in menu.text)
+    await friend.press(menu, "▶️ Open")
+    await tg.wait_until(lambda: "is the active conversation now" in menu.text)
+    # The answer of the conversation left keeps no buttons, and a late press has expired.
+    await tg.wait_until(lambda: beta.button_texts == [])
+    before = len(fake.chat_requests)
+    reply = await friend.send_callback(beta_data[REGENERATE], beta)
+    assert reply is not None and "expired" in (reply.text or "")
+    await tg.wait_quiet()
+    assert len(fake.chat_requests) == before
+
+
+async def test_answer_buttons_work_while_a_menu_is_open(running: Running) -> None:
+    tg, fake = running.tg, running.fake_llm
+    friend = tg.user(FRIEND_ID, "Fred")
+    fake.script(Reply(text="First take."), Reply(text="Second take."))
+    first = await ask(tg, FRIEND_ID, "a question", "First take.")
+    await friend.send("/chats")  # the menu's dialog is now the chat's current context
+    await tg.wait_for_message(FRIEND_ID, lambda m: "Your conversations here" in m.text)
+    answer = await friend.press(first, REGENERATE)
+    assert answer is not None and "Regenerating" in (answer.text or "")
+    await tg.wait_for_message(FRIEND_ID, lambda m: m.text == "Second take.")
