@@ -336,3 +336,29 @@ async def test_answer_buttons_work_while_a_menu_is_open(running: Running) -> Non
     answer = await friend.press(first, REGENERATE)
     assert answer is not None and "Regenerating" in (answer.text or "")
     await tg.wait_for_message(FRIEND_ID, lambda m: m.text == "Second take.")
+
+
+async def test_stop_in_a_forum_topic_stops_only_that_topics_answer(running: Running) -> None:
+    tg, fake = running.tg, running.fake_llm
+    apples = " ".join(f"apple{i}" for i in range(300))
+    pears = " ".join(f"pear{i}" for i in range(60))
+    fake.script(
+        Reply(text=apples, chunk_size=6, chunk_delay=0.02),
+        Reply(text=pears, chunk_size=6, chunk_delay=0.02),
+    )
+    friend = tg.user(FRIEND_ID, "Fred")
+    forum = tg.group(-1007, "Forum", forum=True)
+    await friend.send_in(forum, "apples, at length", mention_bot=True, thread_id=11)
+    await tg.wait_for_message(forum.id, lambda m: m.from_bot and m.text.startswith("apple"))
+    await friend.send_in(forum, "pears, at length", mention_bot=True, thread_id=22)
+    await tg.wait_for_message(forum.id, lambda m: m.from_bot and m.text.startswith("pear"))
+    await friend.send_in(forum, "/stop", thread_id=11)
+    stopped = await tg.wait_for_message(forum.id, lambda m: m.text.endswith("⏹ Stopped."), after=0)
+    assert stopped.text.startswith("apple")
+    # The other topic's answer is written to its end.
+    done = await tg.wait_for_message(
+        forum.id, lambda m: m.text == pears and m.button_texts == BUTTONS, after=0
+    )
+    assert done.extra.get("message_thread_id") == 22
+    await tg.wait_quiet()
+    assert not any(m.text.startswith("pear") and "Stopped" in m.text for m in forum.messages)

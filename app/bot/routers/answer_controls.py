@@ -78,7 +78,8 @@ def create_answer_controls_router() -> Router:
     async def stop_command(
         message: Message, user_record: UserRecord, running_answers: RunningAnswers
     ) -> None:
-        if not running_answers.stop(user_record.user_id, message.chat.id):
+        # In a forum, /stop sent in a topic stops the answers of that topic only.
+        if not running_answers.stop(user_record.user_id, message.chat.id, thread_of(message)):
             await message.reply(_("Nothing to stop: no answer of yours is being written here."))
         # Otherwise the answer itself says it was stopped.
 
@@ -90,7 +91,7 @@ def create_answer_controls_router() -> Router:
             await query.answer(_("Only the person who asked can stop this answer."))
             return
         stopped = running_answers.stop(
-            callback_data.owner, query.message.chat.id, callback_data.token
+            callback_data.owner, query.message.chat.id, token=callback_data.token
         )
         await query.answer(_("⏹ Stopping…") if stopped else _("This answer is already finished."))
 
@@ -158,7 +159,7 @@ def create_answer_controls_router() -> Router:
         continuing = action is AnswerAction.CONTINUE
         await query.answer(_("➡️ Continuing…") if continuing else _("🔄 Regenerating…"))
         private = message.chat.type == ChatType.PRIVATE
-        with running_answers.track(user_id, chat_id) as running:
+        with running_answers.track(user_id, chat_id, thread_id) as running:
             sink = open_answer(
                 bot,
                 settings.bot,

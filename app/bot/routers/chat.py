@@ -91,7 +91,7 @@ class Answerer:
         private = message.chat.type == ChatType.PRIVATE
         chat_id = message.chat.id
         reply = await self._reply_context(message)
-        with self.running.track(self.user.user_id, chat_id) as running:
+        with self.running.track(self.user.user_id, chat_id, thread_of(message)) as running:
             sink = open_answer(
                 self.bot,
                 self.settings.bot,
