@@ -93,6 +93,33 @@ async def test_reasoning_on_is_collapsed_but_not_streamed_and_off_hides_it(
     assert record is not None and record.prefs.reasoning == "off"
 
 
+async def test_inline_think_from_a_local_model_is_reasoning_not_answer(
+    running: Running,
+) -> None:
+    tg, fake = running.tg, running.fake_llm
+    await set_reasoning(running, "stream")
+    fake.script(
+        Reply(text=f"<think>{REASONING}</think>\n\n{ANSWER}", chunk_size=4, chunk_delay=0.01)
+    )
+    await tg.user(FRIEND_ID).send("what is 2+2, locally?")
+    final = await tg.wait_for_message(FRIEND_ID, lambda m: m.text.endswith(ANSWER))
+    # Streamed live as reasoning; no draft ever showed a tag.
+    drafts = tg.drafts(FRIEND_ID)
+    assert any("two and two" in d.text for d in drafts)
+    assert not any("think>" in d.text for d in drafts)
+    # Final: collapsed apart from the answer; the answer and the history hold no trace.
+    quotes = final.entity_texts("expandable_blockquote")
+    assert len(quotes) == 1 and REASONING in quotes[0][1]
+    assert "think>" not in final.text
+    assert final.text.removeprefix(quotes[0][1]).strip().endswith(ANSWER)
+    conv = await running.storage.conversations.active(FRIEND_ID, FRIEND_ID)
+    assert conv.turns[-1].content == ANSWER
+    await tg.user(FRIEND_ID).send("thanks")
+    await tg.wait_for_message(FRIEND_ID, lambda m: m.text == "echo: thanks")
+    sent = " ".join(str(m["content"]) for m in fake.chat_requests[-1].messages)
+    assert ANSWER in sent and "two and two" not in sent and "think>" not in sent
+
+
 async def test_reasoning_counts_toward_usage(running: Running) -> None:
     tg, fake = running.tg, running.fake_llm
     # Without a usage chunk from the vendor the cost is estimated from what arrived.
