@@ -362,3 +362,27 @@ async def test_stop_in_a_forum_topic_stops_only_that_topics_answer(running: Runn
     assert done.extra.get("message_thread_id") == 22
     await tg.wait_quiet()
     assert not any(m.text.startswith("pear") and "Stopped" in m.text for m in forum.messages)
+
+
+async def test_a_press_while_an_answer_is_being_written_says_expired(running: Running) -> None:
+    tg, fake = running.tg, running.fake_llm
+    friend = tg.user(FRIEND_ID, "Fred")
+    fake.script(
+        Reply(text="First answer."),
+        Reply(text=" ".join(f"n{i}" for i in range(150)), chunk_size=5, chunk_delay=0.02),
+    )
+    first = await ask(tg, FRIEND_ID, "one", "First answer.")
+    await friend.send("two, at length")
+    await tg.wait_until(lambda: any(d.text.startswith("n0") for d in tg.drafts(FRIEND_ID)))
+    before = len(fake.chat_requests)
+    # The answer being written will be the latest: the press says so, and does nothing.
+    reply = await friend.press(first, REGENERATE)
+    assert reply is not None and "expired" in (reply.text or "")
+    assert "Regenerating" not in (reply.text or "")
+    second = await tg.wait_for_message(FRIEND_ID, lambda m: m.text.startswith("n0 n1"))
+    await tg.wait_quiet()
+    assert len(fake.chat_requests) == before
+    assert second.button_texts == BUTTONS and first.button_texts == []
+    conv = await conversation(running, FRIEND_ID, FRIEND_ID)
+    assert [t.content for t in conv.turns][:3] == ["one", "First answer.", "two, at length"]
+    assert len(conv.turns) == 4

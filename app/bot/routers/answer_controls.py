@@ -157,7 +157,10 @@ def create_answer_controls_router() -> Router:
                 return
             model = choice.model_id
         continuing = action is AnswerAction.CONTINUE
-        await query.answer(_("➡️ Continuing…") if continuing else _("🔄 Regenerating…"))
+
+        async def started() -> None:  # the press is acknowledged once it surely runs
+            await query.answer(_("➡️ Continuing…") if continuing else _("🔄 Regenerating…"))
+
         private = message.chat.type == ChatType.PRIVATE
         with running_answers.track(user_id, chat_id, thread_id) as running:
             sink = open_answer(
@@ -176,12 +179,20 @@ def create_answer_controls_router() -> Router:
             )
             result: ControlResult
             if continuing:
-                result = await answer_controls.continue_answer(press, sink)
+                result = await answer_controls.continue_answer(press, sink, started)
             else:
-                result = await answer_controls.regenerate(press, sink, model)
+                result = await answer_controls.regenerate(press, sink, model, started)
         if result.status is ControlStatus.DONE:
             await sink.tidy()
-        # EXPIRED here: a second press overtaken by the first; it did nothing, and the
-        # first one's answer now carries the buttons.
+        elif result.status is ControlStatus.EXPIRED:  # overtaken since the check above
+            await _expired(query, message, bot, bot_limiter)
+        elif result.status is ControlStatus.BUSY:
+            # An answer is being written (a first press, a new message): it takes the
+            # buttons over when it is done; if it fails, these still work.
+            await query.answer(
+                _("These buttons have expired: they work on the latest answer only.")
+            )
+        else:
+            await query.answer(_("⚠️ The database is unavailable right now. Try again later."))
 
     return router

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -39,7 +39,15 @@ CONTINUE_PROMPT = (
 class ControlStatus(StrEnum):
     DONE = "done"  # the action ran (see ``outcome`` for how the answer went)
     EXPIRED = "expired"  # not the latest answer (any more): nothing happened
+    # An answer of this conversation is being written (it will be the latest): nothing
+    # happened, and nothing waits for it either.
+    BUSY = "busy"
     UNAVAILABLE = "unavailable"  # the database could not be read: nothing happened
+
+
+# Called once the action is sure to run (its check passed under the lock), before the
+# model is called: the bot layer acknowledges the press then.
+Started = Callable[[], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -117,12 +125,20 @@ class AnswerControls:
         return found.answer.model if found is not None else None
 
     async def regenerate(
-        self, press: ControlPress, sink: AnswerSink, model: str | None = None
+        self,
+        press: ControlPress,
+        sink: AnswerSink,
+        model: str | None = None,
+        started: Started | None = None,
     ) -> ControlResult:
         """Answer the same prompt again (with ``model`` for this answer only, if given): a
         fresh attempt, tools included. The new answer and the tool calls and results it
         came from replace the old ones in the history; Telegram keeps both messages."""
-        async with self._chat.lock_for(press.user.user_id, press.chat_id, press.thread_id):
+        lock = self._chat.lock_for(press.user.user_id, press.chat_id, press.thread_id)
+        if lock.locked():
+            # Queued behind it, the press would find that answer the latest one and expire.
+            return ControlResult(ControlStatus.BUSY)
+        async with lock:  # free: taken at once, nothing can come in between
             try:
                 latest = await self._latest(
                     press.user.user_id, press.chat_id, press.message_id, press.thread_id
@@ -131,6 +147,8 @@ class AnswerControls:
                 return ControlResult(ControlStatus.UNAVAILABLE)
             if latest is None:
                 return ControlResult(ControlStatus.EXPIRED)
+            if started is not None:
+                await started()
             conversation_id = latest.conversation.id
 
             async def save(text: str, used_model: str, tool_turns: Sequence[Turn]) -> bool:
@@ -159,11 +177,17 @@ class AnswerControls:
             )
             return ControlResult(ControlStatus.DONE, await self._chat.run(job, sink))
 
-    async def continue_answer(self, press: ControlPress, sink: AnswerSink) -> ControlResult:
+    async def continue_answer(
+        self, press: ControlPress, sink: AnswerSink, started: Started | None = None
+    ) -> ControlResult:
         """Ask the model to go on where the answer stopped, with the tool results the answer
         came from in view (and its sources shown again); the continuation is appended to
         the same answer in the history (and arrives in a new message)."""
-        async with self._chat.lock_for(press.user.user_id, press.chat_id, press.thread_id):
+        lock = self._chat.lock_for(press.user.user_id, press.chat_id, press.thread_id)
+        if lock.locked():
+            # Queued behind it, the press would find that answer the latest one and expire.
+            return ControlResult(ControlStatus.BUSY)
+        async with lock:  # free: taken at once, nothing can come in between
             try:
                 latest = await self._latest(
                     press.user.user_id, press.chat_id, press.message_id, press.thread_id
@@ -172,6 +196,8 @@ class AnswerControls:
                 return ControlResult(ControlStatus.UNAVAILABLE)
             if latest is None:
                 return ControlResult(ControlStatus.EXPIRED)
+            if started is not None:
+                await started()
             conversation_id = latest.conversation.id
             answer = latest.answer
             found = latest.conversation.turns[latest.prompt_index + 1 : -1]
