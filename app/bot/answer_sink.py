@@ -39,7 +39,7 @@ class TelegramAnswer:
         self._streamer = streamer
         self._owner = owner
         self._prefs = prefs
-        self._superseded: int | None = None
+        self._superseded: list[int] = []  # messages whose buttons go after the answer
         self._running: dict[str, str] = {}  # tool call id -> its progress line
         self._sources: Sequence[Source] = ()
 
@@ -107,17 +107,17 @@ class TelegramAnswer:
             await self._streamer.fail(describe_llm_error(failure.error))
 
     async def supersede(self, message_id: int) -> None:
-        self._superseded = message_id  # tidied after the answer, outside the lock
+        if message_id not in self._superseded:
+            self._superseded.append(message_id)  # tidied after the answer, outside the lock
 
     async def tidy(self) -> None:
-        """Take the buttons off the answer this one superseded, from spare send budget
+        """Take the buttons off the answers this one superseded, from spare send budget
         only: a final answer never waits for it."""
-        if self._superseded is None:
-            return
-        message_id, self._superseded = self._superseded, None
-        await remove_buttons(
-            self._streamer.bot, self._streamer.chat_id, message_id, self._streamer.limiter
-        )
+        superseded, self._superseded = self._superseded, []
+        for message_id in superseded:
+            await remove_buttons(
+                self._streamer.bot, self._streamer.chat_id, message_id, self._streamer.limiter
+            )
 
 
 async def remove_buttons(bot: Bot, chat_id: int, message_id: int, limiter: AsyncLimiter) -> None:

@@ -386,3 +386,21 @@ async def test_a_press_while_an_answer_is_being_written_says_expired(running: Ru
     conv = await conversation(running, FRIEND_ID, FRIEND_ID)
     assert [t.content for t in conv.turns][:3] == ["one", "First answer.", "two, at length"]
     assert len(conv.turns) == 4
+
+
+async def test_a_reply_that_reopens_another_conversation_takes_the_buttons_off(
+    running: Running,
+) -> None:
+    tg = running.tg
+    friend = tg.user(FRIEND_ID, "Fred")
+    alpha = await ask(tg, FRIEND_ID, "alpha", "echo: alpha")
+    await friend.send("/new")
+    await tg.wait_for_message(FRIEND_ID, lambda m: "New conversation" in m.text)
+    beta = await ask(tg, FRIEND_ID, "beta", "echo: beta")
+    assert beta.button_texts == BUTTONS
+    # A reply to alpha's answer makes that conversation the active one again.
+    await friend.send("back to alpha", reply_to=alpha)
+    answer = await tg.wait_for_message(FRIEND_ID, lambda m: m.text == "echo: back to alpha")
+    await tg.wait_until(lambda: beta.button_texts == [])
+    assert answer.button_texts == BUTTONS
+    assert len(answer_messages(tg, FRIEND_ID)) == 1

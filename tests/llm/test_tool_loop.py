@@ -258,3 +258,21 @@ async def test_plain_schema_dicts_pass_through(provider: LLMProvider, fake: Fake
     assert len(fake.chat_requests) == 1 and json.loads(
         raw.choices[0].message.tool_calls[0].function.arguments
     ) == {"a": 1}
+
+
+def test_sources_read_back_from_tool_results() -> None:
+    from app.llm.tools import sources_in
+    from app.llm.tools.calls import SourceBook
+
+    book = SourceBook()
+    first = book.render(
+        "", [Source("Oslo", "https://a.example/oslo", "Sunny"), Source("", "https://b.example")]
+    )
+    second = book.render(
+        "Page text\n[9] not a source\nhttps://x.example", [Source("Oslo", "https://a.example/oslo")]
+    )
+    assert sources_in([first, second]) == [
+        Source("Oslo", "https://a.example/oslo"),
+        Source("", "https://b.example"),
+    ]
+    assert sources_in(["no sources here"]) == []
