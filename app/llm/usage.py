@@ -50,8 +50,8 @@ def combined(events: Sequence[UsageEvent]) -> UsageEvent | None:
     """Several calls as one (the rounds of one answer, tool rounds included): tokens and
     cost summed, the first token timed from the first call's start, the total time from
     that start to the last call's end. Partial when any call was; None for no calls."""
-    if not events:
-        return None
+    if len(events) <= 1:
+        return events[0] if events else None
     first, last = events[0], events[-1]
     started = first.created_at - timedelta(milliseconds=first.latency_ms)
     costs = [e.cost_usd for e in events]
