@@ -18,6 +18,7 @@ from app.bot.flood import caller_handles_flood_control
 from app.bot.keyboards.answer import answer_keyboard, stop_keyboard
 from app.bot.priority_limiter import wait_spare
 from app.bot.services.chat import ChatFailure
+from app.bot.stream_calls import DeliveryUncertain
 from app.bot.streaming import AnswerStreamer
 from app.bot.tool_progress import progress_line, sources_block
 from app.bot.usage_texts import usage_footer
@@ -38,7 +39,7 @@ class TelegramAnswer:
         self._streamer = streamer
         self._owner = owner
         self._prefs = prefs
-        self._superseded: int | None = None
+        self._superseded: list[int] = []  # messages whose buttons go after the answer
         self._running: dict[str, str] = {}  # tool call id -> its progress line
         self._sources: Sequence[Source] = ()
 
@@ -89,9 +90,14 @@ class TelegramAnswer:
         markup = answer_keyboard(self._owner) if final_text.strip() else None
         if self._sources and final_text.strip():
             final_text = f"{final_text}\n\n{sources_block(final_text, self._sources)}"
-        messages = await self._streamer.finish(
-            final_text, footer="\n".join(notes) or None, header=header, reply_markup=markup
-        )
+        try:
+            messages = await self._streamer.finish(
+                final_text, footer="\n".join(notes) or None, header=header, reply_markup=markup
+            )
+        except DeliveryUncertain:
+            # Probably delivered, its answer lost on the way: never sent twice. The answer
+            # is in the conversation already; its message ids are unknown.
+            return []
         return [m.message_id for m in messages]
 
     async def fail(self, failure: ChatFailure) -> None:
@@ -101,17 +107,17 @@ class TelegramAnswer:
             await self._streamer.fail(describe_llm_error(failure.error))
 
     async def supersede(self, message_id: int) -> None:
-        self._superseded = message_id  # tidied after the answer, outside the lock
+        if message_id not in self._superseded:
+            self._superseded.append(message_id)  # tidied after the answer, outside the lock
 
     async def tidy(self) -> None:
-        """Take the buttons off the answer this one superseded, from spare send budget
+        """Take the buttons off the answers this one superseded, from spare send budget
         only: a final answer never waits for it."""
-        if self._superseded is None:
-            return
-        message_id, self._superseded = self._superseded, None
-        await remove_buttons(
-            self._streamer.bot, self._streamer.chat_id, message_id, self._streamer.limiter
-        )
+        superseded, self._superseded = self._superseded, []
+        for message_id in superseded:
+            await remove_buttons(
+                self._streamer.bot, self._streamer.chat_id, message_id, self._streamer.limiter
+            )
 
 
 async def remove_buttons(bot: Bot, chat_id: int, message_id: int, limiter: AsyncLimiter) -> None:

@@ -188,8 +188,10 @@ def create_app(
     dp.include_router(create_errors_router())
     dp.include_router(create_access_requests_router())
     dp.include_router(create_commands_router())
-    dp.include_router(create_dialogs_router())
+    # Before the dialogs: an open menu (its dialog is the chat's current context) takes
+    # every callback without its own intent id, the answer buttons included.
     dp.include_router(create_answer_controls_router())
+    dp.include_router(create_dialogs_router())
     dp.include_router(create_preferences_router())
     dp.include_router(create_media_commands_router())
     dp.include_router(create_media_router())

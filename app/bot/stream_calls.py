@@ -2,7 +2,14 @@
 
 Kept apart from :mod:`app.bot.streaming`, which decides *when* to show what: here is only
 *how* one call is made (no parse mode: entities are never combined with a default parse
-mode) and how a final call is repeated until Telegram has it."""
+mode) and how a final call is repeated until Telegram has it.
+
+Repeating is safe when Telegram surely did not act on the call: a 429 (RetryAfter), an
+error Telegram answered with, a connection that was never made. An edit is safe to repeat
+anyway (the same text again is "not modified"). A ``sendMessage`` whose answer was lost on
+the way (a timeout, a dropped connection) may have been delivered: it is not sent again
+(:class:`DeliveryUncertain`), since a second message would duplicate the answer. The
+answer itself was kept in the conversation before it was sent."""
 
 from __future__ import annotations
 
@@ -11,8 +18,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 from aiogram import Bot
 from aiogram.exceptions import (
+    TelegramAPIError,
     TelegramBadRequest,
     TelegramNetworkError,
     TelegramRetryAfter,
@@ -37,6 +46,18 @@ def is_format_error(exc: TelegramBadRequest) -> bool:
     # ... too long" etc.; anything about entities means the plain-text resend will work.
     msg = exc.message.lower()
     return "parse" in msg or "entit" in msg
+
+
+class DeliveryUncertain(TelegramAPIError):
+    """A message send whose answer was lost: Telegram may have delivered it. Never sent
+    again (a TelegramAPIError, but not a TelegramNetworkError, so it is not retried)."""
+
+
+def surely_not_sent(exc: TelegramNetworkError) -> bool:
+    """Whether the request never reached Telegram: the connection was not made (refused,
+    DNS, TLS, a connect timeout). After that, a timeout or a dropped connection may come
+    after Telegram acted on the request."""
+    return isinstance(exc.__cause__, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError)
 
 
 def _entities(part: RenderedPart) -> list[MessageEntity] | None:
@@ -71,15 +92,25 @@ class AnswerCalls:
             if reply and self.reply_to_message_id is not None
             else None
         )
-        return await self.bot.send_message(
-            chat_id=self.chat_id,
-            message_thread_id=self.message_thread_id,
-            text=part.text,
-            entities=_entities(part),
-            parse_mode=None,
-            reply_parameters=reply_parameters,
-            reply_markup=markup,
-        )
+        try:
+            return await self.bot.send_message(
+                chat_id=self.chat_id,
+                message_thread_id=self.message_thread_id,
+                text=part.text,
+                entities=_entities(part),
+                parse_mode=None,
+                reply_parameters=reply_parameters,
+                reply_markup=markup,
+            )
+        except TelegramNetworkError as exc:
+            if surely_not_sent(exc):
+                raise  # deliver_final sends it again
+            logger.warning(
+                "sendMessage in chat %s may have been delivered (%s); not sent again",
+                self.chat_id,
+                exc.message,
+            )
+            raise DeliveryUncertain(exc.method, exc.message) from exc
 
     async def edit(
         self, message: Message, part: RenderedPart, markup: InlineKeyboardMarkup | None = None

@@ -21,10 +21,18 @@ def format_seconds(ms: float | None) -> str:
 
 
 def usage_footer(event: UsageEvent) -> str:
-    return _(
-        "📊 {model} · {tokens_in} in / {tokens_out} out · {cost} · first token {ttft} · "
-        "total {total}"
-    ).format(
+    """One answer's footer (all its model calls); a stopped or cut-off one says partial."""
+    if event.outcome == "partial":
+        text = _(
+            "📊 {model} (partial) · {tokens_in} in / {tokens_out} out · {cost} · "
+            "first token {ttft} · total {total}"
+        )
+    else:
+        text = _(
+            "📊 {model} · {tokens_in} in / {tokens_out} out · {cost} · first token {ttft} · "
+            "total {total}"
+        )
+    return text.format(
         model=event.shortcut or event.model,
         tokens_in=event.prompt_tokens,
         tokens_out=event.completion_tokens,

@@ -10,16 +10,24 @@ from app.llm.errors import LLMError
 from app.llm.pipeline import Pipeline
 from app.llm.recorder import CANCELLED
 from app.llm.request import ChatRequest
+from app.llm.think import OPEN, split_think
 from app.llm.transport import Transport
 
 T = TypeVar("T")
 
 
-def text_of(response: Any) -> str:
+def content_of(response: Any) -> str:
+    """Everything the model wrote as text (what it is paid for)."""
     try:
         return response.choices[0].message.content or ""
     except (AttributeError, IndexError):
         return ""
+
+
+def text_of(response: Any) -> str:
+    """The answer text (reasoning written inline as ``<think>…</think>`` left out)."""
+    text = content_of(response)
+    return split_think(text)[0] if OPEN in text else text
 
 
 def raw(response: Any) -> Any:
@@ -59,6 +67,6 @@ async def complete(
         )
         raise
     await pipeline.recorder.finish(
-        call, "ok", usage=usage, response=response, received=text_of(response)
+        call, "ok", usage=usage, response=response, received=content_of(response)
     )
     return result

@@ -8,11 +8,12 @@ through to litellm untouched.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypedDict, cast
 
 from app.llm.access import Caller
 from app.llm.messages import Attachment, ChatMessage
+from app.llm.usage import UsageEvent
 
 
 class OwnOptions(TypedDict, total=False):
@@ -34,6 +35,9 @@ class OwnOptions(TypedDict, total=False):
     max_tool_rounds: int | None
     tool_timeout: float | None
     tool_result_limit: int | None
+    # Called with the usage event of every model call the query makes (each tool round;
+    # a stopped or broken stream too), as it is recorded: what one answer cost in all.
+    on_usage: Callable[[UsageEvent], None] | None
 
 
 class LiteLLMOptions(TypedDict, total=False):

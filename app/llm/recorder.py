@@ -49,6 +49,7 @@ class Call:
     ttft_ms: float | None = None
     finished: bool = False
     event: UsageEvent | None = None  # the usage event, once the call has finished
+    observer: Callable[[UsageEvent], None] | None = None  # the query's ``on_usage``
 
     def elapsed_ms(self) -> float:
         return (time.perf_counter() - self.started) * 1000
@@ -129,6 +130,11 @@ class UsageRecorder:
         if charge is None:
             charge = charge_of(call, outcome, error_kind, usage, response, received)
         event = call.event = self.event(call, outcome, error_kind, charge)
+        if call.observer is not None:
+            try:
+                call.observer(event)
+            except Exception as exc:  # the caller's hook must not lose the bookkeeping
+                log.error("on_usage hook failed (%s)", type(exc).__name__)
         # A task of its own: a cancellation of the caller must not cut the bookkeeping short.
         task = asyncio.get_running_loop().create_task(self._close(call, event, charge))
         self._background.add(task)

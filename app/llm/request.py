@@ -105,4 +105,5 @@ async def prepare_chat(
         streamed=stream,
         secrets=(kwargs.get("api_key"),),
     )
+    call.observer = own.get("on_usage")
     return ChatRequest(call=call, kwargs=kwargs)

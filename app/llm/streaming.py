@@ -24,6 +24,7 @@ from app.llm.pipeline import Pipeline
 from app.llm.pricing import tokens_of
 from app.llm.recorder import CANCELLED
 from app.llm.request import ChatRequest
+from app.llm.think import ThinkSplitter
 from app.llm.transport import Transport
 
 
@@ -42,8 +43,21 @@ def _delta(chunk: Any) -> Any:
 
 
 def reasoning_of(chunk: Any) -> str:
-    value = getattr(_delta(chunk), "reasoning_content", None)
-    return value if isinstance(value, str) else ""
+    """The reasoning a chunk carries: litellm's ``reasoning_content``, else the text of its
+    ``thinking_blocks`` (Anthropic-style; litellm usually fills both with the same text)."""
+    delta = _delta(chunk)
+    value = getattr(delta, "reasoning_content", None)
+    if isinstance(value, str) and value:
+        return value
+    texts = []
+    for block in getattr(delta, "thinking_blocks", None) or []:
+        if isinstance(block, dict):
+            text = block.get("thinking")
+        else:
+            text = getattr(block, "thinking", None)
+        if isinstance(text, str):  # redacted blocks carry no text
+            texts.append(text)
+    return "".join(texts)
 
 
 def finish_reason_of(chunk: Any) -> str | None:
@@ -121,6 +135,20 @@ async def _open(
         raise map_exception(exc, call.model_id, call.secrets) from None
 
 
+def _split(pieces: tuple[str, str], parts: list[str], thoughts: list[str]) -> list[StreamEvent]:
+    """A piece of content split by ThinkSplitter, as events (and kept in ``parts`` and
+    ``thoughts``)."""
+    text, thought = pieces
+    events: list[StreamEvent] = []
+    if thought:
+        thoughts.append(thought)
+        events.append(ReasoningDelta(thought))
+    if text:
+        parts.append(text)
+        events.append(TextDelta(text))
+    return events
+
+
 async def _all(head: list[Any], rest: AsyncIterator[Any]) -> AsyncIterator[Any]:
     for chunk in head:
         yield chunk
@@ -153,6 +181,7 @@ async def stream_events(
     parts: list[str] = []
     thoughts: list[str] = []
     tools = ToolCallParts()
+    inline = ThinkSplitter()  # <think>…</think> in the text is reasoning, not the answer
     finish_reason: str | None = None
     usage: Any = None
     usage_chunk: Any = None
@@ -182,10 +211,10 @@ async def stream_events(
                 if thought:
                     thoughts.append(thought)
                     yield ReasoningDelta(thought)
-                delta = delta_of(chunk)
-                if delta:
-                    parts.append(delta)
-                    yield TextDelta(delta)
+                for event in _split(inline.feed(delta_of(chunk)), parts, thoughts):
+                    yield event
+            for event in _split(inline.flush(), parts, thoughts):
+                yield event
         except Exception as exc:
             broke = map_exception(exc, call.model_id, call.secrets)
             if not parts and not thoughts:
@@ -219,11 +248,12 @@ async def stream_events(
             await aclose()  # the transport releases the response, whoever stopped reading
         if not call.finished:
             # The consumer stopped reading (aclose, cancellation, or asyncio's GC
-            # finalizer, which also goes through aclose): what was delivered is a
-            # partial answer. Awaiting is allowed here; only yielding is not.
+            # finalizer, which also goes through aclose): a partial answer, even before
+            # the first token (the prompt was sent, and is charged by estimate). Awaiting
+            # is allowed here; only yielding is not.
             await recorder.finish(
                 call,
-                "partial" if parts or thoughts else "error",
+                "partial",
                 error_kind=CANCELLED,
                 usage=usage,
                 received=received(),

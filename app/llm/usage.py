@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
@@ -31,7 +32,9 @@ class UsageEvent(BaseModel):
     cost_fallback: bool = False
     latency_ms: float = 0.0
     ttft_ms: float | None = None  # time to first token, streams only
-    outcome: Outcome = "ok"  # "partial": a stream broke after some text was delivered
+    # "partial": a stream broke after some text was delivered, or its reader stopped it
+    # (a user's stop, even before the first token: the prompt is charged by estimate).
+    outcome: Outcome = "ok"
     error_kind: str | None = None  # LLMError.kind of the failure, None on success
     streamed: bool = False
     attempts: int = 1  # requests sent, retries included
@@ -41,6 +44,32 @@ class UsageEvent(BaseModel):
     @property
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
+
+
+def combined(events: Sequence[UsageEvent]) -> UsageEvent | None:
+    """Several calls as one (the rounds of one answer, tool rounds included): tokens and
+    cost summed, the first token timed from the first call's start, the total time from
+    that start to the last call's end. Partial when any call was; None for no calls."""
+    if len(events) <= 1:
+        return events[0] if events else None
+    first, last = events[0], events[-1]
+    started = first.created_at - timedelta(milliseconds=first.latency_ms)
+    costs = [e.cost_usd for e in events]
+    outcomes = {e.outcome for e in events}
+    outcome: Outcome = "partial" if "partial" in outcomes else last.outcome
+    return last.model_copy(
+        update={
+            "prompt_tokens": sum(e.prompt_tokens for e in events),
+            "completion_tokens": sum(e.completion_tokens for e in events),
+            "cost_usd": None if None in costs else sum(c or 0.0 for c in costs),
+            "cost_estimated": any(e.cost_estimated for e in events),
+            "cost_fallback": any(e.cost_fallback for e in events),
+            "latency_ms": (last.created_at - started).total_seconds() * 1000,
+            "ttft_ms": first.ttft_ms,
+            "outcome": outcome,
+            "attempts": sum(e.attempts for e in events),
+        }
+    )
 
 
 @runtime_checkable

@@ -231,8 +231,12 @@ class ConversationRepository(Protocol):
         """Record the Telegram messages of the last assistant turn."""
         ...
 
-    async def replace_last_assistant(self, conversation_id: str, turn: Turn) -> bool:
-        """Replace the newest assistant turn (regenerate); False when there is none."""
+    async def replace_last_assistant(
+        self, conversation_id: str, turn: Turn, tool_turns: Sequence[Turn] = ()
+    ) -> bool:
+        """Replace the newest answer (regenerate): its assistant turn and the tool calls and
+        results right before it become ``tool_turns`` then ``turn``; False when there is
+        no assistant turn."""
         ...
 
     async def extend_last_assistant(

@@ -137,6 +137,20 @@ class Turn(BaseModel):
     message_ids: list[int] = Field(default_factory=list)
 
 
+def is_tool_turn(turn: Turn) -> bool:
+    """A tool loop's turn: an assistant turn asking for tools, or a tool's result."""
+    return turn.role == "tool" or (turn.role == "assistant" and bool(turn.tool_calls))
+
+
+def answer_start(turns: Sequence[Turn], index: int) -> int:
+    """Where the answer at ``index`` begins: at the tool calls and results right before
+    it, if it came from tools."""
+    start = index
+    while start > 0 and is_tool_turn(turns[start - 1]):
+        start -= 1
+    return start
+
+
 class ConversationInfo(BaseModel):
     """A conversation without its turns: what lists and searches return."""
 

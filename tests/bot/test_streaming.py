@@ -296,3 +296,46 @@ async def test_typing_indicator_and_stream_answer(env: Env) -> None:
     assert methods[0] == "sendChatAction" and methods[-1] == "sendMessage"
     assert env.session.calls[-1][1]["text"] == "Hello, world\n\n(note)"
     assert s.calls == len(env.session.calls)
+
+
+def _network_error(name: str, cause: BaseException) -> Exception:
+    from aiogram.exceptions import TelegramNetworkError
+
+    from tests.bot.fake_session import _method
+
+    error = TelegramNetworkError(_method(name), f"{type(cause).__name__}: {cause}")
+    error.__cause__ = cause  # as aiogram's session raises it (``from e``)
+    return error
+
+
+async def test_a_final_send_is_repeated_only_when_it_surely_did_not_reach_telegram(
+    env: Env,
+) -> None:
+    import aiohttp
+
+    from app.bot.stream_calls import DeliveryUncertain
+
+    # The connection was never made: Telegram has not seen it, so it is sent again.
+    env.session.script(
+        "sendMessage", _network_error("sendMessage", aiohttp.ConnectionTimeoutError("connect"))
+    )
+    messages = await env.streamer(private=True).finish("answer one")
+    assert len(env.session.params("sendMessage")) == 2 and len(messages) == 1
+    # The answer was lost after sending (a read timeout, a dropped connection): Telegram
+    # may have delivered it, so it is not sent again.
+    for cause in (TimeoutError(), aiohttp.ServerDisconnectedError()):
+        before = len(env.session.params("sendMessage"))
+        env.session.script("sendMessage", _network_error("sendMessage", cause))
+        with pytest.raises(DeliveryUncertain):
+            await env.streamer(private=True).finish("answer two")
+        assert len(env.session.params("sendMessage")) == before + 1
+
+
+async def test_a_final_edit_is_repeated_after_any_network_error(env: Env) -> None:
+    s = env.streamer(private=False, edit_interval=1.0)
+    await s.update("preview")
+    env.session.script("editMessageText", _network_error("editMessageText", TimeoutError()))
+    messages = await s.finish("the final text")
+    # An edit repeated lands on the same message: nothing can be duplicated.
+    assert len(env.session.params("editMessageText")) == 2
+    assert len(messages) == 1 and len(env.session.params("sendMessage")) == 1

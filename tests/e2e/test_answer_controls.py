@@ -299,3 +299,108 @@ async def test_stop_also_stops_a_queued_answer_without_calling_the_model(
     conv = await conversation(running, FRIEND_ID, FRIEND_ID)
     assert conv.turns[0].content == "first, long"
     assert len(conv.turns) == 2  # the stopped partial only; the queued one left no entry
+
+
+async def test_switching_conversations_in_chats_takes_the_buttons_off(running: Running) -> None:
+    tg, fake = running.tg, running.fake_llm
+    friend = tg.user(FRIEND_ID, "Fred")
+    await ask(tg, FRIEND_ID, "alpha", "echo: alpha")
+    await friend.send("/new")
+    await tg.wait_for_message(FRIEND_ID, lambda m: "New conversation" in m.text)
+    beta = await ask(tg, FRIEND_ID, "beta", "echo: beta")
+    assert beta.button_texts == BUTTONS
+    beta_data = {b["text"]: b["callback_data"] for b in beta.buttons}
+    await friend.send("/chats")
+    menu = await tg.wait_for_message(FRIEND_ID, lambda m: "Your conversations here" in m.text)
+    alpha_button = next(t for t in menu.button_texts if "alpha" in t)
+    await friend.press(menu, alpha_button)
+    await tg.wait_until(lambda: "Started" in menu.text)
+    await friend.press(menu, "▶️ Open")
+    await tg.wait_until(lambda: "is the active conversation now" in menu.text)
+    # The answer of the conversation left keeps no buttons, and a late press has expired.
+    await tg.wait_until(lambda: beta.button_texts == [])
+    before = len(fake.chat_requests)
+    reply = await friend.send_callback(beta_data[REGENERATE], beta)
+    assert reply is not None and "expired" in (reply.text or "")
+    await tg.wait_quiet()
+    assert len(fake.chat_requests) == before
+
+
+async def test_answer_buttons_work_while_a_menu_is_open(running: Running) -> None:
+    tg, fake = running.tg, running.fake_llm
+    friend = tg.user(FRIEND_ID, "Fred")
+    fake.script(Reply(text="First take."), Reply(text="Second take."))
+    first = await ask(tg, FRIEND_ID, "a question", "First take.")
+    await friend.send("/chats")  # the menu's dialog is now the chat's current context
+    await tg.wait_for_message(FRIEND_ID, lambda m: "Your conversations here" in m.text)
+    answer = await friend.press(first, REGENERATE)
+    assert answer is not None and "Regenerating" in (answer.text or "")
+    await tg.wait_for_message(FRIEND_ID, lambda m: m.text == "Second take.")
+
+
+async def test_stop_in_a_forum_topic_stops_only_that_topics_answer(running: Running) -> None:
+    tg, fake = running.tg, running.fake_llm
+    apples = " ".join(f"apple{i}" for i in range(300))
+    pears = " ".join(f"pear{i}" for i in range(60))
+    fake.script(
+        Reply(text=apples, chunk_size=6, chunk_delay=0.02),
+        Reply(text=pears, chunk_size=6, chunk_delay=0.02),
+    )
+    friend = tg.user(FRIEND_ID, "Fred")
+    forum = tg.group(-1007, "Forum", forum=True)
+    await friend.send_in(forum, "apples, at length", mention_bot=True, thread_id=11)
+    await tg.wait_for_message(forum.id, lambda m: m.from_bot and m.text.startswith("apple"))
+    await friend.send_in(forum, "pears, at length", mention_bot=True, thread_id=22)
+    await tg.wait_for_message(forum.id, lambda m: m.from_bot and m.text.startswith("pear"))
+    await friend.send_in(forum, "/stop", thread_id=11)
+    stopped = await tg.wait_for_message(forum.id, lambda m: m.text.endswith("⏹ Stopped."), after=0)
+    assert stopped.text.startswith("apple")
+    # The other topic's answer is written to its end.
+    done = await tg.wait_for_message(
+        forum.id, lambda m: m.text == pears and m.button_texts == BUTTONS, after=0
+    )
+    assert done.extra.get("message_thread_id") == 22
+    await tg.wait_quiet()
+    assert not any(m.text.startswith("pear") and "Stopped" in m.text for m in forum.messages)
+
+
+async def test_a_press_while_an_answer_is_being_written_says_expired(running: Running) -> None:
+    tg, fake = running.tg, running.fake_llm
+    friend = tg.user(FRIEND_ID, "Fred")
+    fake.script(
+        Reply(text="First answer."),
+        Reply(text=" ".join(f"n{i}" for i in range(150)), chunk_size=5, chunk_delay=0.02),
+    )
+    first = await ask(tg, FRIEND_ID, "one", "First answer.")
+    await friend.send("two, at length")
+    await tg.wait_until(lambda: any(d.text.startswith("n0") for d in tg.drafts(FRIEND_ID)))
+    before = len(fake.chat_requests)
+    # The answer being written will be the latest: the press says so, and does nothing.
+    reply = await friend.press(first, REGENERATE)
+    assert reply is not None and "expired" in (reply.text or "")
+    assert "Regenerating" not in (reply.text or "")
+    second = await tg.wait_for_message(FRIEND_ID, lambda m: m.text.startswith("n0 n1"))
+    await tg.wait_quiet()
+    assert len(fake.chat_requests) == before
+    assert second.button_texts == BUTTONS and first.button_texts == []
+    conv = await conversation(running, FRIEND_ID, FRIEND_ID)
+    assert [t.content for t in conv.turns][:3] == ["one", "First answer.", "two, at length"]
+    assert len(conv.turns) == 4
+
+
+async def test_a_reply_that_reopens_another_conversation_takes_the_buttons_off(
+    running: Running,
+) -> None:
+    tg = running.tg
+    friend = tg.user(FRIEND_ID, "Fred")
+    alpha = await ask(tg, FRIEND_ID, "alpha", "echo: alpha")
+    await friend.send("/new")
+    await tg.wait_for_message(FRIEND_ID, lambda m: "New conversation" in m.text)
+    beta = await ask(tg, FRIEND_ID, "beta", "echo: beta")
+    assert beta.button_texts == BUTTONS
+    # A reply to alpha's answer makes that conversation the active one again.
+    await friend.send("back to alpha", reply_to=alpha)
+    answer = await tg.wait_for_message(FRIEND_ID, lambda m: m.text == "echo: back to alpha")
+    await tg.wait_until(lambda: beta.button_texts == [])
+    assert answer.button_texts == BUTTONS
+    assert len(answer_messages(tg, FRIEND_ID)) == 1

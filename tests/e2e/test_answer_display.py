@@ -93,6 +93,33 @@ async def test_reasoning_on_is_collapsed_but_not_streamed_and_off_hides_it(
     assert record is not None and record.prefs.reasoning == "off"
 
 
+async def test_inline_think_from_a_local_model_is_reasoning_not_answer(
+    running: Running,
+) -> None:
+    tg, fake = running.tg, running.fake_llm
+    await set_reasoning(running, "stream")
+    fake.script(
+        Reply(text=f"<think>{REASONING}</think>\n\n{ANSWER}", chunk_size=4, chunk_delay=0.01)
+    )
+    await tg.user(FRIEND_ID).send("what is 2+2, locally?")
+    final = await tg.wait_for_message(FRIEND_ID, lambda m: m.text.endswith(ANSWER))
+    # Streamed live as reasoning; no draft ever showed a tag.
+    drafts = tg.drafts(FRIEND_ID)
+    assert any("two and two" in d.text for d in drafts)
+    assert not any("think>" in d.text for d in drafts)
+    # Final: collapsed apart from the answer; the answer and the history hold no trace.
+    quotes = final.entity_texts("expandable_blockquote")
+    assert len(quotes) == 1 and REASONING in quotes[0][1]
+    assert "think>" not in final.text
+    assert final.text.removeprefix(quotes[0][1]).strip().endswith(ANSWER)
+    conv = await running.storage.conversations.active(FRIEND_ID, FRIEND_ID)
+    assert conv.turns[-1].content == ANSWER
+    await tg.user(FRIEND_ID).send("thanks")
+    await tg.wait_for_message(FRIEND_ID, lambda m: m.text == "echo: thanks")
+    sent = " ".join(str(m["content"]) for m in fake.chat_requests[-1].messages)
+    assert ANSWER in sent and "two and two" not in sent and "think>" not in sent
+
+
 async def test_reasoning_counts_toward_usage(running: Running) -> None:
     tg, fake = running.tg, running.fake_llm
     # Without a usage chunk from the vendor the cost is estimated from what arrived.
@@ -148,6 +175,34 @@ async def test_usage_footer_matches_the_usage_record(priced: Running) -> None:
     await friend.send("bare")
     bare = await tg.wait_for_message(FRIEND_ID, lambda m: m.text.startswith("echo: bare"))
     assert bare.text == "echo: bare"
+
+
+async def test_stopped_and_cut_off_answers_get_a_partial_footer(priced: Running) -> None:
+    running = priced
+    tg, fake = running.tg, running.fake_llm
+    friend = tg.user(FRIEND_ID, "Fred")
+    await friend.send("/usage on")
+    await tg.wait_for_message(FRIEND_ID, lambda m: m.text.startswith("📊 Each answer"))
+    # Stopped with /stop: the footer shows the partial call's (estimated) usage.
+    fake.script(Reply(text=" ".join(f"w{i}" for i in range(400)), chunk_size=6, chunk_delay=0.02))
+    await friend.send("long one")
+    await tg.wait_until(lambda: any("w1" in d.text for d in tg.drafts(FRIEND_ID)))
+    await friend.send("/stop")
+    stopped = await tg.wait_for_message(FRIEND_ID, lambda m: "⏹ Stopped." in m.text)
+    [record] = await records_of(running, FRIEND_ID, lambda rs: len(rs) == 1)
+    assert record.outcome == "partial" and record.cost_usd
+    footer = stopped.text.split("\n")[-1]
+    assert footer.startswith(f"📊 {record.shortcut or record.model} (partial) ·")
+    assert f"{record.prompt_tokens} in / {record.completion_tokens} out" in footer
+    assert format_cost(record) in footer
+    # Cut off: the model's stream broke.
+    fake.script(Reply(text=" ".join(f"c{i}" for i in range(50)), chunk_size=5, break_after=3))
+    await friend.send("break please")
+    cut = await tg.wait_for_message(FRIEND_ID, lambda m: "cut off" in m.text)
+    records = await records_of(running, FRIEND_ID, lambda rs: len(rs) == 2)
+    broken = max(records, key=lambda r: r.created_at)
+    footer = cut.text.split("\n")[-1]
+    assert "(partial)" in footer and format_cost(broken) in footer
 
 
 async def test_me_and_start_show_own_spend_and_budget(priced: Running) -> None:
@@ -212,3 +267,28 @@ async def test_one_final_message_in_a_group_when_the_final_edit_gets_a_429(
     assert 429 in [c.status for c in tg.calls("editMessageText")]
     bot_messages = tg.chat(group.id).bot_messages
     assert [m.message_id for m in bot_messages] == [final.message_id]
+
+
+async def test_a_final_message_whose_response_is_lost_is_not_sent_twice(
+    running: Running,
+) -> None:
+    tg, fake = running.tg, running.fake_llm
+    text = "An answer Telegram delivered although the bot never heard back. " * 2
+    fake.script(Reply(text=text, chunk_size=8, chunk_delay=0.01))
+    # Telegram delivers the message, then the connection drops before its answer arrives.
+    tg.lose_response_next("sendMessage")
+    friend = tg.user(FRIEND_ID, "Fred")
+    await friend.send("hello")
+    await tg.wait_for_message(FRIEND_ID, lambda m: m.text == text.strip())
+    await tg.wait_quiet(quiet=1.5)
+    assert [c.lost for c in tg.calls("sendMessage")] == [True]
+    assert len(friend.chat.bot_messages) == 1  # never a duplicate of the answer
+    # The answer is kept in the conversation, and the bot goes on.
+    conv = await running.storage.conversations.active(FRIEND_ID, FRIEND_ID)
+    assert conv.turns[-1].content.strip() == text.strip()
+    await friend.send("next")
+    await tg.wait_for_message(FRIEND_ID, lambda m: m.text == "echo: next")
+    sent = " ".join(str(m["content"]) for m in fake.chat_requests[-1].messages)
+    assert text.strip() in sent
+    # (The next answer waited for this one to be done: any resend would be in by now.)
+    assert [m.text for m in friend.chat.bot_messages] == [text.strip(), "echo: next"]

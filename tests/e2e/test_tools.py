@@ -328,3 +328,105 @@ async def test_a_url_that_does_not_parse_does_not_break_the_answer(
         result = fake.chat_requests[-1].messages[-1]
         assert result["role"] == "tool" and result["content"].startswith("Error")
         assert web.hits == []
+
+
+async def test_regenerate_after_a_tool_answer_searches_again_and_continue_keeps_the_sources(
+    start_bot: StartBot, web: FakeWeb
+) -> None:
+    web.results["Oslo weather now"] = [
+        ("Oslo now", "https://now.example/oslo", "Cloudy, 15 °C"),
+    ]
+    async with tool_bot(start_bot, web) as running:
+        tg, fake = running.tg, running.fake_llm
+        fake.script(
+            Reply(tool_calls=[{"name": "web_search", "arguments": {"query": "weather in Oslo"}}]),
+            Reply(text="Sunny in Oslo [1]."),
+            # 🔄 Regenerate: a fresh attempt, with the tools again.
+            Reply(tool_calls=[{"name": "web_search", "arguments": {"query": "Oslo weather now"}}]),
+            Reply(text="Cloudy in Oslo [1].", finish_reason="length"),
+            # ➡️ Continue: goes on writing from what the answer found.
+            Reply(text="Cooler than yesterday [1]."),
+        )
+        friend = tg.user(FRIEND_ID, "Fred")
+        await friend.send("weather in Oslo?")
+        first = await tg.wait_for_message(friend.id, lambda m: "Sunny in Oslo" in m.text)
+        await tg.wait_until(lambda: "🔄 Regenerate" in first.button_texts)
+        asked = len(fake.chat_requests)
+        await friend.press(first, "🔄 Regenerate")
+        second = await tg.wait_for_message(friend.id, lambda m: "Cloudy in Oslo" in m.text)
+        await tg.wait_quiet()
+        assert web.searches == ["weather in Oslo", "Oslo weather now"]
+        regen = fake.chat_requests[asked]
+        assert _tool_names(regen) == {"web_search", "read_url"}
+        # The model saw the prompt without the old answer or its tool results ...
+        assert [m["role"] for m in regen.messages] == ["system", "user"]
+        # ... and the history now holds what it saw: the new search and the new answer.
+        conv = await running.storage.conversations.active(FRIEND_ID, FRIEND_ID)
+        assert [t.role for t in conv.turns] == ["user", "assistant", "tool", "assistant"]
+        assert conv.turns[1].tool_calls is not None
+        assert conv.turns[1].tool_calls[0]["function"]["arguments"] == json.dumps(
+            {"query": "Oslo weather now"}
+        )
+        assert conv.turns[2].content.startswith("[1] Oslo now\nhttps://now.example/oslo")
+        assert conv.turns[3].content == "Cloudy in Oslo [1]."
+        assert "Sources:\n[1] Oslo now" in second.text
+
+        await tg.wait_until(lambda: "➡️ Continue" in second.button_texts)
+        await friend.press(second, "➡️ Continue")
+        more = await tg.wait_for_message(friend.id, lambda m: "Cooler than" in m.text)
+        await tg.wait_quiet()
+        assert web.searches == ["weather in Oslo", "Oslo weather now"]  # no new search
+        cont = fake.chat_requests[-1]
+        # The answer's tool results stay in view (tools declared, none may be called).
+        assert [m["role"] for m in cont.messages] == [
+            "system",
+            "user",
+            "assistant",
+            "tool",
+            "assistant",
+            "user",
+        ]
+        assert cont.json.get("tool_choice") == "none"
+        # The continuation cites the answer's sources, and shows them.
+        assert "Sources:\n[1] Oslo now" in more.text
+        links = [e["url"] for e in more.entities if e["type"] == "text_link"]
+        assert links == ["https://now.example/oslo"]
+        conv = await running.storage.conversations.active(FRIEND_ID, FRIEND_ID)
+        assert [t.role for t in conv.turns] == ["user", "assistant", "tool", "assistant"]
+        assert conv.turns[3].content == "Cloudy in Oslo [1]. Cooler than yesterday [1]."
+
+
+async def test_usage_footer_of_a_tool_answer_counts_every_round(
+    start_bot: StartBot, web: FakeWeb, fake_llm: FakeOpenAI
+) -> None:
+    llm = _llm(fake_llm, unpriced_input_per_mtok=1.0, unpriced_output_per_mtok=2.0)
+    async with tool_bot(start_bot, web, llm=llm) as running:
+        tg, fake = running.tg, running.fake_llm
+        friend = tg.user(FRIEND_ID, "Fred")
+        await friend.send("/usage on")
+        await tg.wait_for_message(FRIEND_ID, lambda m: m.text.startswith("📊 Each answer"))
+        fake.script(
+            Reply(
+                tool_calls=[{"name": "web_search", "arguments": {"query": "weather in Oslo"}}],
+                prompt_tokens=100,
+                completion_tokens=10,
+            ),
+            Reply(text="Sunny [1].", prompt_tokens=300, completion_tokens=20),
+        )
+        await friend.send("weather?")
+        final = await tg.wait_for_message(FRIEND_ID, lambda m: m.text.startswith("Sunny [1]."))
+        records: list[Any] = []
+        for _ in range(200):
+            records = [r async for r in running.storage.usage.iter_records(user_id=FRIEND_ID)]
+            if len(records) == 2:
+                break
+            await asyncio.sleep(0.05)
+        assert len(records) == 2
+        footer = final.text.split("\n")[-1]
+        # Both rounds: the one that asked for the search and the one that answered.
+        assert "· 400 in / 30 out ·" in footer and "(partial)" not in footer
+        cost = sum(r.cost_usd for r in records)
+        assert cost == pytest.approx(400e-6 + 30 * 2e-6)
+        assert f"${cost:.6f}" in footer
+        total = float(footer.rsplit("total ", 1)[1].removesuffix(" s"))
+        assert total >= round(sum(r.latency_ms for r in records) / 1000, 2) - 0.01

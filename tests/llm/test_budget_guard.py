@@ -224,6 +224,37 @@ async def test_hold_settled_once_on_cancel(
     assert guard.reserved == pytest.approx(0.0)
 
 
+async def test_a_stream_stopped_before_its_first_token_is_partial(
+    budgeted: LLMProvider, fake: FakeOpenAI, guard: CountingGuard, sink: InMemoryUsageSink
+) -> None:
+    # A user's stop while the model has not written anything yet: the prompt was sent,
+    # so the call is partial with the prompt charged by estimate, never an error.
+    fake.script(Reply.slow(30))
+    events = budgeted.aquery_llm_events("think first", PRICED_MODEL, user_id=FRIEND)
+
+    async def consume() -> None:
+        async for _ in events:
+            pass
+
+    task = asyncio.create_task(consume())
+    await wait_for(lambda: len(fake.chat_requests) == 1)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await events.aclose()
+    await wait_for(lambda: len(sink.events) == 1)
+    event = sink.events[0]
+    assert (event.outcome, event.error_kind, event.cost_estimated) == (
+        "partial",
+        "cancelled",
+        True,
+    )
+    assert event.prompt_tokens == prompt_tokens_of("think first")
+    assert event.completion_tokens == 0
+    assert event.cost_usd == pytest.approx(price(event.prompt_tokens, 0))
+    assert guard.settlements == [[pytest.approx(event.cost_usd)]]
+
+
 def test_sync_twins_reserve_and_settle(budgeted: LLMProvider, guard: CountingGuard) -> None:
     assert budgeted.query_llm("one", PRICED_MODEL, user_id=FRIEND) == "echo: one"
     assert "".join(budgeted.query_llm_stream("two", PRICED_MODEL, user_id=FRIEND)) == "echo: two"

@@ -75,3 +75,40 @@ async def test_whole_response_with_tool_calls_parses(
     raw = await provider.aquery_llm_raw("q")
     call = raw.choices[0].message.tool_calls[0]
     assert call.function.name == "f" and json.loads(call.function.arguments) == {"x": 1}
+
+
+def test_combined_usage_sums_the_rounds_of_one_answer() -> None:
+    from datetime import timedelta
+
+    from app.llm.usage import UsageEvent, combined
+
+    start = UsageEvent(user_id=1, model="m", latency_ms=1000.0).created_at
+    first = UsageEvent(
+        user_id=1,
+        model="m",
+        prompt_tokens=100,
+        completion_tokens=10,
+        cost_usd=0.001,
+        latency_ms=1000.0,
+        ttft_ms=300.0,
+        created_at=start,
+    )
+    second = UsageEvent(
+        user_id=1,
+        model="m",
+        prompt_tokens=300,
+        completion_tokens=20,
+        cost_usd=0.002,
+        cost_estimated=True,
+        latency_ms=500.0,
+        ttft_ms=50.0,
+        outcome="partial",
+        created_at=start + timedelta(seconds=2),  # a tool ran for 1.5 s in between
+    )
+    both = combined([first, second])
+    assert both is not None
+    assert (both.prompt_tokens, both.completion_tokens) == (400, 30)
+    assert both.cost_usd == 0.003 and both.cost_estimated and both.outcome == "partial"
+    assert both.ttft_ms == 300.0 and both.latency_ms == 3000.0
+    assert combined([]) is None
+    assert combined([first, second.model_copy(update={"cost_usd": None})]).cost_usd is None  # type: ignore[union-attr]

@@ -334,3 +334,21 @@ async def test_structured_queries_refuse_runnable_tools(
     with pytest.raises(TypeError, match="does not run the tool loop"):
         await asyncio.to_thread(provider.query_llm_structured, "weather?", Weather, tools=[add])
     assert fake.chat_requests == []  # refused before any call
+
+
+def test_sources_read_back_from_tool_results() -> None:
+    from app.llm.tools import sources_in
+    from app.llm.tools.calls import SourceBook
+
+    book = SourceBook()
+    first = book.render(
+        "", [Source("Oslo", "https://a.example/oslo", "Sunny"), Source("", "https://b.example")]
+    )
+    second = book.render(
+        "Page text\n[9] not a source\nhttps://x.example", [Source("Oslo", "https://a.example/oslo")]
+    )
+    assert sources_in([first, second]) == [
+        Source("Oslo", "https://a.example/oslo"),
+        Source("", "https://b.example"),
+    ]
+    assert sources_in(["no sources here"]) == []

@@ -180,6 +180,48 @@ async def test_find_by_message_and_last_assistant_updates(storage: Storage) -> N
     assert not await convs.set_message_ids(empty.id, [1])
 
 
+async def test_replacing_an_answer_replaces_its_tool_turns(storage: Storage) -> None:
+    convs = storage.conversations
+    conv = await convs.active(13, 130)
+    call = [{"id": "c1", "type": "function", "function": {"name": "web_search"}}]
+    await convs.append(
+        conv.id,
+        [
+            Turn(role="user", content="q1"),
+            Turn(role="assistant", content="a1"),
+            Turn(role="user", content="q2"),
+            Turn(role="assistant", content="", tool_calls=call),
+            Turn(role="tool", content="old result", tool_call_id="c1", name="web_search"),
+            Turn(role="assistant", content="old answer"),
+        ],
+    )
+    new_call = [{"id": "c2", "type": "function", "function": {"name": "read_url"}}]
+    assert await convs.replace_last_assistant(
+        conv.id,
+        Turn(role="assistant", content="new answer", message_ids=[20]),
+        [
+            Turn(role="assistant", content="", tool_calls=new_call),
+            Turn(role="tool", content="new result", tool_call_id="c2", name="read_url"),
+        ],
+    )
+    got = await convs.get(conv.id)
+    assert got is not None
+    assert [(t.role, t.content) for t in got.turns] == [
+        ("user", "q1"),
+        ("assistant", "a1"),
+        ("user", "q2"),
+        ("assistant", ""),
+        ("tool", "new result"),
+        ("assistant", "new answer"),
+    ]
+    assert got.turns[3].tool_calls == new_call and got.turns[4].tool_call_id == "c2"
+    # Without tool turns the old ones go, and the earlier exchange stays as it was.
+    assert await convs.replace_last_assistant(conv.id, Turn(role="assistant", content="plain"))
+    got = await convs.get(conv.id)
+    assert got is not None
+    assert [t.content for t in got.turns] == ["q1", "a1", "q2", "plain"]
+
+
 async def test_personas_are_per_owner(storage: Storage) -> None:
     personas = storage.personas
     a = await personas.create(1, "Pirate", "Talk like a pirate.")

@@ -16,6 +16,8 @@ from .wire import AIOGRAM_METHODS, ApiError, UploadedFile
 log = logging.getLogger("tg_emulator")
 
 Envelope = tuple[int, dict[str, Any]]  # (HTTP status, Telegram's JSON envelope)
+#: Served for a call whose answer is lost: the HTTP front drops the connection.
+LOST: Envelope = (0, {})
 
 
 class ApiExecutor:
@@ -55,6 +57,8 @@ class ApiExecutor:
             return self._failed(call, ApiError(500, f"Internal Server Error: {exc!r}"))
         call.status, call.ok, call.result = 200, True, result
         self.state.changes.notify()
+        if self.faults.lose(call):
+            return LOST
         return 200, {"ok": True, "result": result}
 
     async def _dispatch(self, call: ApiCall, files: dict[str, UploadedFile]) -> Any:

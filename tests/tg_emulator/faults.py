@@ -103,7 +103,7 @@ class FaultInjector:
     async def before(self, call: ApiCall) -> None:
         """Apply the first matching rule: wait its delay, then raise its error if it has one."""
         for rule in self.rules:
-            if rule.matches(call.method, call.params):
+            if not rule.lose_response and rule.matches(call.method, call.params):
                 rule.remaining -= 1
                 rule.hits += 1
                 if rule.delay:
@@ -112,3 +112,26 @@ class FaultInjector:
                     call.injected = True
                     raise ApiError(rule.code, rule.description, rule.retry_after)
                 return
+
+    def lose_next(
+        self,
+        method: str,
+        *,
+        times: int | None = 1,
+        when: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> FaultRule:
+        """See :meth:`TelegramEmulator.lose_response_next`."""
+        remaining = sys.maxsize if times is None else times
+        rule = FaultRule(method.lower(), None, "", None, remaining, when, lose_response=True)
+        self.rules.append(rule)
+        return rule
+
+    def lose(self, call: ApiCall) -> bool:
+        """After a call was handled: whether its answer is to be lost."""
+        for rule in self.rules:
+            if rule.lose_response and rule.matches(call.method, call.params):
+                rule.remaining -= 1
+                rule.hits += 1
+                call.lost = True
+                return True
+        return False

@@ -47,6 +47,10 @@ class HttpFront:
         except Exception as exc:  # a malformed body is the client's fault: 400, not a crash
             return error_response(400, f"Bad Request: can't parse request body: {exc}")
         status, body = await self._execute(request.match_info["method"], params, files)
+        if status == 0:  # the answer is lost: drop the connection without one
+            if request.transport is not None:
+                request.transport.close()
+            return web.Response()  # never written: the connection is gone
         return web.json_response(body, status=status)
 
     async def _file(self, request: web.Request) -> web.Response:

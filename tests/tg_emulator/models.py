@@ -23,6 +23,7 @@ class ApiCall:
     description: str | None = None  # error description when not ok
     result: Any = None  # the JSON "result" served when ok
     injected: bool = False  # True when the answer came from fail_next() or the flood limiter
+    lost: bool = False  # handled, but the connection was dropped instead of answering
 
     @property
     def chat_id(self) -> Any:
@@ -176,6 +177,9 @@ class FaultRule:
     when: Callable[[dict[str, Any]], bool] | None = None
     delay: float = 0.0
     hits: int = 0
+    # Handle the call normally, then drop the connection instead of answering: Telegram
+    # acted on it, the bot never hears so (a response lost on the network).
+    lose_response: bool = False
 
     def matches(self, method: str, params: dict[str, Any]) -> bool:
         lname = method.lower()

@@ -226,6 +226,18 @@ class TelegramEmulator:
             delay=delay,
         )
 
+    def lose_response_next(
+        self,
+        method: str,
+        *,
+        times: int | None = 1,
+        when: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> FaultRule:
+        """Handle the next ``times`` matching calls, then drop the connection instead of
+        answering: the call took effect (a message was delivered) but the bot gets a
+        network error, as when a response is lost on the way."""
+        return self.faults.lose_next(method, times=times, when=when)
+
     def clear_faults(self) -> None:
         self.faults.clear()
 

@@ -13,9 +13,10 @@ from aiogram.utils.i18n import gettext as _
 from aiogram_dialog import DialogManager
 from aiogram_dialog.widgets.kbd import Button
 
+from app.bot.answer_sink import remove_buttons
 from app.bot.dialogs.keys import key_of
 from app.bot.dialogs.states import ChatsSG
-from app.bot.services.chat import ChatService
+from app.bot.services.chat import ChatService, buttons_message
 from app.bot.services.conversations import PAGE_SIZE, ConversationKey, ConversationService
 from app.bot.services.export import ExportService
 from app.bot.services.personas import PersonaService
@@ -183,17 +184,24 @@ async def on_search_text(message: Message, _w: Any, manager: DialogManager) -> N
 
 async def on_open(callback: CallbackQuery, _b: Button, manager: DialogManager) -> None:
     svc = services(manager)
+    key = key_of(manager)
+    user: UserRecord = manager.middleware_data["user_record"]
     conv_id = manager.dialog_data.get("conv_id", "")
-    conv = await svc["conversations"].open(key_of(manager), conv_id)
+    # The answer buttons act on the active conversation: the one left keeps none (as /new).
+    old_buttons = buttons_message((await svc["conversations"].active(key, user.model)).turns)
+    conv = await svc["conversations"].open(key, conv_id)
     if conv is None:
         await _owned_or_gone(callback, manager, conv_id)
         return
     manager.dialog_data["opened"] = {
         "title": _title(conv),
-        "model": svc["chat_service"].model_for(manager.middleware_data["user_record"], conv),
+        "model": svc["chat_service"].model_for(user, conv),
         "persona": (await svc["personas"].resolve(conv.persona)).name,
     }
     await manager.switch_to(ChatsSG.opened)
+    if old_buttons is not None and old_buttons != buttons_message(conv.turns):
+        bot: Bot = manager.middleware_data["bot"]
+        await remove_buttons(bot, key.chat_id, old_buttons, svc["bot_limiter"])
 
 
 async def opened_getter(dialog_manager: DialogManager, **_kwargs: Any) -> dict[str, Any]:

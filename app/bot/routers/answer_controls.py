@@ -78,7 +78,8 @@ def create_answer_controls_router() -> Router:
     async def stop_command(
         message: Message, user_record: UserRecord, running_answers: RunningAnswers
     ) -> None:
-        if not running_answers.stop(user_record.user_id, message.chat.id):
+        # In a forum, /stop sent in a topic stops the answers of that topic only.
+        if not running_answers.stop(user_record.user_id, message.chat.id, thread_of(message)):
             await message.reply(_("Nothing to stop: no answer of yours is being written here."))
         # Otherwise the answer itself says it was stopped.
 
@@ -90,7 +91,7 @@ def create_answer_controls_router() -> Router:
             await query.answer(_("Only the person who asked can stop this answer."))
             return
         stopped = running_answers.stop(
-            callback_data.owner, query.message.chat.id, callback_data.token
+            callback_data.owner, query.message.chat.id, token=callback_data.token
         )
         await query.answer(_("⏹ Stopping…") if stopped else _("This answer is already finished."))
 
@@ -156,9 +157,12 @@ def create_answer_controls_router() -> Router:
                 return
             model = choice.model_id
         continuing = action is AnswerAction.CONTINUE
-        await query.answer(_("➡️ Continuing…") if continuing else _("🔄 Regenerating…"))
+
+        async def started() -> None:  # the press is acknowledged once it surely runs
+            await query.answer(_("➡️ Continuing…") if continuing else _("🔄 Regenerating…"))
+
         private = message.chat.type == ChatType.PRIVATE
-        with running_answers.track(user_id, chat_id) as running:
+        with running_answers.track(user_id, chat_id, thread_id) as running:
             sink = open_answer(
                 bot,
                 settings.bot,
@@ -175,12 +179,20 @@ def create_answer_controls_router() -> Router:
             )
             result: ControlResult
             if continuing:
-                result = await answer_controls.continue_answer(press, sink)
+                result = await answer_controls.continue_answer(press, sink, started)
             else:
-                result = await answer_controls.regenerate(press, sink, model)
+                result = await answer_controls.regenerate(press, sink, model, started)
         if result.status is ControlStatus.DONE:
             await sink.tidy()
-        # EXPIRED here: a second press overtaken by the first; it did nothing, and the
-        # first one's answer now carries the buttons.
+        elif result.status is ControlStatus.EXPIRED:  # overtaken since the check above
+            await _expired(query, message, bot, bot_limiter)
+        elif result.status is ControlStatus.BUSY:
+            # An answer is being written (a first press, a new message): it takes the
+            # buttons over when it is done; if it fails, these still work.
+            await query.answer(
+                _("These buttons have expired: they work on the latest answer only.")
+            )
+        else:
+            await query.answer(_("⚠️ The database is unavailable right now. Try again later."))
 
     return router

@@ -22,7 +22,13 @@ from app.bot.answer_sink import TelegramAnswer as TelegramAnswer
 from app.bot.answer_sink import open_answer
 from app.bot.middlewares.dialog_lock import release_dialog_lock
 from app.bot.routers.threads import conversation_key, reply_context, thread_of
-from app.bot.services.chat import AnswerSink, ChatRequest, ChatService, ReplyContext
+from app.bot.services.chat import (
+    AnswerSink,
+    ChatRequest,
+    ChatService,
+    ReplyContext,
+    buttons_message,
+)
 from app.bot.services.running import RunningAnswers
 from app.config import Settings
 from app.llm import Attachment
@@ -90,8 +96,8 @@ class Answerer:
         text of answers to voice notes, to speak it)."""
         private = message.chat.type == ChatType.PRIVATE
         chat_id = message.chat.id
-        reply = await self._reply_context(message)
-        with self.running.track(self.user.user_id, chat_id) as running:
+        reply, left_buttons = await self._reply_context(message)
+        with self.running.track(self.user.user_id, chat_id, thread_of(message)) as running:
             sink = open_answer(
                 self.bot,
                 self.settings.bot,
@@ -103,6 +109,8 @@ class Answerer:
                 reply_to_message_id=None if private else message.message_id,
                 message_thread_id=message.message_thread_id if message.is_topic_message else None,
             )
+            if left_buttons is not None:
+                await sink.supersede(left_buttons)  # taken off after the answer
             request = ChatRequest(
                 user=self.user,
                 caller=self.caller,
@@ -117,27 +125,31 @@ class Answerer:
             await self.chat_service.answer(request, wrap(sink) if wrap else sink)
         await sink.tidy()
 
-    async def _reply_context(self, message: Message) -> ReplyContext | None:
+    async def _reply_context(self, message: Message) -> tuple[ReplyContext | None, int | None]:
         """The replied-to message, quoted. A reply to a stored answer of another
-        conversation of this user continues that conversation from there instead. An
-        answer of the active conversation is quoted when the user selected part of it,
-        else only if it is trimmed out of the history the model is sent."""
+        conversation of this user continues that conversation from there instead (and
+        the message with the buttons of the conversation left is returned: they act on
+        the active conversation only). An answer of the active conversation is quoted
+        when the user selected part of it, else only if it is trimmed out of the history
+        the model is sent."""
         replied = message.reply_to_message
         if replied is None:
-            return None
+            return None, None
         me = await self.bot.me()
         if replied.from_user is not None and replied.from_user.id == me.id:
+            key = conversation_key(message, self.user.user_id)
+            conversations = self.chat_service.conversations
+            left: int | None = None
             try:
-                continued = await self.chat_service.conversations.continue_from(
-                    conversation_key(message, self.user.user_id), replied.message_id
-                )
+                left = buttons_message((await conversations.active(key, self.user.model)).turns)
+                continued = await conversations.continue_from(key, replied.message_id)
             except StorageUnavailable:
                 continued = None
             if continued is not None and continued.current:
                 quoted = reply_context(message, me.id)
                 if quoted is None or message.quote is not None:
-                    return quoted  # a partial quote says what the user means: always quote
-                return replace(quoted, turn=continued.index)
+                    return quoted, None  # a partial quote says what the user means
+                return replace(quoted, turn=continued.index), None
             if continued is not None:
                 title = continued.conversation.title or _("untitled")
                 await message.reply(
@@ -145,8 +157,8 @@ class Answerer:
                         title=title
                     )
                 )
-                return None  # that answer ends the history now: no need to quote it
-        return reply_context(message, me.id)
+                return None, left  # that answer ends the history now: no need to quote it
+        return reply_context(message, me.id), None
 
 
 async def _with_answerer(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -24,6 +24,7 @@ from app.bot.services.chat import (
     history_of,
 )
 from app.llm.access import Caller
+from app.llm.tools import sources_in
 from app.storage import Conversation, Turn, UserRecord
 from app.storage.errors import StorageUnavailable
 
@@ -38,7 +39,15 @@ CONTINUE_PROMPT = (
 class ControlStatus(StrEnum):
     DONE = "done"  # the action ran (see ``outcome`` for how the answer went)
     EXPIRED = "expired"  # not the latest answer (any more): nothing happened
+    # An answer of this conversation is being written (it will be the latest): nothing
+    # happened, and nothing waits for it either.
+    BUSY = "busy"
     UNAVAILABLE = "unavailable"  # the database could not be read: nothing happened
+
+
+# Called once the action is sure to run (its check passed under the lock), before the
+# model is called: the bot layer acknowledges the press then.
+Started = Callable[[], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -116,11 +125,20 @@ class AnswerControls:
         return found.answer.model if found is not None else None
 
     async def regenerate(
-        self, press: ControlPress, sink: AnswerSink, model: str | None = None
+        self,
+        press: ControlPress,
+        sink: AnswerSink,
+        model: str | None = None,
+        started: Started | None = None,
     ) -> ControlResult:
-        """Answer the same prompt again (with ``model`` for this answer only, if given); the
-        new answer replaces the old one in the history, Telegram keeps both messages."""
-        async with self._chat.lock_for(press.user.user_id, press.chat_id, press.thread_id):
+        """Answer the same prompt again (with ``model`` for this answer only, if given): a
+        fresh attempt, tools included. The new answer and the tool calls and results it
+        came from replace the old ones in the history; Telegram keeps both messages."""
+        lock = self._chat.lock_for(press.user.user_id, press.chat_id, press.thread_id)
+        if lock.locked():
+            # Queued behind it, the press would find that answer the latest one and expire.
+            return ControlResult(ControlStatus.BUSY)
+        async with lock:  # free: taken at once, nothing can come in between
             try:
                 latest = await self._latest(
                     press.user.user_id, press.chat_id, press.message_id, press.thread_id
@@ -129,13 +147,17 @@ class AnswerControls:
                 return ControlResult(ControlStatus.UNAVAILABLE)
             if latest is None:
                 return ControlResult(ControlStatus.EXPIRED)
+            if started is not None:
+                await started()
             conversation_id = latest.conversation.id
 
-            async def save(text: str, used_model: str, _tool_turns: Sequence[Turn]) -> bool:
-                # The old answer's tool turns stay: they are still what the prompt found.
+            async def save(text: str, used_model: str, tool_turns: Sequence[Turn]) -> bool:
+                # A fresh attempt: its own tool calls and results replace the old answer's.
                 turn = Turn(role="assistant", content=text, model=used_model)
                 try:
-                    return await self._conversations.replace_last_assistant(conversation_id, turn)
+                    return await self._conversations.replace_last_assistant(
+                        conversation_id, turn, tool_turns
+                    )
                 except StorageUnavailable:
                     log.warning("controls: regenerated answer not saved in %s", conversation_id)
                     return False
@@ -151,15 +173,21 @@ class AnswerControls:
                 save=save,
                 stop=press.stop,
                 superseded_message_id=press.message_id,
-                use_tools=False,  # a new answer to the same findings
                 system_prompt=await self._chat.persona_prompt(latest.conversation),
             )
             return ControlResult(ControlStatus.DONE, await self._chat.run(job, sink))
 
-    async def continue_answer(self, press: ControlPress, sink: AnswerSink) -> ControlResult:
-        """Ask the model to go on where the answer stopped; the continuation is appended to
+    async def continue_answer(
+        self, press: ControlPress, sink: AnswerSink, started: Started | None = None
+    ) -> ControlResult:
+        """Ask the model to go on where the answer stopped, with the tool results the answer
+        came from in view (and its sources shown again); the continuation is appended to
         the same answer in the history (and arrives in a new message)."""
-        async with self._chat.lock_for(press.user.user_id, press.chat_id, press.thread_id):
+        lock = self._chat.lock_for(press.user.user_id, press.chat_id, press.thread_id)
+        if lock.locked():
+            # Queued behind it, the press would find that answer the latest one and expire.
+            return ControlResult(ControlStatus.BUSY)
+        async with lock:  # free: taken at once, nothing can come in between
             try:
                 latest = await self._latest(
                     press.user.user_id, press.chat_id, press.message_id, press.thread_id
@@ -168,8 +196,11 @@ class AnswerControls:
                 return ControlResult(ControlStatus.UNAVAILABLE)
             if latest is None:
                 return ControlResult(ControlStatus.EXPIRED)
+            if started is not None:
+                await started()
             conversation_id = latest.conversation.id
             answer = latest.answer
+            found = latest.conversation.turns[latest.prompt_index + 1 : -1]
 
             async def save(text: str, _model: str, _tool_turns: Sequence[Turn]) -> bool:
                 try:
@@ -187,7 +218,8 @@ class AnswerControls:
                 caller=press.caller,
                 user_id=press.user.user_id,
                 chat_id=press.chat_id,
-                use_tools=False,
+                tool_rounds=0,  # the answer's findings stay in view; no new search
+                sources=sources_in(t.content for t in found if t.role == "tool"),
                 system_prompt=await self._chat.persona_prompt(latest.conversation),
                 conversation_id=conversation_id,
                 save=save,

@@ -34,7 +34,8 @@ from app.llm import (
 )
 from app.llm.access import Caller
 from app.llm.options import QueryOptions
-from app.llm.usage import UsageEvent
+from app.llm.tools import Source
+from app.llm.usage import UsageEvent, combined
 from app.storage import Conversation, ConversationInfo, Storage, Turn, UserRecord
 from app.storage.errors import StorageUnavailable
 
@@ -149,7 +150,11 @@ class AnswerJob:
     prior_message_ids: Sequence[int] = ()
     # The message that carried the answer buttons until now: they move to the new answer.
     superseded_message_id: int | None = None
-    use_tools: bool = True  # Continue goes on writing; it does not search again
+    # Rounds that may run tools (None: the setting). 0: the tools are declared, so the
+    # history keeps the tool calls and results, but none is called (Continue goes on
+    # writing from what the answer found; it does not search again).
+    tool_rounds: int | None = None
+    sources: Sequence[Source] = ()  # what the answer cited so far (Continue cites them too)
     system_prompt: str | None = None  # the conversation's persona (None: the default)
 
 
@@ -272,11 +277,10 @@ class ChatService:
             return ChatOutcome.STOPPED
         await sink.start()
         progress = AnswerProgress()
+        calls: list[UsageEvent] = []  # every round's usage, a stopped one too
         stopped = False
         tools = (
-            await self._tools.tools_for(job.caller, job.chat_id)
-            if self._tools is not None and job.use_tools
-            else []
+            await self._tools.tools_for(job.caller, job.chat_id) if self._tools is not None else []
         )
         # The persona's prompt goes first in every call and is never trimmed away.
         system = job.system_prompt or self.system_prompt
@@ -296,9 +300,12 @@ class ChatService:
                     "chat_history": history,
                     "attachments": list(job.attachments) or None,
                     "caller": job.caller,
+                    "on_usage": calls.append,
                 }
                 if tools:
                     options["tools"] = list(tools)
+                    if job.tool_rounds is not None:
+                        options["max_tool_rounds"] = job.tool_rounds
                 events = self._llm.aquery_llm_events(job.prompt, job.model, **options)
                 offered = frozenset(t.name for t in tools)
                 stopped = await read_answer(events, sink, progress, job.stop, self._tools, offered)
@@ -306,7 +313,12 @@ class ChatService:
             partial = exc.partial_text or "".join(progress.text)
             # Remember first: the model was paid for, even if Telegram then fails us.
             saved = await job.save(partial, job.model, ()) if partial.strip() else False
-            ids = await sink.finish(partial, cut_off=True, reasoning="".join(progress.thoughts))
+            ids = await sink.finish(
+                partial,
+                cut_off=True,
+                reasoning="".join(progress.thoughts),
+                usage=combined(calls),
+            )
             await self._record_messages(job, sink, saved, ids)
             return ChatOutcome.PARTIAL
         except LLMError as exc:
@@ -319,20 +331,23 @@ class ChatService:
         if stopped:
             # The call was cancelled: its usage is recorded as partial by app.llm.
             saved = await job.save(answer, job.model, ()) if answer.strip() else False
-            ids = await sink.finish(answer, stopped=True, reasoning=reasoning)
+            ids = await sink.finish(
+                answer, stopped=True, reasoning=reasoning, usage=combined(calls)
+            )
             await self._record_messages(job, sink, saved, ids)
             return ChatOutcome.STOPPED
         if not answer.strip():
             await sink.fail(ChatFailure())
             return ChatOutcome.FAILED
-        if progress.sources and isinstance(sink, ToolProgressSink):
-            await sink.show_sources(progress.sources)
+        sources = progress.sources or list(job.sources)
+        if sources and isinstance(sink, ToolProgressSink):
+            await sink.show_sources(sources)
         saved = await job.save(answer, job.model, progress.tool_turns)
         ids = await sink.finish(
             answer,
             hit_limit=finished is not None and finished.finish_reason == "length",
             reasoning=reasoning,
-            usage=finished.usage if finished is not None else None,
+            usage=combined(calls),  # all rounds: the tool rounds cost too
         )
         await self._record_messages(job, sink, saved, ids)
         return ChatOutcome.ANSWERED

@@ -17,19 +17,21 @@ from dataclasses import dataclass, field
 class RunningAnswer:
     user_id: int
     chat_id: int
+    thread_id: int = 0  # the forum topic; 0 outside topics
     token: str = field(default_factory=lambda: secrets.token_urlsafe(6))
     stop: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class RunningAnswers:
     def __init__(self) -> None:
-        self._by_key: dict[tuple[int, int], list[RunningAnswer]] = {}
+        # (user, chat, topic): each forum topic is its own conversation, stopped apart.
+        self._by_key: dict[tuple[int, int, int], list[RunningAnswer]] = {}
 
     @contextmanager
-    def track(self, user_id: int, chat_id: int) -> Iterator[RunningAnswer]:
+    def track(self, user_id: int, chat_id: int, thread_id: int = 0) -> Iterator[RunningAnswer]:
         """Register an answer for as long as it streams (or waits for its turn)."""
-        answer = RunningAnswer(user_id, chat_id)
-        key = (user_id, chat_id)
+        answer = RunningAnswer(user_id, chat_id, thread_id)
+        key = (user_id, chat_id, thread_id)
         self._by_key.setdefault(key, []).append(answer)
         try:
             yield answer
@@ -40,13 +42,24 @@ class RunningAnswers:
             if not answers:
                 self._by_key.pop(key, None)
 
-    def stop(self, user_id: int, chat_id: int, token: str | None = None) -> int:
-        """Stop the user's answers in this chat (only the one with ``token`` if given);
-        returns how many were running."""
+    def stop(
+        self, user_id: int, chat_id: int, thread_id: int = 0, *, token: str | None = None
+    ) -> int:
+        """Stop the user's answers in this chat and topic (/stop), or only the one with
+        ``token`` (its ⏹ Stop button), whichever topic it is in; returns how many were
+        running."""
+        if token is None:
+            candidates = self._by_key.get((user_id, chat_id, thread_id), [])
+        else:
+            candidates = [
+                a
+                for (user, chat, _topic), answers in self._by_key.items()
+                if (user, chat) == (user_id, chat_id)
+                for a in answers
+                if a.token == token
+            ]
         stopped = 0
-        for answer in self._by_key.get((user_id, chat_id), []):
-            if token is not None and answer.token != token:
-                continue
+        for answer in candidates:
             if not answer.stop.is_set():
                 answer.stop.set()
                 stopped += 1

@@ -11,6 +11,7 @@ from app.llm.tools.base import (
     from_function,
     tool,
 )
+from app.llm.tools.calls import sources_in
 from app.llm.tools.loop import supports_tools
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "ToolOutput",
     "as_tool",
     "from_function",
+    "sources_in",
     "supports_tools",
     "tool",
 ]

@@ -7,7 +7,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncGenerator, Sequence
+import re
+from collections.abc import AsyncGenerator, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +46,23 @@ class SourceBook:
             lines.append(entry)
         head = "\n\n".join(lines)
         return f"{head}\n\n{content}" if content else head
+
+
+_ENTRY = re.compile(r"^\[(\d{1,3})\] (.*)\n(https?://\S+)$", re.MULTILINE)
+
+
+def sources_in(results: Iterable[str]) -> list[Source]:
+    """The numbered sources of an answer read back from its tool results, as
+    ``SourceBook.render`` wrote them (for a continuation that cites them again)."""
+    found: dict[int, Source] = {}
+    for content in results:
+        for match in _ENTRY.finditer(content):
+            number, title, url = int(match[1]), match[2], match[3]
+            found.setdefault(number, Source(title if title != url else "", url))
+    sources: list[Source] = []
+    while len(sources) + 1 in found:  # [n] means the n-th: stop at a gap
+        sources.append(found[len(sources) + 1])
+    return sources
 
 
 @dataclass(frozen=True)

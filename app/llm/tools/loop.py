@@ -26,6 +26,7 @@ from app.llm.messages import ChatMessage
 from app.llm.options import OwnOptions, split_options
 from app.llm.pipeline import Pipeline
 from app.llm.request import ChatRequest, prepare_chat, resolve_name
+from app.llm.think import split_think
 from app.llm.tools.base import as_tool
 from app.llm.tools.calls import LoopConfig, SourceBook, run_calls
 from app.llm.transport import Transport
@@ -63,7 +64,7 @@ async def _whole_round(
         finish_reason = response.choices[0].finish_reason
     except (AttributeError, IndexError):
         message, finish_reason = None, None
-    text = getattr(message, "content", None) or ""
+    text, reasoning = split_think(getattr(message, "content", None) or "")
     calls = tuple(
         ToolCall(id=c.id or f"call_{i}", name=c.function.name, arguments=c.function.arguments)
         for i, c in enumerate(getattr(message, "tool_calls", None) or [])
@@ -72,6 +73,7 @@ async def _whole_round(
         yield TextDelta(text)
     yield StreamFinished(
         text=text,
+        reasoning=reasoning,
         finish_reason=finish_reason,
         tool_calls=calls,
         usage=request.call.event,

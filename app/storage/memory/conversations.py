@@ -19,6 +19,7 @@ from app.storage.models import (
     Conversation,
     ConversationInfo,
     Turn,
+    answer_start,
     utc_ms,
 )
 from app.storage.words import words_of, words_of_all
@@ -324,16 +325,24 @@ class MemoryConversationRepository:
         self._index_turns(conv, [turn.model_copy(update={"content": ""})])
         return True
 
-    async def replace_last_assistant(self, conversation_id: str, turn: Turn) -> bool:
+    async def replace_last_assistant(
+        self, conversation_id: str, turn: Turn, tool_turns: Sequence[Turn] = ()
+    ) -> bool:
         found = self._last_assistant(conversation_id)
         if found is None:
             return False
         conv, old = found
-        new = turn.model_copy(update={"created_at": utc_ms(turn.created_at)}, deep=True)
-        conv.turns[conv.turns.index(old)] = new
-        self._unindex_messages(conv, [old])
+        new = [
+            t.model_copy(update={"created_at": utc_ms(t.created_at)}, deep=True)
+            for t in (*tool_turns, turn)
+        ]
+        index = conv.turns.index(old)
+        start = answer_start(conv.turns, index)
+        replaced = conv.turns[start : index + 1]
+        conv.turns[start : index + 1] = new
+        self._unindex_messages(conv, replaced)
         conv.updated_at = utc_ms()
-        self._index_turns(conv, [new])
+        self._index_turns(conv, new)
         return True
 
     async def extend_last_assistant(

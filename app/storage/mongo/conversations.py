@@ -19,6 +19,7 @@ from app.storage.models import (
     Conversation,
     ConversationInfo,
     Turn,
+    answer_start,
     utc_ms,
 )
 from app.storage.mongo.documents import ConversationDoc
@@ -350,14 +351,47 @@ class MongoConversationRepository:
             lambda i, _t: {"$set": {f"turns.{i}.message_ids": list(message_ids)}},
         )
 
-    async def replace_last_assistant(self, conversation_id: str, turn: Turn) -> bool:
-        return await self._update_last_assistant(
-            conversation_id,
-            lambda i, _t: {
-                "$set": {f"turns.{i}": _turn_doc(turn), "updated_at": utc_ms()},
-                "$addToSet": _words_update(words_of(turn.content)),
-            },
-        )
+    async def replace_last_assistant(
+        self, conversation_id: str, turn: Turn, tool_turns: Sequence[Turn] = ()
+    ) -> bool:
+        oid = to_oid(conversation_id)
+        if oid is None:
+            return False
+        new = [_turn_doc(t) for t in (*tool_turns, turn)]
+        words = words_of_all(t.content for t in (*tool_turns, turn))
+        for _ in range(_RETRIES):
+            raw = await self._col.find_one({"_id": oid}, {"turns": 1})
+            if raw is None:
+                return False
+            docs = raw.get("turns", [])
+            turns = [Turn.model_validate(t) for t in docs]
+            index = next(
+                (i for i in range(len(turns) - 1, -1, -1) if turns[i].role == "assistant"), None
+            )
+            if index is None:
+                return False
+            start = answer_start(turns, index)
+            # The whole array, guarded by the answer's identity and the array's length:
+            # a concurrent change makes the update miss, and it is tried again.
+            guard = {
+                "_id": oid,
+                f"turns.{index}.role": "assistant",
+                f"turns.{index}.created_at": turns[index].created_at,
+                "turns": {"$size": len(docs)},
+            }
+            result = await self._col.update_one(
+                guard,
+                {
+                    "$set": {
+                        "turns": [*docs[:start], *new, *docs[index + 1 :]],
+                        "updated_at": utc_ms(),
+                    },
+                    "$addToSet": _words_update(words),
+                },
+            )
+            if result.matched_count == 1:
+                return True
+        return False
 
     async def extend_last_assistant(
         self, conversation_id: str, text: str, message_ids: Sequence[int] = ()
