@@ -30,7 +30,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,7 +65,10 @@ from tests.tg_emulator import ApiCall, FloodLimits, TelegramEmulator  # noqa: E4
 from tests.tg_emulator.fixtures import make_bot, run_polling  # noqa: E402
 
 FAKE_MODEL = "openai/fake-model"
-EXTRA_ENV: dict[str, str] = {}
+# Settings for the bot under test (--isolated), e.g. BENCH_BOT_ENV="BOT_BUSY_LAG_MS=100".
+EXTRA_ENV: dict[str, str] = dict(
+    item.split("=", 1) for item in os.environ.get("BENCH_BOT_ENV", "").split() if "=" in item
+)
 TAG = re.compile(r"\b(q\d+x\d+)\b")
 TEXT_METHODS = {"sendmessagedraft", "sendmessage", "editmessagetext"}
 VISIBLE_METHODS = TEXT_METHODS | {"sendchataction"}  # typing counts as a sign of life
@@ -394,6 +397,8 @@ async def one_round(
     for uid in user_ids:  # all updates queued at once; the bot's next getUpdates takes them
         msg = await tg.user(uid).send(f"question {tags[uid]}")
         floors[uid] = msg.message_id
+    if os.environ.get("BENCH_TIMELINE"):
+        print(f"    all {len(user_ids)} messages queued after {time.monotonic() - started:.3f} s")
     ok = await wait_all(tg, index, limit_s)
     cpu = cpu_clock() - cpu_started
     harness_cpu = time.process_time() - harness_started
@@ -429,6 +434,8 @@ async def one_round(
                     res.first_visible.append(first.time - st.first_chunk_at)
                     if first.method.lower() == "sendmessagedraft":
                         res.draft_first += 1
+    if os.environ.get("BENCH_TIMELINE") and fake is not None:
+        print_timeline(tg, mark, started, fake, tags)
     for call in tg.calls(since=mark, skip_polling=True):
         res.methods[call.method] += 1
         if call.status == 429:
@@ -436,6 +443,31 @@ async def one_round(
     if not ok:
         print(f"    ({label} round {round_no}: not all answers arrived within {limit_s:.0f} s)")
     return res
+
+
+def print_timeline(
+    tg: TelegramEmulator, mark: int, started: float, fake: TimedFake, tags: dict[int, str]
+) -> None:
+    """Per 0.5 s of the round: model streams started and done, Telegram calls by method."""
+    step = 0.5
+    rows: dict[int, Counter[str]] = defaultdict(Counter)
+    for call in tg.calls(since=mark, skip_polling=False):
+        if call.method.lower() == "getupdates":
+            n = len(call.result) if isinstance(call.result, list) else "?"
+            print(f"    getUpdates at {call.time - started:.3f} s -> {n} updates")
+            continue
+        rows[int((call.time - started) / step)][call.method] += 1
+    for tag in tags.values():
+        st = fake.times_for(tag)
+        if st is None:
+            continue
+        rows[int((st.received_at - started) / step)]["model+"] += 1
+        if st.done_at is not None:
+            rows[int((st.done_at - started) / step)]["model-"] += 1
+    names = ["model+", "model-", "sendChatAction", "sendMessageDraft", "sendMessage"]
+    print("    t(s)  " + "  ".join(f"{n[:12]:>12}" for n in names))
+    for b in sorted(rows):
+        print(f"    {b * step:4.1f}  " + "  ".join(f"{rows[b][n]:12d}" for n in names))
 
 
 def report_rounds(label: str, results: list[RoundResult]) -> float:

@@ -8,10 +8,12 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
+from typing import Any
 
 from app.bot.commands_menu import register_commands
 from app.bot.factory import BotApp, create_app
+from app.bot.heap import freeze_heap_after
 from app.bot.liveness import LastContact, heartbeat
 from app.bot.services.media import FeatureOff, FeatureReport, MediaService
 from app.bot.telegram import create_bot
@@ -47,20 +49,22 @@ async def build_running_app(settings: Settings) -> BotApp:
     return create_app(settings, storage=storage, bot=bot, fsm_storage=fsm_storage)
 
 
-async def on_startup(app: BotApp) -> None:
-    """Once Telegram will deliver updates to this process: warm up, menus, the ready line."""
+async def on_startup(app: BotApp, *, freeze_heap: bool = False) -> None:
+    """Once Telegram will deliver updates to this process: warm up, menus, the ready line.
+    ``freeze_heap`` (the bot's own process, not tests that build many apps in one): after
+    the warm-up, take the start-up heap out of the garbage collector's reach (app.bot.heap)."""
     # litellm takes seconds to import: do it in a thread, off the first update's path.
     try:
         default_model = app.llm.resolve_model(app.settings.llm.default_model)
     except UnknownModel as exc:
         log.warning("LLM_DEFAULT_MODEL: %s Users can still pick a model with /model.", exc)
         default_model = "openai/gpt-4o-mini"
-    asyncio.get_running_loop().run_in_executor(None, warm_up, default_model)
+    warmed = asyncio.get_running_loop().run_in_executor(None, warm_up, default_model)
+    if freeze_heap:
+        _chore(freeze_heap_after(warmed))
     # Needs litellm's map: in the background, after (or with) the warm-up.
     media: MediaService = app.dispatcher.workflow_data["media"]
-    chore = asyncio.create_task(log_media_features(media))
-    _chores.add(chore)
-    chore.add_done_callback(_chores.discard)
+    _chore(log_media_features(media))
     await register_commands(app.bot, app.i18n, await app.authority.admin_chat_ids())
     # Join the instances sharing BOT_GLOBAL_RATE_PER_SECOND (MongoDB; a no-op in memory).
     await app.send_budget.start()
@@ -79,6 +83,12 @@ async def on_startup(app: BotApp) -> None:
         app.storage.backend,
         app.settings.llm.default_model,
     )
+
+
+def _chore(work: Coroutine[Any, Any, None]) -> None:
+    chore = asyncio.create_task(work)
+    _chores.add(chore)
+    chore.add_done_callback(_chores.discard)
 
 
 def describe_feature(report: FeatureReport) -> tuple[int, str]:

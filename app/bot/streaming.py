@@ -124,24 +124,40 @@ class AnswerStreamer:
         self._blocked_until = 0.0  # RetryAfter on previews: no previews before this time
         self._done = False
         self._nothing_shown = True  # no typing or preview yet: the first may take more budget
+        self._typing: asyncio.Task[None] | None = None  # the "typing…" call, in flight
 
     # -- public API ----------------------------------------------------------------------
 
     @handles_own_flood_control
     async def start(self) -> None:
-        """Show "typing…" once: cheap, and covers the model's time to first token."""
-        try:
-            await self._call_preview(
-                lambda: self.bot.send_chat_action(
-                    chat_id=self.chat_id,
-                    action=ChatAction.TYPING,
-                    message_thread_id=self.message_thread_id,
-                )
-            )
-        except _NoSpareBudget:
+        """Show "typing…" once: cheap, and covers the model's time to first token.
+
+        The call goes out in the background: the model request does not wait for
+        Telegram's reply (under load, every await before it costs a turn of the whole
+        event loop). Previews and the final message wait for it, so nothing overtakes it."""
+        if self._typing is not None:
+            return
+        if not await take_spare(self._limiter, first=self._nothing_shown):
             return  # a busy bot must not spend a final's budget on a cosmetic indicator
+        self.calls += 1
+        self._nothing_shown = False
+        self._typing = asyncio.create_task(self._send_typing())
+
+    async def _send_typing(self) -> None:
+        try:
+            await self.bot.send_chat_action(
+                chat_id=self.chat_id,
+                action=ChatAction.TYPING,
+                message_thread_id=self.message_thread_id,
+            )
         except TelegramAPIError:
             logger.debug("typing indicator failed", exc_info=True)
+
+    async def _typing_sent(self) -> None:
+        """Wait for the typing call, if one is on its way: text must not overtake it."""
+        typing = self._typing
+        if typing is not None and not typing.done():
+            await asyncio.wait({typing})
 
     @handles_own_flood_control
     async def update(self, full_text_so_far: str) -> None:
@@ -170,6 +186,7 @@ class AnswerStreamer:
         its last part."""
         self._done = True
         self.text_so_far = final_text
+        await self._typing_sent()
         parts = await compose_final(
             final_text, limit=self.limit, empty_text=self.empty_text, header=header, footer=footer
         )
@@ -189,6 +206,7 @@ class AnswerStreamer:
     async def fail(self, error_text: str) -> None:
         """Replace the preview with ``error_text`` (or send it). Never raises."""
         self._done = True
+        await self._typing_sent()
         part = RenderedPart(error_text, [])
         try:
             if self.preview_message is not None:
@@ -263,6 +281,7 @@ class AnswerStreamer:
         return abs(grown) >= self.min_new_chars or elapsed >= 3 * self.interval
 
     async def _push_preview(self, source: str) -> None:
+        await self._typing_sent()
         part = await self._preview_part()
         if not part.text.strip():
             return

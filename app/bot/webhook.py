@@ -52,11 +52,13 @@ async def register_webhook(app: BotApp) -> None:
     )
 
 
-async def run_webhook(app: BotApp, stop: asyncio.Event | None = None) -> None:
+async def run_webhook(
+    app: BotApp, stop: asyncio.Event | None = None, *, freeze_heap: bool = False
+) -> None:
     """Serve until SIGINT/SIGTERM (or until ``stop`` is set, for tests and embedding)."""
     web_app = create_webhook_app(app)
     await register_webhook(app)
-    await on_startup(app)
+    await on_startup(app, freeze_heap=freeze_heap)
     runner = web.AppRunner(web_app)
     await runner.setup()
     site = web.TCPSite(runner, app.settings.webhook.host, app.settings.webhook.port)

@@ -292,3 +292,22 @@ async def test_a_final_message_whose_response_is_lost_is_not_sent_twice(
     assert text.strip() in sent
     # (The next answer waited for this one to be done: any resend would be in by now.)
     assert [m.text for m in friend.chat.bot_messages] == [text.strip(), "echo: next"]
+
+
+async def test_the_model_is_asked_while_typing_is_on_its_way_and_text_never_overtakes_it(
+    running: Running,
+) -> None:
+    tg, fake = running.tg, running.fake_llm
+    slow = 1.0  # Telegram answers "typing…" this late
+    tg.fail_next("sendChatAction", code=None, delay=slow)
+    fake.script(Reply(text="Quick answer.", chunk_size=5, chunk_delay=0.01))
+    await tg.user(FRIEND_ID).send("hello")
+    await tg.wait_for_message(FRIEND_ID, lambda m: m.text == "Quick answer.")
+    typing = next(c for c in tg.calls() if c.method.lower() == "sendchataction")
+    typing_answered = typing.time + slow
+    (request,) = fake.chat_requests
+    # The model request did not wait for Telegram's answer to the typing call...
+    assert request.received_at < typing_answered - slow / 2
+    # ...but no draft or message went out before that answer.
+    texts = [c for c in tg.calls() if c.method.lower() in ("sendmessagedraft", "sendmessage")]
+    assert texts and all(c.time >= typing_answered - 0.05 for c in texts)
