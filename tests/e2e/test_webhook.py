@@ -264,6 +264,11 @@ async def test_throughput_two_instances_vs_one(
                 texts = [m.text for m in u.chat.bot_messages]
                 assert texts == [f"echo: hello from {u.id}"], (label, u.id, texts)
 
+        # On a loaded machine the burst above can run a storage call past its 600 ms timeout
+        # and trip an instance's breaker; an exchange answered while it is open is not
+        # stored, by design. The history check below is about alternating instances.
+        for instance in (a, b):
+            assert await instance.app.storage.breaker.wait_available(timeout=15)
         # Sequential latency of one user's conversation alternating over both instances.
         tg.deliver_to([a.url, b.url], secret_token=SECRET)
         friend = tg.user(FRIEND_ID, "Fred")
