@@ -11,10 +11,11 @@ collector never scans again; objects made later are collected as usual.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import time
-from collections.abc import Awaitable
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +34,10 @@ def freeze_heap() -> int:
     return frozen
 
 
-async def freeze_heap_after(warmed: Awaitable[object]) -> None:
-    """Freeze once the warm-up (litellm's import and first call) is done."""
-    try:
-        await warmed
-    except Exception:  # a failed warm-up is reported where it happens; freeze anyway
-        log.debug("warm-up failed before the heap freeze", exc_info=True)
+async def freeze_heap_after(warmed: asyncio.Future[Any]) -> None:
+    """Freeze once the warm-up (litellm's import and first call) is done, also when it
+    failed: the first real call reports that, and the heap is worth freezing anyway."""
+    await asyncio.wait({warmed})
+    if not warmed.cancelled() and (failure := warmed.exception()) is not None:
+        log.debug("warm-up failed before the heap freeze: %r", failure)
     freeze_heap()
