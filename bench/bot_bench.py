@@ -448,8 +448,10 @@ async def one_round(
 def print_timeline(
     tg: TelegramEmulator, mark: int, started: float, fake: TimedFake, tags: dict[int, str]
 ) -> None:
-    """Per 0.5 s of the round: model streams started and done, Telegram calls by method."""
-    step = 0.5
+    """Per 0.5 s of the round (or BENCH_TIMELINE seconds, when below 0.5): model streams
+    started and done, Telegram calls by method."""
+    step = float(os.environ.get("BENCH_TIMELINE") or 1)
+    step = step if 0 < step < 0.5 else 0.5
     rows: dict[int, Counter[str]] = defaultdict(Counter)
     for call in tg.calls(since=mark, skip_polling=False):
         if call.method.lower() == "getupdates":
@@ -467,7 +469,7 @@ def print_timeline(
     names = ["model+", "model-", "sendChatAction", "sendMessageDraft", "sendMessage"]
     print("    t(s)  " + "  ".join(f"{n[:12]:>12}" for n in names))
     for b in sorted(rows):
-        print(f"    {b * step:4.1f}  " + "  ".join(f"{rows[b][n]:12d}" for n in names))
+        print(f"    {b * step:4.2f}  " + "  ".join(f"{rows[b][n]:12d}" for n in names))
 
 
 def report_rounds(label: str, results: list[RoundResult]) -> float:

@@ -19,8 +19,10 @@ from app.bot.i18n import UserLocaleMiddleware, create_i18n
 from app.bot.loop_load import LoopLoad
 from app.bot.middlewares.access_gate import AccessGateMiddleware
 from app.bot.middlewares.inflight import InFlightUpdates
+from app.bot.middlewares.intake import UpdateIntake
 from app.bot.middlewares.user_context import UserContextMiddleware
 from app.bot.notify.access import AccessNotifier
+from app.bot.response_models import install_response_models
 from app.bot.routers.access_requests import create_access_requests_router
 from app.bot.routers.answer_controls import create_answer_controls_router
 from app.bot.routers.chat import create_chat_router
@@ -118,6 +120,7 @@ class BotApp:
     inflight: InFlightUpdates
     # This instance's share of the bot-wide send budget; started/stopped by app.bot.lifecycle.
     send_budget: SharedSendBudget
+    intake: UpdateIntake
     # Built-in tools and MCP servers (started/stopped by app.bot.lifecycle).
     tools: ToolService | None = None
 
@@ -133,6 +136,7 @@ def create_app(
 ) -> BotApp:
     bot = bot or create_bot(settings)
     install_flood_control(bot)
+    install_response_models(bot)
     i18n = i18n or create_i18n(settings.bot.default_locale)
     # One authority on roles, built here and passed to everything that asks.
     authority = AccessAuthority(settings.access, storage)
@@ -178,6 +182,9 @@ def create_app(
     dp.workflow_data.update(cast(dict[str, object], services))
     inflight = InFlightUpdates()
     dp.update.outer_middleware(inflight)
+    # Before any storage call: it orders CPU, and hands places on while updates wait for I/O.
+    intake = UpdateIntake()
+    dp.update.outer_middleware(intake)
     # Order matters: who is it -> which language -> may they pass.
     dp.update.outer_middleware(UserContextMiddleware(storage, authority))
     dp.update.outer_middleware(UserLocaleMiddleware(i18n))
@@ -211,5 +218,6 @@ def create_app(
         i18n,
         inflight,
         send_budget,
+        intake,
         tools,
     )

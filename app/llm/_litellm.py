@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import threading
 from types import ModuleType
@@ -29,8 +30,23 @@ def _litellm() -> ModuleType:
             # Token counting must never download a tokenizer on the chat path; tiktoken's
             # estimate is good enough to trim history.
             litellm.disable_hf_tokenizer_download = True
+            _quiet_per_call_logs()
             _module = litellm
     return _module
+
+
+def _quiet_per_call_logs() -> None:
+    """litellm logs every call at INFO ("LiteLLM completion() model=..."), through its own
+    handler and again through the root logger: two lines per model call, and about 1 % of
+    the bot's CPU under load. Its warnings and errors still show; so does everything when
+    the application logs at DEBUG or litellm's own LITELLM_LOG sets a level."""
+    for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"):
+        logger = logging.getLogger(name)
+        if (
+            logger.level == logging.NOTSET
+            and logging.getLogger().getEffectiveLevel() > logging.DEBUG
+        ):
+            logger.setLevel(logging.WARNING)
 
 
 def is_loaded() -> bool:

@@ -43,6 +43,7 @@ from app.bot.dialogs.stats_exports import on_chart, on_csv
 from app.bot.dialogs.stats_kinds import kind_lines
 from app.bot.dialogs.stats_tools import tools_window
 from app.bot.dialogs.widgets import I18nFormat
+from app.bot.filters import OnLoop
 from app.llm.access import Role
 from app.storage import Storage, UsageTotals, UserRecord
 
@@ -325,7 +326,7 @@ def create_stats_router() -> Router:
     # The role filter makes /stats invisible to non-admins: the update falls through.
     # Private chats only: in a group the panel would show everyone's usage to the group.
     router.message.register(
-        cmd_stats, Command("stats"), RoleIs(Role.ADMIN), F.chat.type == ChatType.PRIVATE
+        cmd_stats, Command("stats"), RoleIs(Role.ADMIN), OnLoop(F.chat.type == ChatType.PRIVATE)
     )
     router.include_router(stats_dialog())
     return router

@@ -20,6 +20,7 @@ from aiolimiter import AsyncLimiter
 
 from app.bot.answer_sink import TelegramAnswer as TelegramAnswer
 from app.bot.answer_sink import open_answer
+from app.bot.filters import OnLoop
 from app.bot.middlewares.dialog_lock import release_dialog_lock
 from app.bot.routers.threads import conversation_key, reply_context, thread_of
 from app.bot.services.chat import (
@@ -184,7 +185,7 @@ def create_chat_router() -> Router:
     router.message.middleware(release_dialog_lock)
     router.message.middleware(_with_answerer)
 
-    @router.message(F.text & ~F.text.startswith("/"))
+    @router.message(OnLoop(F.text & ~F.text.startswith("/")))
     async def on_text(
         message: Message, answerer: Answerer, settings: Settings, bot_mention: str | None = None
     ) -> None:
@@ -202,7 +203,7 @@ def create_chat_router() -> Router:
             return
         await answerer.answer(message, text)
 
-    @router.message(F.photo)
+    @router.message(OnLoop(F.photo))
     async def on_photo(
         message: Message, bot: Bot, answerer: Answerer, bot_mention: str | None = None
     ) -> None:
@@ -224,7 +225,7 @@ def create_chat_router() -> Router:
             message, caption, [Attachment(data=buffer.getvalue(), mime_type="image/jpeg")]
         )
 
-    @router.message(F.text.startswith("/"))
+    @router.message(OnLoop(F.text.startswith("/")))
     async def unknown_command(message: Message) -> None:
         if message.chat.type == ChatType.PRIVATE:
             await message.reply(_("I don't know this command. See /help."))
@@ -244,7 +245,7 @@ def create_chat_router() -> Router:
         # forged data) still gets an answer, so the client's spinner stops.
         await query.answer(_("This menu has expired."))
 
-    @router.edited_message(F.chat.type == ChatType.PRIVATE)
+    @router.edited_message(OnLoop(F.chat.type == ChatType.PRIVATE))
     async def edited(message: Message) -> None:
         await message.reply(
             _("I don't re-answer edited messages. Send the new text as a new message.")

@@ -19,6 +19,7 @@ from aiogram.types import Audio, BufferedInputFile, Document, Message, VideoNote
 
 from app.bot import media_texts as texts
 from app.bot.error_messages import describe_llm_error
+from app.bot.filters import OnLoop
 from app.bot.middlewares.dialog_lock import release_dialog_lock
 from app.bot.routers.chat import AddressedToBot, Answerer, _strip_mention, _with_answerer
 from app.bot.services.chat import AnswerSink, ChatFailure, ChatService
@@ -203,7 +204,7 @@ def create_media_router() -> Router:
     router.message.middleware(release_dialog_lock)  # answers run long: /stop must get in
     router.message.middleware(_with_answerer)
 
-    @router.message(F.voice | F.audio | F.video_note)
+    @router.message(OnLoop(F.voice | F.audio | F.video_note))
     async def on_recording(
         message: Message,
         bot: Bot,
@@ -229,7 +230,7 @@ def create_media_router() -> Router:
         if kept and kept.final and spoken and await _wants_voice(media, user_record, role):
             await _speak_answer(message, bot, media, caller, kept.final)
 
-    @router.message(F.document)
+    @router.message(OnLoop(F.document))
     async def on_document(
         message: Message,
         bot: Bot,

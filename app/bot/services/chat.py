@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Protocol
 from weakref import WeakValueDictionary
 
+from app.bot.middlewares.intake import leave_intake
 from app.bot.services.admission import AnswerGate
 from app.bot.services.answer_stream import AnswerProgress, read_answer
 from app.bot.services.context import with_reply
@@ -276,6 +277,7 @@ class ChatService:
             await sink.finish("", stopped=True)
             return ChatOutcome.STOPPED
         await sink.start()
+        leave_intake()  # "typing…" is on its way: the next update may take its first steps
         progress = AnswerProgress()
         calls: list[UsageEvent] = []  # every round's usage, a stopped one too
         stopped = False

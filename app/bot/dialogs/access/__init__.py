@@ -40,6 +40,7 @@ from app.bot.dialogs.common import paged_select
 from app.bot.dialogs.filters import InputWindow, RoleIs
 from app.bot.dialogs.states import AccessSG
 from app.bot.dialogs.widgets import I18nFormat
+from app.bot.filters import OnLoop
 from app.llm.access import Role
 
 # Widget ids start with "a_": the expired-menu handler maps the prefix back to this dialog.
@@ -143,7 +144,7 @@ def create_access_router() -> Router:
     router = Router(name="access-dialog")
     # Private chats only: the menu lists users, ids and budgets.
     router.message.register(
-        cmd_access, Command("access"), RoleIs(Role.ADMIN), F.chat.type == ChatType.PRIVATE
+        cmd_access, Command("access"), RoleIs(Role.ADMIN), OnLoop(F.chat.type == ChatType.PRIVATE)
     )
     router.include_router(access_dialog())
     return router

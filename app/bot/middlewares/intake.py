@@ -1,0 +1,100 @@
+"""Updates take their first steps in arrival order.
+
+A burst (200 messages in one getUpdates batch) becomes 200 aiogram tasks at once, and the
+event loop runs them turn by turn: the few milliseconds of CPU each update spends before
+its answer starts (middlewares, history, budget) interleave with every other's, and the
+model streams already open wait behind the whole batch. The first answers finished as late
+as the last update was read in.
+
+The intake lets ``width`` updates through that part at a time, first come first served.
+An update hands its place on as soon as its answer starts (:func:`leave_intake`, called
+when "typing…" is on its way), when it is done, or after ``hold`` seconds at most: one
+waiting for a slow database must not hold the line, so only CPU is put in order, never
+I/O. With no burst nobody waits, and entering costs no turn of the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.types import TelegramObject
+
+DEFAULT_WIDTH = 4
+DEFAULT_HOLD = 0.02
+
+_leave: ContextVar[Callable[[], None] | None] = ContextVar("intake_leave", default=None)
+
+
+def leave_intake() -> None:
+    """The current update's quick part is over: let the next one in. Idempotent; a no-op
+    outside the intake (tests, library use)."""
+    leave = _leave.get()
+    if leave is not None:
+        leave()
+
+
+class UpdateIntake(BaseMiddleware):
+    def __init__(self, width: int = DEFAULT_WIDTH, hold: float = DEFAULT_HOLD) -> None:
+        self.width = max(1, width)
+        self.hold = hold
+        self.inside = 0
+        self.waited = 0  # counters for benchmarks and logs
+        self._waiters: deque[asyncio.Future[None]] = deque()
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        await self._enter()
+        left = False
+
+        def leave() -> None:
+            nonlocal left
+            if not left:
+                left = True
+                timer.cancel()
+                self._pass_on()
+
+        timer = asyncio.get_running_loop().call_later(self.hold, leave)
+        token = _leave.set(leave)
+        try:
+            return await handler(event, data)
+        finally:
+            leave()
+            _leave.reset(token)
+
+    async def _enter(self) -> None:
+        if self.inside < self.width and not self._waiters:
+            self.inside += 1
+            return
+        self.waited += 1
+        place: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(place)
+        try:
+            await place  # the place is counted in ``inside`` by whoever granted it
+        except asyncio.CancelledError:
+            if place.done() and not place.cancelled():
+                self._pass_on()  # granted in the same instant: hand it on
+            else:
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(place)
+            raise
+
+    def _pass_on(self) -> None:
+        while self._waiters:
+            place = self._waiters.popleft()
+            if not place.done():
+                place.set_result(None)  # ``inside`` stays: the place changes hands
+                return
+        self.inside -= 1
+
+
+__all__ = ["DEFAULT_HOLD", "DEFAULT_WIDTH", "UpdateIntake", "leave_intake"]
