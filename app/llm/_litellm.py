@@ -40,12 +40,11 @@ def _quiet_per_call_logs() -> None:
     handler and again through the root logger: two lines per model call, and about 1 % of
     the bot's CPU under load. Its warnings and errors still show; so does everything when
     the application logs at DEBUG or litellm's own LITELLM_LOG sets a level."""
+    if logging.getLogger().getEffectiveLevel() <= logging.DEBUG:
+        return
     for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"):
         logger = logging.getLogger(name)
-        if (
-            logger.level == logging.NOTSET
-            and logging.getLogger().getEffectiveLevel() > logging.DEBUG
-        ):
+        if logger.level == logging.NOTSET:
             logger.setLevel(logging.WARNING)
 
 
