@@ -55,6 +55,10 @@ class TelegramAnswer:
     async def show_sources(self, sources: Sequence[Source]) -> None:
         self._sources = sources
 
+    @property
+    def shows_usage(self) -> bool:
+        return self._prefs.usage_footer
+
     async def start(self) -> None:
         await self._streamer.start()
 

@@ -50,6 +50,18 @@ class ToolFinished:
 
 
 @dataclass(frozen=True)
+class TextComplete:
+    """The model has finished writing this round's answer (its finish reason arrived) and
+    asked for no tool. What the call cost follows in ``StreamFinished``, once the vendor's
+    usage and litellm's own end-of-stream work are through: tens of milliseconds later
+    under load. A UI can show the finished answer now instead of waiting for that."""
+
+    text: str
+    reasoning: str = ""
+    finish_reason: str | None = None
+
+
+@dataclass(frozen=True)
 class StreamFinished:
     """The last event of one model call (one round): what was said, and what it cost."""
 
@@ -61,4 +73,6 @@ class StreamFinished:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-StreamEvent = TextDelta | ReasoningDelta | ToolStarted | ToolFinished | StreamFinished
+StreamEvent = (
+    TextDelta | ReasoningDelta | ToolStarted | ToolFinished | TextComplete | StreamFinished
+)

@@ -17,6 +17,7 @@ from app.llm.events import (
     ReasoningDelta,
     StreamEvent,
     StreamFinished,
+    TextComplete,
     TextDelta,
     ToolCall,
 )
@@ -186,6 +187,7 @@ async def stream_events(
     usage: Any = None
     usage_chunk: Any = None
     opened: AsyncIterator[Any] | None = None
+    told_complete = False
 
     def received() -> str:
         # Reasoning tokens are paid for like answer tokens: estimates count them too.
@@ -213,6 +215,14 @@ async def stream_events(
                     yield ReasoningDelta(thought)
                 for event in _split(inline.feed(delta_of(chunk)), parts, thoughts):
                     yield event
+                if finish_reason is not None and not told_complete and not tools.calls():
+                    # The model is done writing; the vendor's usage and litellm's own
+                    # end-of-stream work (a worker-thread hop, tens of ms under load)
+                    # still come before StreamFinished.
+                    told_complete = True
+                    for event in _split(inline.flush(), parts, thoughts):
+                        yield event
+                    yield TextComplete("".join(parts), "".join(thoughts), finish_reason)
             for event in _split(inline.flush(), parts, thoughts):
                 yield event
         except Exception as exc:

@@ -124,3 +124,23 @@ async def test_a_failing_update_hands_its_place_on() -> None:
 
 def test_leave_intake_outside_the_intake_does_nothing() -> None:
     leave_intake()  # library use, tests: no intake, no error
+
+
+async def test_ready_io_runs_between_turns_of_a_burst() -> None:
+    # Updates that never wait (in-memory storage) leave within the turn they entered; a
+    # whole batch would then run back to back while a request already on its way (the
+    # next getUpdates, a model chunk) waited behind it.
+    intake = UpdateIntake(width=2, hold=30)
+    entered: list[int] = []
+    io_saw: list[int] = []
+
+    async def handler(event: TelegramObject, data: dict[str, Any]) -> None:
+        entered.append(data["n"])
+        leave_intake()  # its answer started: the place is free again at once
+
+    tasks = [asyncio.create_task(intake(handler, update(n), {"n": n})) for n in range(10)]
+    loop = asyncio.get_running_loop()
+    loop.call_soon(lambda: io_saw.append(len(entered)))  # I/O that became ready meanwhile
+    await asyncio.gather(*tasks)
+    assert io_saw == [2]  # one turn's worth of updates went before it, not all ten
+    assert entered == list(range(10)) and intake.inside == 0

@@ -3,6 +3,7 @@ litellm talks to the fake OpenAI server, both over real HTTP on 127.0.0.1."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -109,3 +110,13 @@ def start_bot(tg: TelegramEmulator, fake_llm: FakeOpenAI) -> StartBot:
 async def running(start_bot: StartBot) -> AsyncIterator[Running]:
     async with start_bot() as r:
         yield r
+
+
+async def usage_recorded(storage: Storage, count: int) -> None:
+    """Until ``count`` usage records are stored (10 s at most). A call's record follows its
+    answer: the end of the call (the vendor's usage) is read after the final went out."""
+    for _ in range(500):
+        if (await storage.usage.totals()).requests >= count:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"fewer than {count} usage records after 10 s")

@@ -13,7 +13,7 @@ import pytest
 from pytest import approx
 
 from app.llm import LLMSettings
-from tests.e2e.conftest import ADMIN_ID, FRIEND_ID, StartBot
+from tests.e2e.conftest import ADMIN_ID, FRIEND_ID, StartBot, usage_recorded
 from tests.fakes.openai_server import FakeOpenAI, Reply
 from tests.tg_emulator.server import TelegramEmulator
 
@@ -120,7 +120,7 @@ async def test_fallback_price_is_charged_and_labelled_in_stats(
         await tg.wait_for_message(FRIEND_ID, lambda m: "Model set to llama3.2" in m.text)
         await friend.send("count these five words")
         await tg.wait_for_message(FRIEND_ID, lambda m: m.text == "echo: count these five words")
-        await running.storage.usage_sink.flush()
+        await usage_recorded(running.storage, 1)
         totals = await running.storage.usage.totals()
         assert totals.fallback_priced_requests == 1 and totals.cost_usd > 0
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from pytest import approx
 
-from tests.e2e.conftest import ADMIN_ID, FRIEND_ID, Running
+from tests.e2e.conftest import ADMIN_ID, FRIEND_ID, Running, usage_recorded
 
 
 def _button(message, prefix: str) -> str:  # type: ignore[no-untyped-def]
@@ -84,7 +84,7 @@ async def test_spent_budget_stops_the_chat_with_reset_time(running: Running) -> 
     await running.storage.users.set_budget(FRIEND_ID, 0.01)
     await friend.send("first")
     await tg.wait_for_message(friend.id, lambda m: m.text == "echo: first")
-    await running.storage.usage_sink.flush()
+    await usage_recorded(running.storage, 1)
     cost = (await running.storage.usage.totals()).cost_usd
     today = datetime.now(UTC).date()
     # The call reserved its worst case, then was settled to what it really cost.

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from app.llm import AccessSettings, LLMSettings
-from tests.e2e.conftest import ADMIN_ID, FAKE_MODEL, STRANGER_ID
+from tests.e2e.conftest import ADMIN_ID, FAKE_MODEL, STRANGER_ID, usage_recorded
 from tests.e2e.test_faults import bot_on_process
 from tests.fakes.openai_server import FakeOpenAI
 from tests.storage.mongo_server import SecantusProcess, fresh_db_name, mongo_kind
@@ -93,6 +93,7 @@ async def test_state_survives_database_and_bot_restarts(
 
             await app.storage.users.set_approved(THRIFTY_ID, True)
             await app.storage.users.set_budget(THRIFTY_ID, 0.0)
+            await usage_recorded(app.storage, 1)  # Stan's answer: its record follows it
             assert await app.storage.usage_sink.flush(timeout=10)
             usage_before = await app.storage.usage.count()
 

@@ -6,6 +6,7 @@ usage of those answers is stored after recovery."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import statistics
 import time
@@ -52,6 +53,11 @@ async def test_answer_during_outage_within_normal_latency_plus_one_second(
     try:
         async with run_polling(app.dispatcher, app.bot, tg, drain_timeout=30):
             normal = [await _timed_answer(tg, FRIEND_ID, f"normal {i}") for i in range(4)]
+            # A record follows its answer (the end of the call is read after the final).
+            for _ in range(500):
+                if storage.usage_sink.written >= len(normal):
+                    break
+                await asyncio.sleep(0.02)
             written = storage.usage_sink.written
             await proc.astop()
             down = [await _timed_answer(tg, FRIEND_ID, f"down {i}") for i in range(4)]

@@ -53,6 +53,9 @@ class Reply:
     # With tool calls the text defaults to "" and the finish reason is "tool_calls".
     tool_calls: list[dict[str, Any]] | None = None
     finish_reason: str | None = None  # None: "tool_calls" with tool calls, else "stop"
+    # Streams: seconds between the chunk with the finish reason and the rest (the usage
+    # chunk and [DONE]), like a vendor still counting; the answer is complete meanwhile.
+    tail_delay: float = 0.0
 
     @classmethod
     def error(
@@ -464,6 +467,8 @@ class FakeOpenAI:
                 recorded.first_chunk_at = recorded.last_chunk_at
             await response.write(chunk({"content": piece}))
         await response.write(chunk({}, finish))
+        if reply.tail_delay:
+            await asyncio.sleep(reply.tail_delay)
         if reply.send_usage and (body.get("stream_options") or {}).get("include_usage"):
             payload = {
                 "id": ident,

@@ -1,15 +1,18 @@
 """The event stream: answer text, reasoning apart from it, tool calls assembled from their
-fragments, and a last StreamFinished carrying the recorded usage event."""
+fragments, TextComplete as soon as the model is done writing, and a last StreamFinished
+carrying the recorded usage event."""
 
 from __future__ import annotations
 
 import json
+import time
 
 from app.llm import (
     InMemoryUsageSink,
     LLMProvider,
     ReasoningDelta,
     StreamFinished,
+    TextComplete,
     TextDelta,
 )
 from tests.fakes.openai_server import FakeOpenAI, Reply
@@ -59,6 +62,31 @@ async def test_tool_calls_are_assembled(provider: LLMProvider, fake: FakeOpenAI)
     assert [c.name for c in last.tool_calls] == ["web_search", "read_url"]
     assert json.loads(last.tool_calls[0].arguments) == {"query": "weather in Oslo today"}
     assert all(c.id for c in last.tool_calls)
+    # A round that asks for tools is not an answer: nothing says it is complete.
+    assert not any(isinstance(e, TextComplete) for e in events)
+
+
+async def test_text_complete_comes_before_the_end_of_the_call(
+    provider: LLMProvider, fake: FakeOpenAI, sink: InMemoryUsageSink
+) -> None:
+    # The vendor holds its usage chunk back for a while after the finish reason.
+    fake.script(Reply(text="All <think>hm</think>written.", chunk_size=5, tail_delay=0.5))
+    seen: list[tuple[float, object]] = []
+    async for event in provider.aquery_llm_events("q", user_id=5):
+        seen.append((time.monotonic(), event))
+        if isinstance(event, TextComplete):
+            assert sink.events == []  # nothing recorded yet: the call has not ended
+    events = [e for _, e in seen]
+    [complete] = [(t, e) for t, e in seen if isinstance(e, TextComplete)]
+    at, done = complete
+    assert isinstance(done, TextComplete)
+    assert (done.text, done.reasoning, done.finish_reason) == ("All written.", "hm", "stop")
+    # Every piece of text came before it; only the end of the call came after.
+    assert events.index(done) == len(events) - 2
+    ended_at, last = seen[-1]
+    assert isinstance(last, StreamFinished) and last.text == done.text
+    assert last.usage is not None and last.usage == sink.events[-1]
+    assert ended_at - at >= 0.4  # the held-back usage chunk: never before it arrived
 
 
 def test_sync_events(provider: LLMProvider, fake: FakeOpenAI) -> None:

@@ -1,4 +1,4 @@
-"""Updates take their first steps in arrival order.
+"""Updates take their first steps in arrival order, a few per turn of the event loop.
 
 A burst (200 messages in one getUpdates batch) becomes 200 aiogram tasks at once, and the
 event loop runs them turn by turn: the few milliseconds of CPU each update spends before
@@ -11,6 +11,13 @@ An update hands its place on as soon as its answer starts (:func:`leave_intake`,
 when "typing…" is on its way), when it is done, or after ``hold`` seconds at most: one
 waiting for a slow database must not hold the line, so only CPU is put in order, never
 I/O. With no burst nobody waits, and entering costs no turn of the event loop.
+
+Places also go out at most ``width`` per turn of the loop. An update whose first steps
+never wait (in-memory storage) leaves within the same turn it entered, so places alone
+would let a whole batch run back to back in one turn: 100 updates at about 1.2 ms each
+kept everything else off the loop for 0.12 s, including the next getUpdates (on Python
+3.11 aiohttp writes a request body in a task of its own) and the model chunks already
+read. Between two turns' worth of updates, the I/O that is ready runs.
 """
 
 from __future__ import annotations
@@ -46,6 +53,8 @@ class UpdateIntake(BaseMiddleware):
         self.inside = 0
         self.waited = 0  # counters for benchmarks and logs
         self._waiters: deque[asyncio.Future[None]] = deque()
+        self._granted_this_turn = 0
+        self._next_turn: asyncio.Handle | None = None
 
     async def __call__(
         self,
@@ -72,8 +81,8 @@ class UpdateIntake(BaseMiddleware):
             _leave.reset(token)
 
     async def _enter(self) -> None:
-        if self.inside < self.width and not self._waiters:
-            self.inside += 1
+        if not self._waiters and self._may_grant():
+            self._count_grant()
             return
         self.waited += 1
         place: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -88,13 +97,31 @@ class UpdateIntake(BaseMiddleware):
                     self._waiters.remove(place)
             raise
 
-    def _pass_on(self) -> None:
-        while self._waiters:
+    def _may_grant(self) -> bool:
+        return self.inside < self.width and self._granted_this_turn < self.width
+
+    def _count_grant(self) -> None:
+        self.inside += 1
+        self._granted_this_turn += 1
+        if self._next_turn is None:
+            # Runs once everything already scheduled for this turn of the loop has run.
+            self._next_turn = asyncio.get_running_loop().call_soon(self._new_turn)
+
+    def _new_turn(self) -> None:
+        self._next_turn = None
+        self._granted_this_turn = 0
+        self._grant()
+
+    def _grant(self) -> None:
+        while self._waiters and self._may_grant():
             place = self._waiters.popleft()
             if not place.done():
-                place.set_result(None)  # ``inside`` stays: the place changes hands
-                return
+                self._count_grant()
+                place.set_result(None)
+
+    def _pass_on(self) -> None:
         self.inside -= 1
+        self._grant()
 
 
 __all__ = ["DEFAULT_HOLD", "DEFAULT_WIDTH", "UpdateIntake", "leave_intake"]

@@ -77,6 +77,10 @@ class KeepFinalText:
     inner: AnswerSink
     final: str | None = field(default=None)
 
+    @property
+    def shows_usage(self) -> bool:
+        return self.inner.shows_usage
+
     async def start(self) -> None:
         await self.inner.start()
 

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from app.bot.services.call_ends import holding
 from app.bot.services.chat import (
     AnswerJob,
     AnswerSink,
@@ -138,7 +139,8 @@ class AnswerControls:
         if lock.locked():
             # Queued behind it, the press would find that answer the latest one and expire.
             return ControlResult(ControlStatus.BUSY)
-        async with lock:  # free: taken at once, nothing can come in between
+        # Free: taken at once, nothing can come in between.
+        async with holding(lock):
             try:
                 latest = await self._latest(
                     press.user.user_id, press.chat_id, press.message_id, press.thread_id
@@ -187,7 +189,8 @@ class AnswerControls:
         if lock.locked():
             # Queued behind it, the press would find that answer the latest one and expire.
             return ControlResult(ControlStatus.BUSY)
-        async with lock:  # free: taken at once, nothing can come in between
+        # Free: taken at once, nothing can come in between.
+        async with holding(lock):
             try:
                 latest = await self._latest(
                     press.user.user_id, press.chat_id, press.message_id, press.thread_id

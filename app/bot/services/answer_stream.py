@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from app.bot.services.tool_answer import ToolProgressSink, turns_of
+from app.llm.errors import LLMError
 from app.llm.events import (
     ReasoningDelta,
     StreamEvent,
     StreamFinished,
+    TextComplete,
     TextDelta,
     ToolFinished,
     ToolStarted,
@@ -45,6 +47,17 @@ class AnswerProgress:
     finished: StreamFinished | None = None
     tool_turns: list[Turn] = field(default_factory=list)  # tool calls and results, in order
     sources: list[Source] = field(default_factory=list)
+    # Set when the answer is written (TextComplete) while the call's end is still read:
+    # the rest of the stream (the vendor's usage, litellm's and our bookkeeping).
+    tail: asyncio.Task[None] | None = None
+    used_tools: bool = False
+
+
+def _tail_done(tail: asyncio.Task[None]) -> None:
+    if tail.cancelled() or (exc := tail.exception()) is None:
+        return
+    kind = exc.kind if isinstance(exc, LLMError) else type(exc).__name__
+    log.info("chat: the call's end failed after the answer was complete (%s)", kind)
 
 
 async def _tool_progress(
@@ -75,7 +88,12 @@ async def read_answer(
     offered: Collection[str] = (),
 ) -> bool:
     """Read the stream into ``progress``; True when ``stop`` cut it short. ``counter``
-    records the calls of the tools named in ``offered``."""
+    records the calls of the tools named in ``offered``.
+
+    An answer that used no tool is returned as soon as it is written (``TextComplete``):
+    the end of the call (the vendor's usage, litellm's bookkeeping, the usage record) is
+    read on in ``progress.tail``, so the final message does not wait for it."""
+    written = asyncio.Event()
 
     async def read() -> None:
         async for event in events:
@@ -86,7 +104,14 @@ async def read_answer(
                 progress.thoughts.append(event.text)
                 await sink.reasoning("".join(progress.thoughts))
             elif isinstance(event, ToolStarted | ToolFinished):
+                progress.used_tools = True
                 await _tool_progress(event, sink, counter, offered)
+            elif isinstance(event, TextComplete):
+                if not progress.used_tools:
+                    progress.finished = StreamFinished(
+                        event.text, event.reasoning, event.finish_reason
+                    )
+                    written.set()
             elif isinstance(event, StreamFinished):
                 if event.tool_calls:
                     progress.text = []  # a round that asked for tools: a preamble
@@ -99,11 +124,17 @@ async def read_answer(
 
     reader = asyncio.create_task(read())
     waiter = asyncio.create_task(stop.wait()) if stop is not None else None
+    done_writing = asyncio.create_task(written.wait())
     try:
-        pending = {reader} if waiter is None else {reader, waiter}
+        pending = {reader, done_writing} if waiter is None else {reader, done_writing, waiter}
         await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
         if reader.done():
             reader.result()  # the model's errors surface here
+            return False
+        if written.is_set():
+            # The answer is whole: its call ends in the background.
+            progress.tail = asyncio.create_task(_read_on(reader, events))
+            progress.tail.add_done_callback(_tail_done)
             return False
         # Stopped: cancelling the reader cancels the model call; app.llm records the
         # call as partial (estimated from what arrived) and settles the budget.
@@ -112,13 +143,26 @@ async def read_answer(
             await reader
         return True
     finally:
+        done_writing.cancel()
         if waiter is not None:
             waiter.cancel()
-        if not reader.done():
-            # Our own task was cancelled (shutdown): the model call goes with it. The
-            # reader must be done before the stream can be closed.
-            reader.cancel()
-            await asyncio.wait({reader})
-        aclose = getattr(events, "aclose", None)
-        if aclose is not None:
-            await aclose()
+        if progress.tail is None:
+            await _close(reader, events)
+
+
+async def _read_on(reader: asyncio.Task[None], events: AsyncIterator[StreamEvent]) -> None:
+    try:
+        await reader  # cancelling this task cancels the reader, and so the call
+    finally:
+        await _close(reader, events)
+
+
+async def _close(reader: asyncio.Task[None], events: AsyncIterator[StreamEvent]) -> None:
+    if not reader.done():
+        # Our own task was cancelled (shutdown): the model call goes with it. The reader
+        # must be done before the stream can be closed.
+        reader.cancel()
+        await asyncio.wait({reader})
+    aclose = getattr(events, "aclose", None)
+    if aclose is not None:
+        await aclose()

@@ -15,6 +15,7 @@ from weakref import WeakValueDictionary
 from app.bot.middlewares.intake import leave_intake
 from app.bot.services.admission import AnswerGate
 from app.bot.services.answer_stream import AnswerProgress, read_answer
+from app.bot.services.call_ends import AnswerLock, end_later, holding, pending_ends
 from app.bot.services.context import with_reply
 from app.bot.services.conversations import ConversationKey, ConversationService
 from app.bot.services.personas import PersonaService
@@ -86,6 +87,12 @@ class AnswerSink(Protocol):
         ...
 
     async def fail(self, failure: ChatFailure) -> None: ...
+
+    @property
+    def shows_usage(self) -> bool:
+        """Whether ``finish`` shows the call's usage (the /usage footer); the final
+        message then waits for the end of the call, where the usage is."""
+        ...
 
     async def supersede(self, message_id: int) -> None:
         """A newer answer took over: ``message_id`` carried the previous one's buttons."""
@@ -159,6 +166,11 @@ class AnswerJob:
     system_prompt: str | None = None  # the conversation's persona (None: the default)
 
 
+async def _wait(task: asyncio.Task[None] | None) -> None:
+    if task is not None:
+        await asyncio.wait({task})
+
+
 class ChatService:
     def __init__(
         self,
@@ -188,7 +200,7 @@ class ChatService:
         self.gate = gate or AnswerGate()
         # One answer at a time per conversation, so a quick second message sees the first
         # exchange in its context and answers arrive in order (buttons take the same lock).
-        self._locks: WeakValueDictionary[tuple[int, int, int], asyncio.Lock] = WeakValueDictionary()
+        self._locks: WeakValueDictionary[tuple[int, int, int], AnswerLock] = WeakValueDictionary()
 
     @property
     def storage(self) -> Storage:
@@ -201,15 +213,15 @@ class ChatService:
     async def new_conversation(self, user_id: int, chat_id: int, thread_id: int = 0) -> None:
         await self.conversations.start_new(ConversationKey(user_id, chat_id, thread_id), None)
 
-    def lock_for(self, user_id: int, chat_id: int, thread_id: int = 0) -> asyncio.Lock:
+    def lock_for(self, user_id: int, chat_id: int, thread_id: int = 0) -> AnswerLock:
         key = (user_id, chat_id, thread_id)
         lock = self._locks.get(key)
         if lock is None:
-            lock = self._locks[key] = asyncio.Lock()
+            lock = self._locks[key] = AnswerLock()
         return lock
 
     async def answer(self, request: ChatRequest, sink: AnswerSink) -> ChatOutcome:
-        async with self.lock_for(request.user.user_id, request.chat_id, request.thread_id):
+        async with holding(self.lock_for(request.user.user_id, request.chat_id, request.thread_id)):
             return await self._answer(request, sink)
 
     async def _answer(self, request: ChatRequest, sink: AnswerSink) -> ChatOutcome:
@@ -247,7 +259,7 @@ class ChatService:
         # cut off (what was kept of it is the answer).
         if kept and conversation is not None and not conversation.turns:
             await self.titles.after_first_exchange(
-                conversation.id, request.text, kept[-1], model, request.caller
+                conversation.id, request.text, kept[-1], model, request.caller, after=pending_ends()
             )
         return outcome
 
@@ -339,11 +351,14 @@ class ChatService:
             await self._record_messages(job, sink, saved, ids)
             return ChatOutcome.STOPPED
         if not answer.strip():
+            await _wait(progress.tail)
             await sink.fail(ChatFailure())
             return ChatOutcome.FAILED
         sources = progress.sources or list(job.sources)
         if sources and isinstance(sink, ToolProgressSink):
             await sink.show_sources(sources)
+        if sink.shows_usage:
+            await _wait(progress.tail)  # the footer shows the call's usage
         saved = await job.save(answer, job.model, progress.tool_turns)
         ids = await sink.finish(
             answer,
@@ -352,6 +367,8 @@ class ChatService:
             usage=combined(calls),  # all rounds: the tool rounds cost too
         )
         await self._record_messages(job, sink, saved, ids)
+        if progress.tail is not None:
+            await end_later(progress.tail)  # outside the conversation's lock
         return ChatOutcome.ANSWERED
 
     async def _record_messages(

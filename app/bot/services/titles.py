@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Collection
 
 from app.bot.loop_load import LoopLoad, NeverBusy
 from app.llm import LLMError, LLMProvider
@@ -74,10 +75,19 @@ class TitleService:
         self._one_at_a_time = asyncio.Semaphore(1)
 
     async def after_first_exchange(
-        self, conversation_id: str, user_text: str, answer: str, model: str, caller: Caller
+        self,
+        conversation_id: str,
+        user_text: str,
+        answer: str,
+        model: str,
+        caller: Caller,
+        *,
+        after: Collection[asyncio.Task[None]] = (),
     ) -> None:
         """Set the fallback title now and, when enabled, ask the model in the background
-        (the user has their answer already; the title is not worth their wait)."""
+        (the user has their answer already; the title is not worth their wait). The call
+        goes once the calls in ``after`` have ended: the answer's own call may still be
+        settling its budget, which the title's budget check must see."""
         fallback = fallback_title(user_text)
         try:
             if not await self._storage.conversations.replace_title(conversation_id, None, fallback):
@@ -88,7 +98,7 @@ class TitleService:
         if not self.enabled:
             return
         task = asyncio.create_task(
-            self._ask(conversation_id, fallback, user_text, answer, model, caller),
+            self._ask(conversation_id, fallback, user_text, answer, model, caller, after),
             name=f"title-{conversation_id}",
         )
         self._tasks.add(task)
@@ -102,7 +112,10 @@ class TitleService:
         answer: str,
         model: str,
         caller: Caller,
+        after: Collection[asyncio.Task[None]] = (),
     ) -> None:
+        if after:
+            await asyncio.wait(after)
         prompt = TITLE_PROMPT.format(user=user_text[:EXCERPT_CHARS], answer=answer[:EXCERPT_CHARS])
         try:
             async with self._one_at_a_time:
