@@ -357,18 +357,20 @@ class ChatService:
         sources = progress.sources or list(job.sources)
         if sources and isinstance(sink, ToolProgressSink):
             await sink.show_sources(sources)
-        if sink.shows_usage:
-            await _wait(progress.tail)  # the footer shows the call's usage
-        saved = await job.save(answer, job.model, progress.tool_turns)
-        ids = await sink.finish(
-            answer,
-            hit_limit=finished is not None and finished.finish_reason == "length",
-            reasoning=reasoning,
-            usage=combined(calls),  # all rounds: the tool rounds cost too
-        )
-        await self._record_messages(job, sink, saved, ids)
-        if progress.tail is not None:
-            await end_later(progress.tail)  # outside the conversation's lock
+        try:
+            if sink.shows_usage:
+                await _wait(progress.tail)  # the footer shows the call's usage
+            saved = await job.save(answer, job.model, progress.tool_turns)
+            ids = await sink.finish(
+                answer,
+                hit_limit=finished is not None and finished.finish_reason == "length",
+                reasoning=reasoning,
+                usage=combined(calls),  # all rounds: the tool rounds cost too
+            )
+            await self._record_messages(job, sink, saved, ids)
+        finally:
+            if progress.tail is not None:
+                await end_later(progress.tail)  # outside the conversation's lock
         return ChatOutcome.ANSWERED
 
     async def _record_messages(
