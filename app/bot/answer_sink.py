@@ -17,7 +17,7 @@ from app.bot.error_messages import describe_llm_error
 from app.bot.flood import caller_handles_flood_control
 from app.bot.keyboards.answer import answer_keyboard, stop_keyboard
 from app.bot.priority_limiter import wait_spare
-from app.bot.services.chat import ChatFailure
+from app.bot.services.chat_job import ChatFailure
 from app.bot.stream_calls import DeliveryUncertain
 from app.bot.streaming import AnswerStreamer
 from app.bot.tool_progress import progress_line, sources_block

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from app.bot.services.chat import ReplyContext
+from app.bot.services.chat_job import ReplyContext
 from app.bot.services.context import MAX_QUOTE_CHARS, with_reply
 from app.bot.services.conversations import ConversationKey, ConversationService
 from app.bot.services.export import ExportService

@@ -23,13 +23,8 @@ from app.bot.answer_sink import open_answer
 from app.bot.filters import OnLoop
 from app.bot.middlewares.dialog_lock import release_dialog_lock
 from app.bot.routers.threads import conversation_key, reply_context, thread_of
-from app.bot.services.chat import (
-    AnswerSink,
-    ChatRequest,
-    ChatService,
-    ReplyContext,
-    buttons_message,
-)
+from app.bot.services.chat import ChatService, buttons_message
+from app.bot.services.chat_job import AnswerSink, ChatRequest, ReplyContext
 from app.bot.services.running import RunningAnswers
 from app.config import Settings
 from app.llm import Attachment

@@ -22,7 +22,8 @@ from app.bot.error_messages import describe_llm_error
 from app.bot.filters import OnLoop
 from app.bot.middlewares.dialog_lock import release_dialog_lock
 from app.bot.routers.chat import AddressedToBot, Answerer, _strip_mention, _with_answerer
-from app.bot.services.chat import AnswerSink, ChatFailure, ChatService
+from app.bot.services.chat import ChatService
+from app.bot.services.chat_job import AnswerSink, ChatFailure
 from app.bot.services.media import Feature, MediaService
 from app.llm import LLMError
 from app.llm.access import Caller, Role

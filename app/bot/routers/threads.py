@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiogram.types import Message
 
-from app.bot.services.chat import ReplyContext
+from app.bot.services.chat_job import ReplyContext
 from app.bot.services.conversations import ConversationKey
 
 

@@ -16,14 +16,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from app.bot.services.call_ends import holding
-from app.bot.services.chat import (
-    AnswerJob,
-    AnswerSink,
-    ChatOutcome,
-    ChatService,
-    buttons_message,
-    history_of,
-)
+from app.bot.services.chat import ChatService, buttons_message, history_of
+from app.bot.services.chat_job import AnswerJob, AnswerSink, ChatOutcome
 from app.llm.access import Caller
 from app.llm.tools import sources_in
 from app.storage import Conversation, Turn, UserRecord

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from app.bot.services.chat import ReplyContext
+    from app.bot.services.chat_job import ReplyContext
 
 #: Enough of a quoted message to know what is meant; a whole long answer would crowd out
 #: the conversation's history.
