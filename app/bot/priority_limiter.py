@@ -11,7 +11,12 @@ that would otherwise go unused:
   burst is kept for finals, so a wave of answers finishing together is not slowed down by
   the previews shown while they streamed. An answer's *first* sign of life (typing, its
   first preview) may fill ``first_share`` of the burst: it is worth more than an update;
-- a *tidy* call (taking the buttons off an older answer) waits until spare budget exists.
+- a *tidy* call (taking the buttons off an older answer) waits until spare budget exists;
+- an answer that found no spare budget for its "typing…" queues for it
+  (:meth:`PriorityLimiter.first_sign_turn`): the queue is served in arrival order from spare
+  budget as soon as it exists, finals still first, and no other preview is shown while
+  anybody waits in it. So when 30 people write at once, all 30 see a sign of life within a
+  second, instead of the budget the first typings left going to previews and finals.
 
 Spare budget also needs spare CPU: while the event loop is saturated or answers wait for
 their turn (:class:`app.bot.loop_load.LoopLoad`) only an answer's first sign of life is
@@ -22,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 
 from aiolimiter import AsyncLimiter
 
@@ -70,6 +76,9 @@ class PriorityLimiter(AdaptiveLimiter):
         self.first_share = first_share
         self.spare_taken = 0  # counters for benchmarks and logs
         self.spare_refused = 0
+        self._finals_in_line = 0
+        self._first_waiters: deque[asyncio.Future[None]] = deque()
+        self._first_timer: asyncio.TimerHandle | None = None
 
     @property
     def rate(self) -> float:
@@ -82,17 +91,30 @@ class PriorityLimiter(AdaptiveLimiter):
         self.max_rate = rate_per_second * self.time_period
         self._rate_per_sec = rate_per_second
 
+    async def acquire(self, amount: float = 1) -> None:
+        """Capacity for a final call, in arrival order."""
+        self._finals_in_line += 1
+        try:
+            await super().acquire(amount)
+        finally:
+            self._finals_in_line -= 1
+
     def finals_waiting(self) -> int:
-        return sum(1 for *_rest, fut in self._waiters if not fut.done())
+        # Counted until the unit is taken: a final woken for a unit that leaked but not yet
+        # run on still owns it, so nothing spare may take it in between.
+        return self._finals_in_line
 
     def has_spare(self, *, first: bool = False) -> bool:
         """Whether a preview could go now (a cheap check before rendering one)."""
+        if self.first_signs_waiting():
+            return False  # they are served first, in their order
+        return self._room(first=first) and (first or not self.load.shedding())
+
+    def _room(self, *, first: bool) -> bool:
         self._leak()
         share = self.first_share if first else self.spare_share
         ceiling = max(1.0, self.max_rate * share)
-        if self.finals_waiting() or self._level + 1 > ceiling:
-            return False
-        return first or not self.load.shedding()
+        return not self.finals_waiting() and self._level + 1 <= ceiling
 
     def try_acquire_spare(self, *, first: bool = False) -> bool:
         """Take one unit for a preview if that cannot delay any final message."""
@@ -102,6 +124,54 @@ class PriorityLimiter(AdaptiveLimiter):
         self._level += 1
         self.spare_taken += 1
         return True
+
+    # -- first signs of life, in arrival order -------------------------------------------
+
+    def first_signs_waiting(self) -> bool:
+        waiters = self._first_waiters
+        while waiters and waiters[0].done():  # given up (cancelled) or already served
+            waiters.popleft()
+        return bool(waiters)
+
+    async def first_sign_turn(self) -> None:
+        """Wait, in arrival order, for one unit of spare budget for an answer's first sign
+        of life, and take it. Finals waiting still go first. A caller cancelled after its
+        turn came gives the unit back."""
+        turn: asyncio.Future[None] = self._loop.create_future()
+        self._first_waiters.append(turn)
+        self._serve_first_signs()
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self.give_back()
+            raise
+
+    def give_back(self) -> None:
+        """Return a unit taken for a first sign that turned out not to be needed."""
+        self._leak()
+        self._level = max(0.0, self._level - 1)
+        self.spare_taken -= 1
+        self._wake_next()  # a final may be waiting for exactly this unit
+        self._serve_first_signs()
+
+    def _serve_first_signs(self) -> None:
+        if self._first_timer is not None:
+            self._first_timer.cancel()
+            self._first_timer = None
+        while self.first_signs_waiting():
+            if not self._room(first=True):
+                break
+            self._level += 1
+            self.spare_taken += 1
+            self._first_waiters.popleft().set_result(None)
+        else:
+            return
+        # Finals waiting: look again once one of them could have gone; else when the bucket
+        # has leaked the unit that is missing.
+        missing = self._level + 1 - max(1.0, self.max_rate * self.first_share)
+        delay = max(missing, 1.0 if self.finals_waiting() else 0.0) / self._rate_per_sec
+        self._first_timer = self._loop.call_later(delay, self._serve_first_signs)
 
 
 def spare_available(limiter: AsyncLimiter, *, first: bool = False) -> bool:

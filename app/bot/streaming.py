@@ -35,7 +35,12 @@ from aiolimiter import AsyncLimiter
 
 from app.bot.answer_parts import compose_final, join_parts, reasoning_preview
 from app.bot.flood import handles_own_flood_control
-from app.bot.priority_limiter import make_bot_limiter, spare_available, take_spare
+from app.bot.priority_limiter import (
+    PriorityLimiter,
+    make_bot_limiter,
+    spare_available,
+    take_spare,
+)
 from app.bot.rendering import TELEGRAM_TEXT_LIMIT, RenderedPart, render_preview_async
 from app.bot.stream_calls import AnswerCalls, deliver_final, is_format_error, is_not_modified
 
@@ -125,6 +130,7 @@ class AnswerStreamer:
         self._done = False
         self._nothing_shown = True  # no typing or preview yet: the first may take more budget
         self._typing: asyncio.Task[None] | None = None  # the "typing…" call, in flight
+        self._typing_turn: asyncio.Task[None] | None = None  # queued for spare budget
 
     # -- public API ----------------------------------------------------------------------
 
@@ -135,13 +141,37 @@ class AnswerStreamer:
         The call goes out in the background: the model request does not wait for
         Telegram's reply (under load, every await before it costs a turn of the whole
         event loop). Previews and the final message wait for it, so nothing overtakes it."""
-        if self._typing is not None:
+        if self._typing is not None or self._typing_turn is not None:
             return
-        if not await take_spare(self._limiter, first=self._nothing_shown):
-            return  # a busy bot must not spend a final's budget on a cosmetic indicator
+        if await take_spare(self._limiter, first=self._nothing_shown):
+            self._begin_typing()
+        elif isinstance(self._limiter, PriorityLimiter):
+            # A busy bot must not spend a final's budget on a cosmetic indicator, but the
+            # next spare unit is this answer's if it is next in line and shows nothing else
+            # first. It is given up when the update ends, however it ends.
+            turn = asyncio.create_task(self._typing_in_turn(self._limiter))
+            self._typing_turn = turn
+            owner = asyncio.current_task()
+            if owner is not None:
+                give_up = lambda _: turn.cancel()  # noqa: E731
+                owner.add_done_callback(give_up)
+                turn.add_done_callback(lambda _: owner.remove_done_callback(give_up))
+
+    def _begin_typing(self) -> None:
         self.calls += 1
         self._nothing_shown = False
         self._typing = asyncio.create_task(self._send_typing())
+
+    async def _typing_in_turn(self, limiter: PriorityLimiter) -> None:
+        await limiter.first_sign_turn()
+        if self._nothing_shown and not self._done:
+            self._begin_typing()
+        else:  # a preview or the answer itself got there first
+            limiter.give_back()
+
+    def _drop_typing_turn(self) -> None:
+        if self._typing_turn is not None and not self._typing_turn.done():
+            self._typing_turn.cancel()
 
     async def _send_typing(self) -> None:
         try:
@@ -185,6 +215,7 @@ class AnswerStreamer:
         ``header`` goes above the answer (the collapsed reasoning), ``reply_markup`` under
         its last part."""
         self._done = True
+        self._drop_typing_turn()
         self.text_so_far = final_text
         await self._typing_sent()
         parts = await compose_final(
@@ -206,6 +237,7 @@ class AnswerStreamer:
     async def fail(self, error_text: str) -> None:
         """Replace the preview with ``error_text`` (or send it). Never raises."""
         self._done = True
+        self._drop_typing_turn()
         await self._typing_sent()
         part = RenderedPart(error_text, [])
         try:
@@ -347,6 +379,7 @@ class AnswerStreamer:
         if not await take_spare(self._limiter, first=self._nothing_shown):
             raise _NoSpareBudget
         self.calls += 1
+        self._drop_typing_turn()
         result = await make()
         self._nothing_shown = False
         return result
