@@ -24,7 +24,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from aiogram import Bot
-from aiogram.enums import ChatAction
 from aiogram.exceptions import (
     TelegramAPIError,
     TelegramBadRequest,
@@ -35,14 +34,10 @@ from aiolimiter import AsyncLimiter
 
 from app.bot.answer_parts import compose_final, join_parts, reasoning_preview
 from app.bot.flood import handles_own_flood_control
-from app.bot.priority_limiter import (
-    PriorityLimiter,
-    make_bot_limiter,
-    spare_available,
-    take_spare,
-)
+from app.bot.priority_limiter import make_bot_limiter, spare_available, take_spare
 from app.bot.rendering import TELEGRAM_TEXT_LIMIT, RenderedPart, render_preview_async
 from app.bot.stream_calls import AnswerCalls, deliver_final, is_format_error, is_not_modified
+from app.bot.typing_indicator import TypingIndicator
 
 __all__ = ["AnswerStreamer", "StreamMode", "make_bot_limiter", "stream_answer"]
 
@@ -129,65 +124,26 @@ class AnswerStreamer:
         self._blocked_until = 0.0  # RetryAfter on previews: no previews before this time
         self._done = False
         self._nothing_shown = True  # no typing or preview yet: the first may take more budget
-        self._typing: asyncio.Task[None] | None = None  # the "typing…" call, in flight
-        self._typing_turn: asyncio.Task[None] | None = None  # queued for spare budget
+        self._typing = TypingIndicator(
+            bot,
+            chat_id,
+            message_thread_id,
+            limiter,
+            wanted=lambda: self._nothing_shown and not self._done,
+            on_sent=self._typing_went,
+        )
 
     # -- public API ----------------------------------------------------------------------
 
     @handles_own_flood_control
     async def start(self) -> None:
-        """Show "typing…" once: cheap, and covers the model's time to first token.
+        """Show "typing…" once: cheap, and covers the model's time to first token. Previews
+        and the final message wait for its call, so nothing overtakes it."""
+        await self._typing.start(first=self._nothing_shown)
 
-        The call goes out in the background: the model request does not wait for
-        Telegram's reply (under load, every await before it costs a turn of the whole
-        event loop). Previews and the final message wait for it, so nothing overtakes it."""
-        if self._typing is not None or self._typing_turn is not None:
-            return
-        if await take_spare(self._limiter, first=self._nothing_shown):
-            self._begin_typing()
-        elif isinstance(self._limiter, PriorityLimiter):
-            # A busy bot must not spend a final's budget on a cosmetic indicator, but the
-            # next spare unit is this answer's if it is next in line and shows nothing else
-            # first. It is given up when the update ends, however it ends.
-            turn = asyncio.create_task(self._typing_in_turn(self._limiter))
-            self._typing_turn = turn
-            owner = asyncio.current_task()
-            if owner is not None:
-                give_up = lambda _: turn.cancel()  # noqa: E731
-                owner.add_done_callback(give_up)
-                turn.add_done_callback(lambda _: owner.remove_done_callback(give_up))
-
-    def _begin_typing(self) -> None:
+    def _typing_went(self) -> None:
         self.calls += 1
         self._nothing_shown = False
-        self._typing = asyncio.create_task(self._send_typing())
-
-    async def _typing_in_turn(self, limiter: PriorityLimiter) -> None:
-        await limiter.first_sign_turn()
-        if self._nothing_shown and not self._done:
-            self._begin_typing()
-        else:  # a preview or the answer itself got there first
-            limiter.give_back()
-
-    def _drop_typing_turn(self) -> None:
-        if self._typing_turn is not None and not self._typing_turn.done():
-            self._typing_turn.cancel()
-
-    async def _send_typing(self) -> None:
-        try:
-            await self.bot.send_chat_action(
-                chat_id=self.chat_id,
-                action=ChatAction.TYPING,
-                message_thread_id=self.message_thread_id,
-            )
-        except TelegramAPIError:
-            logger.debug("typing indicator failed", exc_info=True)
-
-    async def _typing_sent(self) -> None:
-        """Wait for the typing call, if one is on its way: text must not overtake it."""
-        typing = self._typing
-        if typing is not None and not typing.done():
-            await asyncio.wait({typing})
 
     @handles_own_flood_control
     async def update(self, full_text_so_far: str) -> None:
@@ -215,9 +171,9 @@ class AnswerStreamer:
         ``header`` goes above the answer (the collapsed reasoning), ``reply_markup`` under
         its last part."""
         self._done = True
-        self._drop_typing_turn()
+        self._typing.give_up()
         self.text_so_far = final_text
-        await self._typing_sent()
+        await self._typing.sent()
         parts = await compose_final(
             final_text, limit=self.limit, empty_text=self.empty_text, header=header, footer=footer
         )
@@ -237,8 +193,8 @@ class AnswerStreamer:
     async def fail(self, error_text: str) -> None:
         """Replace the preview with ``error_text`` (or send it). Never raises."""
         self._done = True
-        self._drop_typing_turn()
-        await self._typing_sent()
+        self._typing.give_up()
+        await self._typing.sent()
         part = RenderedPart(error_text, [])
         try:
             if self.preview_message is not None:
@@ -313,7 +269,7 @@ class AnswerStreamer:
         return abs(grown) >= self.min_new_chars or elapsed >= 3 * self.interval
 
     async def _push_preview(self, source: str) -> None:
-        await self._typing_sent()
+        await self._typing.sent()
         part = await self._preview_part()
         if not part.text.strip():
             return
@@ -379,7 +335,7 @@ class AnswerStreamer:
         if not await take_spare(self._limiter, first=self._nothing_shown):
             raise _NoSpareBudget
         self.calls += 1
-        self._drop_typing_turn()
+        self._typing.give_up()
         result = await make()
         self._nothing_shown = False
         return result

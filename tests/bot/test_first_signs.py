@@ -77,10 +77,10 @@ async def test_an_answer_without_spare_budget_shows_typing_in_its_turn() -> None
     s = AnswerStreamer(Bot(token="42:TEST", session=session), 7, private=True, limiter=limiter)
     await s.start()
     assert session.methods() == []  # no budget now: queued, not dropped
-    assert s._typing_turn is not None
-    await asyncio.wait_for(s._typing_turn, 2)  # its turn came...
-    assert s._typing is not None
-    await s._typing  # ...and the typing call went out
+    turn = s._typing._turn
+    assert turn is not None
+    await asyncio.wait_for(turn, 2)  # its turn came...
+    await s._typing.sent()  # ...and the typing call went out
     assert session.methods() == ["sendChatAction"]
     await s.finish("Done.")
     assert session.methods() == ["sendChatAction", "sendMessage"]
