@@ -9,6 +9,7 @@ import asyncio
 import pytest
 
 from app.bot.services.call_ends import AnswerLock, end_later, holding
+from app.bot.services.running import RunningAnswers
 
 
 async def test_the_lock_is_free_while_the_call_ends_and_the_next_answer_waits_for_it() -> None:
@@ -82,3 +83,14 @@ async def test_outside_holding_the_end_is_waited_for_at_once() -> None:
 
     await end_later(asyncio.create_task(call_end()))
     assert done == [True]
+
+
+def test_a_written_answer_is_no_longer_stoppable() -> None:
+    answers = RunningAnswers()
+    with answers.track(1, 2) as running:
+        running.stop.close()  # the model has written it all
+        assert answers.stop(1, 2) == 0
+        assert answers.stop(1, 2, token=running.token) == 0
+        assert not running.stop.is_set()
+    with answers.track(1, 2) as running:
+        assert answers.stop(1, 2) == 1 and running.stop.is_set()

@@ -87,3 +87,22 @@ async def test_the_title_call_waits_for_the_answers_call_to_end(start_bot: Start
                 break
             await tg.wait_quiet(0.05)
         assert got is not None and got.title == "Late title"
+
+
+async def test_stop_after_the_answer_is_written_says_there_is_nothing_to_stop(
+    running: Running,
+) -> None:
+    tg, fake = running.tg, running.fake_llm
+    fake.script(Reply(text="Already whole.", tail_delay=TAIL))
+    user = tg.user(FRIEND_ID)
+    await user.send("quick one")
+    await tg.wait_for_message(FRIEND_ID, lambda m: m.text == "Already whole.")
+    [request] = [r for r in fake.requests if r.stream]
+    assert request.done_at is None  # the call is still ending...
+    await user.send("/stop")
+    # ...but the answer is written: not "stopped", and the user is told so.
+    await tg.wait_for_message(FRIEND_ID, lambda m: m.text.startswith("Nothing to stop"))
+    [record] = await usage_records(running, FRIEND_ID, lambda rs: len(rs) == 1)
+    assert record.outcome == "ok"
+    texts = [m.text for m in tg.chat(FRIEND_ID).bot_messages]
+    assert texts[0] == "Already whole." and len(texts) == 2

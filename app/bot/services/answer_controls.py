@@ -9,7 +9,6 @@ no model call, no charge, no history entry.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from enum import StrEnum
 from app.bot.services.call_ends import holding
 from app.bot.services.chat import ChatService, buttons_message, history_of
 from app.bot.services.chat_job import AnswerJob, AnswerSink, ChatOutcome
+from app.bot.services.running import StopSignal
 from app.llm.access import Caller
 from app.llm.tools import sources_in
 from app.storage import Conversation, Turn, UserRecord
@@ -59,7 +59,7 @@ class ControlPress:
     caller: Caller
     chat_id: int
     message_id: int
-    stop: asyncio.Event | None = None
+    stop: StopSignal | None = None
     thread_id: int = 0  # the forum topic (each topic is its own conversation)
 
 

@@ -214,6 +214,8 @@ class ChatService:
                 events = self._llm.aquery_llm_events(job.prompt, job.model, **options)
                 offered = frozenset(t.name for t in tools)
                 stopped = await read_answer(events, sink, progress, job.stop, self._tools, offered)
+                if not stopped and job.stop is not None:
+                    job.stop.close()  # written in full: nothing is left to stop
         except StreamInterrupted as exc:
             partial = exc.partial_text or "".join(progress.text)
             # Remember first: the model was paid for, even if Telegram then fails us.

@@ -4,12 +4,12 @@ into, and how it ended. ``ChatService`` runs jobs; the bot supplies the sinks.""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
+from app.bot.services.running import StopSignal
 from app.llm import Attachment, ChatMessage, LLMError
 from app.llm.access import Caller
 from app.llm.tools import Source
@@ -93,7 +93,7 @@ class ChatRequest:
     reply: ReplyContext | None = None
     # Set it to stop the answer (⏹ Stop, /stop): the model call is cancelled and the text
     # so far is kept as the answer.
-    stop: asyncio.Event | None = None
+    stop: StopSignal | None = None
 
 
 # (answer text, model, the tool calls and results it came from) -> stored?
@@ -116,7 +116,7 @@ class AnswerJob:
     conversation_id: str | None
     save: SaveAnswer
     attachments: Sequence[Attachment] = ()
-    stop: asyncio.Event | None = None
+    stop: StopSignal | None = None
     prior_message_ids: Sequence[int] = ()
     # The message that carried the answer buttons until now: they move to the new answer.
     superseded_message_id: int | None = None

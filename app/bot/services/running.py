@@ -13,13 +13,24 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 
+class StopSignal(asyncio.Event):
+    """Set by ⏹ Stop or /stop. Closed once the model has written the whole answer: its
+    delivery and the end of its call may still take a moment, but there is nothing left
+    to stop, and a stop pressed then is told so instead of "Stopping…"."""
+
+    closed = False
+
+    def close(self) -> None:
+        self.closed = True
+
+
 @dataclass(eq=False)
 class RunningAnswer:
     user_id: int
     chat_id: int
     thread_id: int = 0  # the forum topic; 0 outside topics
     token: str = field(default_factory=lambda: secrets.token_urlsafe(6))
-    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    stop: StopSignal = field(default_factory=StopSignal)
 
 
 class RunningAnswers:
@@ -47,7 +58,7 @@ class RunningAnswers:
     ) -> int:
         """Stop the user's answers in this chat and topic (/stop), or only the one with
         ``token`` (its ⏹ Stop button), whichever topic it is in; returns how many were
-        running."""
+        still being written."""
         if token is None:
             candidates = self._by_key.get((user_id, chat_id, thread_id), [])
         else:
@@ -60,7 +71,7 @@ class RunningAnswers:
             ]
         stopped = 0
         for answer in candidates:
-            if not answer.stop.is_set():
+            if not answer.stop.is_set() and not answer.stop.closed:
                 answer.stop.set()
                 stopped += 1
         return stopped
