@@ -62,6 +62,9 @@ class TelegramAnswer:
     async def start(self) -> None:
         await self._streamer.start()
 
+    def close(self) -> None:
+        self._streamer.close()
+
     async def update(self, full_text_so_far: str) -> None:
         await self._streamer.update(full_text_so_far)
 

@@ -90,6 +90,9 @@ class PriorityLimiter(AdaptiveLimiter):
         self._leak()  # settle the level at the old rate first
         self.max_rate = rate_per_second * self.time_period
         self._rate_per_sec = rate_per_second
+        # The timers of waiting finals and first signs were set at the old rate.
+        self._wake_next()
+        self._serve_first_signs()
 
     async def acquire(self, amount: float = 1) -> None:
         """Capacity for a final call, in arrival order."""

@@ -141,6 +141,12 @@ class AnswerStreamer:
         and the final message wait for its call, so nothing overtakes it."""
         await self._typing.start(first=self._nothing_shown)
 
+    def close(self) -> None:
+        """The answer is over, however it ended (an error the caller reports itself, too):
+        a "typing…" still waiting for its turn must not follow it."""
+        self._done = True
+        self._typing.give_up()
+
     def _typing_went(self) -> None:
         self.calls += 1
         self._nothing_shown = False
@@ -336,6 +342,7 @@ class AnswerStreamer:
             raise _NoSpareBudget
         self.calls += 1
         self._typing.give_up()
+        await self._typing.sent()  # a turn that came during the render: text goes after it
         result = await make()
         self._nothing_shown = False
         return result

@@ -113,3 +113,27 @@ async def test_the_turn_ends_with_the_update_that_queued_it() -> None:
     await asyncio.sleep(0.2)
     assert session.methods() == []  # nobody is shown "typing…" for an answer that is gone
     assert not limiter.first_signs_waiting()
+
+
+async def test_a_closed_answer_gets_no_typing_after_it() -> None:
+    # The update failed after start(); its error reply went out in the same task.
+    session = FakeSession()
+    limiter = drained()
+    s = AnswerStreamer(Bot(token="42:TEST", session=session), 7, private=True, limiter=limiter)
+    await s.start()
+    s.close()
+    await asyncio.sleep(0.2)  # several units leak meanwhile
+    assert session.methods() == []
+    assert not limiter.first_signs_waiting()
+
+
+async def test_a_higher_rate_serves_the_line_at_once() -> None:
+    # One instance of three stops: the rate goes up, and the line does not wait out a
+    # timer set at the old rate.
+    limiter = PriorityLimiter(0.5, burst_seconds=2.0)  # one unit, then one every 2 s
+    assert limiter.try_acquire_spare(first=True)
+    turn = asyncio.create_task(limiter.first_sign_turn())
+    await asyncio.sleep(0.01)
+    assert not turn.done()
+    limiter.set_rate(100.0)
+    await asyncio.wait_for(turn, 1.0)

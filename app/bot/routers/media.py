@@ -85,6 +85,9 @@ class KeepFinalText:
     async def start(self) -> None:
         await self.inner.start()
 
+    def close(self) -> None:
+        self.inner.close()
+
     async def update(self, full_text_so_far: str) -> None:
         await self.inner.update(full_text_so_far)
 

@@ -57,6 +57,13 @@ SYSTEM_PROMPT = (
 )
 
 
+def _written(job: AnswerJob) -> None:
+    """The model is done with this answer (whole, cut off or failed): a /stop from now on
+    has nothing to stop and says so."""
+    if job.stop is not None:
+        job.stop.close()
+
+
 async def _wait(task: asyncio.Task[None] | None) -> None:
     if task is not None:
         await asyncio.wait({task})
@@ -181,6 +188,12 @@ class ChatService:
             return ChatOutcome.STOPPED
         await sink.start()
         leave_intake()  # "typing…" is on its way: the next update may take its first steps
+        try:
+            return await self._stream(job, sink)
+        finally:
+            sink.close()  # also when it raised: the error reply must not get "typing…" after it
+
+    async def _stream(self, job: AnswerJob, sink: AnswerSink) -> ChatOutcome:
         progress = AnswerProgress()
         calls: list[UsageEvent] = []  # every round's usage, a stopped one too
         stopped = False
@@ -214,9 +227,10 @@ class ChatService:
                 events = self._llm.aquery_llm_events(job.prompt, job.model, **options)
                 offered = frozenset(t.name for t in tools)
                 stopped = await read_answer(events, sink, progress, job.stop, self._tools, offered)
-                if not stopped and job.stop is not None:
-                    job.stop.close()  # written in full: nothing is left to stop
+                if not stopped:
+                    _written(job)
         except StreamInterrupted as exc:
+            _written(job)
             partial = exc.partial_text or "".join(progress.text)
             # Remember first: the model was paid for, even if Telegram then fails us.
             saved = await job.save(partial, job.model, ()) if partial.strip() else False
@@ -229,6 +243,7 @@ class ChatService:
             await self._record_messages(job, sink, saved, ids)
             return ChatOutcome.PARTIAL
         except LLMError as exc:
+            _written(job)
             log.info("chat: model error for user %s: %s", job.user_id, exc.kind)
             await sink.fail(ChatFailure(exc))
             return ChatOutcome.FAILED

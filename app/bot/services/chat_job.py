@@ -56,6 +56,10 @@ class AnswerSink(Protocol):
         message then waits for the end of the call, where the usage is."""
         ...
 
+    def close(self) -> None:
+        """The answer is over, however it ended: nothing more (no "typing…") may follow."""
+        ...
+
     async def supersede(self, message_id: int) -> None:
         """A newer answer took over: ``message_id`` carried the previous one's buttons."""
         ...
