@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,6 +110,16 @@ def start_bot(tg: TelegramEmulator, fake_llm: FakeOpenAI) -> StartBot:
 async def running(start_bot: StartBot) -> AsyncIterator[Running]:
     async with start_bot() as r:
         yield r
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
+    """Until ``check()`` holds (10 s at most): for usage records, which follow their
+    answers (the end of a model call is read after the final went out)."""
+    for _ in range(500):
+        if await check():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"not within 10 s: {what}")
 
 
 async def usage_recorded(storage: Storage, count: int) -> None:

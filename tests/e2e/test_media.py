@@ -7,7 +7,14 @@ from __future__ import annotations
 from app.bot.services.media_settings import MediaLimits
 from app.llm import AccessSettings, MediaSettings
 from app.llm.audio_format import detect
-from tests.e2e.conftest import ADMIN_ID, FRIEND_ID, STRANGER_ID, Running, StartBot
+from tests.e2e.conftest import (
+    ADMIN_ID,
+    FRIEND_ID,
+    STRANGER_ID,
+    Running,
+    StartBot,
+    eventually,
+)
 from tests.fakes.openai_media import FAKE_OGG, tiny_png
 from tests.media.files import broken_pdf, make_docx, make_mp3, make_pdf, make_wav
 from tests.tg_emulator.server import TelegramEmulator
@@ -103,9 +110,12 @@ async def test_pdf_is_read_and_asked_about_then_followed_up(running: Running) ->
     await tg.wait_for_message(friend.id, lambda m: m.text == "echo: and the revenue?")
     history = " ".join(str(m["content"]) for m in fake.chat_requests[-1].messages)
     assert "The launch code is 4242." in history
-    await running.storage.usage_sink.flush()
-    kinds = {k.kind for k in await running.storage.stats.per_kind()}
-    assert {"document", "chat"} <= kinds
+
+    async def both_kinds() -> bool:  # the answer's record follows it
+        kinds = {k.kind for k in await running.storage.stats.per_kind()}
+        return {"document", "chat"} <= kinds
+
+    await eventually(both_kinds, "document and chat usage recorded")
 
 
 async def test_docx_without_caption_is_summarized(running: Running) -> None:
@@ -303,7 +313,12 @@ async def test_each_kind_is_counted_in_stats_csv_and_chart(running: Running) -> 
     await tg.wait_for_message(admin.id, lambda m: m.text.startswith("echo:"))
     await admin.send("/image a cat")
     await tg.wait_for_message(admin.id, lambda m: m.kind == "photo")
-    await running.storage.usage_sink.flush()
+
+    async def all_recorded() -> bool:  # the answers' records follow them
+        rows = {k.kind: k for k in await running.storage.stats.per_kind()}
+        return len(rows) == 5 and rows["chat"].requests == 2
+
+    await eventually(all_recorded, "every kind's usage recorded")
     rows = {k.kind: k for k in await running.storage.stats.per_kind()}
     assert set(rows) == {"chat", "transcription", "speech", "image", "document"}
     assert rows["chat"].requests == 2 and rows["image"].requests == 1

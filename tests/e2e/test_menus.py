@@ -63,7 +63,7 @@ async def test_stats_for_admins_only(running: Running) -> None:
     admin = tg.user(ADMIN_ID, "Ada")
     await friend.send("count me")
     await tg.wait_for_message(friend.id, lambda m: m.text == "echo: count me")
-    await running.storage.usage_sink.flush()
+    await usage_recorded(running.storage, 1)  # the record follows the answer
 
     await friend.send("/stats")
     denied = await tg.wait_for_message(friend.id)

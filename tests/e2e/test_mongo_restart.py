@@ -116,6 +116,7 @@ async def test_state_survives_database_and_bot_restarts(
         async with bot_on_process(tg, fake_llm, proc, db, **settings) as app:
             assert await app.storage.users.is_approved(STRANGER_ID)
             await _check_state(tg, fake_llm, "and after the bot restart?")
+            await usage_recorded(app.storage, usage_before + 2)  # the record follows the answer
             assert await app.storage.usage_sink.flush(timeout=10)
             # every model call of both runs is recorded, none twice
             assert await app.storage.usage.count() == usage_before + 2
