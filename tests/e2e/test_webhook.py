@@ -266,18 +266,37 @@ async def test_throughput_two_instances_vs_one(
 
         # On a loaded machine the burst above can run a storage call past its 600 ms timeout
         # and trip an instance's breaker; an exchange answered while it is open is not
-        # stored, by design. The history check below is about alternating instances.
+        # stored, by design. The history check below is about alternating instances, so it
+        # starts once the burst's storage work is done: its titles (one per conversation)
+        # and its usage records (which follow their answers), then the breakers closed.
         for instance in (a, b):
-            assert await instance.app.storage.breaker.wait_available(timeout=15)
+            await instance.app.chat_service.titles.drain()
+            assert await instance.app.storage.usage_sink.flush(timeout=30)
         # Sequential latency of one user's conversation alternating over both instances.
+        # SecantusDB on a loaded 2-core machine sometimes stalls for longer than the storage
+        # timeout; pymongo then resets its pool and the breaker opens, and the exchanges
+        # answered meanwhile are not stored, by design. That is not what this part is
+        # about: on a stall (a breaker trip, counted) it starts over with a fresh
+        # conversation, and the whole-history check must hold on a run without one.
         tg.deliver_to([a.url, b.url], secret_token=SECRET)
-        friend = tg.user(FRIEND_ID, "Fred")
-        latencies = []
-        for i in range(20):
-            started = time.perf_counter()
-            await friend.send(f"turn {i}")
-            await tg.wait_for_message(friend.id, lambda m, i=i: m.text == f"echo: turn {i}")
-            latencies.append((time.perf_counter() - started) * 1000)
+        latencies: list[float] = []
+        tripped: list[int] = []
+        for attempt in range(3):
+            for instance in (a, b):
+                assert await instance.app.storage.breaker.wait_available(timeout=15)
+            trips = [instance.app.storage.breaker.trips for instance in (a, b)]
+            friend = tg.user(30_000 + attempt, "Fred")
+            latencies = []
+            for i in range(20):
+                started = time.perf_counter()
+                await friend.send(f"turn {i}")
+                await tg.wait_for_message(friend.id, lambda m, i=i: m.text == f"echo: turn {i}")
+                latencies.append((time.perf_counter() - started) * 1000)
+            tripped = [i.app.storage.breaker.trips - t for i, t in zip((a, b), trips, strict=True)]
+            if not any(tripped):
+                break
+            log.warning("the database stalled during attempt %d (trips %s)", attempt, tripped)
+        assert not any(tripped), "the database stalled in all 3 attempts"
         # the last prompt carries the whole alternating conversation
         last = fake_llm.chat_requests[-1].messages
         assert len(last) >= 2 * 19 + 1, [m["content"][:30] for m in last]
