@@ -15,8 +15,8 @@ that would otherwise go unused:
 - an answer that found no spare budget for its "typing…" queues for it
   (:meth:`PriorityLimiter.first_sign_turn`): the queue is served in arrival order from spare
   budget as soon as it exists, finals still first, and no other preview is shown while
-  anybody waits in it. So when 30 people write at once, all 30 see a sign of life within a
-  second, instead of the budget the first typings left going to previews and finals.
+  anybody waits in it. So those beyond the burst see "typing…" as soon as the budget
+  allows, instead of nothing until their answer's text comes.
 
 Spare budget also needs spare CPU: while the event loop is saturated or answers wait for
 their turn (:class:`app.bot.loop_load.LoopLoad`) only an answer's first sign of life is
@@ -113,11 +113,13 @@ class PriorityLimiter(AdaptiveLimiter):
             return False  # they are served first, in their order
         return self._room(first=first) and (first or not self.load.shedding())
 
+    def _ceiling(self, *, first: bool) -> float:
+        """How full the bucket may get with previews (first signs may take more)."""
+        return max(1.0, self.max_rate * (self.first_share if first else self.spare_share))
+
     def _room(self, *, first: bool) -> bool:
         self._leak()
-        share = self.first_share if first else self.spare_share
-        ceiling = max(1.0, self.max_rate * share)
-        return not self.finals_waiting() and self._level + 1 <= ceiling
+        return not self.finals_waiting() and self._level + 1 <= self._ceiling(first=first)
 
     def try_acquire_spare(self, *, first: bool = False) -> bool:
         """Take one unit for a preview if that cannot delay any final message."""
@@ -172,7 +174,7 @@ class PriorityLimiter(AdaptiveLimiter):
             return
         # Finals waiting: look again once one of them could have gone; else when the bucket
         # has leaked the unit that is missing.
-        missing = self._level + 1 - max(1.0, self.max_rate * self.first_share)
+        missing = self._level + 1 - self._ceiling(first=True)
         delay = max(missing, 1.0 if self.finals_waiting() else 0.0) / self._rate_per_sec
         self._first_timer = self._loop.call_later(delay, self._serve_first_signs)
 

@@ -176,8 +176,7 @@ class AnswerStreamer:
         """Deliver the whole answer (rendered, split) and return the messages it now occupies.
         ``header`` goes above the answer (the collapsed reasoning), ``reply_markup`` under
         its last part."""
-        self._done = True
-        self._typing.give_up()
+        self.close()
         self.text_so_far = final_text
         await self._typing.sent()
         parts = await compose_final(
@@ -198,8 +197,7 @@ class AnswerStreamer:
     @handles_own_flood_control
     async def fail(self, error_text: str) -> None:
         """Replace the preview with ``error_text`` (or send it). Never raises."""
-        self._done = True
-        self._typing.give_up()
+        self.close()
         await self._typing.sent()
         part = RenderedPart(error_text, [])
         try:

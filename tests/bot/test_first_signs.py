@@ -20,6 +20,12 @@ def drained(rate: float = 20.0) -> PriorityLimiter:
     return limiter
 
 
+def answer_without_budget() -> tuple[FakeSession, PriorityLimiter, AnswerStreamer]:
+    session, limiter = FakeSession(), drained()
+    bot = Bot(token="42:TEST", session=session)
+    return session, limiter, AnswerStreamer(bot, 7, private=True, limiter=limiter)
+
+
 async def test_first_signs_are_served_in_arrival_order_as_the_bucket_leaks() -> None:
     limiter = drained()
     order: list[int] = []
@@ -72,9 +78,7 @@ async def test_a_turn_cancelled_after_it_came_returns_its_unit() -> None:
 
 
 async def test_an_answer_without_spare_budget_shows_typing_in_its_turn() -> None:
-    session = FakeSession()
-    limiter = drained()
-    s = AnswerStreamer(Bot(token="42:TEST", session=session), 7, private=True, limiter=limiter)
+    session, _limiter, s = answer_without_budget()
     await s.start()
     assert session.methods() == []  # no budget now: queued, not dropped
     turn = s._typing._turn
@@ -87,9 +91,7 @@ async def test_an_answer_without_spare_budget_shows_typing_in_its_turn() -> None
 
 
 async def test_an_answer_finished_before_its_turn_gives_the_turn_up() -> None:
-    session = FakeSession()
-    limiter = drained()
-    s = AnswerStreamer(Bot(token="42:TEST", session=session), 7, private=True, limiter=limiter)
+    session, limiter, s = answer_without_budget()
     await s.start()
     await s.finish("Quick.")
     await asyncio.sleep(0.2)  # several units leak meanwhile
@@ -100,9 +102,7 @@ async def test_an_answer_finished_before_its_turn_gives_the_turn_up() -> None:
 
 
 async def test_the_turn_ends_with_the_update_that_queued_it() -> None:
-    session = FakeSession()
-    limiter = drained()
-    s = AnswerStreamer(Bot(token="42:TEST", session=session), 7, private=True, limiter=limiter)
+    session, limiter, s = answer_without_budget()
 
     async def update_that_fails() -> None:
         await s.start()
@@ -117,9 +117,7 @@ async def test_the_turn_ends_with_the_update_that_queued_it() -> None:
 
 async def test_a_closed_answer_gets_no_typing_after_it() -> None:
     # The update failed after start(); its error reply went out in the same task.
-    session = FakeSession()
-    limiter = drained()
-    s = AnswerStreamer(Bot(token="42:TEST", session=session), 7, private=True, limiter=limiter)
+    session, limiter, s = answer_without_budget()
     await s.start()
     s.close()
     await asyncio.sleep(0.2)  # several units leak meanwhile

@@ -58,8 +58,8 @@ SYSTEM_PROMPT = (
 
 
 def _written(job: AnswerJob) -> None:
-    """The model is done with this answer (whole, cut off or failed): a /stop from now on
-    has nothing to stop and says so."""
+    """The model is done with this answer (whole, cut off, failed or stopped): a /stop
+    from now on has nothing to stop and says so."""
     if job.stop is not None:
         job.stop.close()
 
@@ -224,13 +224,15 @@ class ChatService:
                     options["tools"] = list(tools)
                     if job.tool_rounds is not None:
                         options["max_tool_rounds"] = job.tool_rounds
-                events = self._llm.aquery_llm_events(job.prompt, job.model, **options)
                 offered = frozenset(t.name for t in tools)
-                stopped = await read_answer(events, sink, progress, job.stop, self._tools, offered)
-                if not stopped:
+                try:
+                    events = self._llm.aquery_llm_events(job.prompt, job.model, **options)
+                    stopped = await read_answer(
+                        events, sink, progress, job.stop, self._tools, offered
+                    )
+                finally:
                     _written(job)
         except StreamInterrupted as exc:
-            _written(job)
             partial = exc.partial_text or "".join(progress.text)
             # Remember first: the model was paid for, even if Telegram then fails us.
             saved = await job.save(partial, job.model, ()) if partial.strip() else False
@@ -243,7 +245,6 @@ class ChatService:
             await self._record_messages(job, sink, saved, ids)
             return ChatOutcome.PARTIAL
         except LLMError as exc:
-            _written(job)
             log.info("chat: model error for user %s: %s", job.user_id, exc.kind)
             await sink.fail(ChatFailure(exc))
             return ChatOutcome.FAILED
