@@ -5,10 +5,13 @@ COPY --from=ghcr.io/astral-sh/uv:0.9 /uv /usr/local/bin/uv
 ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never
 WORKDIR /srv
 COPY pyproject.toml uv.lock README.md ./
-RUN uv sync --frozen --no-dev --no-install-project
+COPY packages/llmdoor/pyproject.toml packages/llmdoor/README.md ./packages/llmdoor/
+RUN uv sync --frozen --no-dev --no-install-workspace
+# The provider (a workspace member) goes into the venv as a plain wheel, not a link.
+COPY packages ./packages
 COPY app ./app
 COPY locales ./locales
-RUN uv sync --frozen --no-dev \
+RUN uv sync --frozen --no-dev --no-editable \
  && .venv/bin/pybabel compile -d locales -D messages
 
 # Runtime stage: the virtualenv and the code only, as an unprivileged user.

@@ -65,7 +65,7 @@ def main() -> int:
     from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
     from pymongo.errors import OperationFailure, PyMongoError
 
-    from app.bot.runner import run
+    from app.bot.run.runner import run
     from app.storage.errors import StorageUnavailable
 
     try:

@@ -22,12 +22,12 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from app.bot.services.conversation_settings import ConversationSettings
-from app.bot.services.media_settings import MediaLimits
-from app.llm.access import AccessSettings
-from app.llm.media_settings import MediaSettings
-from app.llm.settings import LLMSettings
-from app.llm.tools.settings import ToolSettings, tool_settings_problems
+from app.services.conversations.settings import ConversationSettings
+from app.services.media.limits import MediaLimits
+from llmdoor.access import AccessSettings
+from llmdoor.media.settings import MediaSettings
+from llmdoor.settings import LLMSettings
+from llmdoor.tools.settings import ToolSettings, tool_settings_problems
 
 
 class ConfigError(RuntimeError):

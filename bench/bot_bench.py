@@ -44,8 +44,8 @@ import aiohttp  # noqa: E402
 from aiogram import Dispatcher, Router  # noqa: E402
 from aiogram.types import Message  # noqa: E402
 
+from app.bot.delivery.priority_limiter import DEFAULT_BURST_SECONDS  # noqa: E402
 from app.bot.factory import create_app  # noqa: E402
-from app.bot.priority_limiter import DEFAULT_BURST_SECONDS  # noqa: E402
 from app.config import (  # noqa: E402
     BotSettings,
     Settings,
@@ -53,8 +53,8 @@ from app.config import (  # noqa: E402
     TelegramSettings,
     WebhookSettings,
 )
-from app.llm import AccessSettings, LLMSettings, warm_up  # noqa: E402
 from app.storage import open_memory_storage  # noqa: E402
+from llmdoor import AccessSettings, LLMSettings, warm_up  # noqa: E402
 from tests.fakes.openai_server import (  # noqa: E402
     FakeOpenAI,
     RecordedRequest,

@@ -1,4 +1,4 @@
-"""How much does app.llm add on top of a raw litellm.acompletion? (prints, never asserts)
+"""How much does llmdoor add on top of a raw litellm.acompletion? (prints, never asserts)
 
     uv run python bench/llm_overhead.py [--calls 200] [--concurrency 50]
 
@@ -24,8 +24,8 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.llm import InMemoryUsageSink, LLMProvider, LLMSettings  # noqa: E402
-from app.llm._litellm import _litellm  # noqa: E402
+from llmdoor import InMemoryUsageSink, LLMProvider, LLMSettings  # noqa: E402
+from llmdoor.calls.runtime import _litellm  # noqa: E402
 from tests.fakes.openai_server import FakeOpenAI  # noqa: E402
 
 MODEL = "openai/gpt-4o-mini"  # priced in litellm's map, so cost lookup is included
@@ -41,10 +41,10 @@ def fresh_process_seconds(code: str) -> float:
 
 def import_and_warm_up_times() -> tuple[float, float]:
     import_s = fresh_process_seconds(
-        "import time; t = time.perf_counter(); import app.llm; print(time.perf_counter() - t)"
+        "import time; t = time.perf_counter(); import llmdoor; print(time.perf_counter() - t)"
     )
     warm_s = fresh_process_seconds(
-        "import app.llm, time; t = time.perf_counter(); app.llm.warm_up(); "
+        "import llmdoor, time; t = time.perf_counter(); llmdoor.warm_up(); "
         "print(time.perf_counter() - t)"
     )
     return import_s, warm_s
@@ -65,14 +65,14 @@ async def timed_concurrent(fn: Callable[[], Awaitable[object]], n: int) -> float
 
 def report(label: str, raw_ms: float, ours_ms: float, unit: str) -> None:
     print(
-        f"{label:<34} raw {raw_ms:8.2f} {unit}   app.llm {ours_ms:8.2f} {unit}   "
+        f"{label:<34} raw {raw_ms:8.2f} {unit}   llmdoor {ours_ms:8.2f} {unit}   "
         f"ratio {ours_ms / raw_ms:5.2f}x   (+{ours_ms - raw_ms:6.2f} {unit})"
     )
 
 
 async def main(calls: int, concurrency: int, rounds: int) -> None:
     import_s, warm_s = import_and_warm_up_times()
-    print(f"import app.llm (fresh process):     {import_s * 1000:8.1f} ms")
+    print(f"import llmdoor (fresh process):     {import_s * 1000:8.1f} ms")
     print(f"first warm_up() (imports litellm):  {warm_s * 1000:8.1f} ms")
 
     lit = _litellm()

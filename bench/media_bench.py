@@ -3,10 +3,10 @@
     uv run python bench/media_bench.py [--pages 100] [--calls 100] [--rounds 5]
 
 1. Reading a PDF of ``--pages`` pages (written by fpdf2, a few paragraphs per page):
-   pypdf's own text extraction against app.llm's read_document (caps, worker thread,
+   pypdf's own text extraction against llmdoor's read_document (caps, worker thread,
    Markdown page structure, the usage event).
 2. One transcription, all over real HTTP to the local fake OpenAI server:
-   raw ``litellm.atranscription`` against app.llm's ``atranscribe`` as the bot builds it
+   raw ``litellm.atranscription`` against llmdoor's ``atranscribe`` as the bot builds it
    (access policy, budget ledger, the storage usage sink), and the bot's whole path for a
    voice note (Telegram emulator update -> getFile + download -> transcription -> the
    quoted transcript sent back), whose extra time is mostly long polling and Bot API calls.
@@ -30,9 +30,9 @@ sys.path.insert(0, str(ROOT))
 
 from app.access import AccessAuthority  # noqa: E402
 from app.bot.factory import create_app, create_llm_provider  # noqa: E402
-from app.llm import LLMProvider, LLMSettings, warm_up  # noqa: E402
-from app.llm._litellm import _litellm  # noqa: E402
 from app.storage import open_memory_storage  # noqa: E402
+from llmdoor import LLMProvider, LLMSettings, warm_up  # noqa: E402
+from llmdoor.calls.runtime import _litellm  # noqa: E402
 from tests.e2e.conftest import FRIEND_ID, make_settings  # noqa: E402
 from tests.fakes.openai_server import FakeOpenAI  # noqa: E402
 from tests.media.files import make_pdf  # noqa: E402
@@ -59,7 +59,7 @@ async def timed(fn: Callable[[], Awaitable[object]], n: int) -> float:
     return (time.perf_counter() - start) / n * 1000
 
 
-def report(label: str, raw_ms: float, ours_ms: float, ours_name: str = "app.llm") -> None:
+def report(label: str, raw_ms: float, ours_ms: float, ours_name: str = "llmdoor") -> None:
     print(
         f"{label:<38} raw {raw_ms:9.2f} ms   {ours_name} {ours_ms:9.2f} ms   "
         f"ratio {ours_ms / raw_ms:5.2f}x   (+{ours_ms - raw_ms:7.2f} ms)"

@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from app.bot.factory import create_app  # noqa: E402
-from app.llm import AccessSettings  # noqa: E402
 from app.storage import make_fsm_storage, open_storage  # noqa: E402
+from llmdoor import AccessSettings  # noqa: E402
 from tests.e2e.test_webhook import mongo_settings  # noqa: E402
 from tests.fakes.openai_server import FakeOpenAI  # noqa: E402
 from tests.storage.mongo_server import SecantusProcess  # noqa: E402

@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.bot.rendering import render_markdown, render_preview, utf16_len
+from app.bot.rendering.markdown import render_markdown, render_preview, utf16_len
 
 LITELLM_OVERHEAD_US = 5_000.0
 

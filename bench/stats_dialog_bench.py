@@ -17,8 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.bot.charts import render_daily_chart
-from app.bot.csv_export import usage_csv
+from app.bot.dialogs.stats.charts import render_daily_chart
+from app.bot.dialogs.stats.csv_export import usage_csv
 from app.storage import StatsWindow
 from app.storage.memory import MemoryUsageRepository
 from bench.stats_bench import START, synthetic

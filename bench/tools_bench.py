@@ -27,9 +27,9 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.llm import InMemoryUsageSink, LLMProvider, LLMSettings, ensure_loaded  # noqa: E402
-from app.llm._litellm import _litellm  # noqa: E402
-from app.llm.tools import as_tool  # noqa: E402
+from llmdoor import InMemoryUsageSink, LLMProvider, LLMSettings, ensure_loaded  # noqa: E402
+from llmdoor.calls.runtime import _litellm  # noqa: E402
+from llmdoor.tools import as_tool  # noqa: E402
 from tests.fakes.openai_server import FakeOpenAI, Reply  # noqa: E402
 
 MODEL = "openai/gpt-4o-mini"  # priced: cost lookup and budget estimate included

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from app.llm import warm_up
+from llmdoor import warm_up
 from tests.fakes.openai_server import FakeOpenAI
 from tests.storage.mongo_server import MongoTarget, mongo_target
 

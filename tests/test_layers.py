@@ -1,5 +1,5 @@
 """The layering holds: imports run only downwards (bot -> access -> storage -> llm), and the
-domain services speak no Telegram (app/access and app/bot/services import no aiogram)."""
+domain services speak no Telegram (app/access and app import no aiogram)."""
 
 from __future__ import annotations
 

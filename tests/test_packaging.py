@@ -22,7 +22,7 @@ from aiohttp import web
 from pydantic_settings import BaseSettings
 
 from app.bot.factory import create_app
-from app.bot.webhook import create_webhook_app
+from app.bot.run.webhook import create_webhook_app
 from app.config import Settings, TelegramSettings, WebhookSettings
 from app.storage import open_memory_storage
 
@@ -311,7 +311,7 @@ def test_readme_has_deploy_and_scaling_sections() -> None:
 def test_heartbeat_stops_when_telegram_stops_answering(tmp_path: Path) -> None:
     import time
 
-    from app.bot.liveness import LastContact, beat
+    from app.bot.run.liveness import LastContact, beat
 
     contact = LastContact()
     path = tmp_path / "heartbeat"

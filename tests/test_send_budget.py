@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from app.bot.send_budget import AdaptiveLimiter, SharedSendBudget
-from app.bot.streaming import make_bot_limiter
+from app.bot.delivery.send_budget import AdaptiveLimiter, SharedSendBudget
+from app.bot.delivery.streaming import make_bot_limiter
 from app.storage import open_memory_storage
 from app.storage.errors import StorageUnavailable
 

@@ -1,6 +1,6 @@
 """The one authority on who may do what in the bot, built once in ``create_app``.
 
-It wraps ``app.llm.access.AccessPolicy`` (the rule the library applies too) with the bot's
+It wraps ``llmdoor.access.AccessPolicy`` (the rule the library applies too) with the bot's
 storage: approvals and budgets come from the user record the middleware already loaded,
 and ``@username`` entries of the settings are bound to ids in storage. Dialogs, commands,
 middlewares, the budget and the LLM provider all ask this object; none re-derives a role.
@@ -8,8 +8,8 @@ middlewares, the budget and the LLM provider all ask this object; none re-derive
 
 from __future__ import annotations
 
-from app.llm.access import AccessPolicy, AccessSettings, Caller, Role
 from app.storage import Storage, UserRecord
+from llmdoor.access import AccessPolicy, AccessSettings, Caller, Role
 
 
 class AccessAuthority:

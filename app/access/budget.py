@@ -1,4 +1,4 @@
-"""Daily budgets as a hard limit: the storage-backed ``BudgetGuard`` of ``app.llm``.
+"""Daily budgets as a hard limit: the storage-backed ``BudgetGuard`` of ``llmdoor``.
 
 Before a model call the provider asks to reserve the call's worst-case cost; the ledger adds
 it to the user's counter for the UTC day in one atomic storage operation that refuses when
@@ -13,11 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from app.llm.access import Caller
-from app.llm.budget import NO_HOLD, BudgetHold
-from app.llm.errors import BudgetExceeded, BudgetUnavailable
 from app.storage import SpendRepository
 from app.storage.errors import StorageUnavailable
+from llmdoor.access import Caller
+from llmdoor.budget import NO_HOLD, BudgetHold
+from llmdoor.errors import BudgetExceeded, BudgetUnavailable
 
 log = logging.getLogger(__name__)
 

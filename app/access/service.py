@@ -16,8 +16,8 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from app.access.authority import AccessAuthority
-from app.llm.access import Role
 from app.storage import AccessRequest, AdminCard, RequestStatus, Storage, UserRecord
+from llmdoor.access import Role
 
 log = logging.getLogger(__name__)
 

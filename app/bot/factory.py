@@ -12,44 +12,44 @@ from aiogram.fsm.storage.base import BaseStorage
 from aiogram.utils.i18n import I18n, gettext
 
 from app.access import AccessAuthority, AccessService, LedgerBudget, RefusalThrottle
+from app.bot.access.gate import AccessGateMiddleware
+from app.bot.access.notify import AccessNotifier
+from app.bot.access.requests import create_access_requests_router
+from app.bot.account.commands import create_commands_router
+from app.bot.account.preferences import create_preferences_router
+from app.bot.chat.controls import create_answer_controls_router
+from app.bot.chat.router import create_chat_router
+from app.bot.delivery.flood import install_flood_control
+from app.bot.delivery.response_models import install_response_models
+from app.bot.delivery.send_budget import SharedSendBudget
+from app.bot.delivery.streaming import make_bot_limiter
+from app.bot.delivery.telegram import create_bot as create_bot
 from app.bot.dialogs import create_dialogs_router, register_dialog_error_handlers, setup_menus
 from app.bot.errors import create_errors_router
-from app.bot.flood import install_flood_control
 from app.bot.i18n import UserLocaleMiddleware, create_i18n
-from app.bot.loop_load import LoopLoad
-from app.bot.middlewares.access_gate import AccessGateMiddleware
+from app.bot.media.commands import create_media_commands_router
+from app.bot.media.router import create_media_router
 from app.bot.middlewares.inflight import InFlightUpdates
 from app.bot.middlewares.intake import UpdateIntake
 from app.bot.middlewares.user_context import UserContextMiddleware
-from app.bot.notify.access import AccessNotifier
-from app.bot.response_models import install_response_models
-from app.bot.routers.access_requests import create_access_requests_router
-from app.bot.routers.answer_controls import create_answer_controls_router
-from app.bot.routers.chat import create_chat_router
-from app.bot.routers.commands import create_commands_router
-from app.bot.routers.media import create_media_router
-from app.bot.routers.media_commands import create_media_commands_router
-from app.bot.routers.preferences import create_preferences_router
-from app.bot.send_budget import SharedSendBudget
-from app.bot.services.admission import AnswerGate
-from app.bot.services.answer_controls import AnswerControls
-from app.bot.services.chat import ChatService
-from app.bot.services.conversations import ConversationService
-from app.bot.services.export import ExportService
-from app.bot.services.media import MediaService
-from app.bot.services.models import ModelService
-from app.bot.services.personas import PersonaService
-from app.bot.services.running import RunningAnswers
-from app.bot.services.spend import SpendService
-from app.bot.services.titles import TitleService
-from app.bot.services.tools import ToolService
-from app.bot.streaming import make_bot_limiter
-from app.bot.telegram import create_bot as create_bot
 from app.bot.workflow import Services
 from app.config import ConfigError as ConfigError
 from app.config import Settings
-from app.llm import LLMProvider
+from app.services.chat.admission import AnswerGate
+from app.services.chat.controls import AnswerControls
+from app.services.chat.load import LoopLoad
+from app.services.chat.running import RunningAnswers
+from app.services.chat.service import ChatService
+from app.services.chat.titles import TitleService
+from app.services.conversations.export import ExportService
+from app.services.conversations.personas import PersonaService
+from app.services.conversations.service import ConversationService
+from app.services.media.service import MediaService
+from app.services.models import ModelService
+from app.services.spend import SpendService
+from app.services.tools import ToolService
 from app.storage import Storage
+from llmdoor import LLMProvider
 
 
 def create_llm_provider(
@@ -118,10 +118,10 @@ class BotApp:
     chat_service: ChatService
     i18n: I18n
     inflight: InFlightUpdates
-    # This instance's share of the bot-wide send budget; started/stopped by app.bot.lifecycle.
+    # This instance's share of the bot-wide send budget; started/stopped by app.bot.run.lifecycle.
     send_budget: SharedSendBudget
     intake: UpdateIntake
-    # Built-in tools and MCP servers (started/stopped by app.bot.lifecycle).
+    # Built-in tools and MCP servers (started/stopped by app.bot.run.lifecycle).
     tools: ToolService | None = None
 
 

@@ -13,20 +13,20 @@ from aiolimiter import AsyncLimiter
 
 if TYPE_CHECKING:
     from app.access import AccessAuthority, AccessService
-    from app.bot.notify.access import AccessNotifier
-    from app.bot.services.answer_controls import AnswerControls
-    from app.bot.services.chat import ChatService
-    from app.bot.services.conversations import ConversationService
-    from app.bot.services.export import ExportService
-    from app.bot.services.media import MediaService
-    from app.bot.services.models import ModelService
-    from app.bot.services.personas import PersonaService
-    from app.bot.services.running import RunningAnswers
-    from app.bot.services.spend import SpendService
-    from app.bot.services.tools import ToolService
+    from app.bot.access.notify import AccessNotifier
     from app.config import Settings
-    from app.llm import LLMProvider
+    from app.services.chat.controls import AnswerControls
+    from app.services.chat.running import RunningAnswers
+    from app.services.chat.service import ChatService
+    from app.services.conversations.export import ExportService
+    from app.services.conversations.personas import PersonaService
+    from app.services.conversations.service import ConversationService
+    from app.services.media.service import MediaService
+    from app.services.models import ModelService
+    from app.services.spend import SpendService
+    from app.services.tools import ToolService
     from app.storage import Storage
+    from llmdoor import LLMProvider
 
 
 class Services(TypedDict):

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator, Collection, Sequence
 from datetime import date, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
-from app.llm.usage import UsageEvent
 from app.storage.models import (
     COST_DECIMALS,
     DEFAULT_MAX_TURNS,
@@ -38,6 +37,7 @@ from app.storage.models import (
     utc_ms,
 )
 from app.storage.rollups import Rollup
+from llmdoor.usage import UsageEvent
 
 # ---------------------------------------------------------------------------- repositories
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from app.llm.usage import UsageSink
 from app.storage.base import (
     AccessRequestRepository,
     Backend,
@@ -19,6 +18,7 @@ from app.storage.base import (
 )
 from app.storage.breaker import CircuitBreaker
 from app.storage.tools import ToolRepository
+from llmdoor.usage import UsageSink
 
 
 class Storage:
@@ -66,7 +66,7 @@ class Storage:
 
             tools = MemoryToolRepository()
         self.tools: ToolRepository = tools
-        # The sink to hand to app.llm: a failed write is buffered and retried, never lost.
+        # The sink to hand to llmdoor: a failed write is buffered and retried, never lost.
         self.usage_sink = usage_sink
         self._closer = closer
         # Every repository above goes through it (see app.storage.guard); always present

@@ -19,10 +19,10 @@ from collections import deque
 
 from bson import ObjectId
 
-from app.llm.usage import UsageEvent
 from app.storage.base import UsageRecord, UsageRepository
 from app.storage.breaker import CircuitBreaker
 from app.storage.errors import StorageUnavailable
+from llmdoor.usage import UsageEvent
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from app.llm.usage import UsageEvent
+from llmdoor.usage import UsageEvent
 
 Backend = Literal["memory", "mongodb"]
 RequestStatus = Literal["pending", "approved", "denied", "revoked"]

@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from app.access import AccessAuthority
-from app.llm.access import AccessSettings, Role
 from app.storage import Storage, open_memory_storage
+from llmdoor.access import AccessSettings, Role
 
 BOSS_ID, IMPOSTOR_ID = 10, 66
 

@@ -9,11 +9,11 @@ from datetime import UTC, date, datetime
 import pytest
 
 from app.access import LedgerBudget
-from app.llm.access import Caller, Role
-from app.llm.budget import BudgetGuard
-from app.llm.errors import BudgetExceeded
 from app.storage import Storage, open_memory_storage
 from app.storage.errors import StorageUnavailable
+from llmdoor.access import Caller, Role
+from llmdoor.budget import BudgetGuard
+from llmdoor.errors import BudgetExceeded
 
 NOW = datetime(2026, 11, 25, 15, 30, tzinfo=UTC)
 TODAY = NOW.date()

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from app.bot.services.answer_stream import AnswerProgress, read_answer
-from app.llm import StreamFinished, TextDelta, ToolFinished, ToolStarted
-from app.llm.events import StreamEvent
+from app.services.chat.answer_stream import AnswerProgress, read_answer
+from llmdoor import StreamFinished, TextDelta, ToolFinished, ToolStarted
+from llmdoor.events import StreamEvent
 
 
 class Counter:

@@ -1,4 +1,4 @@
-"""app.bot.services.call_ends: the end of a call whose answer was delivered runs with the
+"""app.services.chat.call_ends: the end of a call whose answer was delivered runs with the
 conversation's lock free, the next answer starts only after it, and the update that
 started it waits for it (and cancels it when the update itself is cancelled)."""
 
@@ -8,8 +8,8 @@ import asyncio
 
 import pytest
 
-from app.bot.services.call_ends import AnswerLock, end_later, holding
-from app.bot.services.running import RunningAnswers
+from app.services.chat.call_ends import AnswerLock, end_later, holding
+from app.services.chat.running import RunningAnswers
 
 
 async def test_the_lock_is_free_while_the_call_ends_and_the_next_answer_waits_for_it() -> None:
@@ -56,7 +56,7 @@ async def test_cancelling_the_update_cancels_the_end_of_its_call() -> None:
         try:
             await asyncio.Event().wait()
         except asyncio.CancelledError:
-            cancelled.append(True)  # app.llm records the call as partial here
+            cancelled.append(True)  # llmdoor records the call as partial here
             raise
         finally:
             ended.set()

@@ -8,17 +8,17 @@ from datetime import UTC, datetime
 
 import pytest
 
-from app.bot.services.chat_job import ReplyContext
-from app.bot.services.context import MAX_QUOTE_CHARS, with_reply
-from app.bot.services.conversations import ConversationKey, ConversationService
-from app.bot.services.export import ExportService
-from app.bot.services.personas import (
+from app.services.chat.context import MAX_QUOTE_CHARS, with_reply
+from app.services.chat.job import ReplyContext
+from app.services.chat.titles import clean_title, fallback_title
+from app.services.conversations.export import ExportService
+from app.services.conversations.personas import (
     BUILTINS,
     MAX_PROMPT_CHARS,
     PersonaProblem,
     PersonaService,
 )
-from app.bot.services.titles import clean_title, fallback_title
+from app.services.conversations.service import ConversationKey, ConversationService
 from app.storage import Conversation, Storage, Turn, open_memory_storage
 
 
@@ -281,8 +281,8 @@ class _HangingLLM:
 
 
 async def test_titles_in_flight_are_cancelled_at_shutdown(storage: Storage) -> None:
-    from app.bot.services.titles import TitleService
-    from app.llm.access import Caller, Role
+    from app.services.chat.titles import TitleService
+    from llmdoor.access import Caller, Role
 
     llm = _HangingLLM()
     titles = TitleService(storage, llm, enabled=True)  # type: ignore[arg-type]
@@ -302,7 +302,7 @@ async def test_titles_in_flight_are_cancelled_at_shutdown(storage: Storage) -> N
 
 
 async def test_search_pages_and_says_when_capped(storage: Storage) -> None:
-    from app.bot.services.conversations import PAGE_SIZE, SEARCH_LIMIT
+    from app.services.conversations.service import PAGE_SIZE, SEARCH_LIMIT
 
     convs = service(storage)
     key = ConversationKey(9, 9)

@@ -8,8 +8,8 @@ import asyncio
 
 from aiogram import Bot
 
-from app.bot.priority_limiter import PriorityLimiter, take_spare
-from app.bot.streaming import AnswerStreamer
+from app.bot.delivery.priority_limiter import PriorityLimiter, take_spare
+from app.bot.delivery.streaming import AnswerStreamer
 from tests.bot.fake_session import FakeSession
 
 

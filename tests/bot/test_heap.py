@@ -1,4 +1,4 @@
-"""app.bot.heap: the start-up heap is frozen once the warm-up is done, also after a failed
+"""app.bot.run.heap: the start-up heap is frozen once the warm-up is done, also after a failed
 warm-up. (That the bot's own process does it: tests/process/test_shutdown_grace.py.)"""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from app.bot.heap import freeze_heap_after
+from app.bot.run.heap import freeze_heap_after
 
 
 @pytest.fixture

@@ -9,10 +9,10 @@ import time
 
 import pytest
 
-from app.bot.loop_load import LoopLoad, NeverBusy
-from app.bot.priority_limiter import PriorityLimiter, take_spare
-from app.bot.services.admission import AnswerGate
-from app.bot.services.titles import TitleService
+from app.bot.delivery.priority_limiter import PriorityLimiter, take_spare
+from app.services.chat.admission import AnswerGate
+from app.services.chat.load import LoopLoad, NeverBusy
+from app.services.chat.titles import TitleService
 
 
 class Switch(LoopLoad):

@@ -8,11 +8,11 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from app.bot.services.media import Feature, FeatureOff, MediaService
-from app.bot.services.media_settings import MediaLimits
-from app.llm import LLMProvider, LLMSettings, MediaSettings, ensure_loaded
-from app.llm.access import Role
+from app.services.media.limits import MediaLimits
+from app.services.media.service import Feature, FeatureOff, MediaService
 from app.storage import Storage, open_memory_storage
+from llmdoor import LLMProvider, LLMSettings, MediaSettings, ensure_loaded
+from llmdoor.access import Role
 from tests.fakes.openai_server import FakeOpenAI
 
 
@@ -62,7 +62,7 @@ async def test_a_gateway_whose_list_is_unknown_offers_every_media_feature(
 async def test_start_up_log_says_which_media_features_are_off_and_why(
     storage: Storage, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from app.bot.lifecycle import log_media_features
+    from app.bot.run.lifecycle import log_media_features
 
     media_settings = MediaSettings(
         transcribe_model="openai/house-whisper",  # litellm knows no price
@@ -71,7 +71,7 @@ async def test_start_up_log_says_which_media_features_are_off_and_why(
     )
     llm = LLMProvider(LLMSettings(api_base=None), media=media_settings)
     keyed = MediaService(storage, llm, MediaLimits(), env={"OPENAI_API_KEY": "sk-secret-1"})
-    with caplog.at_level(logging.INFO, logger="app.bot.lifecycle"):
+    with caplog.at_level(logging.INFO, logger="app.bot.run.lifecycle"):
         await log_media_features(keyed)
     lines = [r.getMessage() for r in caplog.records]
     assert (
@@ -85,7 +85,7 @@ async def test_start_up_log_says_which_media_features_are_off_and_why(
     assert "media: speech on (openai/tts-1)" in lines
     caplog.clear()
     keyless = MediaService(storage, llm, MediaLimits(), env={})
-    with caplog.at_level(logging.INFO, logger="app.bot.lifecycle"):
+    with caplog.at_level(logging.INFO, logger="app.bot.run.lifecycle"):
         await log_media_features(keyless)
     lines = [r.getMessage() for r in caplog.records]
     assert "media: speech is off: no API key (or local address) is set for the provider of " \

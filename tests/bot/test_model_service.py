@@ -6,17 +6,17 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from app.bot.services.models import (
+from app.services.models import (
     ModelChosen,
     ModelRefused,
     ModelService,
     ModelUnknown,
     Refusal,
 )
-from app.llm import ensure_loaded
-from app.llm.access import Role
-from app.llm.settings import LLMSettings
 from app.storage import Storage, open_memory_storage
+from llmdoor import ensure_loaded
+from llmdoor.access import Role
+from llmdoor.settings import LLMSettings
 
 OPENAI_ONLY = {"OPENAI_API_KEY": "sk-test"}
 WITH_OLLAMA = {**OPENAI_ONLY, "OLLAMA_API_BASE": "http://gpu-box:11434"}

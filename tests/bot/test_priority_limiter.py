@@ -8,10 +8,10 @@ import asyncio
 from aiogram import Bot
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, MessageEntity
 
-from app.bot.answer_parts import compose_final, join_parts, reasoning_block
-from app.bot.priority_limiter import PriorityLimiter, take_spare, wait_spare
-from app.bot.rendering import RenderedPart, utf16_len
-from app.bot.streaming import AnswerStreamer
+from app.bot.delivery.priority_limiter import PriorityLimiter, take_spare, wait_spare
+from app.bot.delivery.streaming import AnswerStreamer
+from app.bot.rendering.answer_parts import compose_final, join_parts, reasoning_block
+from app.bot.rendering.markdown import RenderedPart, utf16_len
 from tests.bot.fake_session import FakeSession
 
 
@@ -122,5 +122,5 @@ async def test_half_a_second_of_burst_and_rate_changes_keep_it() -> None:
     for _ in range(10):
         await asyncio.wait_for(limiter.acquire(), 0.05)
     assert not limiter.has_capacity()
-    limiter.set_rate(10)  # a second instance joined (app.bot.send_budget)
+    limiter.set_rate(10)  # a second instance joined (app.bot.delivery.send_budget)
     assert limiter.rate == 10 and limiter.max_rate == 5

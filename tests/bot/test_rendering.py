@@ -8,7 +8,7 @@ import re
 import pytest
 from aiogram.types import MessageEntity
 
-from app.bot.rendering import (
+from app.bot.rendering.markdown import (
     RenderedPart,
     render_markdown,
     render_plain,
@@ -158,7 +158,7 @@ def test_empty_input(md: str) -> None:
 
 
 def test_never_raises_and_falls_back_to_plain(monkeypatch: pytest.MonkeyPatch) -> None:
-    import app.bot.rendering as rendering
+    import app.bot.rendering.markdown as rendering
 
     def boom(md: str) -> tuple[str, list[MessageEntity]]:
         raise RuntimeError("converter bug")
@@ -312,7 +312,7 @@ def long_answer() -> str:
 
 def test_long_answers_render_in_pieces_as_a_whole(monkeypatch: pytest.MonkeyPatch) -> None:
     """Pieces bound the converter's cost; on ordinary answers they change nothing."""
-    import app.bot.render_pieces as render_pieces
+    import app.bot.rendering.pieces as render_pieces
 
     md = long_answer()
     cut = render_pieces.pieces(md)

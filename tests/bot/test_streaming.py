@@ -8,8 +8,8 @@ import pytest
 from aiogram import Bot
 from aiolimiter import AsyncLimiter
 
-from app.bot.rendering import utf16_len
-from app.bot.streaming import AnswerStreamer, StreamMode, stream_answer
+from app.bot.delivery.streaming import AnswerStreamer, StreamMode, stream_answer
+from app.bot.rendering.markdown import utf16_len
 from tests.bot.fake_session import (
     CANT_PARSE,
     NOT_MODIFIED,
@@ -313,7 +313,7 @@ async def test_a_final_send_is_repeated_only_when_it_surely_did_not_reach_telegr
 ) -> None:
     import aiohttp
 
-    from app.bot.stream_calls import DeliveryUncertain
+    from app.bot.delivery.stream_calls import DeliveryUncertain
 
     # The connection was never made: Telegram has not seen it, so it is sent again.
     env.session.script(

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from aiogram.utils.i18n import I18n
 
-from app.bot.tool_progress import MAX_ARGUMENT_CHARS, progress_line, sources_block
-from app.llm import ToolStarted
-from app.llm.tools import Source
+from app.bot.chat.tool_progress import MAX_ARGUMENT_CHARS, progress_line, sources_block
+from llmdoor import ToolStarted
+from llmdoor.tools import Source
 
 LOCALES = Path(__file__).resolve().parents[2] / "locales"
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from app.bot.services.tools import ToolService
-from app.llm.access import Caller, Role
-from app.llm.tools import tool
-from app.llm.tools.settings import ToolSettings
+from app.services.tools import ToolService
 from app.storage import open_memory_storage
+from llmdoor.access import Caller, Role
+from llmdoor.tools import tool
+from llmdoor.tools.settings import ToolSettings
 
 
 @tool(name="demo__secret")

@@ -22,12 +22,12 @@ from aiogram_dialog.test_tools.bot_client import FakeBot
 from app.access import AccessAuthority, AccessService, DecisionResult, RequestResult
 from app.bot.dialogs import create_dialogs_router, register_dialog_error_handlers, setup_menus
 from app.bot.middlewares.user_context import UserContextMiddleware
-from app.bot.services.models import ModelService
 from app.config import Settings
-from app.llm.access import AccessSettings
-from app.llm.catalog import PROVIDER_KEYS
-from app.llm.settings import LLMSettings
+from app.services.models import ModelService
 from app.storage import Storage, open_memory_storage
+from llmdoor.access import AccessSettings
+from llmdoor.models.catalog import PROVIDER_KEYS
+from llmdoor.settings import LLMSettings
 
 ADMIN_ID = 100
 FRIEND_ID = 200
@@ -144,8 +144,8 @@ def conversation_services(settings: Settings, storage: Storage) -> dict[str, Any
     """The chat service and the conversation, persona and export services the /chats,
     /persona and /model dialogs use (the LLM is never called by the dialogs)."""
     from app.bot.factory import create_chat_service
-    from app.bot.services.export import ExportService
-    from app.llm import LLMProvider
+    from app.services.conversations.export import ExportService
+    from llmdoor import LLMProvider
 
     chat_service = create_chat_service(settings, storage, LLMProvider(settings.llm))
     return {

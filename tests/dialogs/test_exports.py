@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from app.bot.charts import _fill_gaps, render_daily_chart
-from app.bot.csv_export import COLUMNS, usage_csv
+from app.bot.dialogs.stats.charts import _fill_gaps, render_daily_chart
+from app.bot.dialogs.stats.csv_export import COLUMNS, usage_csv
 from app.storage import DayUsage, UsageRecord
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -96,7 +96,7 @@ async def test_csv_empty_is_header_only() -> None:
 async def test_csv_stops_past_max_bytes() -> None:
     import pytest
 
-    from app.bot.csv_export import CsvTooLarge
+    from app.bot.dialogs.stats.csv_export import CsvTooLarge
 
     with pytest.raises(CsvTooLarge):
         await usage_csv(_records(1000), max_bytes=10_000)

@@ -7,7 +7,7 @@ from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram_dialog.test_tools.keyboard import InlineButtonTextLocator
 
-from app.bot.dialogs.model import ModelPick
+from app.bot.dialogs.model.dialog import ModelPick
 
 from .conftest import ADMIN_ID, FRIEND_ID, App, message_with
 

@@ -10,8 +10,8 @@ import pytest
 from aiogram.methods import SendDocument, SendPhoto
 from aiogram_dialog.test_tools.keyboard import InlineButtonTextLocator
 
-from app.llm.usage import UsageEvent
 from app.storage import Storage
+from llmdoor.usage import UsageEvent
 
 from .conftest import ADMIN_ID, FRIEND_ID, App
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from aiogram_dialog.test_tools.keyboard import InlineButtonTextLocator
 
-from app.llm.usage import UsageEvent
 from app.storage import open_memory_storage
+from llmdoor.usage import UsageEvent
 
 from .conftest import ADMIN_ID, FRIEND_ID, App
 

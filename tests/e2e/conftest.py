@@ -13,10 +13,10 @@ import pytest
 import pytest_asyncio
 
 from app.bot.factory import BotApp, create_app
-from app.bot.services.conversation_settings import ConversationSettings
 from app.config import BotSettings, Settings, StorageSettings, TelegramSettings, WebhookSettings
-from app.llm import AccessSettings, LLMSettings
+from app.services.conversations.settings import ConversationSettings
 from app.storage import Storage, open_memory_storage
+from llmdoor import AccessSettings, LLMSettings
 from tests.fakes.openai_server import FakeOpenAI
 from tests.tg_emulator.fixtures import make_bot, run_polling, running_emulator
 from tests.tg_emulator.server import TelegramEmulator

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from aiogram.types import Update
 
-from app.bot.keyboards.access import AccessDecisionCallback
-from app.llm import AccessSettings
+from app.bot.access.keyboards import AccessDecisionCallback
+from llmdoor import AccessSettings
 from tests.e2e.conftest import ADMIN_ID, FRIEND_ID, STRANGER_ID, Running, StartBot
 
 
@@ -58,7 +58,7 @@ async def test_request_approve_then_chat(running: Running) -> None:
 
 
 async def test_deny_updates_every_admin_card(start_bot: StartBot) -> None:
-    from app.llm import AccessSettings
+    from llmdoor import AccessSettings
 
     async with start_bot(access=AccessSettings(admins=f"{ADMIN_ID},101")) as running:
         tg = running.tg

@@ -6,7 +6,7 @@ the /usage footer on still sees the real figures (their answer waits for them)."
 
 from __future__ import annotations
 
-from app.bot.services.conversation_settings import ConversationSettings
+from app.services.conversations.settings import ConversationSettings
 from tests.e2e.conftest import FRIEND_ID, Running, StartBot
 from tests.e2e.test_answer_controls import BUTTONS, REGENERATE, conversation, usage_records
 from tests.e2e.test_answer_display import priced  # noqa: F401 - the fixture

@@ -7,8 +7,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from app.llm import LLMSettings
 from app.storage import Conversation, UsageRecord
+from llmdoor import LLMSettings
 from tests.e2e.conftest import ADMIN_ID, FAKE_MODEL, FRIEND_ID, Running, StartBot
 from tests.fakes.openai_server import FakeOpenAI, Reply
 from tests.tg_emulator import EmuMessage, TelegramEmulator

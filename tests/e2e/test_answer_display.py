@@ -10,9 +10,9 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 import pytest_asyncio
 
-from app.bot.usage_texts import format_cost, usd
-from app.llm import LLMSettings
+from app.bot.account.usage_texts import format_cost, usd
 from app.storage import UsageRecord
+from llmdoor import LLMSettings
 from tests.e2e.conftest import FAKE_MODEL, FRIEND_ID, Running, StartBot
 from tests.fakes.openai_server import FakeOpenAI, Reply
 from tests.tg_emulator import EmuMessage

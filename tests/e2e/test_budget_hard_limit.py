@@ -9,8 +9,8 @@ import asyncio
 from datetime import UTC, datetime
 
 from app.config import Settings
-from app.llm import LLMSettings
 from app.storage import Storage
+from llmdoor import LLMSettings
 from tests.e2e.conftest import FRIEND_ID, StartBot
 from tests.e2e.test_webhook import SECRET, two_instances
 from tests.fakes.openai_server import FakeOpenAI, Reply
@@ -86,7 +86,7 @@ async def test_parallel_chats_cannot_overspend_two_webhook_instances(
 async def test_default_budget_binds_friends_not_admins(
     start_bot: StartBot, fake_llm: FakeOpenAI
 ) -> None:
-    from app.llm import AccessSettings
+    from llmdoor import AccessSettings
     from tests.e2e.conftest import ADMIN_ID
 
     access = AccessSettings(

@@ -109,7 +109,7 @@ async def test_model_errors_get_clear_messages_and_bot_keeps_serving(running: Ru
 
 
 async def test_timeout_is_reported(start_bot: StartBot) -> None:
-    from app.llm import LLMSettings
+    from llmdoor import LLMSettings
 
     async with start_bot() as running:
         fake = running.fake_llm

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 
-from app.bot.services.chat import TOOLS_PROMPT
-from app.bot.services.conversation_settings import ConversationSettings
-from app.bot.services.conversations import PAGE_SIZE, SEARCH_LIMIT
-from app.bot.services.personas import PersonaService
+from app.services.chat.service import TOOLS_PROMPT
+from app.services.conversations.personas import PersonaService
+from app.services.conversations.service import PAGE_SIZE, SEARCH_LIMIT
+from app.services.conversations.settings import ConversationSettings
 from app.storage import Turn
 from tests.e2e.conftest import ADMIN_ID, FAKE_MODEL, FRIEND_ID, Running, StartBot
 from tests.fakes.openai_server import Reply

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 from pymongo import MongoClient
 
-from app.bot.services.personas import PersonaService
+from app.services.conversations.personas import PersonaService
 from app.storage import Storage, open_storage
 from tests.e2e.conftest import FRIEND_ID, StartBot
 from tests.e2e.test_conversations import button, contents, open_chats, say, system_prompt

@@ -22,11 +22,11 @@ from aiogram.fsm.storage.pymongo import PyMongoStorage
 
 from app.bot.factory import BotApp, create_app
 from app.config import BotSettings
-from app.llm import AccessSettings
 from app.storage.factory import FSM_COLLECTION
 from app.storage.fsm import ResilientFSMStorage
 from app.storage.mongo import open_mongo_storage
 from app.storage.mongo.connect import make_client
+from llmdoor import AccessSettings
 from tests.e2e.conftest import ADMIN_ID, FRIEND_ID, STRANGER_ID, Running, StartBot
 from tests.e2e.test_webhook import mongo_settings
 from tests.fakes.openai_server import FakeOpenAI, Reply

@@ -6,7 +6,7 @@ one answer."""
 from __future__ import annotations
 
 from app.config import BotSettings
-from app.llm import AccessSettings
+from llmdoor import AccessSettings
 from tests.e2e.conftest import StartBot
 from tests.fakes.openai_server import Reply
 

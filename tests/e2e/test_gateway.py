@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from pytest import approx
 
-from app.llm import LLMSettings
+from llmdoor import LLMSettings
 from tests.e2e.conftest import ADMIN_ID, FRIEND_ID, StartBot, usage_recorded
 from tests.fakes.openai_server import FakeOpenAI, Reply
 from tests.tg_emulator.server import TelegramEmulator
@@ -144,7 +144,7 @@ async def test_discovery_down_keeps_the_last_list_and_warns(
         assert model_names(menu) == {"house-model", "house-mini", "raw-model"}
         seen = fake_llm.discoveries
         fake_llm.models_status = 500
-        with caplog.at_level(logging.WARNING, logger="app.llm"):
+        with caplog.at_level(logging.WARNING, logger="llmdoor"):
             again = await open_models(tg, ADMIN_ID, "Ada")
         assert fake_llm.discoveries > seen  # it did ask, and got a 500
         assert model_names(again) == {"house-model", "house-mini", "raw-model"}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.llm import AccessSettings
+from llmdoor import AccessSettings
 from tests.e2e.conftest import StartBot
 
 BOSS_ID, IMPOSTOR_ID = 10, 66

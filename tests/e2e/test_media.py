@@ -4,9 +4,9 @@ downloads what users send through getFile, and litellm reaches the fake OpenAI s
 
 from __future__ import annotations
 
-from app.bot.services.media_settings import MediaLimits
-from app.llm import AccessSettings, MediaSettings
-from app.llm.audio_format import detect
+from app.services.media.limits import MediaLimits
+from llmdoor import AccessSettings, MediaSettings
+from llmdoor.media.audio_format import detect
 from tests.e2e.conftest import (
     ADMIN_ID,
     FRIEND_ID,
@@ -286,7 +286,7 @@ async def test_voice_reply_that_cannot_be_converted_arrives_as_an_audio_file(
 ) -> None:
     import pytest
 
-    from app.llm import audio_format
+    from llmdoor.media import audio_format
 
     assert isinstance(monkeypatch, pytest.MonkeyPatch)
     monkeypatch.setattr(audio_format, "to_ogg_opus", lambda _data: None)  # no PyAV
@@ -350,7 +350,7 @@ async def test_features_without_a_key_are_hidden_and_refused(
         transcribe_model="openai/whisper-1", speech_model="tts", image_model="gpt-image"
     )
     async with start_bot(media=media) as running:
-        from app.llm import LLMSettings
+        from llmdoor import LLMSettings
 
         running.app.llm.pipeline.settings = LLMSettings(  # chat stays on the fake, media does not
             **{**running.app.settings.llm.model_dump(), "api_base": None}

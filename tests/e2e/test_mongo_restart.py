@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from app.llm import AccessSettings, LLMSettings
+from llmdoor import AccessSettings, LLMSettings
 from tests.e2e.conftest import ADMIN_ID, FAKE_MODEL, STRANGER_ID, usage_recorded
 from tests.e2e.test_faults import bot_on_process
 from tests.fakes.openai_server import FakeOpenAI

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from app.bot.factory import create_app
-from app.llm import AccessSettings
 from app.storage import make_fsm_storage, open_storage
+from llmdoor import AccessSettings
 from tests.e2e.conftest import ADMIN_ID, FRIEND_ID
 from tests.e2e.test_webhook import mongo_settings
 from tests.fakes.openai_server import FakeOpenAI

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from app.config import BotSettings
-from app.llm import AccessSettings
+from llmdoor import AccessSettings
 from tests.e2e.conftest import ADMIN_ID
 from tests.e2e.test_webhook import (
     SECRET,

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from app.llm import LLMSettings
-from app.llm.tools.settings import ToolSettings
+from llmdoor import LLMSettings
+from llmdoor.tools.settings import ToolSettings
 from tests.e2e.conftest import ADMIN_ID, FAKE_MODEL, FRIEND_ID, Running, StartBot
 from tests.fakes.openai_server import FakeOpenAI, Reply
 from tests.fakes.web_server import ARTICLE_TEXT, FakeWeb

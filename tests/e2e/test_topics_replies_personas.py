@@ -6,8 +6,8 @@ trimmed."""
 
 from __future__ import annotations
 
-from app.bot.services.personas import PersonaService
-from app.llm import LLMSettings
+from app.services.conversations.personas import PersonaService
+from llmdoor import LLMSettings
 from tests.e2e.conftest import ADMIN_ID, FRIEND_ID, STRANGER_ID, Running, StartBot
 from tests.e2e.test_conversations import button, contents, say, system_prompt
 

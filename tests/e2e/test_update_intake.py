@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 import pytest_asyncio
 
-from app.llm import AccessSettings
+from llmdoor import AccessSettings
 from tests.e2e.conftest import Running, StartBot
 from tests.fakes.openai_server import Reply
 

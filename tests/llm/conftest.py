@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from app.llm import BudgetExceeded, Caller, InMemoryUsageSink, LLMProvider, LLMSettings
+from llmdoor import BudgetExceeded, Caller, InMemoryUsageSink, LLMProvider, LLMSettings
 from tests.fakes.openai_server import FakeOpenAI
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from app.llm import (
+from llmdoor import (
     AccessDenied,
     AccessPolicy,
     AccessSettings,

@@ -1,4 +1,4 @@
-"""Money is reserved before it is spent and settled once after (issue 11, the app.llm half)."""
+"""Money is reserved before it is spent and settled once after (issue 11, the llmdoor half)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Callable
 import litellm
 import pytest
 
-from app.llm import (
+from llmdoor import (
     AccessPolicy,
     AccessSettings,
     AuthError,

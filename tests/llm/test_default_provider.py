@@ -5,8 +5,8 @@ from collections.abc import Iterator
 import pytest
 from pydantic import BaseModel
 
-import app.llm as llm
-from app.llm import LLMProvider
+import llmdoor as llm
+from llmdoor import LLMProvider
 from tests.fakes.openai_server import FakeOpenAI, Reply
 
 
@@ -63,7 +63,7 @@ def test_default_provider_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
 async def test_env_provider_enforces_access_like_the_bot(
     monkeypatch: pytest.MonkeyPatch, fake: FakeOpenAI
 ) -> None:
-    from app.llm import AccessDenied
+    from llmdoor import AccessDenied
 
     monkeypatch.setenv("LLM_API_BASE", fake.base_url)
     monkeypatch.setenv("LLM_API_KEY", "sk-test")

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
-from app.llm import (
+from llmdoor import (
     DocumentEncrypted,
     DocumentTooLarge,
     DocumentUnreadable,
@@ -19,8 +19,8 @@ from app.llm import (
     MediaSettings,
     UnsupportedDocument,
     cut_to_tokens,
-    document_formats,
 )
+from llmdoor.media import formats as document_formats
 from tests.media.files import broken_pdf, make_docx, make_pdf, make_xlsx
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -127,7 +127,7 @@ async def test_a_slow_conversion_is_cut_off_by_the_timeout(
         time.sleep(1.0)
         raise AssertionError("never reached in time")
 
-    monkeypatch.setattr("app.llm.documents.convert", slow)
+    monkeypatch.setattr("llmdoor.media.documents.convert", slow)
     provider = make_provider(media=MediaSettings(document_timeout=0.05))
     with pytest.raises(DocumentUnreadable) as caught:
         await provider.aread_document(b"text", "text/plain", "a.txt")

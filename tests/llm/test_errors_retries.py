@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from app.llm import (
+from llmdoor import (
     AuthError,
     BadRequest,
     ContextTooLong,

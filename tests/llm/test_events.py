@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import time
 
-from app.llm import (
+from llmdoor import (
     InMemoryUsageSink,
     LLMProvider,
     ReasoningDelta,
@@ -111,7 +111,7 @@ async def test_whole_response_with_tool_calls_parses(
 def test_combined_usage_sums_the_rounds_of_one_answer() -> None:
     from datetime import timedelta
 
-    from app.llm.usage import UsageEvent, combined
+    from llmdoor.usage import UsageEvent, combined
 
     start = UsageEvent(user_id=1, model="m", latency_ms=1000.0).created_at
     first = UsageEvent(

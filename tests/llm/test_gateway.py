@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from pytest import approx
 
-from app.llm import InMemoryUsageSink, LLMProvider, LLMSettings, gateway, pricing
+from llmdoor import InMemoryUsageSink, LLMProvider, LLMSettings
+from llmdoor.models import gateway, pricing
 from tests.fakes.openai_server import FakeOpenAI
 
 HOUSE_INFO = [
@@ -145,7 +146,7 @@ async def test_failed_discovery_keeps_the_last_list_and_warns(
     settings = gw_settings(fake)
     found = await discover(settings)
     fake.models_status = 500
-    with caplog.at_level(logging.WARNING, logger="app.llm"):
+    with caplog.at_level(logging.WARNING, logger="llmdoor"):
         assert not await found.refresh()
     assert found.models is not None and list(found.models) == ["house-model"]
     assert any(

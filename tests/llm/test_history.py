@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from app.llm import LLMProvider, LLMSettings
+from llmdoor import LLMProvider, LLMSettings
 
 
 def _history(turns: int, words: int = 200) -> list[dict[str, str]]:

@@ -10,9 +10,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_importing_app_llm_does_not_import_litellm() -> None:
     code = (
-        "import app.llm, sys; "
+        "import llmdoor, sys; "
         "assert 'litellm' not in sys.modules, 'litellm imported eagerly'; "
-        "app.llm.resolve_model('gpt-4o'); app.llm.LLMProvider(); "
+        "llmdoor.resolve_model('gpt-4o'); llmdoor.LLMProvider(); "
         "assert 'litellm' not in sys.modules, 'resolve_model imported litellm'; "
         "import os; assert os.environ['LITELLM_LOCAL_MODEL_COST_MAP'] == 'True'"
     )
@@ -23,14 +23,15 @@ def test_importing_app_llm_does_not_import_litellm() -> None:
 
 
 def test_warm_up_loads_litellm() -> None:
-    from app.llm import _litellm, warm_up
+    from llmdoor import warm_up
+    from llmdoor.calls import runtime as _litellm
 
     warm_up()
     assert _litellm.is_loaded()
 
 
 async def test_aclose_is_safe_to_call() -> None:
-    from app.llm import aclose
+    from llmdoor import aclose
 
     await aclose()
     await aclose()  # idempotent
@@ -41,7 +42,7 @@ def test_waiting_for_a_warm_up_in_progress_does_not_block_the_event_loop() -> No
     # must wait without freezing every other update. A blocked loop would tick 0 times.
     script = """
 import asyncio
-from app.llm import ensure_loaded, warm_up
+from llmdoor import ensure_loaded, warm_up
 
 async def main():
     asyncio.get_running_loop().run_in_executor(None, warm_up)

@@ -9,7 +9,7 @@ import sys
 SCRIPT = """
 import logging, sys
 logging.basicConfig(level=getattr(logging, sys.argv[1]), stream=sys.stderr)
-from app.llm._litellm import _litellm
+from llmdoor.calls.runtime import _litellm
 lit = _litellm()
 lit.completion(model="openai/gpt-4o-mini", messages=[{"role": "user", "content": "hi"}],
                mock_response="ok")

@@ -1,4 +1,4 @@
-"""transcribe, speak and generate_image in app.llm: sync and async, the access and budget
+"""transcribe, speak and generate_image in llmdoor: sync and async, the access and budget
 rules of chat, typed errors, and one usage event of the call's kind with litellm's price
 (per second of audio, per character or token, per image token)."""
 
@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import pytest
 
-from app.llm import (
+from llmdoor import (
     AccessDenied,
     AccessPolicy,
     AccessSettings,
@@ -20,12 +20,12 @@ from app.llm import (
     LLMProvider,
     ProviderUnavailable,
     UnknownModel,
-    audio_format,
     set_default_provider,
 )
-from app.llm import generate_image as module_generate_image
-from app.llm import read_document as module_read_document
-from app.llm import transcribe as module_transcribe
+from llmdoor import generate_image as module_generate_image
+from llmdoor import read_document as module_read_document
+from llmdoor import transcribe as module_transcribe
+from llmdoor.media import audio_format
 from tests.fakes.openai_media import FAKE_OGG, tiny_png
 from tests.fakes.openai_server import FakeOpenAI, Reply
 from tests.llm.conftest import CountingGuard
@@ -205,8 +205,8 @@ async def test_generate_image_returns_bytes_and_the_token_priced_cost(
 
 
 async def test_provider_prefixed_image_models_are_priced_from_their_own_rows() -> None:
-    from app.llm import ensure_loaded
-    from app.llm.media_models import image_price, is_media_priced
+    from llmdoor import ensure_loaded
+    from llmdoor.media.models import image_price, is_media_priced
 
     await ensure_loaded()  # litellm's local map (LITELLM_LOCAL_MODEL_COST_MAP=True)
     pixels = 1024 * 1024

@@ -6,7 +6,7 @@ import json
 import pytest
 from pydantic import BaseModel
 
-from app.llm import (
+from llmdoor import (
     Attachment,
     InMemoryUsageSink,
     LLMProvider,

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from app.llm import InMemoryUsageSink, LLMProvider, ReasoningDelta, StreamFinished, TextDelta
-from app.llm.streaming import reasoning_of
-from app.llm.think import ThinkSplitter, split_think
+from llmdoor import InMemoryUsageSink, LLMProvider, ReasoningDelta, StreamFinished, TextDelta
+from llmdoor.chat.streaming import reasoning_of
+from llmdoor.chat.think import ThinkSplitter, split_think
 from tests.fakes.openai_server import FakeOpenAI, Reply
 
 

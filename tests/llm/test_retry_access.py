@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from app.llm import (
+from llmdoor import (
     AccessDenied,
     AccessPolicy,
     AccessSettings,

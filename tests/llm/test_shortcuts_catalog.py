@@ -2,11 +2,11 @@ from __future__ import annotations
 
 import pytest
 
-from app.llm import BUILTIN_SHORTCUTS, LLMProvider, LLMSettings, UnknownModel
-from app.llm._litellm import _litellm
-from app.llm.catalog import is_available, list_models, vision_flag
-from app.llm.settings import parse_shortcuts
-from app.llm.shortcuts import resolve_model
+from llmdoor import BUILTIN_SHORTCUTS, LLMProvider, LLMSettings, UnknownModel
+from llmdoor.calls.runtime import _litellm
+from llmdoor.models.catalog import is_available, list_models, vision_flag
+from llmdoor.models.shortcuts import resolve_model
+from llmdoor.settings import parse_shortcuts
 
 
 @pytest.mark.parametrize(("shortcut", "model_id"), sorted(BUILTIN_SHORTCUTS.items()))

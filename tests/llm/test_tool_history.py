@@ -3,11 +3,11 @@ fit the context window drops a tool result together with its call."""
 
 from __future__ import annotations
 
-from app.bot.services.tool_answer import turn_message, turns_of, without_tool_turns
-from app.llm import ensure_loaded
-from app.llm.history import fit_history
-from app.llm.messages import build_messages
+from app.services.chat.tool_answer import turn_message, turns_of, without_tool_turns
 from app.storage import Turn
+from llmdoor import ensure_loaded
+from llmdoor.chat.history import fit_history
+from llmdoor.messages import build_messages
 
 CALL = {"id": "c1", "type": "function", "function": {"name": "web_search", "arguments": "{}"}}
 

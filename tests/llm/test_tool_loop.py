@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import pytest
 from pydantic import BaseModel, Field
 
-from app.llm import (
+from llmdoor import (
     BudgetExceeded,
     Caller,
     InMemoryUsageSink,
@@ -21,7 +21,7 @@ from app.llm import (
     ToolFinished,
     ToolStarted,
 )
-from app.llm.tools import Source, ToolOutput, as_tool, tool
+from llmdoor.tools import Source, ToolOutput, as_tool, tool
 from tests.fakes.openai_server import FakeOpenAI, Reply
 from tests.llm.conftest import CountingGuard
 
@@ -337,8 +337,8 @@ async def test_structured_queries_refuse_runnable_tools(
 
 
 def test_sources_read_back_from_tool_results() -> None:
-    from app.llm.tools import sources_in
-    from app.llm.tools.calls import SourceBook
+    from llmdoor.tools import sources_in
+    from llmdoor.tools.calls import SourceBook
 
     book = SourceBook()
     first = book.render(

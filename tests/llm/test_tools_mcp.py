@@ -19,9 +19,9 @@ from subprocess import DEVNULL
 
 import pytest
 
-from app.llm.tools import ToolArgumentsError
-from app.llm.tools.calls import SourceBook, run_tool
-from app.llm.tools.mcp import (
+from llmdoor.tools import ToolArgumentsError
+from llmdoor.tools.calls import SourceBook, run_tool
+from llmdoor.tools.mcp import (
     MCPConfigError,
     MCPManager,
     MCPServerConfig,
@@ -137,7 +137,7 @@ async def test_a_killed_server_loses_its_tools_and_comes_back(
     shout = next(t for t in mcp.tools() if t.name == "demo__shout")
     first = server_pids(log)[-1]
     os.kill(first, signal.SIGKILL)
-    with caplog.at_level(logging.WARNING, logger="app.llm.tools.mcp"):
+    with caplog.at_level(logging.WARNING, logger="llmdoor.tools.mcp"):
         with pytest.raises(MCPToolError, match="demo"):
             await shout.run({"text": "anyone?"})
         await until(lambda: mcp.states()["demo"] != "up" or len(server_pids(log)) > 1)
@@ -167,7 +167,7 @@ async def test_servers_that_fail_or_hang_offer_nothing(
         retry_seconds=60,
     )
     try:
-        with caplog.at_level(logging.WARNING, logger="app.llm.tools.mcp"):
+        with caplog.at_level(logging.WARNING, logger="llmdoor.tools.mcp"):
             mcp.start()
             await mcp.wait_ready(30)
         states = mcp.states()

@@ -15,10 +15,10 @@ import pytest_asyncio
 from aiohttp.abc import AbstractResolver, ResolveResult
 from pydantic import SecretStr
 
-from app.llm import ensure_loaded
-from app.llm.tools import ToolOutput
-from app.llm.tools import fetch as fetch_module
-from app.llm.tools.fetch import (
+from llmdoor import ensure_loaded
+from llmdoor.tools import ToolOutput
+from llmdoor.tools import fetch as fetch_module
+from llmdoor.tools.fetch import (
     FetchRefused,
     check_url,
     fetch,
@@ -26,8 +26,8 @@ from app.llm.tools.fetch import (
     is_public,
     legacy_ipv4,
 )
-from app.llm.tools.settings import ToolSettings, tool_settings_problems
-from app.llm.tools.web import builtin_tools, read_url_tool, web_search_tool
+from llmdoor.tools.settings import ToolSettings, tool_settings_problems
+from llmdoor.tools.web import builtin_tools, read_url_tool, web_search_tool
 from tests.fakes.web_server import ARTICLE_TEXT, FakeWeb
 
 

@@ -14,7 +14,7 @@ import pytest
 from pydantic import SecretStr
 
 from app.bot.factory import create_app
-from app.bot.webhook import run_webhook
+from app.bot.run.webhook import run_webhook
 from app.config import BotSettings, WebhookSettings
 from app.storage import open_memory_storage
 from tests.e2e.conftest import FRIEND_ID, make_settings
@@ -84,7 +84,7 @@ async def test_webhook_stop_gives_up_after_the_grace_setting(
     stop = asyncio.Event()
     before = asyncio.all_tasks()
     task = asyncio.create_task(run_webhook(app, stop))
-    caplog.set_level(logging.INFO, logger="app.bot.lifecycle")
+    caplog.set_level(logging.INFO, logger="app.bot.run.lifecycle")
     try:
         await tg.wait_until(lambda: tg.calls("setWebhook") or task.done())
         assert not task.done()

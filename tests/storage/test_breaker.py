@@ -17,11 +17,11 @@ from pymongo.errors import (
     ServerSelectionTimeoutError,
 )
 
-from app.llm.usage import UsageEvent
 from app.storage import CircuitBreaker, Storage, StorageUnavailable, open_memory_storage
 from app.storage.fsm import ResilientFSMStorage
 from app.storage.guard import guard, is_outage
 from app.storage.memory import MemoryUserRepository
+from llmdoor.usage import UsageEvent
 
 
 class Failing:

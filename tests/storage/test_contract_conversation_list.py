@@ -248,8 +248,8 @@ async def test_personas_are_per_owner(storage: Storage) -> None:
 async def test_service_cap_and_reuse_hold_on_every_backend(storage: Storage) -> None:
     """ConversationService over this backend: a conversation made by a first message in
     another chat archives the oldest inactive one; /new on an empty one reuses it."""
-    from app.bot.services.conversations import ConversationKey, ConversationService
-    from app.bot.services.personas import PersonaService
+    from app.services.conversations.personas import PersonaService
+    from app.services.conversations.service import ConversationKey, ConversationService
 
     convs = ConversationService(
         storage, PersonaService(storage), max_per_user=2, default_model="bot-m"

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from app.llm.usage import UsageEvent
 from app.storage import StatsWindow, Storage
+from llmdoor.usage import UsageEvent
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
 DAY = timedelta(days=1)

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from app.llm.usage import UsageEvent
 from app.storage import StatsWindow, Storage, open_memory_storage
 from app.storage.errors import StorageUnavailable
 from app.storage.histograms import MAX_RELATIVE_ERROR
+from llmdoor.usage import UsageEvent
 from tests.storage import usage_fixture as fx
 
 START = datetime(2026, 10, 1, tzinfo=UTC)

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from app.llm.usage import UsageEvent
 from app.storage import StatsWindow, Storage
 from app.storage.durable_sink import to_record
+from llmdoor.usage import UsageEvent
 from tests.storage import usage_fixture as fx
 
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from app.llm.usage import UsageEvent, UsageSink
 from app.storage import DurableUsageSink, StatsWindow, StorageUnavailable, UsageRecord
 from app.storage.memory import MemoryUsageRepository
 from app.storage.mongo import open_mongo_storage
+from llmdoor.usage import UsageEvent, UsageSink
 from tests.storage.mongo_server import SecantusProcess, fresh_db_name, mongo_kind
 
 FAST = {"retry_initial": 0.01, "retry_max": 0.05, "write_timeout": 1.0}

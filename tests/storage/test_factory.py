@@ -10,7 +10,6 @@ from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.fsm.storage.pymongo import PyMongoStorage
 from pymongo import MongoClient
 
-from app.llm.usage import UsageSink
 from app.storage import (
     AccessRequestRepository,
     ConversationRepository,
@@ -25,6 +24,7 @@ from app.storage import (
     resolve_db_name,
 )
 from app.storage.uri import db_name_from_uri
+from llmdoor.usage import UsageSink
 from tests.storage.mongo_server import MongoTarget, mongo_label
 
 

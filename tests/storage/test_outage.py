@@ -16,8 +16,8 @@ import pytest
 from aiogram.fsm.storage.base import StorageKey
 from pymongo.errors import OperationFailure
 
-from app.llm.usage import UsageEvent
 from app.storage import Storage, StorageUnavailable, make_fsm_storage, open_storage
+from llmdoor.usage import UsageEvent
 from tests.storage.mongo_server import MongoTarget, SecantusProcess, fresh_db_name, mongo_kind
 
 FIRST_FAILURE_BOUND = 2.5  # s; the target is MONGODB_TIMEOUT_MS (1 s), the margin is generous

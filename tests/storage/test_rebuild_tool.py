@@ -1,4 +1,4 @@
-"""``python -m app.tools.rebuild_rollups``: backfills rollups for records written before
+"""``python -m app.ops.rebuild_rollups``: backfills rollups for records written before
 rollups existed (or after they were lost), idempotently."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from app.config import StorageSettings
+from app.ops.rebuild_rollups import rebuild
 from app.storage import open_storage
 from app.storage.mongo.rollups import COLLECTIONS
-from app.tools.rebuild_rollups import rebuild
 from tests.storage.test_contract_rollups import assert_rollups_match_raw, random_events
 
 pytestmark = pytest.mark.mongodb

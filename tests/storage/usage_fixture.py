@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from app.llm.usage import UsageEvent
+from llmdoor.usage import UsageEvent
 
 D0 = datetime(2026, 11, 1, tzinfo=UTC)
 H = timedelta(hours=1)

@@ -11,14 +11,14 @@ from __future__ import annotations
 from aiogram import Router
 
 from app.bot.dialogs.access import create_access_router
-from app.bot.dialogs.chats import create_chats_router
+from app.bot.dialogs.chats.dialog import create_chats_router
 from app.bot.dialogs.errors import register_dialog_error_handlers
-from app.bot.dialogs.model import ModelPick, create_model_router
-from app.bot.dialogs.persona import create_persona_router
+from app.bot.dialogs.model.dialog import ModelPick, create_model_router
+from app.bot.dialogs.persona.dialog import create_persona_router
 from app.bot.dialogs.setup import setup_menus
 from app.bot.dialogs.states import AccessSG, ChatsSG, ModelSG, PersonaSG, StatsSG
-from app.bot.dialogs.stats import create_stats_router
-from app.bot.dialogs.tools import create_tools_router
+from app.bot.dialogs.stats.dialog import create_stats_router
+from app.bot.dialogs.tools.dialog import create_tools_router
 
 
 def create_dialogs_router() -> Router:

@@ -22,8 +22,8 @@ from aiogram_dialog.utils import remove_intent_id
 
 from app.access import AccessAuthority
 from app.bot.dialogs.states import AccessSG, ChatsSG, ModelSG, PersonaSG, StatsSG, ToolsSG
-from app.llm.access import Role
 from app.storage.errors import StorageUnavailable
+from llmdoor.access import Role
 
 log = logging.getLogger(__name__)
 

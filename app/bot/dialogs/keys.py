@@ -7,7 +7,7 @@ from typing import Any
 from aiogram.types import Chat, User
 from aiogram_dialog import DialogManager
 
-from app.bot.services.conversations import ConversationKey
+from app.services.conversations.service import ConversationKey
 
 
 def key_from(data: dict[str, Any]) -> ConversationKey:

@@ -1,7 +1,7 @@
 """Spend counters and username bindings kept in dicts.
 
 Each change happens under a lock with no ``await`` inside, so it is atomic on the event loop
-and also against callers on other threads (the sync ``app.llm`` API runs its own loop).
+and also against callers on other threads (the sync ``llmdoor`` API runs its own loop).
 """
 
 from __future__ import annotations

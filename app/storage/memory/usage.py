@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator, Callable, Collection, Iterable, Seque
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from app.llm.usage import UsageEvent
 from app.storage.base import (
     COST_DECIMALS,
     DayUsage,
@@ -28,6 +27,7 @@ from app.storage.base import (
 )
 from app.storage.durable_sink import to_record
 from app.storage.rollups import LEVELS, Level, Rollup, add_to, build, day_range, record_day
+from llmdoor.usage import UsageEvent
 
 # A row is a plain tuple of every UsageRecord field, in declaration order, with created_at
 # held as int milliseconds. Built from the model's fields, so a field added to UsageEvent
@@ -194,7 +194,7 @@ class MemoryUsageRepository:
         return self._read("user", window, user_id, days)
 
     async def rebuild_rollups(self) -> int:
-        """Recompute the rollups of the days the rows still cover (see app.tools)."""
+        """Recompute the rollups of the days the rows still cover (see app.ops)."""
         self._expire()
         if not self._rows:
             return 0

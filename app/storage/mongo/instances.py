@@ -1,4 +1,4 @@
-"""The live bot instances, for the shared Telegram send budget (app.bot.send_budget)."""
+"""The live bot instances, for the shared Telegram send budget (app.bot.delivery.send_budget)."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ upserting ``$inc`` each, and the record is marked ``rolled: true``. A write that
 between raises, so the durable sink buffers the record and retries it: the retry finds the
 record stored but not rolled and applies the ``$inc`` then. (A failure after some of the
 ``$inc`` landed, or a crash before the mark, counts the record twice on those levels;
-``python -m app.tools.rebuild_rollups`` repairs that.) Records written before rollups
+``python -m app.ops.rebuild_rollups`` repairs that.) Records written before rollups
 existed have no ``rolled`` field and are taken as rolled: the rebuild tool backfills them.
 """
 

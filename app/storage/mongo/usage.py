@@ -12,7 +12,6 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from app.llm.usage import UsageEvent
 from app.storage.base import (
     COST_DECIMALS,
     DayUsage,
@@ -27,6 +26,7 @@ from app.storage.durable_sink import to_record
 from app.storage.mongo import rollups as rollup_store
 from app.storage.mongo.documents import UsageDoc
 from app.storage.rollups import Rollup
+from llmdoor.usage import UsageEvent
 
 Raw = dict[str, Any]
 _DUPLICATE_KEY = 11000

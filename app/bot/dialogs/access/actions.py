@@ -11,10 +11,10 @@ from aiogram.utils.i18n import gettext as _
 from aiogram_dialog import DialogManager
 
 from app.access import parse_budget
+from app.bot.access.keyboards import status_label
 from app.bot.dialogs.access.texts import budget_text, request_label
 from app.bot.dialogs.common import user_label
 from app.bot.dialogs.states import AccessSG
-from app.bot.keyboards.access import status_label
 from app.bot.workflow import services
 
 

@@ -9,9 +9,9 @@ from aiogram.utils.i18n import gettext as _
 from aiogram_dialog import DialogManager
 
 from app.access import AccessAuthority
+from app.bot.access.keyboards import status_label
 from app.bot.dialogs.access.texts import bindings_text, budget_text, request_label, with_notice
 from app.bot.dialogs.common import user_label
-from app.bot.keyboards.access import status_label
 from app.storage import Storage, UserRecord
 
 

@@ -1,0 +1,1 @@
+"""Access in Telegram: the gate on every update, the Request access button, the admins' cards."""

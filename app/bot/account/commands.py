@@ -1,0 +1,158 @@
+"""/start, /help, /new, /language."""
+
+from __future__ import annotations
+
+import contextlib
+import html
+from collections.abc import Sequence
+
+from aiogram import Bot, Router
+from aiogram.filters import Command, CommandStart
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from aiolimiter import AsyncLimiter
+
+from app.bot.account.usage_texts import me_text
+from app.bot.chat.sink import remove_buttons
+from app.bot.chat.threads import conversation_key
+from app.bot.media.texts import help_lines
+from app.services.chat.service import ChatService, buttons_message
+from app.services.conversations.service import ConversationService
+from app.services.media.service import MediaService
+from app.services.spend import SpendService
+from app.storage import Storage, UserRecord
+from app.storage.errors import StorageUnavailable
+from llmdoor.access import Caller, Role
+
+LANGUAGE_NAMES = {"en": "English", "ru": "Русский"}
+
+
+class LanguageCallback(CallbackData, prefix="lang"):
+    code: str
+
+
+def help_text(role: Role, model: str, extra: Sequence[str] = ()) -> str:
+    lines = [
+        _(
+            "Just write me a message and I'll answer with an AI model, keeping the "
+            "conversation's context."
+        ),
+        "",
+        _("Current model: {model}").format(model=f"<code>{html.escape(model)}</code>"),
+        "",
+        _("/new: start a new conversation (the current one is kept)"),
+        _("/chats: your conversations: open, rename, delete, export, search"),
+        _("/persona: pick or create a persona for this conversation"),
+        _("/model: pick a model (or /model gpt-4o to switch directly)"),
+        _("/language: change the bot's language"),
+        _("/stop: stop the answer being written"),
+        _("/reasoning off|on|stream: how the model's reasoning is shown"),
+        _("/usage on|off: a cost and speed footer under each answer"),
+        _("/me: your spend today and this month, and your budget"),
+        _("/help: this message"),
+        *extra,
+    ]
+    if role is Role.ADMIN:
+        lines += [
+            _("/stats: usage statistics (admins)"),
+            _("/access: access requests, friends and budgets (admins)"),
+        ]
+    return "\n".join(lines)
+
+
+def create_commands_router() -> Router:
+    router = Router(name="commands")
+
+    @router.message(CommandStart())
+    async def start(
+        message: Message,
+        role: Role,
+        caller: Caller,
+        user_record: UserRecord,
+        chat_service: ChatService,
+        media: MediaService,
+        spend: SpendService,
+    ) -> None:
+        name = html.escape(message.from_user.first_name if message.from_user else "")
+        greeting = _("Hi, {name}! 👋").format(name=name)
+        extra = help_lines(await media.features(role))
+        text = f"{greeting}\n\n{help_text(role, chat_service.model_for(user_record), extra)}"
+        with contextlib.suppress(StorageUnavailable):  # the greeting goes out regardless
+            text += "\n\n" + html.escape(me_text(await spend.summary(caller)))
+        await message.answer(text, parse_mode="HTML")
+
+    @router.message(Command("help"))
+    async def help_(
+        message: Message,
+        role: Role,
+        user_record: UserRecord,
+        chat_service: ChatService,
+        media: MediaService,
+    ) -> None:
+        extra = help_lines(await media.features(role))
+        await message.answer(
+            help_text(role, chat_service.model_for(user_record), extra), parse_mode="HTML"
+        )
+
+    @router.message(Command("new"))
+    async def new(
+        message: Message,
+        bot: Bot,
+        user_record: UserRecord,
+        conversations: ConversationService,
+        bot_limiter: AsyncLimiter,
+    ) -> None:
+        key = conversation_key(message, user_record.user_id)
+        # The old conversation's last answer keeps no buttons: they act on the active one.
+        old_buttons = buttons_message((await conversations.active(key, user_record.model)).turns)
+        started = await conversations.start_new(key, user_record.model)
+        if started.reused:  # the active one had no messages: it is the new one
+            text = _("🆕 New conversation started. What's on your mind?")
+        else:
+            text = _(
+                "🆕 New conversation started; the previous one is kept in /chats. "
+                "What's on your mind?"
+            )
+        if started.archived:
+            titles = ", ".join(f"«{c.title or _('untitled')}»" for c in started.archived)
+            text += "\n\n" + _(
+                "📦 Archived to stay within {limit} conversations: {titles}. "
+                "Find them under Archived in /chats."
+            ).format(limit=conversations.max_per_user, titles=titles)
+        await message.answer(text)
+        if old_buttons is not None:
+            await remove_buttons(bot, message.chat.id, old_buttons, bot_limiter)
+
+    @router.message(Command("language"))
+    async def language(message: Message, i18n: I18n) -> None:
+        buttons = [
+            InlineKeyboardButton(
+                text=LANGUAGE_NAMES.get(code, code),
+                callback_data=LanguageCallback(code=code).pack(),
+            )
+            for code in sorted(i18n.available_locales)
+        ]
+        await message.answer(
+            _("Choose the bot's language:"),
+            reply_markup=InlineKeyboardMarkup(inline_keyboard=[buttons]),
+        )
+
+    @router.callback_query(LanguageCallback.filter())
+    async def set_language(
+        query: CallbackQuery, callback_data: LanguageCallback, storage: Storage, i18n: I18n
+    ) -> None:
+        if callback_data.code not in i18n.available_locales:  # forged or stale button
+            await query.answer(_("This menu has expired."), show_alert=True)
+            return
+        await storage.users.set_language(query.from_user.id, callback_data.code)
+        with i18n.use_locale(callback_data.code):
+            text = _("Language set: {language}").format(
+                language=LANGUAGE_NAMES.get(callback_data.code, callback_data.code)
+            )
+        await query.answer()
+        if isinstance(query.message, Message):
+            await query.message.edit_text(text)
+
+    return router

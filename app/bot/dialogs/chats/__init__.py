@@ -1,0 +1,1 @@
+"""/chats dialog."""

@@ -1,0 +1,1 @@
+"""/stats dialog, with its chart and CSV export."""

@@ -1,1 +1,0 @@
-"""Inline keyboards and the texts that go with them."""

@@ -1,0 +1,1 @@
+"""Voice, audio, documents and /image, /voice in Telegram."""

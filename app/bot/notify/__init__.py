@@ -1,1 +1,0 @@
-"""Messages the bot sends on its own initiative (cards, notifications)."""

@@ -1,0 +1,1 @@
+"""Running the bot: polling or webhook inside one lifecycle, liveness and the heap."""

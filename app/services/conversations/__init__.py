@@ -1,0 +1,1 @@
+"""Conversations, personas and exports."""

@@ -1,1 +1,0 @@
-"""Operator commands run with ``python -m app.tools.NAME``."""

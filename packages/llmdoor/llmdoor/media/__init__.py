@@ -1,0 +1,1 @@
+"""Media calls: transcription, speech, images and documents, on the shared call path."""

@@ -1,0 +1,1 @@
+"""What models exist: shortcuts, litellm's model map, gateways, and what a call costs."""
