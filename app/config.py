@@ -24,10 +24,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.services.conversations.settings import ConversationSettings
 from app.services.media.limits import MediaLimits
-from llmdoor.access import AccessSettings
-from llmdoor.media.settings import MediaSettings
-from llmdoor.settings import LLMSettings
-from llmdoor.tools.settings import ToolSettings, tool_settings_problems
+from llmdoor import AccessSettings, LLMSettings, MediaSettings, ToolSettings, tool_settings_problems
 
 
 class ConfigError(RuntimeError):

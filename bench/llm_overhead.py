@@ -24,8 +24,12 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from llmdoor import InMemoryUsageSink, LLMProvider, LLMSettings  # noqa: E402
-from llmdoor.calls.runtime import _litellm  # noqa: E402
+from llmdoor import (  # noqa: E402
+    InMemoryUsageSink,
+    LLMProvider,
+    LLMSettings,
+    litellm_module,
+)
 from tests.fakes.openai_server import FakeOpenAI  # noqa: E402
 
 MODEL = "openai/gpt-4o-mini"  # priced in litellm's map, so cost lookup is included
@@ -75,7 +79,7 @@ async def main(calls: int, concurrency: int, rounds: int) -> None:
     print(f"import llmdoor (fresh process):     {import_s * 1000:8.1f} ms")
     print(f"first warm_up() (imports litellm):  {warm_s * 1000:8.1f} ms")
 
-    lit = _litellm()
+    lit = litellm_module()
     with FakeOpenAI() as fake:
         settings = LLMSettings(api_base=fake.base_url, api_key="sk-bench", max_retries=0)
         provider = LLMProvider(settings, usage_sink=InMemoryUsageSink())

@@ -31,8 +31,12 @@ sys.path.insert(0, str(ROOT))
 from app.access import AccessAuthority  # noqa: E402
 from app.bot.factory import create_app, create_llm_provider  # noqa: E402
 from app.storage import open_memory_storage  # noqa: E402
-from llmdoor import LLMProvider, LLMSettings, warm_up  # noqa: E402
-from llmdoor.calls.runtime import _litellm  # noqa: E402
+from llmdoor import (  # noqa: E402
+    LLMProvider,
+    LLMSettings,
+    litellm_module,
+    warm_up,
+)
 from tests.e2e.conftest import FRIEND_ID, make_settings  # noqa: E402
 from tests.fakes.openai_server import FakeOpenAI  # noqa: E402
 from tests.media.files import make_pdf  # noqa: E402
@@ -87,7 +91,7 @@ async def pdf_bench(pages: int, rounds: int) -> None:
 
 
 async def transcription_bench(calls: int, rounds: int) -> None:
-    lit = _litellm()
+    lit = litellm_module()
     with FakeOpenAI() as fake:
         async with running_emulator() as tg:
             settings = make_settings(tg, fake)

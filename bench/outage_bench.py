@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from app.bot.factory import create_app  # noqa: E402
-from app.storage import make_fsm_storage, open_storage  # noqa: E402
+from app.bot.run.fsm import make_fsm_storage  # noqa: E402
+from app.storage import open_storage  # noqa: E402
 from llmdoor import AccessSettings  # noqa: E402
 from tests.e2e.test_webhook import mongo_settings  # noqa: E402
 from tests.fakes.openai_server import FakeOpenAI  # noqa: E402

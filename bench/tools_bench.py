@@ -27,9 +27,14 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from llmdoor import InMemoryUsageSink, LLMProvider, LLMSettings, ensure_loaded  # noqa: E402
-from llmdoor.calls.runtime import _litellm  # noqa: E402
-from llmdoor.tools import as_tool  # noqa: E402
+from llmdoor import (  # noqa: E402
+    InMemoryUsageSink,
+    LLMProvider,
+    LLMSettings,
+    as_tool,
+    ensure_loaded,
+    litellm_module,
+)
 from tests.fakes.openai_server import FakeOpenAI, Reply  # noqa: E402
 
 MODEL = "openai/gpt-4o-mini"  # priced: cost lookup and budget estimate included
@@ -46,7 +51,7 @@ def _replies(answers: int) -> list[Reply]:
 
 
 async def raw_answer(fake: FakeOpenAI) -> None:
-    lit = _litellm()
+    lit = litellm_module()
     schema = [as_tool(add).schema()]
     messages: list[dict[str, Any]] = [{"role": "user", "content": "2+3?"}]
     common = {"model": MODEL, "api_base": fake.base_url, "api_key": "sk-bench", "stream": True}

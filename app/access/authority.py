@@ -9,7 +9,7 @@ middlewares, the budget and the LLM provider all ask this object; none re-derive
 from __future__ import annotations
 
 from app.storage import Storage, UserRecord
-from llmdoor.access import AccessPolicy, AccessSettings, Caller, Role
+from llmdoor import AccessPolicy, AccessSettings, Caller, Role
 
 
 class AccessAuthority:

@@ -15,9 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from app.storage import SpendRepository
 from app.storage.errors import StorageUnavailable
-from llmdoor.access import Caller
-from llmdoor.budget import NO_HOLD, BudgetHold
-from llmdoor.errors import BudgetExceeded, BudgetUnavailable
+from llmdoor import NO_HOLD, BudgetExceeded, BudgetHold, BudgetUnavailable, Caller
 
 log = logging.getLogger(__name__)
 

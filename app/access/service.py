@@ -17,7 +17,7 @@ from enum import StrEnum
 
 from app.access.authority import AccessAuthority
 from app.storage import AccessRequest, AdminCard, RequestStatus, Storage, UserRecord
-from llmdoor.access import Role
+from llmdoor import Role
 
 log = logging.getLogger(__name__)
 

@@ -13,19 +13,23 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from app.storage import Storage
-from llmdoor.access import Role
-from llmdoor.errors import UnknownModel
-from llmdoor.models import gateway
-from llmdoor.models.catalog import (
+from llmdoor import (
+    LLMSettings,
     ModelInfo,
+    Role,
+    UnknownModel,
+    gateway_catalog,
+    gateway_shortcuts,
+    has_price,
     is_available,
     is_known_provider,
-    list_for,
+    known_gateway,
+    list_models_for,
     litellm_knows_provider,
+    merged_shortcuts,
+    rate_for,
+    resolve_shortcut,
 )
-from llmdoor.models.pricing import has_price, rate_for
-from llmdoor.models.shortcuts import merged_shortcuts, resolve_model
-from llmdoor.settings import LLMSettings
 
 # Longer "names" are not model ids; refusing them early keeps replies and storage small.
 MAX_NAME_CHARS = 200
@@ -86,12 +90,12 @@ class ModelService:
     @property
     def _shortcuts(self) -> dict[str, str]:
         # The operator's shortcuts plus the discovered gateway's models.
-        return gateway.gateway_shortcuts(self._settings)
+        return gateway_shortcuts(self._settings)
 
     async def refresh(self) -> None:
         """Rediscover the gateway's models when the last try is older than the short cache
         (LLM_GATEWAY_CACHE_SECONDS); a no-op without a gateway. Failures keep the last list."""
-        found = gateway.catalog_for(self._settings)
+        found = gateway_catalog(self._settings)
         if found is not None:
             await found.ensure_fresh(self._settings.gateway_cache_seconds)
 
@@ -101,7 +105,7 @@ class ModelService:
 
         Needs litellm's model map: call ``llmdoor.ensure_loaded()`` first on the event loop.
         """
-        models = list_for(self._settings, env=self._environ)
+        models = list_models_for(self._settings, env=self._environ)
         if role is Role.ADMIN:
             return models
         return [m for m in models if self._friend_may_use(m.shortcut, m.model_id)]
@@ -112,7 +116,7 @@ class ModelService:
         try:
             if len(typed) > MAX_NAME_CHARS:
                 raise UnknownModel(typed, suggestions=[])
-            model_id = resolve_model(typed, self._shortcuts)
+            model_id = resolve_shortcut(typed, self._shortcuts)
         except UnknownModel as exc:
             allowed = {m.shortcut for m in self.catalog(role)}
             suggestions = tuple(s for s in exc.suggestions if s in allowed)
@@ -145,7 +149,7 @@ class ModelService:
     def resolved(self, name: str) -> str | None:
         """The litellm id behind a stored name (None when it no longer resolves)."""
         try:
-            return resolve_model(name, self._shortcuts)
+            return resolve_shortcut(name, self._shortcuts)
         except UnknownModel:
             return None
 
@@ -154,7 +158,7 @@ class ModelService:
 
     def _in_friends_catalog(self, name: str | None, model_id: str) -> bool:
         # Priced means a real or a fallback price (LLM_UNPRICED_*_PER_MTOK): budgets count it.
-        served = gateway.known(self._settings)
+        served = known_gateway(self._settings)
         if served is not None and not served.serves(model_id):
             return False
         return is_known_provider(model_id) and has_price(rate_for(model_id, self._settings))

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from app.access.budget import utc_midnight
 from app.storage import Storage
-from llmdoor.access import Caller
+from llmdoor import Caller
 
 
 @dataclass(frozen=True)

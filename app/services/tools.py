@@ -13,11 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from app.storage import Storage, StorageUnavailable
-from llmdoor.access import Caller, Role
-from llmdoor.tools import Tool
-from llmdoor.tools.mcp import MCPManager, load_servers_file
-from llmdoor.tools.settings import ToolSettings
-from llmdoor.tools.web import builtin_tools
+from llmdoor import Caller, MCPManager, Role, Tool, ToolSettings, builtin_tools, load_servers_file
 
 log = logging.getLogger(__name__)
 

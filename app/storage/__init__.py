@@ -30,7 +30,7 @@ from app.storage.breaker import CircuitBreaker
 from app.storage.bundle import Storage
 from app.storage.durable_sink import DurableUsageSink
 from app.storage.errors import StorageUnavailable
-from app.storage.factory import make_fsm_storage, open_memory_storage, open_storage
+from app.storage.factory import open_memory_storage, open_storage
 from app.storage.models import KindUsage
 from app.storage.uri import mask_uri, resolve_db_name
 
@@ -64,7 +64,6 @@ __all__ = [
     "UserRecord",
     "UserRepository",
     "UserUsage",
-    "make_fsm_storage",
     "mask_uri",
     "open_memory_storage",
     "open_storage",

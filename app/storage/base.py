@@ -37,7 +37,7 @@ from app.storage.models import (
     utc_ms,
 )
 from app.storage.rollups import Rollup
-from llmdoor.usage import UsageEvent
+from llmdoor import UsageEvent
 
 # ---------------------------------------------------------------------------- repositories
 

@@ -18,7 +18,7 @@ from app.storage.base import (
 )
 from app.storage.breaker import CircuitBreaker
 from app.storage.tools import ToolRepository
-from llmdoor.usage import UsageSink
+from llmdoor import UsageSink
 
 
 class Storage:

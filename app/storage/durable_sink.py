@@ -22,7 +22,7 @@ from bson import ObjectId
 from app.storage.base import UsageRecord, UsageRepository
 from app.storage.breaker import CircuitBreaker
 from app.storage.errors import StorageUnavailable
-from llmdoor.usage import UsageEvent
+from llmdoor import UsageEvent
 
 log = logging.getLogger(__name__)
 

@@ -5,14 +5,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from aiogram.fsm.storage.base import BaseStorage
-from aiogram.fsm.storage.memory import MemoryStorage
-
 from app.storage.base import DEFAULT_MAX_TURNS
 from app.storage.breaker import DEFAULT_PROBE_INTERVAL, CircuitBreaker
 from app.storage.bundle import Storage
 from app.storage.durable_sink import DurableUsageSink
-from app.storage.fsm import ResilientFSMStorage
 from app.storage.guard import guard
 from app.storage.memory import (
     DEFAULT_MAX_CONVERSATIONS,
@@ -27,8 +23,6 @@ from app.storage.memory import (
 from app.storage.memory.tools import MemoryToolRepository
 
 log = logging.getLogger(__name__)
-
-FSM_COLLECTION = "fsm_states"
 
 
 def open_memory_storage(
@@ -99,43 +93,4 @@ async def open_storage(
         probe_interval=probe_interval,
         sink_options=sink_options,
         retention_days=retention_days,
-    )
-
-
-def make_fsm_storage(
-    mongodb_uri: str | None,
-    *,
-    db_name: str | None = None,
-    breaker: CircuitBreaker | None = None,
-    timeout_ms: int | None = None,
-) -> BaseStorage:
-    """aiogram FSM/dialog state: in MongoDB (so any bot instance can serve any update) when
-    configured, else in memory. The returned storage owns its client; the Dispatcher closes
-    it on shutdown (``await dp.storage.close()``).
-
-    Pass ``breaker=storage.breaker`` so that dialog state and the repositories share one
-    view of the database; without it the FSM storage gets a breaker of its own."""
-    if not mongodb_uri:
-        return MemoryStorage()
-    from aiogram.fsm.storage.base import DefaultKeyBuilder
-    from aiogram.fsm.storage.pymongo import PyMongoStorage
-
-    from app.storage.mongo.connect import DEFAULT_TIMEOUT_MS, log_database, make_client
-    from app.storage.uri import resolve_db_name
-
-    name = resolve_db_name(mongodb_uri, db_name)
-    log_database(mongodb_uri, name, db_name, what="fsm storage")
-    client = make_client(mongodb_uri, timeout_ms=timeout_ms or DEFAULT_TIMEOUT_MS)
-    # with_destiny: aiogram-dialog keeps each dialog stack under its own "destiny"; without
-    # it the stacks of all dialogs share one key and a dialog opened on one instance breaks
-    # when another instance handles its next button press.
-    # Wrapped so that a database outage costs dialog state, not every chat message.
-    return ResilientFSMStorage(
-        PyMongoStorage(
-            client,
-            key_builder=DefaultKeyBuilder(with_destiny=True),
-            db_name=name,
-            collection_name=FSM_COLLECTION,
-        ),
-        breaker,
     )

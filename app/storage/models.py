@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from llmdoor.usage import UsageEvent
+from llmdoor import UsageEvent
 
 Backend = Literal["memory", "mongodb"]
 RequestStatus = Literal["pending", "approved", "denied", "revoked"]

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 import pytest_asyncio
 
-from app.bot.account.usage_texts import format_cost, usd
+from app.bot.rendering.usage_texts import format_cost, usd
 from app.storage import UsageRecord
 from llmdoor import LLMSettings
 from tests.e2e.conftest import FAKE_MODEL, FRIEND_ID, Running, StartBot

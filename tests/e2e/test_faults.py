@@ -21,9 +21,8 @@ from aiogram.fsm.storage.base import DefaultKeyBuilder
 from aiogram.fsm.storage.pymongo import PyMongoStorage
 
 from app.bot.factory import BotApp, create_app
+from app.bot.run.fsm import FSM_COLLECTION, ResilientFSMStorage
 from app.config import BotSettings
-from app.storage.factory import FSM_COLLECTION
-from app.storage.fsm import ResilientFSMStorage
 from app.storage.mongo import open_mongo_storage
 from app.storage.mongo.connect import make_client
 from llmdoor import AccessSettings

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from app.bot.factory import create_app
-from app.storage import make_fsm_storage, open_storage
+from app.bot.run.fsm import make_fsm_storage
+from app.storage import open_storage
 from llmdoor import AccessSettings
 from tests.e2e.conftest import ADMIN_ID, FRIEND_ID
 from tests.e2e.test_webhook import mongo_settings

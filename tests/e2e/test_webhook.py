@@ -18,9 +18,10 @@ import aiohttp
 from aiohttp import web
 
 from app.bot.factory import BotApp, create_app
+from app.bot.run.fsm import make_fsm_storage
 from app.bot.run.webhook import create_webhook_app, run_webhook
 from app.config import Settings, StorageSettings, WebhookSettings
-from app.storage import make_fsm_storage, open_memory_storage, open_storage
+from app.storage import open_memory_storage, open_storage
 from llmdoor import AccessSettings, LLMSettings
 from tests.e2e.conftest import ADMIN_ID, FAKE_MODEL, FRIEND_ID, make_settings
 from tests.fakes.openai_server import FakeOpenAI, Reply

@@ -23,8 +23,8 @@ def test_importing_app_llm_does_not_import_litellm() -> None:
 
 
 def test_warm_up_loads_litellm() -> None:
+    from llmdoor import runtime as _litellm
     from llmdoor import warm_up
-    from llmdoor.calls import runtime as _litellm
 
     warm_up()
     assert _litellm.is_loaded()

@@ -9,7 +9,7 @@ import sys
 SCRIPT = """
 import logging, sys
 logging.basicConfig(level=getattr(logging, sys.argv[1]), stream=sys.stderr)
-from llmdoor.calls.runtime import _litellm
+from llmdoor.runtime import _litellm
 lit = _litellm()
 lit.completion(model="openai/gpt-4o-mini", messages=[{"role": "user", "content": "hi"}],
                mock_response="ok")

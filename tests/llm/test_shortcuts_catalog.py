@@ -3,9 +3,9 @@ from __future__ import annotations
 import pytest
 
 from llmdoor import BUILTIN_SHORTCUTS, LLMProvider, LLMSettings, UnknownModel
-from llmdoor.calls.runtime import _litellm
 from llmdoor.models.catalog import is_available, list_models, vision_flag
 from llmdoor.models.shortcuts import resolve_model
+from llmdoor.runtime import _litellm
 from llmdoor.settings import parse_shortcuts
 
 

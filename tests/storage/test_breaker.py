@@ -17,8 +17,8 @@ from pymongo.errors import (
     ServerSelectionTimeoutError,
 )
 
+from app.bot.run.fsm import ResilientFSMStorage
 from app.storage import CircuitBreaker, Storage, StorageUnavailable, open_memory_storage
-from app.storage.fsm import ResilientFSMStorage
 from app.storage.guard import guard, is_outage
 from app.storage.memory import MemoryUserRepository
 from llmdoor.usage import UsageEvent

@@ -10,6 +10,7 @@ from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.fsm.storage.pymongo import PyMongoStorage
 from pymongo import MongoClient
 
+from app.bot.run.fsm import make_fsm_storage
 from app.storage import (
     AccessRequestRepository,
     ConversationRepository,
@@ -18,7 +19,6 @@ from app.storage import (
     Storage,
     UsageRepository,
     UserRepository,
-    make_fsm_storage,
     mask_uri,
     open_storage,
     resolve_db_name,

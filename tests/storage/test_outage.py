@@ -16,7 +16,8 @@ import pytest
 from aiogram.fsm.storage.base import StorageKey
 from pymongo.errors import OperationFailure
 
-from app.storage import Storage, StorageUnavailable, make_fsm_storage, open_storage
+from app.bot.run.fsm import make_fsm_storage
+from app.storage import Storage, StorageUnavailable, open_storage
 from llmdoor.usage import UsageEvent
 from tests.storage.mongo_server import MongoTarget, SecantusProcess, fresh_db_name, mongo_kind
 

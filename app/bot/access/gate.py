@@ -14,7 +14,7 @@ from aiogram.utils.i18n import gettext as _
 
 from app.access import RefusalThrottle
 from app.bot.access.keyboards import RequestAccessCallback, request_access_keyboard
-from llmdoor.access import Role
+from llmdoor import Role
 
 log = logging.getLogger(__name__)
 

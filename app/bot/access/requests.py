@@ -10,7 +10,7 @@ from app.access import AccessService, DecisionOutcome, RequestOutcome
 from app.bot.access.keyboards import AccessDecisionCallback, RequestAccessCallback, status_label
 from app.bot.access.notify import AccessNotifier
 from app.storage import UserRecord
-from llmdoor.access import Role
+from llmdoor import Role
 
 
 def _request_text(outcome: RequestOutcome) -> str:

@@ -14,17 +14,17 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from aiolimiter import AsyncLimiter
 
-from app.bot.account.usage_texts import me_text
 from app.bot.chat.sink import remove_buttons
 from app.bot.chat.threads import conversation_key
 from app.bot.media.texts import help_lines
+from app.bot.rendering.usage_texts import me_text
 from app.services.chat.service import ChatService, buttons_message
 from app.services.conversations.service import ConversationService
 from app.services.media.service import MediaService
 from app.services.spend import SpendService
 from app.storage import Storage, UserRecord
 from app.storage.errors import StorageUnavailable
-from llmdoor.access import Caller, Role
+from llmdoor import Caller, Role
 
 LANGUAGE_NAMES = {"en": "English", "ru": "Русский"}
 

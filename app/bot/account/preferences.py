@@ -7,11 +7,11 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
-from app.bot.account.usage_texts import me_text
+from app.bot.rendering.usage_texts import me_text
 from app.services.spend import SpendService
 from app.storage import Storage, UserRecord
 from app.storage.errors import StorageUnavailable
-from llmdoor.access import Caller
+from llmdoor import Caller
 
 REASONING_MODES = ("off", "on", "stream")
 SWITCH = {"on": True, "off": False}

@@ -34,8 +34,7 @@ from app.services.chat.controls import (
 from app.services.chat.running import RunningAnswers
 from app.services.models import ModelChosen, ModelService
 from app.storage import UserRecord
-from llmdoor import ensure_loaded
-from llmdoor.access import Caller, Role
+from llmdoor import Caller, Role, ensure_loaded
 
 log = logging.getLogger(__name__)
 

@@ -29,8 +29,7 @@ from app.services.chat.running import RunningAnswers
 from app.services.chat.service import ChatService, buttons_message
 from app.storage import UserRecord
 from app.storage.errors import StorageUnavailable
-from llmdoor import Attachment
-from llmdoor.access import Caller
+from llmdoor import Attachment, Caller
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,6 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.utils.i18n import gettext as _
 from aiolimiter import AsyncLimiter
 
-from app.bot.account.usage_texts import usage_footer
-from app.bot.chat.error_messages import describe_llm_error
 from app.bot.chat.keyboards import answer_keyboard, stop_keyboard
 from app.bot.chat.tool_progress import progress_line, sources_block
 from app.bot.delivery.flood import caller_handles_flood_control
@@ -21,12 +19,12 @@ from app.bot.delivery.priority_limiter import wait_spare
 from app.bot.delivery.stream_calls import DeliveryUncertain
 from app.bot.delivery.streaming import AnswerStreamer
 from app.bot.rendering.answer_parts import reasoning_block
+from app.bot.rendering.error_messages import describe_llm_error
+from app.bot.rendering.usage_texts import usage_footer
 from app.config import BotSettings
 from app.services.chat.job import ChatFailure
 from app.storage import UserPrefs, UserRecord
-from llmdoor import ToolFinished, ToolStarted
-from llmdoor.tools import Source
-from llmdoor.usage import UsageEvent
+from llmdoor import Source, ToolFinished, ToolStarted, UsageEvent
 
 log = logging.getLogger(__name__)
 

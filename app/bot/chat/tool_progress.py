@@ -10,8 +10,7 @@ from urllib.parse import quote, urlsplit
 
 from aiogram.utils.i18n import gettext as _
 
-from llmdoor import ToolStarted
-from llmdoor.tools import Source
+from llmdoor import Source, ToolStarted
 
 MAX_ARGUMENT_CHARS = 80
 _CITATION = re.compile(r"\[(\d{1,3})\]")

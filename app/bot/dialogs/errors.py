@@ -23,7 +23,7 @@ from aiogram_dialog.utils import remove_intent_id
 from app.access import AccessAuthority
 from app.bot.dialogs.states import AccessSG, ChatsSG, ModelSG, PersonaSG, StatsSG, ToolsSG
 from app.storage.errors import StorageUnavailable
-from llmdoor.access import Role
+from llmdoor import Role
 
 log = logging.getLogger(__name__)
 

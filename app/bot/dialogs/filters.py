@@ -9,7 +9,7 @@ from aiogram.fsm.state import State
 from aiogram.types import Message, TelegramObject
 from aiogram_dialog.api.internal import CONTEXT_KEY
 
-from llmdoor.access import Role
+from llmdoor import Role
 
 
 class RoleIs(Filter):

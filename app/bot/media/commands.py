@@ -11,13 +11,12 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, Message
 
-from app.bot.chat.error_messages import describe_llm_error
 from app.bot.media import texts
+from app.bot.rendering.error_messages import describe_llm_error
 from app.services.media.service import Feature, MediaService
 from app.storage import UserRecord
 from app.storage.errors import StorageUnavailable
-from llmdoor import LLMError
-from llmdoor.access import Caller, Role
+from llmdoor import Caller, LLMError, Role
 
 log = logging.getLogger(__name__)
 

@@ -17,20 +17,17 @@ from aiogram.enums import ChatAction
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import Audio, BufferedInputFile, Document, Message, VideoNote, Voice
 
-from app.bot.chat.error_messages import describe_llm_error
 from app.bot.chat.router import AddressedToBot, Answerer, _strip_mention, _with_answerer
 from app.bot.filters import OnLoop
 from app.bot.media import texts
 from app.bot.middlewares.dialog_lock import release_dialog_lock
+from app.bot.rendering.error_messages import describe_llm_error
 from app.services.chat.job import AnswerSink, ChatFailure
 from app.services.chat.service import ChatService
 from app.services.media.service import Feature, MediaService
 from app.storage import UserRecord
 from app.storage.errors import StorageUnavailable
-from llmdoor import LLMError
-from llmdoor.access import Caller, Role
-from llmdoor.media.audio_format import EXTENSIONS
-from llmdoor.usage import UsageEvent
+from llmdoor import AUDIO_EXTENSIONS, Caller, LLMError, Role, UsageEvent
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +137,7 @@ async def _speak_answer(
         return
     # Not OGG/Opus (the vendor ignored the format and it could not be converted): Telegram
     # would not play it as a voice note, so it goes as an audio file.
-    extension = EXTENSIONS.get(audio.format, audio.format)
+    extension = AUDIO_EXTENSIONS.get(audio.format, audio.format)
     await bot.send_audio(
         message.chat.id,
         BufferedInputFile(audio.data, filename=f"answer.{extension}"),

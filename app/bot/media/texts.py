@@ -6,7 +6,7 @@ import html
 
 from aiogram.utils.i18n import gettext as _
 
-from app.bot.chat.error_messages import describe_llm_error
+from app.bot.rendering.error_messages import describe_llm_error
 from app.services.media.service import AudioRefusal, Feature
 from llmdoor import (
     DocumentEncrypted,

@@ -26,24 +26,15 @@ import asyncio
 import contextlib
 from collections import deque
 from collections.abc import Awaitable, Callable
-from contextvars import ContextVar
 from typing import Any
 
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject
 
+from app.services.chat.place import intake_leave, leave_intake
+
 DEFAULT_WIDTH = 4
 DEFAULT_HOLD = 0.02
-
-_leave: ContextVar[Callable[[], None] | None] = ContextVar("intake_leave", default=None)
-
-
-def leave_intake() -> None:
-    """The current update's quick part is over: let the next one in. Idempotent; a no-op
-    outside the intake (tests, library use)."""
-    leave = _leave.get()
-    if leave is not None:
-        leave()
 
 
 class UpdateIntake(BaseMiddleware):
@@ -73,12 +64,12 @@ class UpdateIntake(BaseMiddleware):
                 self._pass_on()
 
         timer = asyncio.get_running_loop().call_later(self.hold, leave)
-        token = _leave.set(leave)
+        token = intake_leave.set(leave)
         try:
             return await handler(event, data)
         finally:
             leave()
-            _leave.reset(token)
+            intake_leave.reset(token)
 
     async def _enter(self) -> None:
         if not self._waiters and self._may_grant():

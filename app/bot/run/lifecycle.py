@@ -14,14 +14,14 @@ from typing import Any
 from app.bot.account.menu import register_commands
 from app.bot.delivery.telegram import create_bot
 from app.bot.factory import BotApp, create_app
+from app.bot.run.fsm import make_fsm_storage
 from app.bot.run.heap import freeze_heap_after
 from app.bot.run.liveness import LastContact, heartbeat
 from app.config import Settings
 from app.healthcheck import HEARTBEAT_FILE
 from app.services.media.service import FeatureOff, FeatureReport, MediaService
-from app.storage import make_fsm_storage, open_storage
-from llmdoor import UnknownModel, aclose, warm_up
-from llmdoor.models import gateway
+from app.storage import open_storage
+from llmdoor import UnknownModel, aclose, gateway_catalog, warm_up
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +169,7 @@ async def running(settings: Settings) -> AsyncIterator[BotApp]:
     contact = LastContact()
     app.bot.session.middleware(contact)
     beating = asyncio.create_task(heartbeat(contact, HEARTBEAT_FILE))
-    discovery = gateway.catalog_for(settings.llm)
+    discovery = gateway_catalog(settings.llm)
     rediscover = (
         asyncio.create_task(discovery.run_periodically(settings.llm.gateway_refresh_seconds))
         if discovery is not None

@@ -13,9 +13,10 @@ from typing import Protocol
 
 from app.services.chat.tool_answer import ToolProgressSink, turns_of
 from app.storage import Turn
-from llmdoor.errors import LLMError
-from llmdoor.events import (
+from llmdoor import (
+    LLMError,
     ReasoningDelta,
+    Source,
     StreamEvent,
     StreamFinished,
     TextComplete,
@@ -23,7 +24,6 @@ from llmdoor.events import (
     ToolFinished,
     ToolStarted,
 )
-from llmdoor.tools import Source
 
 log = logging.getLogger(__name__)
 

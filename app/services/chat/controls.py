@@ -20,8 +20,7 @@ from app.services.chat.running import StopSignal
 from app.services.chat.service import ChatService, buttons_message, history_of
 from app.storage import Conversation, Turn, UserRecord
 from app.storage.errors import StorageUnavailable
-from llmdoor.access import Caller
-from llmdoor.tools import sources_in
+from llmdoor import Caller, sources_in
 
 log = logging.getLogger(__name__)
 

@@ -11,10 +11,7 @@ from typing import Protocol
 
 from app.services.chat.running import StopSignal
 from app.storage import Turn, UserRecord
-from llmdoor import Attachment, ChatMessage, LLMError
-from llmdoor.access import Caller
-from llmdoor.tools import Source
-from llmdoor.usage import UsageEvent
+from llmdoor import Attachment, Caller, ChatMessage, LLMError, Source, UsageEvent
 
 
 @dataclass(frozen=True)

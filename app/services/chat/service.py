@@ -9,7 +9,6 @@ import logging
 from collections.abc import Sequence
 from weakref import WeakValueDictionary
 
-from app.bot.middlewares.intake import leave_intake
 from app.services.chat.admission import AnswerGate
 from app.services.chat.answer_stream import AnswerProgress, read_answer
 from app.services.chat.call_ends import AnswerLock, end_later, holding, pending_ends
@@ -22,6 +21,7 @@ from app.services.chat.job import (
     ChatRequest,
     ReplyContext,
 )
+from app.services.chat.place import leave_intake
 from app.services.chat.titles import TitleService
 from app.services.chat.tool_answer import (
     ToolProgressSink,
@@ -37,11 +37,12 @@ from llmdoor import (
     ChatMessage,
     LLMError,
     LLMProvider,
+    QueryOptions,
     StreamInterrupted,
+    UsageEvent,
+    combine_usage,
     ensure_loaded,
 )
-from llmdoor.options import QueryOptions
-from llmdoor.usage import UsageEvent, combined
 
 log = logging.getLogger(__name__)
 
@@ -240,7 +241,7 @@ class ChatService:
                 partial,
                 cut_off=True,
                 reasoning="".join(progress.thoughts),
-                usage=combined(calls),
+                usage=combine_usage(calls),
             )
             await self._record_messages(job, sink, saved, ids)
             return ChatOutcome.PARTIAL
@@ -255,7 +256,7 @@ class ChatService:
             # The call was cancelled: its usage is recorded as partial by llmdoor.
             saved = await job.save(answer, job.model, ()) if answer.strip() else False
             ids = await sink.finish(
-                answer, stopped=True, reasoning=reasoning, usage=combined(calls)
+                answer, stopped=True, reasoning=reasoning, usage=combine_usage(calls)
             )
             await self._record_messages(job, sink, saved, ids)
             return ChatOutcome.STOPPED
@@ -274,7 +275,7 @@ class ChatService:
                 answer,
                 hit_limit=finished is not None and finished.finish_reason == "length",
                 reasoning=reasoning,
-                usage=combined(calls),  # all rounds: the tool rounds cost too
+                usage=combine_usage(calls),  # all rounds: the tool rounds cost too
             )
             await self._record_messages(job, sink, saved, ids)
         finally:

@@ -17,8 +17,7 @@ from collections.abc import Collection
 from app.services.chat.load import LoopLoad, NeverBusy
 from app.storage import Storage
 from app.storage.errors import StorageUnavailable
-from llmdoor import LLMError, LLMProvider
-from llmdoor.access import Caller
+from llmdoor import Caller, LLMError, LLMProvider
 
 log = logging.getLogger(__name__)
 

@@ -9,12 +9,12 @@ from typing import Protocol, runtime_checkable
 
 from app.storage import Turn
 from llmdoor import (
+    TOOL_KEYS,
     ChatMessage,
+    Source,
     ToolFinished,
     ToolStarted,
 )
-from llmdoor.messages import TOOL_KEYS
-from llmdoor.tools import Source
 
 
 @runtime_checkable

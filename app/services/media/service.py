@@ -17,19 +17,23 @@ from enum import StrEnum
 from app.services.media.limits import MediaLimits
 from app.storage import Storage
 from llmdoor import (
+    Caller,
     DocumentText,
     GeneratedImage,
     LLMProvider,
+    MediaKind,
+    Role,
     SpeechAudio,
     Transcript,
     UnknownModel,
     cut_to_tokens,
     ensure_loaded,
+    gateway_catalog,
+    is_available,
+    is_media_priced,
+    known_gateway,
+    resolve_media_model,
 )
-from llmdoor.access import Caller, Role
-from llmdoor.media.models import MediaKind, is_media_priced, resolve_media_model
-from llmdoor.models import gateway
-from llmdoor.models.catalog import is_available
 
 
 class Feature(StrEnum):
@@ -154,14 +158,14 @@ class MediaService:
         if settings.api_base:
             # A gateway reaches what it serves; until a discovery succeeds (or with
             # discovery off) there is no list to check against.
-            served = gateway.known(settings)
+            served = known_gateway(settings)
             return served is None or served.serves(model_id)
         return is_available(model_id, os.environ if self._env is None else self._env)
 
     async def refresh(self) -> None:
         """Rediscover the gateway's models when the short cache is stale (as ModelService
         does for chat models); a no-op without a gateway."""
-        found = gateway.catalog_for(self._llm.settings)
+        found = gateway_catalog(self._llm.settings)
         if found is not None:
             await found.ensure_fresh(self._llm.settings.gateway_cache_seconds)
 

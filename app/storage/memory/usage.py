@@ -27,7 +27,7 @@ from app.storage.base import (
 )
 from app.storage.durable_sink import to_record
 from app.storage.rollups import LEVELS, Level, Rollup, add_to, build, day_range, record_day
-from llmdoor.usage import UsageEvent
+from llmdoor import UsageEvent
 
 # A row is a plain tuple of every UsageRecord field, in declaration order, with created_at
 # held as int milliseconds. Built from the model's fields, so a field added to UsageEvent

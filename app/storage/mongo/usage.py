@@ -26,7 +26,7 @@ from app.storage.durable_sink import to_record
 from app.storage.mongo import rollups as rollup_store
 from app.storage.mongo.documents import UsageDoc
 from app.storage.rollups import Rollup
-from llmdoor.usage import UsageEvent
+from llmdoor import UsageEvent
 
 Raw = dict[str, Any]
 _DUPLICATE_KEY = 11000

@@ -1,4 +1,4 @@
-"""Module-level query functions: thin wrappers over the default provider.
+"""Module-level query and media functions: thin wrappers over the default provider.
 
 Keyword options are `QueryOptions` (llmdoor.options): system_message, chat_history,
 attachments, user_id, username, caller, temperature, max_tokens, timeout, plus anything
@@ -14,6 +14,11 @@ from pydantic import BaseModel
 
 from llmdoor.default import get_default_provider
 from llmdoor.events import StreamEvent
+from llmdoor.media.call import MediaOptions
+from llmdoor.media.documents import DocumentText
+from llmdoor.media.images import GeneratedImage
+from llmdoor.media.speech import SpeechAudio
+from llmdoor.media.transcription import AudioInput, Transcript
 from llmdoor.messages import ChatMessage
 from llmdoor.models import catalog
 from llmdoor.options import QueryOptions as Options
@@ -110,4 +115,112 @@ def fit_history(
 ) -> list[ChatMessage]:
     return get_default_provider().fit_history(
         model, system_message, history, prompt, reserve_tokens
+    )
+
+
+# Media: the same access, budget and usage rules as the chat calls (parameters in
+# llmdoor.media.provider).
+
+
+async def atranscribe(
+    audio: AudioInput,
+    model: str | None = None,
+    *,
+    filename: str | None = None,
+    language: str | None = None,
+    duration_seconds: float | None = None,
+    **options: Unpack[MediaOptions],
+) -> Transcript:
+    return await get_default_provider().atranscribe(
+        audio, model, filename=filename, language=language,
+        duration_seconds=duration_seconds, **options,
+    )  # fmt: skip
+
+
+def transcribe(
+    audio: AudioInput,
+    model: str | None = None,
+    *,
+    filename: str | None = None,
+    language: str | None = None,
+    duration_seconds: float | None = None,
+    **options: Unpack[MediaOptions],
+) -> Transcript:
+    return get_default_provider().transcribe(
+        audio, model, filename=filename, language=language,
+        duration_seconds=duration_seconds, **options,
+    )  # fmt: skip
+
+
+async def aspeak(
+    text: str,
+    voice: str | None = None,
+    model: str | None = None,
+    *,
+    audio_format: str = "opus",
+    **options: Unpack[MediaOptions],
+) -> SpeechAudio:
+    return await get_default_provider().aspeak(
+        text, voice, model, audio_format=audio_format, **options
+    )
+
+
+def speak(
+    text: str,
+    voice: str | None = None,
+    model: str | None = None,
+    *,
+    audio_format: str = "opus",
+    **options: Unpack[MediaOptions],
+) -> SpeechAudio:
+    return get_default_provider().speak(text, voice, model, audio_format=audio_format, **options)
+
+
+async def agenerate_image(
+    prompt: str,
+    size: str | None = None,
+    model: str | None = None,
+    *,
+    quality: str | None = None,
+    **options: Unpack[MediaOptions],
+) -> GeneratedImage:
+    return await get_default_provider().agenerate_image(
+        prompt, size, model, quality=quality, **options
+    )
+
+
+def generate_image(
+    prompt: str,
+    size: str | None = None,
+    model: str | None = None,
+    *,
+    quality: str | None = None,
+    **options: Unpack[MediaOptions],
+) -> GeneratedImage:
+    return get_default_provider().generate_image(prompt, size, model, quality=quality, **options)
+
+
+async def aread_document(
+    data: bytes,
+    mime_type: str | None = None,
+    filename: str | None = None,
+    *,
+    max_pages: int | None = None,
+    **options: Unpack[MediaOptions],
+) -> DocumentText:
+    return await get_default_provider().aread_document(
+        data, mime_type, filename, max_pages=max_pages, **options
+    )
+
+
+def read_document(
+    data: bytes,
+    mime_type: str | None = None,
+    filename: str | None = None,
+    *,
+    max_pages: int | None = None,
+    **options: Unpack[MediaOptions],
+) -> DocumentText:
+    return get_default_provider().read_document(
+        data, mime_type, filename, max_pages=max_pages, **options
     )

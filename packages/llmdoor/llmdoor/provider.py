@@ -20,7 +20,6 @@ from llmdoor.calls.request import ChatRequest, prepare_chat
 from llmdoor.calls.transport import ASYNC, Transport, sync_transport
 from llmdoor.chat import completion, streaming, structured
 from llmdoor.chat.history import fit_history
-from llmdoor.default import get_default_provider, set_default_provider
 from llmdoor.events import StreamEvent
 from llmdoor.media.provider import MediaMethods
 from llmdoor.media.settings import MediaSettings
@@ -33,7 +32,7 @@ from llmdoor.tools.base import is_runnable
 from llmdoor.tools.loop import last_round, text_only, tool_events
 from llmdoor.usage import InMemoryUsageSink, UsageSink
 
-__all__ = ["LLMProvider", "get_default_provider", "set_default_provider"]
+__all__ = ["LLMProvider"]
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")

@@ -41,7 +41,7 @@ from app.bot.dialogs.filters import InputWindow, RoleIs
 from app.bot.dialogs.states import AccessSG
 from app.bot.dialogs.widgets import I18nFormat
 from app.bot.filters import OnLoop
-from llmdoor.access import Role
+from llmdoor import Role
 
 # Widget ids start with "a_": the expired-menu handler maps the prefix back to this dialog.
 

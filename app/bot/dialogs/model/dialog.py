@@ -31,9 +31,7 @@ from app.services.models import (
     ModelService,
     Refusal,
 )
-from llmdoor import ensure_loaded
-from llmdoor.access import Role
-from llmdoor.models.catalog import ModelInfo
+from llmdoor import ModelInfo, Role, ensure_loaded
 
 log = logging.getLogger(__name__)
 

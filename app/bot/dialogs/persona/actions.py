@@ -23,7 +23,7 @@ from app.services.conversations.personas import (
 )
 from app.services.conversations.service import ConversationService
 from app.storage import UserRecord
-from llmdoor.access import Role
+from llmdoor import Role
 
 # Widget ids start with "p_": the expired-menu handler maps the prefix back to this dialog.
 GROUPS = {ChatType.GROUP, ChatType.SUPERGROUP}

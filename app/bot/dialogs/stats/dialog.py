@@ -45,7 +45,7 @@ from app.bot.dialogs.stats.tools import tools_window
 from app.bot.dialogs.widgets import I18nFormat
 from app.bot.filters import OnLoop
 from app.storage import Storage, UsageTotals, UserRecord
-from llmdoor.access import Role
+from llmdoor import Role
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from app.bot.dialogs.widgets import I18nFormat
 from app.bot.workflow import services
 from app.services.tools import ToolService
 from app.storage import StorageUnavailable
-from llmdoor.access import Caller, Role
+from llmdoor import Caller, Role
 
 log = logging.getLogger(__name__)
 

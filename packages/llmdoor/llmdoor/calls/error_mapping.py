@@ -10,7 +10,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from llmdoor import errors as e
-from llmdoor.calls.runtime import _litellm
+from llmdoor.runtime import _litellm
 
 # Things that look like API keys, whatever the vendor: sk-..., sk-ant-..., AIza..., xai-...
 _KEY_PATTERN = re.compile(

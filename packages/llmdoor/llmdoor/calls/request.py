@@ -10,12 +10,12 @@ from typing import Any
 
 from llmdoor.calls.pipeline import Pipeline
 from llmdoor.calls.recorder import Call
-from llmdoor.calls.runtime import ensure_loaded
 from llmdoor.errors import UnknownModel, VisionNotSupported
 from llmdoor.messages import ChatMessage, build_messages
 from llmdoor.models import catalog, gateway, pricing
 from llmdoor.models.shortcuts import resolve_model, shortcut_for
 from llmdoor.options import OwnOptions
+from llmdoor.runtime import ensure_loaded
 from llmdoor.settings import LLMSettings
 
 

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Coroutine, Iterator
 from typing import Any, Protocol, TypeVar
 
 from llmdoor import sync as _sync
-from llmdoor.calls.runtime import _litellm
+from llmdoor.runtime import _litellm
 
 T = TypeVar("T")
 _END = object()

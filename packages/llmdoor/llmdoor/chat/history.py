@@ -2,37 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 
-from llmdoor.calls.runtime import _litellm
 from llmdoor.messages import ChatMessage
-from llmdoor.models.catalog import model_context_window
+from llmdoor.models.model_map import model_context_window
+from llmdoor.models.tokens import count_tokens, turn_tokens
 
 DEFAULT_CONTEXT_WINDOW = 8192
-
-
-def count_tokens(model_id: str, messages: Sequence[ChatMessage]) -> int:
-    lit = _litellm()
-    try:
-        return int(lit.token_counter(model=model_id, messages=list(messages)))
-    except Exception:
-        # Unknown tokenizer: fall back to litellm's default (tiktoken) estimate.
-        return int(lit.token_counter(messages=list(messages)))
-
-
-@functools.lru_cache(maxsize=8192)
-def _turn_tokens(model_id: str, role: str, content: str) -> int:
-    return count_tokens(model_id, [{"role": role, "content": content}])
-
-
-def turn_tokens(model_id: str, turn: ChatMessage) -> int:
-    """Tokens of one message. Cached: a chat re-counts the same history on every message,
-    and tokenizing a long history costs milliseconds the event loop cannot spare."""
-    content = turn.get("content")
-    if isinstance(content, str):
-        return _turn_tokens(model_id, str(turn.get("role", "user")), content)
-    return count_tokens(model_id, [turn])
 
 
 def fit_history(

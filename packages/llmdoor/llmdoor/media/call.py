@@ -16,10 +16,10 @@ from llmdoor.access import Caller
 from llmdoor.calls.error_mapping import map_exception
 from llmdoor.calls.pipeline import Pipeline
 from llmdoor.calls.recorder import CANCELLED, Call, Charge
-from llmdoor.calls.runtime import _litellm, ensure_loaded
 from llmdoor.calls.transport import SyncTransport, Transport
 from llmdoor.errors import LLMError
 from llmdoor.options import split_options
+from llmdoor.runtime import _litellm, ensure_loaded
 
 T = TypeVar("T")
 

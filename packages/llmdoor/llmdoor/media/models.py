@@ -194,7 +194,7 @@ def image_price(model_id: str, size: str, quality: str | None, prompt: str) -> f
 def _size_row(key: str) -> Mapping[str, Any]:
     # litellm's get_model_info reads the first part of "hd/1024-x-1024/..." as a provider
     # and fails; the map itself has the row.
-    from llmdoor.calls.runtime import _litellm
+    from llmdoor.runtime import _litellm
 
     row = _litellm().model_cost.get(key)
     return row if isinstance(row, dict) else catalog.map_entry(key) or {}

@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from llmdoor.calls.runtime import _litellm
-from llmdoor.models import gateway
+from llmdoor.models import gateway, pricing
+from llmdoor.models.model_map import (
+    is_priced,
+    litellm_knows_provider,
+    map_entry,
+    model_context_window,
+    vision_flag,
+)
 from llmdoor.models.shortcuts import merged_shortcuts
+from llmdoor.runtime import _litellm
+
+__all__ = [
+    "ModelInfo",
+    "is_priced",
+    "litellm_knows_provider",
+    "map_entry",
+    "model_context_window",
+    "vision_flag",
+]
 
 if TYPE_CHECKING:
     from llmdoor.settings import LLMSettings
@@ -92,48 +107,6 @@ def is_available(model_id: str, env: Mapping[str, str] | None = None) -> bool:
     return any(env.get(name) for name in names)
 
 
-def is_priced(model_id: str) -> bool:
-    """Whether litellm knows a price for the id: only priced calls count against budgets."""
-    entry = map_entry(model_id) or {}
-    return bool(entry.get("input_cost_per_token") or entry.get("output_cost_per_token"))
-
-
-def litellm_knows_provider(model_id: str) -> bool:
-    """Whether litellm can route the id to a provider (it raises for an unknown prefix)."""
-    try:
-        _litellm().get_llm_provider(model_id)
-    except Exception:  # litellm raises its own BadRequestError and plain ValueErrors here
-        return False
-    return True
-
-
-@functools.lru_cache(maxsize=1024)
-def map_entry(model_id: str) -> Mapping[str, Any] | None:
-    """litellm's model-map row for an id, or None when litellm does not know it."""
-    try:
-        info = _litellm().get_model_info(model_id)
-    except Exception:
-        return None
-    return dict(info) if info else None
-
-
-def model_context_window(model_id: str) -> int | None:
-    entry = map_entry(model_id)
-    if not entry:
-        return None
-    value = entry.get("max_input_tokens") or entry.get("max_tokens")
-    return int(value) if value else None
-
-
-def vision_flag(model_id: str) -> bool | None:
-    """True/False when litellm knows, None for models it has no row for."""
-    entry = map_entry(model_id)
-    if not entry:
-        return None
-    flag = entry.get("supports_vision")
-    return None if flag is None else bool(flag)
-
-
 def _per_mtok(value: Any) -> float | None:
     return None if value is None else round(float(value) * 1_000_000, 6)
 
@@ -190,8 +163,6 @@ def list_for(
             env=env,
             all_available=bool(settings.api_base),
         )
-    from llmdoor.models import pricing  # pricing builds on this module
-
     infos: list[ModelInfo] = []
     for shortcut, model_id in merged_shortcuts(gateway.gateway_shortcuts(settings)).items():
         model = served.get(model_id)

@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from llmdoor.calls.runtime import _litellm
-from llmdoor.chat.history import turn_tokens
 from llmdoor.messages import ChatMessage
-from llmdoor.models import catalog, gateway
+from llmdoor.models import gateway, model_map
+from llmdoor.models.tokens import turn_tokens
+from llmdoor.runtime import _litellm
 
 if TYPE_CHECKING:
     from llmdoor.settings import LLMSettings
@@ -57,7 +57,7 @@ def rate_for(model_id: str, settings: LLMSettings) -> Rate | None:
     candidates = [model.underlying, model.id] if model is not None else [model_id]
     rows = [c for c in candidates if c and is_priced(c)]
     for candidate in rows:
-        if catalog.is_priced(candidate):
+        if model_map.is_priced(candidate):
             return Rate("litellm", litellm_id=candidate)
     if (
         settings.unpriced_input_per_mtok is not None
@@ -76,11 +76,11 @@ def has_price(rate: Rate | None) -> bool:
     """A real or fallback price: what friends' models need (a free local row does not count)."""
     if rate is None:
         return False
-    return rate.litellm_id is None or catalog.is_priced(rate.litellm_id)
+    return rate.litellm_id is None or model_map.is_priced(rate.litellm_id)
 
 
 def is_priced(model_id: str) -> bool:
-    return catalog.map_entry(model_id) is not None
+    return model_map.map_entry(model_id) is not None
 
 
 def price(model_id: str, prompt_tokens: int, completion_tokens: int) -> float | None:

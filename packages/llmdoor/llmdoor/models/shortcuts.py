@@ -103,7 +103,7 @@ def shortcut_for(model_id: str, extra: Mapping[str, str] | None = None) -> str |
 def _is_bare_litellm_name(name: str) -> bool:
     # A bare id litellm knows (e.g. "gpt-4o-2024-08-06") is accepted as is; this is the
     # only branch of resolve_model that needs litellm loaded.
-    from llmdoor.calls.runtime import _litellm
+    from llmdoor.runtime import _litellm
 
     entry = _litellm().model_cost.get(name)
     return isinstance(entry, dict) and entry.get("mode") in (None, "chat", "responses")

@@ -148,7 +148,7 @@ def _extract(page: Page) -> tuple[str, str]:
 
 
 def cut_to_tokens(text: str, max_tokens: int) -> tuple[str, bool]:
-    from llmdoor.calls.runtime import _litellm
+    from llmdoor.runtime import _litellm
 
     lit = _litellm()
     tokens = lit.encode(model="gpt-4o", text=text)

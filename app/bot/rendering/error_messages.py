@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram.utils.i18n import gettext as _
 
-from llmdoor.errors import (
+from llmdoor import (
     BudgetExceeded,
     BudgetUnavailable,
     LLMError,

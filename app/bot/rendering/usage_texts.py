@@ -6,7 +6,7 @@ from __future__ import annotations
 from aiogram.utils.i18n import gettext as _
 
 from app.services.spend import SpendSummary
-from llmdoor.usage import UsageEvent
+from llmdoor import UsageEvent
 
 
 def format_cost(event: UsageEvent) -> str:

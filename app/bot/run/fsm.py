@@ -1,4 +1,5 @@
-"""FSM/dialog storage that survives a database outage.
+"""FSM/dialog storage that survives a database outage, and the factory that picks it
+(MongoDB, so any instance can serve any update) or aiogram's memory storage.
 
 aiogram-dialog reads its dialog stack from the FSM storage on *every* message and writes it
 back afterwards, including plain chat messages that have nothing to do with a dialog. With
@@ -18,6 +19,7 @@ from typing import Any, TypeVar
 
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, StorageKey
+from aiogram.fsm.storage.memory import MemoryStorage
 
 from app.storage.breaker import CircuitBreaker
 from app.storage.errors import StorageUnavailable
@@ -85,3 +87,45 @@ class ResilientFSMStorage(BaseStorage):
         if self._own_breaker:
             await self.breaker.aclose()
         await self.inner.close()
+
+
+FSM_COLLECTION = "fsm_states"
+
+
+def make_fsm_storage(
+    mongodb_uri: str | None,
+    *,
+    db_name: str | None = None,
+    breaker: CircuitBreaker | None = None,
+    timeout_ms: int | None = None,
+) -> BaseStorage:
+    """aiogram FSM/dialog state: in MongoDB (so any bot instance can serve any update) when
+    configured, else in memory. The returned storage owns its client; the Dispatcher closes
+    it on shutdown (``await dp.storage.close()``).
+
+    Pass ``breaker=storage.breaker`` so that dialog state and the repositories share one
+    view of the database; without it the FSM storage gets a breaker of its own."""
+    if not mongodb_uri:
+        return MemoryStorage()
+    from aiogram.fsm.storage.base import DefaultKeyBuilder
+    from aiogram.fsm.storage.pymongo import PyMongoStorage
+
+    from app.storage.mongo.connect import DEFAULT_TIMEOUT_MS, log_database, make_client
+    from app.storage.uri import resolve_db_name
+
+    name = resolve_db_name(mongodb_uri, db_name)
+    log_database(mongodb_uri, name, db_name, what="fsm storage")
+    client = make_client(mongodb_uri, timeout_ms=timeout_ms or DEFAULT_TIMEOUT_MS)
+    # with_destiny: aiogram-dialog keeps each dialog stack under its own "destiny"; without
+    # it the stacks of all dialogs share one key and a dialog opened on one instance breaks
+    # when another instance handles its next button press.
+    # Wrapped so that a database outage costs dialog state, not every chat message.
+    return ResilientFSMStorage(
+        PyMongoStorage(
+            client,
+            key_builder=DefaultKeyBuilder(with_destiny=True),
+            db_name=name,
+            collection_name=FSM_COLLECTION,
+        ),
+        breaker,
+    )
