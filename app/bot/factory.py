@@ -149,7 +149,7 @@ def create_app(
     )
     notifier = AccessNotifier(bot, i18n, storage, access)
     tools = ToolService(settings.tools, storage)
-    # One CPU gauge: previews, new model streams and titles yield to it (loop_load.py).
+    # One CPU gauge: previews, new model streams and titles yield to it (app/services/chat/load.py).
     load = LoopLoad(settings.bot.busy_lag_ms / 1000)
     chat_service = create_chat_service(settings, storage, llm, tools=tools, load=load)
     load.track_backlog(lambda: chat_service.gate.waiting)
