@@ -95,6 +95,7 @@ from llmdoor.models.gateway import gateway_shortcuts
 from llmdoor.models.gateway import known as known_gateway
 from llmdoor.models.pricing import has_price, rate_for
 from llmdoor.models.shortcuts import BUILTIN_SHORTCUTS, merged_shortcuts
+from llmdoor.models.shortcuts import resolve_model as resolve_shortcut
 from llmdoor.options import QueryOptions
 from llmdoor.provider import LLMProvider
 from llmdoor.runtime import _litellm as litellm_module
@@ -103,7 +104,7 @@ from llmdoor.settings import LLMSettings
 from llmdoor.tools import Source, Tool, ToolOutput, as_tool, sources_in, supports_tools, tool
 from llmdoor.tools.mcp import MCPManager, load_servers_file
 from llmdoor.tools.settings import ToolSettings, tool_settings_problems
-from llmdoor.usage import InMemoryUsageSink, UsageEvent, UsageSink
+from llmdoor.usage import CallKind, InMemoryUsageSink, UsageEvent, UsageSink
 from llmdoor.usage import combined as combine_usage
 
 if TYPE_CHECKING:
@@ -134,6 +135,7 @@ __all__ = [
     "BudgetGuard",
     "BudgetHold",
     "BudgetUnavailable",
+    "CallKind",
     "Caller",
     "CallerResolver",
     "ChatMessage",
