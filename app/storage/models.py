@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from llmdoor import UsageEvent
+from llmdoor import CallKind, UsageEvent
 
 Backend = Literal["memory", "mongodb"]
 RequestStatus = Literal["pending", "approved", "denied", "revoked"]
@@ -229,7 +229,7 @@ class ModelUsage(UsageBucket):
 
 
 class KindUsage(UsageBucket):
-    kind: str  # "chat", "transcription", "speech", "image", "document"
+    kind: CallKind
 
 
 class DayUsage(UsageBucket):

@@ -28,6 +28,7 @@ from app.storage.models import (
     UsageRecord,
     UserUsage,
 )
+from llmdoor import CallKind
 
 Level = Literal["model", "user", "day"]
 
@@ -49,7 +50,7 @@ class Rollup(UsageBucket):
     day: date
     user_id: int | None
     model: str
-    kind: str = "chat"
+    kind: CallKind = CallKind.CHAT
     # "model": per (day, user, model, kind), no histograms (fixed-size documents);
     # "user": per (day, user, kind), "day": per (day, kind), both with the histograms.
     level: Level = "model"
@@ -61,7 +62,7 @@ class Rollup(UsageBucket):
         return level_key(self.level, self.day, self.user_id, self.model, self.kind)
 
 
-def rollup_key(day: date, user_id: int | None, model: str, kind: str) -> str:
+def rollup_key(day: date, user_id: int | None, model: str, kind: CallKind) -> str:
     return f"{day.isoformat()}|{'-' if user_id is None else user_id}|{kind}|{model}"
 
 
@@ -190,12 +191,12 @@ def merge_per_day(rollups: Iterable[Rollup]) -> list[DayUsage]:
     return [DayUsage(day=k, **a.bucket()) for k, a in sorted(groups.items())]
 
 
-#: The modalities in the order /stats lists them; other kinds follow by name.
-KIND_ORDER = ("chat", "transcription", "speech", "image", "document")
+#: The kinds of call in the order /stats lists them: CallKind's own.
+KIND_ORDER: tuple[CallKind, ...] = tuple(CallKind)
 
 
-def _kind_rank(kind: str) -> tuple[int, str]:
-    return (KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER), kind)
+def _kind_rank(kind: CallKind) -> int:
+    return KIND_ORDER.index(kind)
 
 
 def merge_per_kind(rollups: Iterable[Rollup]) -> list[KindUsage]:
@@ -204,15 +205,15 @@ def merge_per_kind(rollups: Iterable[Rollup]) -> list[KindUsage]:
     return out
 
 
-def merge_per_day_by_kind(rollups: Iterable[Rollup]) -> dict[str, list[DayUsage]]:
+def merge_per_day_by_kind(rollups: Iterable[Rollup]) -> dict[CallKind, list[DayUsage]]:
     """Per kind (in KIND_ORDER), its days: the chart stacks the kinds."""
-    by_kind: dict[str, list[Rollup]] = {}
+    by_kind: dict[CallKind, list[Rollup]] = {}
     for r in rollups:
         by_kind.setdefault(r.kind, []).append(r)
     return {k: merge_per_day(by_kind[k]) for k in sorted(by_kind, key=_kind_rank)}
 
 
-def level_key(level: Level, day: date, user_id: int | None, model: str, kind: str) -> str:
+def level_key(level: Level, day: date, user_id: int | None, model: str, kind: CallKind) -> str:
     if level == "day":
         return f"{day.isoformat()}|{ALL}|{kind}"
     if level == "user":

@@ -25,6 +25,7 @@ from app.storage.rollups import (
     merge_per_user,
     merge_totals,
 )
+from llmdoor import CallKind
 
 #: Day histograms kept merged (one per day and user seen in /stats); the oldest go first.
 MAX_CACHED_DAYS = 20_000
@@ -118,7 +119,7 @@ class RollupStats:
 
     async def per_day_by_kind(
         self, window: StatsWindow | None = None, *, user_id: int | None = None
-    ) -> dict[str, list[DayUsage]]:
+    ) -> dict[CallKind, list[DayUsage]]:
         return merge_per_day_by_kind(await self._usage.rollups(window, user_id=user_id))
 
     async def detail_since(self) -> datetime | None:

@@ -6,18 +6,22 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import get_args
 
 import pytest
 
 from llmdoor import (
+    MEDIA_SHORTCUTS,
     AccessDenied,
     AccessPolicy,
     AccessSettings,
     AuthError,
     BudgetExceeded,
+    CallKind,
     EmptyResponse,
     InMemoryUsageSink,
     LLMProvider,
+    MediaKind,
     ProviderUnavailable,
     UnknownModel,
     set_default_provider,
@@ -39,6 +43,11 @@ def policy() -> AccessPolicy:
     return AccessPolicy(AccessSettings(admins=str(ADMIN), friends=str(FRIEND)))
 
 
+def test_the_media_kinds_are_call_kinds() -> None:
+    media = {CallKind.TRANSCRIPTION, CallKind.SPEECH, CallKind.IMAGE}
+    assert set(get_args(MediaKind)) == set(MEDIA_SHORTCUTS) == media
+
+
 async def test_transcribe_returns_text_language_and_a_priced_event(
     provider: LLMProvider, fake: FakeOpenAI, sink: InMemoryUsageSink
 ) -> None:
@@ -52,6 +61,7 @@ async def test_transcribe_returns_text_language_and_a_priced_event(
     (event,) = sink.events
     assert event.kind == "transcription" and event.model == "openai/whisper-1"
     assert event.shortcut == "whisper" and event.outcome == "ok"
+    assert type(event.kind) is CallKind
     # whisper-1 costs $0.0001 per second in litellm's map: 12 s heard.
     assert event.cost_usd == pytest.approx(12 * 0.0001)
     assert result.usage == event

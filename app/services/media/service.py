@@ -18,6 +18,7 @@ from app.services.media.limits import MediaLimits
 from app.storage import Storage
 from llmdoor import (
     Caller,
+    CallKind,
     DocumentText,
     GeneratedImage,
     LLMProvider,
@@ -37,15 +38,18 @@ from llmdoor import (
 
 
 class Feature(StrEnum):
-    TRANSCRIPTION = "transcription"
-    SPEECH = "speech"
-    IMAGE = "image"
+    """A media feature of the bot, named as the kind of call it makes."""
+
+    TRANSCRIPTION = CallKind.TRANSCRIPTION.value
+    SPEECH = CallKind.SPEECH.value
+    IMAGE = CallKind.IMAGE.value
 
 
+# The kind of call whose models each feature's setting names.
 _KIND: Mapping[Feature, MediaKind] = {
-    Feature.TRANSCRIPTION: "transcription",
-    Feature.SPEECH: "speech",
-    Feature.IMAGE: "image",
+    Feature.TRANSCRIPTION: CallKind.TRANSCRIPTION,
+    Feature.SPEECH: CallKind.SPEECH,
+    Feature.IMAGE: CallKind.IMAGE,
 }
 
 

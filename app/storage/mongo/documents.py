@@ -14,6 +14,7 @@ from pydantic import Field
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
 from app.storage.base import AdminCard, RequestStatus, Turn, UserPrefs, utc_ms
+from llmdoor import CallKind
 
 
 class UserDoc(Document):
@@ -172,7 +173,7 @@ class UsageDoc(Document):
     error_kind: str | None = None
     streamed: bool = False
     attempts: int = 1
-    kind: str = "chat"
+    kind: CallKind = CallKind.CHAT
     created_at: datetime = Field(default_factory=utc_ms)
 
     class Settings:

@@ -31,6 +31,7 @@ from app.storage.rollups import (
     increments,
     record_day,
 )
+from llmdoor import CallKind
 
 Raw = dict[str, Any]
 ROLLUPS = "usage_rollups"  # per (day, user, model, kind), no histograms
@@ -89,7 +90,7 @@ def _rollup(raw: Raw) -> Rollup:
         day=raw["day"].date() if isinstance(raw["day"], datetime) else raw["day"],
         user_id=raw.get("user_id"),
         model=raw["model"],
-        kind=raw.get("kind", "chat"),
+        kind=CallKind(raw.get("kind", CallKind.CHAT)),
         level=raw.get("level", "model"),
         requests=int(raw.get("requests", 0)),
         errors=int(raw.get("errors", 0)),

@@ -104,7 +104,7 @@ from llmdoor.settings import LLMSettings
 from llmdoor.tools import Source, Tool, ToolOutput, as_tool, sources_in, supports_tools, tool
 from llmdoor.tools.mcp import MCPManager, load_servers_file
 from llmdoor.tools.settings import ToolSettings, tool_settings_problems
-from llmdoor.usage import InMemoryUsageSink, UsageEvent, UsageSink
+from llmdoor.usage import CallKind, InMemoryUsageSink, UsageEvent, UsageSink
 from llmdoor.usage import combined as combine_usage
 
 if TYPE_CHECKING:
@@ -135,6 +135,7 @@ __all__ = [
     "BudgetGuard",
     "BudgetHold",
     "BudgetUnavailable",
+    "CallKind",
     "Caller",
     "CallerResolver",
     "ChatMessage",

@@ -4,11 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
 
 Outcome = Literal["ok", "error", "partial"]
+
+
+class CallKind(StrEnum):
+    """What a model call did: the kind of its usage event, and the key usage is rolled up
+    and shown by. The values are stored as they are (usage records, rollups, CSV), so a
+    value never changes; the members are listed in the order reports show them."""
+
+    CHAT = "chat"
+    TRANSCRIPTION = "transcription"
+    SPEECH = "speech"
+    IMAGE = "image"
+    DOCUMENT = "document"
 
 
 def utcnow() -> datetime:
@@ -38,7 +51,7 @@ class UsageEvent(BaseModel):
     error_kind: str | None = None  # LLMError.kind of the failure, None on success
     streamed: bool = False
     attempts: int = 1  # requests sent, retries included
-    kind: str = "chat"  # the modality; usage rollups are kept per kind
+    kind: CallKind = CallKind.CHAT  # usage rollups are kept per kind
     created_at: datetime = Field(default_factory=utcnow)
 
     @property

@@ -1,4 +1,4 @@
-"""/stats per kind of call: chat, transcription, speech, image, document."""
+"""/stats per kind of call (CallKind): chat, transcription, speech, image, document."""
 
 from __future__ import annotations
 
@@ -8,22 +8,23 @@ from aiogram.utils.i18n import gettext as _
 
 from app.bot.dialogs.common import fmt_cost
 from app.storage import KindUsage
+from llmdoor import CallKind
 
 
-def kind_label(kind: str) -> str:
+def kind_label(kind: CallKind) -> str:
     labels = {
-        "chat": _("Chat"),
-        "transcription": _("Transcription"),
-        "speech": _("Speech"),
-        "image": _("Images"),
-        "document": _("Documents"),
+        CallKind.CHAT: _("Chat"),
+        CallKind.TRANSCRIPTION: _("Transcription"),
+        CallKind.SPEECH: _("Speech"),
+        CallKind.IMAGE: _("Images"),
+        CallKind.DOCUMENT: _("Documents"),
     }
-    return labels.get(kind, kind)
+    return labels.get(kind, kind.value)
 
 
 def kind_lines(rows: Sequence[KindUsage]) -> str:
     """One line per kind; empty when all usage is chat (nothing to break down)."""
-    if not rows or [r.kind for r in rows] == ["chat"]:
+    if not rows or [r.kind for r in rows] == [CallKind.CHAT]:
         return ""
     return "\n".join(
         _("{kind}: {requests} requests ({errors} errors), {cost}").format(

@@ -21,7 +21,7 @@ from llmdoor.access import Caller
 from llmdoor.budget import BudgetHold
 from llmdoor.calls.error_mapping import redact
 from llmdoor.models import pricing
-from llmdoor.usage import Outcome, UsageEvent, UsageSink
+from llmdoor.usage import CallKind, Outcome, UsageEvent, UsageSink
 
 log = logging.getLogger("llmdoor")
 
@@ -43,7 +43,7 @@ class Call:
     rate: pricing.Rate | None = None  # None: unpriced
     secrets: tuple[str | None, ...] = ()
     streamed: bool = False
-    kind: str = "chat"  # the modality, as the usage event names it
+    kind: CallKind = CallKind.CHAT
     started: float = field(default_factory=time.perf_counter)
     attempts: int = 0
     ttft_ms: float | None = None

@@ -20,6 +20,7 @@ from llmdoor.calls.transport import SyncTransport, Transport
 from llmdoor.errors import LLMError
 from llmdoor.options import split_options
 from llmdoor.runtime import _litellm, ensure_loaded
+from llmdoor.usage import CallKind
 
 T = TypeVar("T")
 
@@ -62,7 +63,7 @@ async def open_call(
     pipeline: Pipeline,
     caller: Caller,
     *,
-    kind: str,
+    kind: CallKind,
     model_id: str,
     shortcut: str | None,
     estimate: float | None,

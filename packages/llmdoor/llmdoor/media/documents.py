@@ -25,7 +25,7 @@ from llmdoor.media import call as media_call
 from llmdoor.media.formats import Converted, convert
 from llmdoor.media.settings import MediaSettings
 from llmdoor.models import pricing
-from llmdoor.usage import UsageEvent
+from llmdoor.usage import CallKind, UsageEvent
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ async def read_document(
         reserved_usd=0.0,
         count_prompt=lambda: 0,
         count_output=lambda _text: 0,
-        kind="document",
+        kind=CallKind.DOCUMENT,
         started=started,
     )
     call.attempts = 1

@@ -14,7 +14,7 @@ from llmdoor.errors import BadRequest
 from llmdoor.media import call as media_call
 from llmdoor.media import models as media_models
 from llmdoor.media.settings import MediaSettings
-from llmdoor.usage import UsageEvent
+from llmdoor.usage import CallKind, UsageEvent
 
 MAX_PROMPT_CHARS = 4000
 
@@ -50,7 +50,7 @@ async def generate_image(
 ) -> GeneratedImage:
     caller, kwargs = await media_call.admit(pipeline, options)
     model_id, shortcut = media_models.resolve_media_model(
-        "image", model or media.image_model, pipeline.settings
+        CallKind.IMAGE, model or media.image_model, pipeline.settings
     )
     prompt = prompt.strip()
     if not prompt or len(prompt) > MAX_PROMPT_CHARS:
@@ -61,7 +61,7 @@ async def generate_image(
     call = await media_call.open_call(
         pipeline,
         caller,
-        kind="image",
+        kind=CallKind.IMAGE,
         model_id=model_id,
         shortcut=shortcut,
         estimate=estimate,

@@ -15,24 +15,26 @@ from llmdoor.errors import UnknownModel
 from llmdoor.models import catalog
 from llmdoor.models.shortcuts import merged_shortcuts
 from llmdoor.settings import LLMSettings
+from llmdoor.usage import CallKind
 
-MediaKind = Literal["transcription", "speech", "image"]
+#: The kinds of call made with a media model, a part of CallKind.
+MediaKind = Literal[CallKind.TRANSCRIPTION, CallKind.SPEECH, CallKind.IMAGE]
 
 MEDIA_SHORTCUTS: Mapping[MediaKind, Mapping[str, str]] = {
-    "transcription": {
+    CallKind.TRANSCRIPTION: {
         "whisper": "openai/whisper-1",
         "whisper-1": "openai/whisper-1",
         "gpt-4o-transcribe": "openai/gpt-4o-transcribe",
         "gpt-4o-mini-transcribe": "openai/gpt-4o-mini-transcribe",
         "gpt-transcribe": "openai/gpt-transcribe",
     },
-    "speech": {
+    CallKind.SPEECH: {
         "tts": "openai/tts-1",
         "tts-1": "openai/tts-1",
         "tts-hd": "openai/tts-1-hd",
         "gpt-4o-mini-tts": "openai/gpt-4o-mini-tts",
     },
-    "image": {
+    CallKind.IMAGE: {
         "gpt-image": "openai/gpt-image-2",
         "gpt-image-2": "openai/gpt-image-2",
         "gpt-image-mini": "openai/gpt-image-1-mini",
@@ -42,9 +44,9 @@ MEDIA_SHORTCUTS: Mapping[MediaKind, Mapping[str, str]] = {
 
 # litellm's map "mode" of each kind: a bare id is accepted when its row has this mode.
 _MODES: Mapping[MediaKind, str] = {
-    "transcription": "audio_transcription",
-    "speech": "audio_speech",
-    "image": "image_generation",
+    CallKind.TRANSCRIPTION: "audio_transcription",
+    CallKind.SPEECH: "audio_speech",
+    CallKind.IMAGE: "image_generation",
 }
 
 

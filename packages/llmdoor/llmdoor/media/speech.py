@@ -20,7 +20,7 @@ from llmdoor.media import audio_format
 from llmdoor.media import call as media_call
 from llmdoor.media import models as media_models
 from llmdoor.media.settings import MediaSettings
-from llmdoor.usage import UsageEvent
+from llmdoor.usage import CallKind, UsageEvent
 
 MIME_TYPES = audio_format.MIME_TYPES
 # OpenAI's limit per request; longer texts are refused before any spending.
@@ -57,7 +57,7 @@ async def speak(
 ) -> SpeechAudio:
     caller, kwargs = await media_call.admit(pipeline, options)
     model_id, shortcut = media_models.resolve_media_model(
-        "speech", model or media.speech_model, pipeline.settings
+        CallKind.SPEECH, model or media.speech_model, pipeline.settings
     )
     text = text.strip()
     if not text or len(text) > MAX_CHARS:
@@ -66,7 +66,7 @@ async def speak(
     call = await media_call.open_call(
         pipeline,
         caller,
-        kind="speech",
+        kind=CallKind.SPEECH,
         model_id=model_id,
         shortcut=shortcut,
         estimate=estimate,

@@ -16,7 +16,7 @@ from llmdoor.media import call as media_call
 from llmdoor.media import language as languages
 from llmdoor.media import models as media_models
 from llmdoor.media.settings import MediaSettings
-from llmdoor.usage import UsageEvent
+from llmdoor.usage import CallKind, UsageEvent
 
 AudioInput = bytes | str | os.PathLike[str]
 
@@ -66,7 +66,7 @@ async def transcribe(
 ) -> Transcript:
     caller, kwargs = await media_call.admit(pipeline, options)
     model_id, shortcut = media_models.resolve_media_model(
-        "transcription", model or media.transcribe_model, pipeline.settings
+        CallKind.TRANSCRIPTION, model or media.transcribe_model, pipeline.settings
     )
     name, data = _read(audio, filename)
     seconds = media_models.audio_seconds(len(data), duration_seconds)
@@ -74,7 +74,7 @@ async def transcribe(
     call = await media_call.open_call(
         pipeline,
         caller,
-        kind="transcription",
+        kind=CallKind.TRANSCRIPTION,
         model_id=model_id,
         shortcut=shortcut,
         estimate=estimate,
