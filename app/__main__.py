@@ -84,9 +84,9 @@ def main() -> int:
         return fail(f"cannot reach MongoDB (MONGODB_URI): {_first_line(exc)}", 3)
     except KeyboardInterrupt:
         pass
-    except Exception:
-        # The outermost frame: a traceback printed by Python itself would skip the
-        # redaction, so it goes through the log.
+    except Exception:  # the outermost frame: whatever is left is logged, redacted
+        # A traceback printed by Python itself would skip the redaction, so it goes
+        # through the log.
         log.critical("stopped by an unexpected error", exc_info=True)
         return 1
     return 0

@@ -156,9 +156,8 @@ class CircuitBreaker:
             await asyncio.wait_for(self._probe(), self.probe_timeout)
         except (StorageUnavailable, TimeoutError):
             return False
-        except Exception:
-            # The outermost loop of a task that must survive anything: an unexpected probe
-            # error keeps the breaker open, and says so.
+        except Exception:  # the outermost loop of a task that must survive anything
+            # An unexpected probe error keeps the breaker open, and says so.
             log.exception("%s: the database probe failed unexpectedly", self.name)
             return False
         return True

@@ -109,9 +109,8 @@ class DurableUsageSink:
             self._failures += 1
             log.warning("usage write failed (%s); buffering for retry", _describe(exc))
             self._enqueue([rec])
-        except Exception:
-            # Not an outage but a bug: keep the record for the retry task, and let the
-            # caller see the error.
+        except Exception:  # not an outage but a bug, of any type: kept, and raised again
+            # Keep the record for the retry task, and let the caller see the error.
             self._failures += 1
             self._enqueue([rec])
             raise
@@ -197,9 +196,8 @@ class DurableUsageSink:
             except (StorageUnavailable, TimeoutError) as exc:
                 await self._retry_later(exc, delay, bug=False)
                 delay = min(delay * 2, self._retry_max)
-            except Exception as exc:
-                # The outermost loop of a task that must survive anything: keep the batch
-                # and retry, but log the bug loudly.
+            except Exception as exc:  # the outermost loop of a task that must survive anything
+                # Keep the batch and retry, but log the bug loudly.
                 await self._retry_later(exc, delay, bug=True)
                 delay = min(delay * 2, self._retry_max)
             else:

@@ -28,7 +28,7 @@ from telegramify_markdown.converter import STANDARD_OPTIONS
 from telegramify_markdown.entity import MessageEntity as _Entity
 
 from app.bot.rendering import pieces as render_pieces
-from app.bot.rendering.split import U16, hard_chunks, split
+from app.bot.rendering.split import U16, split
 
 __all__ = [
     "TELEGRAM_TEXT_LIMIT",
@@ -81,7 +81,7 @@ def render_markdown(md: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[RenderedP
             # The converter produced nothing visible from visible input; never drop it.
             return [RenderedPart(p, []) for p in render_plain(md, limit)]
         return [RenderedPart(t, ents) for t, ents in split(text, entities, limit)]
-    except Exception:  # the contract is "never raise": fall back to the raw text
+    except Exception:  # the converter library raises anything; "never raise": plain text
         logger.exception("Markdown rendering failed; sending plain text")
         return [RenderedPart(p, []) for p in render_plain(md, limit)]
 
@@ -109,11 +109,7 @@ async def render_preview_async(md: str, limit: int = TELEGRAM_TEXT_LIMIT) -> Ren
 def render_plain(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
     """Split plain text at the same safe boundaries as :func:`render_markdown`."""
     limit = max(int(limit), 1)
-    try:
-        return [t for t, _ in split(text, [], limit)]
-    except Exception:  # pragma: no cover - defensive; _split on plain text has no known failure
-        logger.exception("Plain split failed; hard-cutting")
-        return hard_chunks(text, limit)
+    return [t for t, _ in split(text, [], limit)]
 
 
 def render_preview(md: str, limit: int = TELEGRAM_TEXT_LIMIT) -> RenderedPart:

@@ -34,11 +34,13 @@ class AnswerLock(asyncio.Lock):
         await super().acquire()
         ending, self.ending = self.ending, None
         if ending is not None:
+            waited = False
             try:
                 await asyncio.wait({ending})
-            except BaseException:
-                self.release()
-                raise
+                waited = True
+            finally:
+                if not waited:  # cancelled meanwhile: the lock is not taken after all
+                    self.release()
         return True
 
 

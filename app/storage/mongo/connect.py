@@ -4,7 +4,9 @@ every repository behind the circuit breaker."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 from beanie import init_beanie
@@ -81,6 +83,18 @@ async def _wait_for_server(client: AsyncMongoClient[dict[str, Any]], deadline: f
         await asyncio.sleep(0.2)
 
 
+@contextlib.asynccontextmanager
+async def _closed_on_failure(client: AsyncMongoClient[dict[str, Any]]) -> AsyncIterator[None]:
+    """Close the client when the block fails in any way (cancelled too); the failure goes on."""
+    done = False
+    try:
+        yield
+        done = True
+    finally:
+        if not done:
+            await client.close()
+
+
 def log_database(uri: str, name: str, configured: str | None, what: str = "storage") -> None:
     """Say which database is in use, and when MONGODB_DB lost against the URI's path."""
     log.info("%s: MongoDB at %s, database %r", what, mask_uri(uri), name)
@@ -109,12 +123,9 @@ async def open_mongo_storage(
     """``db_name`` is MONGODB_DB: used only when the URI names no database."""
     name = resolve_db_name(uri, db_name)
     client = make_client(uri, timeout_ms=timeout_ms, **(client_options or {}))
-    try:
+    async with _closed_on_failure(client):
         await _wait_for_server(client, asyncio.get_running_loop().time() + startup_timeout)
         await init_beanie(database=client[name], document_models=DOCUMENT_MODELS)
-    except BaseException:
-        await client.close()
-        raise
     log_database(uri, name, db_name)
     breaker = mongo_breaker(client, probe_interval=probe_interval)
     database = client[name]
@@ -122,12 +133,9 @@ async def open_mongo_storage(
     # same process, as in tests) can't move them to another database.
     raw_usage = MongoUsageRepository(retention_days)
     conversations = MongoConversationRepository(max_turns)
-    try:
+    async with _closed_on_failure(client):
         await raw_usage.ensure_indexes()
         await conversations.ensure_indexes()
-    except BaseException:
-        await client.close()
-        raise
     usage = guard(raw_usage, breaker)
     return Storage(
         backend="mongodb",

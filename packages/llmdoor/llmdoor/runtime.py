@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from types import ModuleType
+from typing import Any, TypeVar
 
 # The bundled cost map is what we test against; fetching it from GitHub at import time
 # would hang start-up on machines without internet and make costs depend on the network.
@@ -14,6 +18,9 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 _lock = threading.Lock()
 _module: ModuleType | None = None
+
+T = TypeVar("T")
+D = TypeVar("D")
 
 
 def _litellm() -> ModuleType:
@@ -52,6 +59,37 @@ def is_loaded() -> bool:
     return _module is not None
 
 
+@dataclass
+class Tolerated:
+    """What a :func:`tolerating` block swallowed: None when it ran through."""
+
+    error: Exception | None = None
+
+
+@contextlib.contextmanager
+def tolerating() -> Iterator[Tolerated]:
+    """A block of litellm's own code whose failure only costs a fallback: its look-ups
+    (model map, provider guess, token counters, cost functions), a warm-up call, its
+    logging worker. They raise whatever their code raises for an id, an input or a litellm
+    version they do not handle (litellm's own types, ValueError, KeyError, TypeError, ...),
+    so this is the one place that catches anything from litellm; the block is left at the
+    failure, and ``.error`` tells the caller, to fall back or to log."""
+    outcome = Tolerated()
+    try:
+        yield outcome
+    except Exception as exc:  # litellm's look-ups, tokenizers and worker raise anything
+        outcome.error = exc
+
+
+def best_effort(fn: Callable[..., T], /, *args: Any, default: D, **kwargs: Any) -> T | D:
+    """``fn(*args, **kwargs)``, or ``default`` when litellm's code under it raises (see
+    :func:`tolerating`)."""
+    result: T | D = default
+    with tolerating():
+        result = fn(*args, **kwargs)
+    return result
+
+
 def warm_up(model: str = "openai/gpt-4o-mini") -> None:
     """Import litellm now (e.g. from a background thread right after the bot starts).
 
@@ -62,13 +100,11 @@ def warm_up(model: str = "openai/gpt-4o-mini") -> None:
     messages = [{"role": "user", "content": "warm"}]
     _ = len(lit.model_cost)
     lit.token_counter(model=model, messages=messages)
-    try:
+    with tolerating():  # warming is best effort; the real call will report real errors
         for _chunk in lit.completion(
             model=model, messages=messages, mock_response="ok", stream=True
         ):
             pass
-    except Exception:  # warming is best effort; the real call will report real errors
-        return
 
 
 async def ensure_loaded() -> None:
@@ -83,9 +119,7 @@ async def aclose(grace_seconds: float = 2.0) -> None:
     the loop closes without 'Task was destroyed but it is pending' noise."""
     if _module is None:
         return
-    try:
+    with tolerating():  # a litellm refactor must not break shutdown
         from litellm.litellm_core_utils.logging_worker import GLOBAL_LOGGING_WORKER
 
         await GLOBAL_LOGGING_WORKER.stop(timeout=grace_seconds)
-    except Exception:  # a litellm refactor must not break shutdown
-        return

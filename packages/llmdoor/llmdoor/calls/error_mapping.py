@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -64,7 +65,9 @@ def retry_after_of(exc: BaseException) -> float | None:
         except ValueError:
             when = parsedate_to_datetime(value)
             return max(0.0, (when - datetime.now(UTC)).total_seconds())
-    except Exception:
+    # A header object without .get, a value that is no number nor date, a date without a
+    # time zone (naive minus aware), a date out of range.
+    except (AttributeError, TypeError, ValueError, LookupError, ArithmeticError):
         return None
 
 
@@ -117,6 +120,16 @@ def map_exception(
     err.status_code = status if isinstance(status, int) else None
     err.cause_type = type(exc).__name__
     return err
+
+
+@contextlib.contextmanager
+def typed_errors(model: str | None, extra_secrets: Iterable[str | None] = ()) -> Iterator[None]:
+    """Around a call into litellm (a request, the chunks of a stream, a media call): what it
+    raises leaves as the typed error :func:`map_exception` makes of it."""
+    try:
+        yield
+    except Exception as exc:  # litellm and the vendor SDKs under it raise anything
+        raise map_exception(exc, model, extra_secrets) from None
 
 
 def _short(exc: BaseException) -> str:

@@ -11,9 +11,10 @@ never zero for a priced model. A call that failed before producing anything cost
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,7 @@ from llmdoor.access import Caller
 from llmdoor.budget import BudgetHold
 from llmdoor.calls.error_mapping import redact
 from llmdoor.models import pricing
+from llmdoor.runtime import tolerating
 from llmdoor.usage import CallKind, Outcome, UsageEvent, UsageSink
 
 log = logging.getLogger("llmdoor")
@@ -77,13 +79,26 @@ def charge_of(
         # Refused before any token (an HTTP error, retries given up): nothing was billed.
         zero = 0.0 if rate is not None else None
         return Charge(0, 0, zero, 0.0)
-    try:
+    with tolerating() as counting:  # litellm's tokenizers
         prompt, completion = call.count_prompt(), call.count_output(received)
-    except Exception as exc:  # a tokenizer fault must not lose the charge
-        log.warning("usage estimate failed (%s); charging the reservation", type(exc).__name__)
+    if counting.error is not None:  # a tokenizer fault must not lose the charge
+        kind = type(counting.error).__name__
+        log.warning("usage estimate failed (%s); charging the reservation", kind)
         return Charge(0, 0, call.reserved_usd, call.reserved_usd, estimated=True)
     cost = rate.price(prompt, completion) if rate else None
     return Charge(prompt, completion, cost, cost, estimated=True)
+
+
+@contextlib.contextmanager
+def _callers_code(what: str, *, detail: bool = True) -> Iterator[None]:
+    """A step of the bookkeeping that runs the caller's code (its ``on_usage`` hook, its
+    budget guard, its usage sink), which may raise anything: the failure is logged (with
+    its text, redacted, when ``detail``) and the rest of the bookkeeping goes on."""
+    try:
+        yield
+    except Exception as exc:  # the caller's hook, budget guard and usage sink raise anything
+        text = f": {redact(str(exc))}" if detail else ""
+        log.error("%s failed (%s)%s", what, type(exc).__name__, text)
 
 
 class UsageRecorder:
@@ -131,10 +146,9 @@ class UsageRecorder:
             charge = charge_of(call, outcome, error_kind, usage, response, received)
         event = call.event = self.event(call, outcome, error_kind, charge)
         if call.observer is not None:
-            try:
+            # The caller's hook must not lose the bookkeeping.
+            with _callers_code("on_usage hook", detail=False):
                 call.observer(event)
-            except Exception as exc:  # the caller's hook must not lose the bookkeeping
-                log.error("on_usage hook failed (%s)", type(exc).__name__)
         # A task of its own: a cancellation of the caller must not cut the bookkeeping short.
         task = asyncio.get_running_loop().create_task(self._close(call, event, charge))
         self._background.add(task)
@@ -175,16 +189,12 @@ class UsageRecorder:
             log.warning("usage event dropped: no running loop to record it on")
 
     async def _close(self, call: Call, event: UsageEvent, charge: Charge) -> None:
-        try:
+        # The guard owns its retries; the user's call must not fail for bookkeeping.
+        with _callers_code("budget settle"):
             await call.hold.settle(charge.settle_usd)
-        except Exception as exc:
-            # The guard owns its retries; the user's call must not fail for bookkeeping.
-            log.error("budget settle failed (%s): %s", type(exc).__name__, redact(str(exc)))
         await self.deliver(event)
 
     async def deliver(self, event: UsageEvent) -> None:
-        try:
+        # The user's answer matters more than the bookkeeping; the sink owns retries.
+        with _callers_code("usage sink"):
             await self.sink.record(event)
-        except Exception as exc:
-            # The user's answer matters more than the bookkeeping; the sink owns retries.
-            log.error("usage sink failed (%s): %s", type(exc).__name__, redact(str(exc)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from llmdoor.calls.error_mapping import map_exception
+from llmdoor.calls.error_mapping import typed_errors
 from llmdoor.calls.pipeline import Pipeline
 from llmdoor.calls.recorder import CANCELLED
 from llmdoor.calls.request import ChatRequest
@@ -41,26 +41,26 @@ async def complete(
 
     async def attempt() -> Any:
         call.attempts += 1
-        try:
+        with typed_errors(call.model_id, call.secrets):
             return await transport.complete(request.kwargs)
-        except Exception as exc:
-            raise map_exception(exc, call.model_id, call.secrets) from None
 
+    sent = False
     try:
         response = await pipeline.retry.run(attempt)
+        sent = True
     except LLMError as err:
         await pipeline.recorder.finish(call, "error", error_kind=err.kind)
         raise
-    except BaseException:
-        # Cancelled mid-request (the only way here: attempts raise typed errors): the
-        # vendor may have billed the prompt, so the estimate is charged, without holding
-        # up the cancellation.
-        pipeline.recorder.finish_soon(call, "error", error_kind=CANCELLED)
-        raise
+    finally:
+        if not sent and not call.finished:
+            # Cancelled mid-request (the only way here: attempts raise typed errors, and
+            # those are recorded above): the vendor may have billed the prompt, so the
+            # estimate is charged, without holding up the cancellation.
+            pipeline.recorder.finish_soon(call, "error", error_kind=CANCELLED)
     usage = getattr(response, "usage", None)
     try:
         result = parse(response)
-    except BaseException as exc:
+    except BaseException as exc:  # parse is any parser: what it raises is recorded, re-raised
         kind = exc.kind if isinstance(exc, LLMError) else type(exc).__name__
         await pipeline.recorder.finish(
             call, "error", error_kind=kind, usage=usage, response=response

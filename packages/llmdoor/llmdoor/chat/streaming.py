@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from llmdoor.calls.error_mapping import map_exception
+from llmdoor.calls.error_mapping import typed_errors
 from llmdoor.calls.pipeline import Pipeline
 from llmdoor.calls.recorder import CANCELLED
 from llmdoor.calls.request import ChatRequest
@@ -121,19 +121,20 @@ async def _open(
     call.attempts += 1
     chunks: AsyncIterator[Any] | None = None
     try:
-        response = await transport.complete(request.kwargs)
-        chunks = transport.chunks(response)
-        head: list[Any] = []
-        async for chunk in chunks:
-            head.append(chunk)
-            if has_content(chunk):
-                break
-        return response, head, chunks
-    except Exception as exc:
+        with typed_errors(call.model_id, call.secrets):
+            response = await transport.complete(request.kwargs)
+            chunks = transport.chunks(response)
+            head: list[Any] = []
+            async for chunk in chunks:
+                head.append(chunk)
+                if has_content(chunk):
+                    break
+            return response, head, chunks
+    except LLMError:
         aclose = getattr(chunks, "aclose", None)
         if aclose is not None:
             await aclose()  # a failed attempt releases its response before the retry
-        raise map_exception(exc, call.model_id, call.secrets) from None
+        raise
 
 
 def _split(pieces: tuple[str, str], parts: list[str], thoughts: list[str]) -> list[StreamEvent]:
@@ -201,32 +202,32 @@ async def stream_events(
             await recorder.finish(call, "error", error_kind=err.kind)
             raise
         try:
-            async for chunk in _all(head, rest):
-                chunk_usage = getattr(chunk, "usage", None)
-                if chunk_usage is not None and tokens_of(chunk_usage, "prompt_tokens"):
-                    usage, usage_chunk = chunk_usage, chunk
-                finish_reason = finish_reason_of(chunk) or finish_reason
-                tools.add(chunk)
-                if call.ttft_ms is None and has_content(chunk):
-                    call.ttft_ms = call.elapsed_ms()
-                thought = reasoning_of(chunk)
-                if thought:
-                    thoughts.append(thought)
-                    yield ReasoningDelta(thought)
-                for event in _split(inline.feed(delta_of(chunk)), parts, thoughts):
-                    yield event
-                if finish_reason is not None and not told_complete and not tools.calls():
-                    # The model is done writing; the vendor's usage and litellm's own
-                    # end-of-stream work (a worker-thread hop, tens of ms under load)
-                    # still come before StreamFinished.
-                    told_complete = True
-                    for event in _split(inline.flush(), parts, thoughts):
+            with typed_errors(call.model_id, call.secrets):
+                async for chunk in _all(head, rest):
+                    chunk_usage = getattr(chunk, "usage", None)
+                    if chunk_usage is not None and tokens_of(chunk_usage, "prompt_tokens"):
+                        usage, usage_chunk = chunk_usage, chunk
+                    finish_reason = finish_reason_of(chunk) or finish_reason
+                    tools.add(chunk)
+                    if call.ttft_ms is None and has_content(chunk):
+                        call.ttft_ms = call.elapsed_ms()
+                    thought = reasoning_of(chunk)
+                    if thought:
+                        thoughts.append(thought)
+                        yield ReasoningDelta(thought)
+                    for event in _split(inline.feed(delta_of(chunk)), parts, thoughts):
                         yield event
-                    yield TextComplete("".join(parts), "".join(thoughts), finish_reason)
-            for event in _split(inline.flush(), parts, thoughts):
-                yield event
-        except Exception as exc:
-            broke = map_exception(exc, call.model_id, call.secrets)
+                    if finish_reason is not None and not told_complete and not tools.calls():
+                        # The model is done writing; the vendor's usage and litellm's own
+                        # end-of-stream work (a worker-thread hop, tens of ms under load)
+                        # still come before StreamFinished.
+                        told_complete = True
+                        for event in _split(inline.flush(), parts, thoughts):
+                            yield event
+                        yield TextComplete("".join(parts), "".join(thoughts), finish_reason)
+                for event in _split(inline.flush(), parts, thoughts):
+                    yield event
+        except LLMError as broke:
             if not parts and not thoughts:
                 await recorder.finish(call, "error", error_kind=broke.kind)
                 raise broke from None

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypedDict, TypeVar
 
 from llmdoor.access import Caller
-from llmdoor.calls.error_mapping import map_exception
+from llmdoor.calls.error_mapping import typed_errors
 from llmdoor.calls.pipeline import Pipeline
 from llmdoor.calls.recorder import CANCELLED, Call, Charge
 from llmdoor.calls.transport import SyncTransport, Transport
@@ -100,13 +100,13 @@ async def send(pipeline: Pipeline, call: Call, request: Callable[[], Awaitable[T
 
     async def attempt() -> T:
         call.attempts += 1
-        try:
+        with typed_errors(call.model_id, call.secrets):
             return await request()
-        except Exception as exc:
-            raise map_exception(exc, call.model_id, call.secrets) from None
 
+    sent = False
     try:
-        return await pipeline.retry.run(attempt)
+        result = await pipeline.retry.run(attempt)
+        sent = True
     except LLMError as err:
         # Refused or failed before any result: nothing was billed.
         zero = 0.0 if call.reserved_usd is not None else None
@@ -114,12 +114,14 @@ async def send(pipeline: Pipeline, call: Call, request: Callable[[], Awaitable[T
             call, "error", error_kind=err.kind, charge=Charge(0, 0, zero, 0.0)
         )
         raise
-    except BaseException:
-        # Cancelled mid-request: the vendor may have done the work, so the estimate is
-        # charged, without holding up the cancellation.
-        estimate = Charge(0, 0, call.reserved_usd, call.reserved_usd, estimated=True)
-        pipeline.recorder.finish_soon(call, "error", error_kind=CANCELLED, charge=estimate)
-        raise
+    finally:
+        if not sent and not call.finished:
+            # Cancelled mid-request (attempts raise typed errors, and those are recorded
+            # above): the vendor may have done the work, so the estimate is charged,
+            # without holding up the cancellation.
+            estimate = Charge(0, 0, call.reserved_usd, call.reserved_usd, estimated=True)
+            pipeline.recorder.finish_soon(call, "error", error_kind=CANCELLED, charge=estimate)
+    return result
 
 
 async def succeed(

@@ -17,7 +17,7 @@ from llmdoor.models.model_map import (
     vision_flag,
 )
 from llmdoor.models.shortcuts import merged_shortcuts
-from llmdoor.runtime import _litellm
+from llmdoor.runtime import _litellm, best_effort
 
 __all__ = [
     "ModelInfo",
@@ -84,10 +84,8 @@ def provider_of(model_id: str) -> str:
     prefix, sep, _ = model_id.partition("/")
     if sep:
         return prefix
-    try:
-        return str(_litellm().get_llm_provider(model_id)[1])
-    except Exception:
-        return "unknown"
+    found = best_effort(_litellm().get_llm_provider, model_id, default=None)
+    return "unknown" if found is None else str(found[1])
 
 
 def is_known_provider(model_id: str) -> bool:

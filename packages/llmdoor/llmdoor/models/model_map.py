@@ -8,7 +8,7 @@ import functools
 from collections.abc import Mapping
 from typing import Any
 
-from llmdoor.runtime import _litellm
+from llmdoor.runtime import _litellm, best_effort
 
 
 def is_priced(model_id: str) -> bool:
@@ -19,20 +19,14 @@ def is_priced(model_id: str) -> bool:
 
 def litellm_knows_provider(model_id: str) -> bool:
     """Whether litellm can route the id to a provider (it raises for an unknown prefix)."""
-    try:
-        _litellm().get_llm_provider(model_id)
-    except Exception:  # litellm raises its own BadRequestError and plain ValueErrors here
-        return False
-    return True
+    # litellm raises its own BadRequestError and plain ValueErrors here.
+    return best_effort(_litellm().get_llm_provider, model_id, default=None) is not None
 
 
 @functools.lru_cache(maxsize=1024)
 def map_entry(model_id: str) -> Mapping[str, Any] | None:
     """litellm's model-map row for an id, or None when litellm does not know it."""
-    try:
-        info = _litellm().get_model_info(model_id)
-    except Exception:
-        return None
+    info = best_effort(_litellm().get_model_info, model_id, default=None)
     return dict(info) if info else None
 
 

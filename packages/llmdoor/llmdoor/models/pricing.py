@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from llmdoor.messages import ChatMessage
 from llmdoor.models import gateway, model_map
 from llmdoor.models.tokens import turn_tokens
-from llmdoor.runtime import _litellm
+from llmdoor.runtime import _litellm, best_effort
 
 if TYPE_CHECKING:
     from llmdoor.settings import LLMSettings
@@ -90,12 +90,16 @@ def price(model_id: str, prompt_tokens: int, completion_tokens: int) -> float | 
         return None
     if not prompt_tokens and not completion_tokens:
         return 0.0
-    try:
-        prompt_cost, completion_cost = _litellm().cost_per_token(
-            model=model_id, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens
-        )
-    except Exception:  # litellm raises its own types for rows without a price
+    costs = best_effort(
+        _litellm().cost_per_token,
+        model=model_id,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        default=None,
+    )
+    if costs is None:  # litellm raises its own types for rows without a price
         return None
+    prompt_cost, completion_cost = costs
     return float(prompt_cost) + float(completion_cost)
 
 
@@ -128,15 +132,15 @@ def count_messages(model_id: str, messages: Sequence[ChatMessage]) -> int:
     history again with every message."""
     total = 0
     for message in messages:
-        try:
-            total += turn_tokens(model_id, message)
-        except Exception:
+        tokens = best_effort(turn_tokens, model_id, message, default=None)
+        if tokens is None:
             # Image parts the tokenizer cannot size: count their text, the rest is small
             # next to max_tokens in any estimate.
             content = message.get("content")
             parts = content if isinstance(content, list) else []
             text = " ".join(str(p.get("text", "")) for p in parts if isinstance(p, dict))
-            total += count_text(model_id, text)
+            tokens = count_text(model_id, text)
+        total += tokens
     return total
 
 
@@ -144,7 +148,7 @@ def count_text(model_id: str, text: str) -> int:
     if not text:
         return 0
     lit = _litellm()
-    try:
-        return int(lit.token_counter(model=model_id, text=text))
-    except Exception:
+    tokens = best_effort(lit.token_counter, model=model_id, text=text, default=None)
+    if tokens is None:
         return int(lit.token_counter(text=text))
+    return int(tokens)

@@ -7,16 +7,16 @@ import functools
 from collections.abc import Sequence
 
 from llmdoor.messages import ChatMessage
-from llmdoor.runtime import _litellm
+from llmdoor.runtime import _litellm, best_effort
 
 
 def count_tokens(model_id: str, messages: Sequence[ChatMessage]) -> int:
     lit = _litellm()
-    try:
-        return int(lit.token_counter(model=model_id, messages=list(messages)))
-    except Exception:
+    tokens = best_effort(lit.token_counter, model=model_id, messages=list(messages), default=None)
+    if tokens is None:
         # Unknown tokenizer: fall back to litellm's default (tiktoken) estimate.
         return int(lit.token_counter(messages=list(messages)))
+    return int(tokens)
 
 
 @functools.lru_cache(maxsize=8192)

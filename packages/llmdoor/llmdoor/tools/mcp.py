@@ -85,14 +85,21 @@ def load_servers_file(path: str | Path) -> list[MCPServerConfig]:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise MCPConfigError(f"MCP_SERVERS_FILE {file}: cannot read it ({exc.strerror})") from None
+    # What json raises for malformed text (JSONDecodeError is a ValueError; RecursionError
+    # for deep nesting), and ImportError: a YAML file without PyYAML.
+    malformed: tuple[type[Exception], ...] = (ImportError, ValueError, RecursionError)
     try:
         if file.suffix.lower() in (".yaml", ".yml"):
             import yaml
 
+            # PyYAML's own errors, and plain ones from its constructors for some explicitly
+            # tagged scalars ("!!int ''": IndexError, "!!bool x": KeyError, "!!timestamp x":
+            # AttributeError).
+            malformed += (yaml.YAMLError, LookupError, AttributeError, TypeError)
             data = yaml.safe_load(text)
         else:
             data = json.loads(text)
-    except Exception as exc:  # json and yaml raise different errors; both mean malformed
+    except malformed as exc:  # json and yaml raise different errors; all mean malformed
         raise MCPConfigError(f"MCP_SERVERS_FILE {file}: not valid ({type(exc).__name__})") from None
     return parse_servers(data, f"MCP_SERVERS_FILE {file}")
 
@@ -222,7 +229,9 @@ class MCPServerLink:
                     await self._watch(client)
             except asyncio.CancelledError:
                 raise
-            except BaseException as exc:
+            except BaseException as exc:  # the outermost loop of the server's task
+                # It survives anything the SDK and the server throw (the SDK's task groups
+                # raise BaseExceptionGroups), short of an exit, and says the server is down.
                 if isinstance(exc, KeyboardInterrupt | SystemExit):
                     raise
                 log.warning("mcp: server %s is down (%s)", self.name, type(exc).__name__)
@@ -276,7 +285,7 @@ class MCPServerLink:
             result = await asyncio.wait_for(client.call_tool(name, arguments), self.timeout)
         except asyncio.CancelledError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # the MCP SDK and the server behind it raise anything
             log.warning(
                 "mcp: call %s on %s failed (%s); withdrawing its tools",
                 name,
