@@ -18,6 +18,11 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "mongodb: needs a MongoDB server (SecantusDB or real)")
+    config.addinivalue_line(
+        "markers",
+        "package: builds llmdoor's wheel and installs it in a fresh venv with uv (minutes "
+        "on a slow box; fails without uv)",
+    )
 
 
 @pytest.fixture(scope="session")

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from pydantic import BaseModel
 
 import llmdoor as llm
-from llmdoor import LLMProvider
+from llmdoor import AccessSettings, LLMProvider, MediaSettings
 from tests.fakes.openai_server import FakeOpenAI, Reply
 
 
@@ -82,3 +84,36 @@ async def test_env_provider_enforces_access_like_the_bot(
     monkeypatch.setenv("ACCESS_SINGLE_USER_MODE", "false")
     monkeypatch.setenv("ACCESS_FRIENDS", "42")
     assert await LLMProvider.from_env().aquery_llm("friend", user_id=42) == "echo: friend"
+
+
+async def test_env_provider_reads_dotenv_in_the_working_directory(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fake: FakeOpenAI
+) -> None:
+    """A library user's .env configures LLM_*, ACCESS_* and the provider keys litellm reads
+    from os.environ; a variable set in the environment still wins."""
+    names = ("LLM_API_BASE", "LLM_API_KEY", "LLM_DEFAULT_MODEL", "LLM_TIMEOUT", "OPENAI_API_KEY")
+    for name in (*names, "ACCESS_SINGLE_USER_MODE", "LLM_SPEECH_VOICE"):
+        monkeypatch.setenv(name, "")  # recorded, so that what .env adds is removed afterwards
+        monkeypatch.delenv(name)
+    (tmp_path / ".env").write_text(
+        f"LLM_API_BASE={fake.base_url}\n"
+        "LLM_DEFAULT_MODEL=openai/fake-model\n"
+        "LLM_TIMEOUT=7\n"
+        "LLM_SPEECH_VOICE=nova\n"
+        "OPENAI_API_KEY=sk-from-dotenv\n"
+        "ACCESS_SINGLE_USER_MODE=true\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    assert AccessSettings().single_user_mode and MediaSettings().speech_voice == "nova"
+
+    monkeypatch.setenv("LLM_TIMEOUT", "9")
+    provider = LLMProvider.from_env()
+    assert provider.settings.default_model == "openai/fake-model"
+    assert provider.settings.timeout == 9
+    assert os.environ["OPENAI_API_KEY"] == "sk-from-dotenv"
+    assert await provider.aquery_llm("owner") == "echo: owner"
+    assert fake.chat_requests[-1].headers["Authorization"] == "Bearer sk-from-dotenv"
+
+    monkeypatch.delenv("OPENAI_API_KEY")
+    LLMProvider.from_env(env_file=None)
+    assert "OPENAI_API_KEY" not in os.environ

@@ -72,7 +72,7 @@ class CallerResolver(Protocol):
 class AccessSettings(BaseSettings):
     # Plain str fields: pydantic-settings would try to JSON-decode a list-typed env var,
     # and "123,@bob" is what people actually write.
-    model_config = SettingsConfigDict(env_prefix="ACCESS_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="ACCESS_", env_file=".env", extra="ignore")
 
     admins: str = ""
     friends: str = ""

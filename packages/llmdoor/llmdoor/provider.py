@@ -61,11 +61,20 @@ class LLMProvider(MediaMethods):
         )
 
     @classmethod
-    def from_env(cls, **overrides: Any) -> LLMProvider:
+    def from_env(cls, *, env_file: str | None = ".env", **overrides: Any) -> LLMProvider:
         """Settings from LLM_* env and the access rules from ACCESS_* env, the same ones the
         bot applies: pass user_id=, or set ACCESS_SINGLE_USER_MODE=true for scripts that
         run as the owner. (Approved users live in the bot's storage; build an LLMProvider
-        with AccessPolicy(..., is_approved=...) to honour them too.)"""
+        with AccessPolicy(..., is_approved=...) to honour them too.)
+
+        ``env_file`` (relative to the working directory; None: none) fills in what the
+        environment lacks, as the bot's start-up does: litellm reads the provider keys
+        (OPENAI_API_KEY, ...) from ``os.environ`` only, so the file's variables are put
+        there, never overriding a variable already set."""
+        if env_file is not None:
+            from dotenv import load_dotenv
+
+            load_dotenv(env_file, override=False)
         overrides.setdefault("access", AccessPolicy(AccessSettings()))
         return cls(LLMSettings(), **overrides)
 

@@ -1,4 +1,5 @@
-"""Settings of the LLM layer (env prefix `LLM_`), shared by the bot and library users."""
+"""Settings of the LLM layer (env prefix `LLM_`, from the environment and `.env`), shared by
+the bot and library users."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ def parse_shortcuts(value: Any) -> dict[str, str]:
 
 
 class LLMSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="LLM_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="LLM_", env_file=".env", extra="ignore")
 
     default_model: str = "gpt-4o-mini"
     # NoDecode: pydantic-settings would otherwise insist on JSON for a dict-typed env var.
