@@ -81,11 +81,8 @@ async def test_the_title_call_waits_for_the_answers_call_to_end(start_bot: Start
         answer_call, title_call = fake.chat_requests
         assert answer_call.done_at is not None and title_call.received_at >= answer_call.done_at
         conv = await conversation(running, FRIEND_ID, FRIEND_ID)
-        for _ in range(100):
-            got = await running.storage.conversations.get(conv.id)
-            if got is not None and got.title == "Late title":
-                break
-            await tg.wait_quiet(0.05)
+        await running.app.chat_service.titles.drain()  # the title task, to its end
+        got = await running.storage.conversations.get(conv.id)
         assert got is not None and got.title == "Late title"
 
 
