@@ -18,6 +18,7 @@ from app.bot.access.requests import create_access_requests_router
 from app.bot.account.commands import create_commands_router
 from app.bot.account.preferences import create_preferences_router
 from app.bot.chat.controls import create_answer_controls_router
+from app.bot.chat.opener import AnswerOpener
 from app.bot.chat.router import create_chat_router
 from app.bot.delivery.flood import install_flood_control
 from app.bot.delivery.response_models import install_response_models
@@ -158,6 +159,7 @@ def create_app(
     limiter = make_bot_limiter(settings.bot.global_rate_per_second, load)
     # MongoDB: the instances share BOT_GLOBAL_RATE_PER_SECOND; memory: one, the full budget.
     send_budget = SharedSendBudget(limiter, settings.bot.global_rate_per_second, storage.instances)
+    running = RunningAnswers()
     services = Services(
         settings=settings,
         storage=storage,
@@ -168,8 +170,9 @@ def create_app(
         chat_service=chat_service,
         models=ModelService(storage, settings.llm),
         bot_limiter=limiter,
-        running_answers=RunningAnswers(),
+        running_answers=running,
         answer_controls=AnswerControls(chat_service),
+        answer_opener=AnswerOpener(settings.bot, limiter, running, chat_service),
         spend=SpendService(storage),
         conversations=chat_service.conversations,
         personas=chat_service.personas,

@@ -8,12 +8,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.enums import ChatType
 from aiogram.types import CallbackQuery, InlineQuery, Message, TelegramObject, Update
 from aiogram.utils.i18n import gettext as _
 
 from app.access import RefusalThrottle
 from app.bot.access.keyboards import RequestAccessCallback, request_access_keyboard
+from app.bot.chat.threads import is_private
 from llmdoor import Role
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ async def _refuse(event: object, *, edited: bool, throttle: RefusalThrottle) -> 
         # writing gets one refusal per cooldown; the rest are dropped without a Telegram
         # call (refusals that Telegram would throttle hurt the bot's standing).
         if (
-            event.chat.type == ChatType.PRIVATE
+            is_private(event.chat)
             and not edited
             and event.from_user is not None
             and throttle.allow(event.from_user.id)
@@ -91,7 +91,7 @@ def unavailable_text() -> str:
 async def _unavailable(event: object, *, edited: bool, throttle: RefusalThrottle) -> None:
     if isinstance(event, Message):
         if (
-            event.chat.type == ChatType.PRIVATE
+            is_private(event.chat)
             and not edited
             and event.from_user is not None
             and throttle.allow(event.from_user.id)

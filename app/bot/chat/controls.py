@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 
 from aiogram import Bot, Router
-from aiogram.enums import ChatType
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
@@ -21,7 +20,8 @@ from app.bot.chat.keyboards import (
     model_check,
     models_keyboard,
 )
-from app.bot.chat.sink import open_answer, remove_buttons
+from app.bot.chat.opener import AnswerOpener
+from app.bot.chat.sink import remove_buttons
 from app.bot.chat.threads import thread_of
 from app.bot.middlewares.dialog_lock import release_dialog_lock
 from app.config import Settings
@@ -105,8 +105,8 @@ def create_answer_controls_router() -> Router:
         settings: Settings,
         bot_limiter: AsyncLimiter,
         answer_controls: AnswerControls,
+        answer_opener: AnswerOpener,
         models: ModelService,
-        running_answers: RunningAnswers,
     ) -> None:
         message = query.message
         if not isinstance(message, Message):
@@ -160,29 +160,17 @@ def create_answer_controls_router() -> Router:
         async def started() -> None:  # the press is acknowledged once it surely runs
             await query.answer(_("➡️ Continuing…") if continuing else _("🔄 Regenerating…"))
 
-        private = message.chat.type == ChatType.PRIVATE
-        with running_answers.track(user_id, chat_id, thread_id) as running:
-            sink = open_answer(
-                bot,
-                settings.bot,
-                bot_limiter,
-                chat_id=chat_id,
-                private=private,
-                user=user_record,
-                stop_token=running.token,
-                reply_to_message_id=None if private else message.message_id,
-                message_thread_id=message.message_thread_id if message.is_topic_message else None,
-            )
+        with answer_opener.open(bot, message, user_record) as opened:
             press = ControlPress(
-                user_record, caller, chat_id, message.message_id, running.stop, thread_id
+                user_record, caller, chat_id, message.message_id, opened.running.stop, thread_id
             )
             result: ControlResult
             if continuing:
-                result = await answer_controls.continue_answer(press, sink, started)
+                result = await answer_controls.continue_answer(press, opened.sink, started)
             else:
-                result = await answer_controls.regenerate(press, sink, model, started)
+                result = await answer_controls.regenerate(press, opened.sink, model, started)
         if result.status is ControlStatus.DONE:
-            await sink.tidy()
+            await opened.sink.tidy()
         elif result.status is ControlStatus.EXPIRED:  # overtaken since the check above
             await _expired(query, message, bot, bot_limiter)
         elif result.status is ControlStatus.BUSY:

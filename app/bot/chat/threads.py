@@ -1,12 +1,34 @@
-"""Where a message belongs: its forum topic (each topic is its own conversation) and the
-message it replies to, read from the Telegram update."""
+"""Where a message belongs and whom it is for: the kind of chat (private or a group), its
+forum topic (each topic is its own conversation), the message it replies to, and whether
+it is addressed to the bot, read from the Telegram update.
+
+The one home of these rules in the bot layer: every router, dialog and middleware asks
+these functions (tests/bot/test_one_home.py keeps it so)."""
 
 from __future__ import annotations
 
-from aiogram.types import Message
+from aiogram import Bot, F
+from aiogram.enums import ChatType
+from aiogram.filters import Filter
+from aiogram.types import Chat, Message
 
 from app.services.chat.job import ReplyContext
 from app.services.conversations.service import ConversationKey
+
+GROUP_CHATS = frozenset({ChatType.GROUP, ChatType.SUPERGROUP})
+
+#: The magic filter of private chats, for handlers registered with ``OnLoop(PRIVATE_CHAT)``.
+PRIVATE_CHAT = F.chat.type == ChatType.PRIVATE
+
+
+def is_private(chat: Chat) -> bool:
+    """A one-to-one chat with the bot."""
+    return chat.type == ChatType.PRIVATE
+
+
+def is_group(chat: Chat) -> bool:
+    """A group or supergroup (channels are neither private nor groups)."""
+    return chat.type in GROUP_CHATS
 
 
 def thread_of(message: Message) -> int:
@@ -15,6 +37,12 @@ def thread_of(message: Message) -> int:
     if message.is_topic_message and message.message_thread_id:
         return message.message_thread_id
     return 0
+
+
+def answer_thread(message: Message) -> int | None:
+    """The ``message_thread_id`` an answer to ``message`` is sent with: its forum topic,
+    None outside topics."""
+    return thread_of(message) or None
 
 
 def conversation_key(message: Message, user_id: int) -> ConversationKey:
@@ -57,3 +85,35 @@ def reply_context(message: Message, bot_id: int) -> ReplyContext | None:
         from_bot=from_bot,
         forwarded_from=_forward_origin(replied),
     )
+
+
+class AddressedToBot(Filter):
+    """Private chats always; in groups only when the bot is mentioned or replied to."""
+
+    async def __call__(self, message: Message, bot: Bot) -> bool | dict[str, str]:
+        if is_private(message.chat):
+            return True
+        if not is_group(message.chat):
+            return False
+        me = await bot.me()
+        reply = message.reply_to_message
+        if reply is not None and reply.from_user is not None and reply.from_user.id == me.id:
+            return True
+        text = message.text or message.caption or ""
+        mention = f"@{me.username}".lower() if me.username else None
+        for entity in message.entities or message.caption_entities or []:
+            if (
+                entity.type == "mention"
+                and mention
+                and entity.extract_from(text).lower() == mention
+            ):
+                return {"bot_mention": entity.extract_from(text)}
+        return False
+
+
+def strip_mention(text: str, mention: str | None) -> str:
+    """``text`` without the ``@bot`` mention that addressed it (``bot_mention`` of
+    :class:`AddressedToBot`)."""
+    if not mention:
+        return text
+    return text.replace(mention, "").strip()

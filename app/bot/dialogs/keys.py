@@ -7,6 +7,7 @@ from typing import Any
 from aiogram.types import Chat, User
 from aiogram_dialog import DialogManager
 
+from app.bot.chat.threads import is_group
 from app.services.conversations.service import ConversationKey
 
 
@@ -25,4 +26,4 @@ def key_of(manager: DialogManager) -> ConversationKey:
 async def chat_kind_getter(event_chat: Chat, **_kwargs: Any) -> dict[str, Any]:
     """``in_group`` for the windows that wait for typed text: with privacy mode on, a bot
     in a group only receives replies to its messages, so the window says to reply."""
-    return {"in_group": event_chat.type in ("group", "supergroup")}
+    return {"in_group": is_group(event_chat)}

@@ -17,7 +17,8 @@ from aiogram.enums import ChatAction
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import Audio, BufferedInputFile, Document, Message, VideoNote, Voice
 
-from app.bot.chat.router import AddressedToBot, Answerer, _strip_mention, _with_answerer
+from app.bot.chat.opener import AnswerOpener
+from app.bot.chat.threads import AddressedToBot, strip_mention
 from app.bot.filters import OnLoop
 from app.bot.media import texts
 from app.bot.middlewares.dialog_lock import release_dialog_lock
@@ -207,17 +208,16 @@ def create_media_router() -> Router:
     router = Router(name="media")
     router.message.filter(AddressedToBot())
     router.message.middleware(release_dialog_lock)  # answers run long: /stop must get in
-    router.message.middleware(_with_answerer)
 
     @router.message(OnLoop(F.voice | F.audio | F.video_note))
     async def on_recording(
         message: Message,
         bot: Bot,
-        answerer: Answerer,
         media: MediaService,
         caller: Caller,
         role: Role,
         user_record: UserRecord,
+        answer_opener: AnswerOpener,
     ) -> None:
         transcript = await _transcript(message, bot, media, caller, role)
         if transcript is None:
@@ -230,7 +230,7 @@ def create_media_router() -> Router:
             kept = KeepFinalText(sink)
             return kept
 
-        await answerer.answer(message, transcript, wrap=wrap)
+        await answer_opener.answer(bot, message, user_record, caller, transcript, wrap=wrap)
         spoken = message.voice is not None or message.video_note is not None
         if kept and kept.final and spoken and await _wants_voice(media, user_record, role):
             await _speak_answer(message, bot, media, caller, kept.final)
@@ -239,11 +239,11 @@ def create_media_router() -> Router:
     async def on_document(
         message: Message,
         bot: Bot,
-        answerer: Answerer,
         media: MediaService,
         caller: Caller,
         user_record: UserRecord,
         chat_service: ChatService,
+        answer_opener: AnswerOpener,
         bot_mention: str | None = None,
     ) -> None:
         document = message.document
@@ -262,7 +262,7 @@ def create_media_router() -> Router:
         except LLMError as exc:
             await message.reply(texts.document_error(exc))
             return
-        question = _strip_mention(message.caption or "", bot_mention)
+        question = strip_mention(message.caption or "", bot_mention)
         prompt = media.document_prompt(
             read,
             question,
@@ -271,6 +271,6 @@ def create_media_router() -> Router:
         )
         if prompt.cut:
             await message.reply(texts.document_cut(read.pages_read, read.pages))
-        await answerer.answer(message, prompt.text)
+        await answer_opener.answer(bot, message, user_record, caller, prompt.text)
 
     return router

@@ -5,8 +5,7 @@ edited and the user is told, exactly as with the Approve/Deny card buttons."""
 
 from __future__ import annotations
 
-from aiogram import F, Router
-from aiogram.enums import ChatType
+from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import Message
 from aiogram.utils.i18n import lazy_gettext as __
@@ -15,6 +14,7 @@ from aiogram_dialog.widgets.input import MessageInput
 from aiogram_dialog.widgets.kbd import Button, Cancel, Row, SwitchTo
 from aiogram_dialog.widgets.text import Format
 
+from app.bot.chat.threads import PRIVATE_CHAT
 from app.bot.dialogs.access.actions import (
     on_approve,
     on_budget_back,
@@ -143,9 +143,7 @@ async def cmd_access(message: Message, dialog_manager: DialogManager) -> None:
 def create_access_router() -> Router:
     router = Router(name="access-dialog")
     # Private chats only: the menu lists users, ids and budgets.
-    router.message.register(
-        cmd_access, Command("access"), RoleIs(Role.ADMIN), OnLoop(F.chat.type == ChatType.PRIVATE)
-    )
+    router.message.register(cmd_access, Command("access"), RoleIs(Role.ADMIN), OnLoop(PRIVATE_CHAT))
     router.include_router(access_dialog())
     return router
 

@@ -15,12 +15,11 @@ from app.bot.access.keyboards import status_label
 from app.bot.dialogs.access.texts import budget_text, request_label
 from app.bot.dialogs.common import user_label
 from app.bot.dialogs.states import AccessSG
-from app.bot.workflow import services
+from app.bot.workflow import services, update_data
 
 
 def _admin(manager: DialogManager) -> User:
-    user: User = manager.middleware_data["event_from_user"]
-    return user
+    return update_data(manager)["event_from_user"]
 
 
 def _as_user_id(item: str) -> int | None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
@@ -16,7 +15,7 @@ from aiogram_dialog.widgets.kbd import Button
 from app.bot.chat.sink import remove_buttons
 from app.bot.dialogs.keys import key_of
 from app.bot.dialogs.states import ChatsSG
-from app.bot.workflow import services
+from app.bot.workflow import services, update_data
 from app.services.chat.service import ChatService, buttons_message
 from app.services.conversations.export import ExportService
 from app.services.conversations.personas import PersonaService
@@ -185,7 +184,7 @@ async def on_search_text(message: Message, _w: Any, manager: DialogManager) -> N
 async def on_open(callback: CallbackQuery, _b: Button, manager: DialogManager) -> None:
     svc = services(manager)
     key = key_of(manager)
-    user: UserRecord = manager.middleware_data["user_record"]
+    user = update_data(manager)["user_record"]
     conv_id = manager.dialog_data.get("conv_id", "")
     # The answer buttons act on the active conversation: the one left keeps none (as /new).
     old_buttons = buttons_message((await svc["conversations"].active(key, user.model)).turns)
@@ -200,7 +199,7 @@ async def on_open(callback: CallbackQuery, _b: Button, manager: DialogManager) -
     }
     await manager.switch_to(ChatsSG.opened)
     if old_buttons is not None and old_buttons != buttons_message(conv.turns):
-        bot: Bot = manager.middleware_data["bot"]
+        bot = update_data(manager)["bot"]
         await remove_buttons(bot, key.chat_id, old_buttons, svc["bot_limiter"])
 
 
@@ -248,7 +247,7 @@ async def on_export(callback: CallbackQuery, _b: Button, manager: DialogManager)
     persona = (await svc["personas"].resolve(conv.persona)).name
     exporter: ExportService = svc["exports"]
     files = exporter.export(conv, persona, _title(conv))
-    bot: Bot = manager.middleware_data["bot"]
+    bot = update_data(manager)["bot"]
     try:
         for file in files:
             await bot.send_document(

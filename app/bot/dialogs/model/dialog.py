@@ -23,6 +23,7 @@ from app.bot.dialogs.filters import InputWindow
 from app.bot.dialogs.keys import key_from
 from app.bot.dialogs.states import ModelSG
 from app.bot.dialogs.widgets import I18nFormat
+from app.bot.workflow import services, update_data
 from app.services.conversations.service import ConversationService
 from app.services.models import (
     ModelChoice,
@@ -167,8 +168,7 @@ async def on_provider(
 async def on_model(
     callback: CallbackQuery, _widget: Any, manager: DialogManager, item: str
 ) -> None:
-    models: ModelService = manager.middleware_data["models"]
-    role: Role = manager.middleware_data["role"]
+    models, role = services(manager)["models"], update_data(manager)["role"]
     await ensure_loaded()
     await models.refresh()
     # Callback data is client-controlled: only an item of this role's catalog is looked up,

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiogram.enums import ChatType
 from aiogram.types import CallbackQuery, Chat, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram_dialog import DialogManager
 from aiogram_dialog.widgets.kbd import Button
 
+from app.bot.chat.threads import is_group
 from app.bot.dialogs.keys import key_of
 from app.bot.dialogs.states import PersonaSG
-from app.bot.workflow import services
+from app.bot.workflow import services, update_data
 from app.services.conversations.personas import (
     MAX_NAME_CHARS,
     MAX_PROMPT_CHARS,
@@ -26,7 +26,6 @@ from app.storage import UserRecord
 from llmdoor import Role
 
 # Widget ids start with "p_": the expired-menu handler maps the prefix back to this dialog.
-GROUPS = {ChatType.GROUP, ChatType.SUPERGROUP}
 NONE_ITEM = "none"
 
 
@@ -46,9 +45,8 @@ def problem_text(problem: PersonaProblem) -> str:
     return texts[problem]
 
 
-def _is_group_admin(manager: DialogManager) -> bool:
-    chat: Chat = manager.middleware_data["event_chat"]
-    return chat.type in GROUPS and manager.middleware_data.get("role") is Role.ADMIN
+def _is_group_admin(chat: Chat, role: Role) -> bool:
+    return is_group(chat) and role is Role.ADMIN
 
 
 def _items(choices: list[ResolvedPersona], current: str | None) -> list[dict[str, Any]]:
@@ -71,12 +69,14 @@ async def main_getter(
     conversations: ConversationService,
     personas: PersonaService,
     user_record: UserRecord,
+    event_chat: Chat,
+    role: Role,
     **_kwargs: Any,
 ) -> dict[str, Any]:
     key = key_of(dialog_manager)
     conv = await conversations.active(key, user_record.model)
     current = await personas.resolve(conv.persona)
-    group = _is_group_admin(dialog_manager)
+    group = _is_group_admin(event_chat, role)
     default_name = ""
     if group:
         ref = await personas.chat_default(key.chat_id)
@@ -128,7 +128,7 @@ async def group_getter(
 
 async def on_pick(callback: CallbackQuery, _w: Any, manager: DialogManager, item: str) -> None:
     svc = services(manager)
-    user: UserRecord = manager.middleware_data["user_record"]
+    user = update_data(manager)["user_record"]
     # Callback data is client-controlled: the service accepts only built-ins and own personas.
     if not await svc["conversations"].set_persona(key_of(manager), item, user.model):
         await callback.answer(_("This persona no longer exists."), show_alert=True)
@@ -160,7 +160,7 @@ async def on_new_prompt(message: Message, _w: Any, manager: DialogManager) -> No
         if created is PersonaProblem.TOO_MANY:
             await manager.switch_to(PersonaSG.main)
         return
-    user: UserRecord = manager.middleware_data["user_record"]
+    user = update_data(manager)["user_record"]
     await svc["conversations"].set_persona(key, created.ref, user.model)
     manager.dialog_data["notice"] = _(
         "🎭 Persona «{name}» created and set for this conversation."
@@ -215,7 +215,8 @@ async def on_group_pick(
     svc = services(manager)
     key = key_of(manager)
     # Checked again on the press: the role may have changed since the menu was opened.
-    if not _is_group_admin(manager):
+    data = update_data(manager)
+    if not _is_group_admin(data["event_chat"], data["role"]):
         await callback.answer(
             _("Only admins of the bot can set the group's persona."), show_alert=True
         )

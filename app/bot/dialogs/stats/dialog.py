@@ -10,7 +10,6 @@ import logging
 from typing import Any
 
 from aiogram import F, Router
-from aiogram.enums import ChatType
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
@@ -26,6 +25,7 @@ from aiogram_dialog.widgets.kbd import (
 )
 from aiogram_dialog.widgets.text import Format, Multi
 
+from app.bot.chat.threads import PRIVATE_CHAT
 from app.bot.dialogs.common import (
     WINDOW_KEYS,
     fmt_cost,
@@ -325,9 +325,7 @@ def create_stats_router() -> Router:
     router = Router(name="stats-dialog")
     # The role filter makes /stats invisible to non-admins: the update falls through.
     # Private chats only: in a group the panel would show everyone's usage to the group.
-    router.message.register(
-        cmd_stats, Command("stats"), RoleIs(Role.ADMIN), OnLoop(F.chat.type == ChatType.PRIVATE)
-    )
+    router.message.register(cmd_stats, Command("stats"), RoleIs(Role.ADMIN), OnLoop(PRIVATE_CHAT))
     router.include_router(stats_dialog())
     return router
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from aiogram import Bot
 from aiogram.types import BufferedInputFile, CallbackQuery
 from aiogram.utils.i18n import gettext as _
 from aiogram_dialog import DialogManager
@@ -14,7 +13,7 @@ from app.bot.dialogs.common import selected_window, window_key, window_label
 from app.bot.dialogs.stats.charts import render_daily_chart
 from app.bot.dialogs.stats.csv_export import CsvTooLarge, usage_csv
 from app.bot.dialogs.stats.kinds import kind_label
-from app.storage import Storage
+from app.bot.workflow import services, update_data
 
 # Telegram's limit for documents sent by bots is 50 MB; keep a margin for the multipart.
 MAX_DOCUMENT_BYTES = 49 * 1024 * 1024
@@ -25,7 +24,7 @@ def _chat_id(callback: CallbackQuery) -> int:
 
 
 async def on_chart(callback: CallbackQuery, _w: Any, manager: DialogManager) -> None:
-    storage: Storage = manager.middleware_data["storage"]
+    storage = services(manager)["storage"]
     window = selected_window(manager)
     days, by_kind = await asyncio.gather(
         storage.stats.per_day(window), storage.stats.per_day_by_kind(window)
@@ -42,7 +41,7 @@ async def on_chart(callback: CallbackQuery, _w: Any, manager: DialogManager) -> 
     kinds = {kind_label(k): rows for k, rows in by_kind.items()} if len(by_kind) > 1 else None
     # matplotlib is CPU-bound for ~100 ms: keep the event loop serving other chats.
     png = await asyncio.to_thread(render_daily_chart, days, by_kind=kinds, **labels)
-    bot: Bot = manager.middleware_data["bot"]
+    bot = update_data(manager)["bot"]
     await bot.send_photo(
         _chat_id(callback),
         BufferedInputFile(png, filename=f"usage-{key}.png"),
@@ -51,7 +50,7 @@ async def on_chart(callback: CallbackQuery, _w: Any, manager: DialogManager) -> 
 
 
 async def on_csv(callback: CallbackQuery, _w: Any, manager: DialogManager) -> None:
-    storage: Storage = manager.middleware_data["storage"]
+    storage = services(manager)["storage"]
     window = selected_window(manager)
     if await storage.usage.count(window) == 0:
         await callback.answer(_("No usage in this period."), show_alert=True)
@@ -65,7 +64,7 @@ async def on_csv(callback: CallbackQuery, _w: Any, manager: DialogManager) -> No
             show_alert=True,
         )
         return
-    bot: Bot = manager.middleware_data["bot"]
+    bot = update_data(manager)["bot"]
     await bot.send_document(
         _chat_id(callback),
         BufferedInputFile(data, filename=f"usage-{key}.csv"),

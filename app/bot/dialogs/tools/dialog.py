@@ -7,7 +7,6 @@ import logging
 from typing import Any
 
 from aiogram import F, Router
-from aiogram.enums import ChatType
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Chat, Message
 from aiogram.utils.i18n import gettext as _
@@ -16,11 +15,12 @@ from aiogram_dialog import Dialog, DialogManager, StartMode, Window
 from aiogram_dialog.widgets.kbd import Button, Cancel
 from aiogram_dialog.widgets.text import Format, Multi
 
+from app.bot.chat.threads import is_private
 from app.bot.dialogs.common import clip, paged_select
 from app.bot.dialogs.filters import InputWindow, RoleIs
 from app.bot.dialogs.states import ToolsSG
 from app.bot.dialogs.widgets import I18nFormat
-from app.bot.workflow import services
+from app.bot.workflow import update_data
 from app.services.tools import ToolService
 from app.storage import StorageUnavailable
 from llmdoor import Caller, Role
@@ -41,7 +41,7 @@ async def tools_getter(
     items: list[dict[str, str]] = []
     ids: dict[str, str] = {}
     # The friends' choice is an admin's business, and only in private: a group would see it.
-    admin = caller.is_admin and event_chat.type == ChatType.PRIVATE
+    admin = caller.is_admin and is_private(event_chat)
     if admin:
         for index, choice in enumerate(await tools.choices()):
             ids[str(index)] = choice.name
@@ -60,10 +60,8 @@ async def tools_getter(
 
 
 async def on_chat_switch(callback: CallbackQuery, _w: Any, manager: DialogManager) -> None:
-    data = services(manager)
-    caller: Caller = manager.middleware_data["caller"]
-    chat = manager.middleware_data["event_chat"]
-    tools = data["tools"]
+    data = update_data(manager)
+    caller, chat, tools = data["caller"], data["event_chat"], data["tools"]
     assert caller.user_id is not None
     try:
         off = await tools.is_off(caller.user_id, chat.id)
@@ -75,14 +73,15 @@ async def on_chat_switch(callback: CallbackQuery, _w: Any, manager: DialogManage
 async def on_friend_tool(
     callback: CallbackQuery, _w: Any, manager: DialogManager, item: str
 ) -> None:
-    caller: Caller = manager.middleware_data["caller"]
+    data = update_data(manager)
+    caller = data["caller"]
     name = manager.dialog_data.get("ids", {}).get(item)
-    private = manager.middleware_data["event_chat"].type == ChatType.PRIVATE
+    private = is_private(data["event_chat"])
     if not caller.is_admin or not private or name is None:  # forged, or a demoted admin
         await callback.answer(_("This menu has expired."))
         return
     try:
-        allowed = await services(manager)["tools"].toggle_friend_tool(name)
+        allowed = await data["tools"].toggle_friend_tool(name)
     except StorageUnavailable:
         await callback.answer(_("The database is unavailable; try again later."), show_alert=True)
         return
