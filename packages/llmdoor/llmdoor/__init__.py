@@ -95,6 +95,7 @@ from llmdoor.models.gateway import gateway_shortcuts
 from llmdoor.models.gateway import known as known_gateway
 from llmdoor.models.pricing import has_price, rate_for
 from llmdoor.models.shortcuts import BUILTIN_SHORTCUTS, merged_shortcuts
+from llmdoor.models.shortcuts import resolve_model as resolve_shortcut
 from llmdoor.options import QueryOptions
 from llmdoor.provider import LLMProvider
 from llmdoor.runtime import _litellm as litellm_module
