@@ -106,7 +106,7 @@ def create_chat_service(
     )
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class BotApp:
     settings: Settings
     bot: Bot
@@ -209,18 +209,18 @@ def create_app(
     register_dialog_error_handlers(dp)
     setup_menus(dp)  # aiogram-dialog, reading only real reply-keyboard presses as presses
     return BotApp(
-        settings,
-        bot,
-        dp,
-        storage,
-        llm,
-        authority,
-        access,
-        notifier,
-        chat_service,
-        i18n,
-        inflight,
-        send_budget,
-        intake,
-        tools,
+        settings=settings,
+        bot=bot,
+        dispatcher=dp,
+        storage=storage,
+        llm=llm,
+        authority=authority,
+        access=access,
+        access_notifier=notifier,
+        chat_service=chat_service,
+        i18n=i18n,
+        inflight=inflight,
+        send_budget=send_budget,
+        intake=intake,
+        tools=tools,
     )

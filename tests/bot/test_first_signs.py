@@ -9,7 +9,7 @@ import asyncio
 from aiogram import Bot
 
 from app.bot.delivery.priority_limiter import PriorityLimiter, take_spare
-from app.bot.delivery.streaming import AnswerStreamer
+from app.bot.delivery.streaming import AnswerStreamer, AnswerTarget, StreamPacing
 from tests.bot.fake_session import FakeSession
 
 
@@ -23,7 +23,11 @@ def drained(rate: float = 20.0) -> PriorityLimiter:
 def answer_without_budget() -> tuple[FakeSession, PriorityLimiter, AnswerStreamer]:
     session, limiter = FakeSession(), drained()
     bot = Bot(token="42:TEST", session=session)
-    return session, limiter, AnswerStreamer(bot, 7, private=True, limiter=limiter)
+    return (
+        session,
+        limiter,
+        AnswerStreamer(AnswerTarget(bot, 7, private=True), StreamPacing(limiter)),
+    )
 
 
 async def test_first_signs_are_served_in_arrival_order_as_the_bucket_leaks() -> None:

@@ -9,7 +9,7 @@ from aiogram import Bot
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, MessageEntity
 
 from app.bot.delivery.priority_limiter import PriorityLimiter, take_spare, wait_spare
-from app.bot.delivery.streaming import AnswerStreamer
+from app.bot.delivery.streaming import AnswerLook, AnswerStreamer, AnswerTarget, StreamPacing
 from app.bot.rendering.answer_parts import compose_final, join_parts, reasoning_block
 from app.bot.rendering.markdown import RenderedPart, utf16_len
 from tests.bot.fake_session import FakeSession
@@ -83,15 +83,9 @@ async def test_stop_button_rides_on_edited_previews_and_the_final_gets_the_keybo
         inline_keyboard=[[InlineKeyboardButton(text="Again", callback_data="again")]]
     )
     s = AnswerStreamer(
-        bot,
-        777,
-        private=False,
-        limiter=PriorityLimiter(1000),
-        edit_interval=0.0,
-        min_new_chars=1,
-        reasoning_mode="stream",
-        reasoning_label="💭 Thinking…",
-        stop_markup=stop,
+        AnswerTarget(bot, 777, private=False),
+        StreamPacing(PriorityLimiter(1000), edit_interval=0.0, min_new_chars=1),
+        look=AnswerLook(reasoning_mode="stream", reasoning_label="💭 Thinking…", stop_markup=stop),
     )
     await s.reasoning("pondering the question")
     await s.update("Answer so far")

@@ -13,7 +13,7 @@ import pytest
 from aiogram import Bot
 from aiolimiter import AsyncLimiter
 
-from app.bot.delivery.streaming import AnswerStreamer, stream_answer
+from app.bot.delivery.streaming import AnswerStreamer, AnswerTarget, StreamPacing, stream_answer
 from app.bot.rendering import pieces as render_pieces
 from app.bot.rendering.markdown import render_markdown, render_preview, utf16_len
 from tests.bot.fake_session import FakeSession
@@ -57,7 +57,8 @@ async def max_tick_gap(work: Awaitable[object]) -> tuple[float, float]:
 def streamer(session: FakeSession, *, private: bool) -> AnswerStreamer:
     bot = Bot(token="42:TEST", session=session)
     return AnswerStreamer(
-        bot, 777, private=private, limiter=AsyncLimiter(1000, 1), draft_interval=0.0
+        AnswerTarget(bot, 777, private=private),
+        StreamPacing(AsyncLimiter(1000, 1), draft_interval=0.0),
     )
 
 

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 from aiogram import Bot
 from aiolimiter import AsyncLimiter
 
-from app.bot.delivery.streaming import AnswerStreamer, StreamMode, stream_answer
+from app.bot.delivery.streaming import (
+    AnswerLook,
+    AnswerStreamer,
+    AnswerTarget,
+    StreamMode,
+    StreamPacing,
+    stream_answer,
+)
 from app.bot.rendering.markdown import utf16_len
 from tests.bot.fake_session import (
     CANT_PARSE,
@@ -42,16 +50,13 @@ class Env:
         self.sleeps.append(seconds)
         self.clock.now += seconds
 
-    def streamer(self, *, private: bool, **kw: object) -> AnswerStreamer:
+    def streamer(
+        self, *, private: bool, look: AnswerLook | None = None, **pacing: Any
+    ) -> AnswerStreamer:
         return AnswerStreamer(
-            self.bot,
-            CHAT,
-            private=private,
-            limiter=self.limiter,
-            reply_to_message_id=5,
-            clock=self.clock,
-            sleep=self.sleep,
-            **kw,  # type: ignore[arg-type]
+            AnswerTarget(self.bot, CHAT, private=private, reply_to_message_id=5),
+            StreamPacing(self.limiter, clock=self.clock, sleep=self.sleep, **pacing),
+            look=look or AnswerLook(),
         )
 
     async def feed(self, s: AnswerStreamer, chunks: list[str], step: float) -> str:
@@ -215,13 +220,13 @@ async def test_footer_is_appended_plain(env: Env) -> None:
 
 
 async def test_footer_that_does_not_fit_gets_its_own_message(env: Env) -> None:
-    s = env.streamer(private=True, limit=20)
+    s = env.streamer(private=True, look=AnswerLook(limit=20))
     await s.finish("x" * 18, footer="cut off")
     assert [p["text"] for p in env.session.params("sendMessage")] == ["x" * 18, "cut off"]
 
 
 async def test_empty_answer_sends_placeholder(env: Env) -> None:
-    s = env.streamer(private=True, empty_text="(empty)")
+    s = env.streamer(private=True, look=AnswerLook(empty_text="(empty)"))
     await s.finish("  ")
     assert env.session.params("sendMessage")[0]["text"] == "(empty)"
 

@@ -17,7 +17,7 @@ from app.bot.chat.tool_progress import progress_line, sources_block
 from app.bot.delivery.flood import caller_handles_flood_control
 from app.bot.delivery.priority_limiter import wait_spare
 from app.bot.delivery.stream_calls import DeliveryUncertain
-from app.bot.delivery.streaming import AnswerStreamer
+from app.bot.delivery.streaming import AnswerLook, AnswerStreamer, AnswerTarget, StreamPacing
 from app.bot.rendering.answer_parts import reasoning_block
 from app.bot.rendering.error_messages import describe_llm_error
 from app.bot.rendering.usage_texts import usage_footer
@@ -153,16 +153,20 @@ def open_answer(
     """The sink for one answer to ``user``: drafts in private chats, an edited preview
     with a ⏹ Stop button elsewhere."""
     streamer = AnswerStreamer(
-        bot,
-        chat_id,
-        private=private,
-        limiter=limiter,
-        reply_to_message_id=reply_to_message_id,
-        message_thread_id=message_thread_id,
-        draft_interval=settings.draft_interval,
-        edit_interval=settings.edit_interval,
-        reasoning_mode=user.prefs.reasoning,
-        reasoning_label=_("💭 Thinking…"),
-        stop_markup=stop_keyboard(user.user_id, stop_token),
+        AnswerTarget(
+            bot,
+            chat_id,
+            private=private,
+            reply_to_message_id=reply_to_message_id,
+            message_thread_id=message_thread_id,
+        ),
+        StreamPacing(
+            limiter, draft_interval=settings.draft_interval, edit_interval=settings.edit_interval
+        ),
+        look=AnswerLook(
+            reasoning_mode=user.prefs.reasoning,
+            reasoning_label=_("💭 Thinking…"),
+            stop_markup=stop_keyboard(user.user_id, stop_token),
+        ),
     )
     return TelegramAnswer(streamer, owner=user.user_id, prefs=user.prefs)

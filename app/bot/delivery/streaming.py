@@ -21,6 +21,7 @@ import logging
 import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import KW_ONLY, dataclass
 from typing import Any
 
 from aiogram import Bot
@@ -44,7 +45,15 @@ from app.bot.delivery.typing_indicator import TypingIndicator
 from app.bot.rendering.answer_parts import compose_final, join_parts, reasoning_preview
 from app.bot.rendering.markdown import TELEGRAM_TEXT_LIMIT, RenderedPart, render_preview_async
 
-__all__ = ["AnswerStreamer", "StreamMode", "make_bot_limiter", "stream_answer"]
+__all__ = [
+    "AnswerLook",
+    "AnswerStreamer",
+    "AnswerTarget",
+    "StreamMode",
+    "StreamPacing",
+    "make_bot_limiter",
+    "stream_answer",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +70,50 @@ class _NoSpareBudget(Exception):
     """A preview found no spare budget: skipped, never queued."""
 
 
+@dataclass(frozen=True)
+class AnswerTarget:
+    """Where the answer goes: a chat (and forum topic), replying to the asking message."""
+
+    bot: Bot
+    chat_id: int
+    _: KW_ONLY
+    private: bool  # previews start as drafts (private chats) or as an edited message
+    reply_to_message_id: int | None = None
+    message_thread_id: int | None = None
+    draft_id: int | None = None  # None: a random one per streamer
+
+
+@dataclass(frozen=True)
+class StreamPacing:
+    """When Telegram is called: the bot-wide budget every call goes through, how often a
+    preview may follow the last, how often a final message is tried, and the clock and sleep
+    all of it reads (injected in tests)."""
+
+    limiter: AsyncLimiter
+    _: KW_ONLY
+    draft_interval: float = 0.4
+    edit_interval: float = 1.0
+    min_new_chars: int = 16  # fewer new characters wait, unless the preview is stale
+    final_attempts: int = 12
+    clock: Clock = time.monotonic
+    sleep: Sleep = asyncio.sleep
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnswerLook:
+    """How the answer shows: in parts of at most ``limit``, ``empty_text`` for an empty one,
+    the reasoning per ``reasoning_mode`` ("off": never shown; "on": a ``reasoning_label``
+    line until the answer starts; "stream": the reasoning itself, live, in a quote above the
+    answer), and ``stop_markup`` (the ⏹ Stop button) on a sent preview message only (drafts
+    take no keyboard)."""
+
+    limit: int = TELEGRAM_TEXT_LIMIT
+    empty_text: str = "…"
+    reasoning_mode: str = "off"
+    reasoning_label: str = "💭"
+    stop_markup: InlineKeyboardMarkup | None = None
+
+
 class AnswerStreamer:
     """Turns a growing answer into Telegram previews and, at the end, the final messages.
 
@@ -70,59 +123,30 @@ class AnswerStreamer:
     """
 
     def __init__(
-        self,
-        bot: Bot,
-        chat_id: int,
-        *,
-        private: bool,
-        limiter: AsyncLimiter,
-        reply_to_message_id: int | None = None,
-        message_thread_id: int | None = None,
-        draft_interval: float = 0.4,
-        edit_interval: float = 1.0,
-        min_new_chars: int = 16,
-        limit: int = TELEGRAM_TEXT_LIMIT,
-        empty_text: str = "…",
-        final_attempts: int = 12,
-        clock: Clock = time.monotonic,
-        sleep: Sleep = asyncio.sleep,
-        draft_id: int | None = None,
-        reasoning_mode: str = "off",
-        reasoning_label: str = "💭",
-        stop_markup: InlineKeyboardMarkup | None = None,
+        self, target: AnswerTarget, pacing: StreamPacing, *, look: AnswerLook = AnswerLook()
     ) -> None:
-        self.bot = bot
-        self.chat_id = chat_id
-        self.private = private
-        self.reply_to_message_id = reply_to_message_id
-        self.message_thread_id = message_thread_id
-        self.draft_interval = draft_interval
-        self.edit_interval = edit_interval
-        self.min_new_chars = min_new_chars
-        self.limit = limit
-        self.empty_text = empty_text
-        self.final_attempts = final_attempts
-        self._limiter = limiter
-        self.limiter = limiter  # the bot-wide budget, for the caller's own calls
-        self._clock = clock
-        self._sleep = sleep
+        self.target = target
+        self.pacing = pacing
+        self.look = look
         # Non-zero per the Bot API; random so two answers in one chat do not animate into
         # each other.
-        self.draft_id = draft_id if draft_id is not None else secrets.randbelow(2**31 - 2) + 1
-        self.mode = StreamMode.DRAFT if private else StreamMode.EDIT
-        self._io = AnswerCalls(bot, chat_id, self.draft_id, message_thread_id, reply_to_message_id)
+        self.draft_id = (
+            target.draft_id if target.draft_id is not None else secrets.randbelow(2**31 - 2) + 1
+        )
+        self.mode = StreamMode.DRAFT if target.private else StreamMode.EDIT
+        self._io = AnswerCalls(
+            target.bot,
+            target.chat_id,
+            self.draft_id,
+            message_thread_id=target.message_thread_id,
+            reply_to_message_id=target.reply_to_message_id,
+        )
         self.calls = 0  # Telegram API calls made by this streamer (benchmarks, logs)
         self.previews_sent = 0
         self.previews_skipped = 0
         self.text_so_far = ""
         self.preview_message: Message | None = None
-        # "off": reasoning never shown; "on": a "thinking" line until the answer starts;
-        # "stream": the reasoning itself, live, in a quote above the answer.
-        self.reasoning_mode = reasoning_mode
-        self.reasoning_label = reasoning_label
         self.reasoning_so_far = ""
-        # The ⏹ Stop button: only on a sent preview message (drafts take no keyboard).
-        self.stop_markup = stop_markup
         self._shown_source = ""  # the source text of the last preview Telegram accepted
         self._shown: RenderedPart | None = None
         self._last_preview_at: float | None = None
@@ -130,13 +154,27 @@ class AnswerStreamer:
         self._done = False
         self._nothing_shown = True  # no typing or preview yet: the first may take more budget
         self._typing = TypingIndicator(
-            bot,
-            chat_id,
-            message_thread_id,
-            limiter,
+            target.bot,
+            target.chat_id,
+            target.message_thread_id,
+            pacing.limiter,
             wanted=lambda: self._nothing_shown and not self._done,
             on_sent=self._typing_went,
         )
+
+    # The chat and the bot-wide budget, for the caller's own calls.
+
+    @property
+    def bot(self) -> Bot:
+        return self.target.bot
+
+    @property
+    def chat_id(self) -> int:
+        return self.target.chat_id
+
+    @property
+    def limiter(self) -> AsyncLimiter:
+        return self.pacing.limiter
 
     # -- public API ----------------------------------------------------------------------
 
@@ -166,7 +204,7 @@ class AnswerStreamer:
     async def reasoning(self, reasoning_so_far: str) -> None:
         """Offer the model's reasoning so far (shown per ``reasoning_mode``). Never raises."""
         self.reasoning_so_far = reasoning_so_far
-        if self.reasoning_mode != "off":
+        if self.look.reasoning_mode != "off":
             await self._preview()
 
     @handles_own_flood_control
@@ -185,7 +223,11 @@ class AnswerStreamer:
         self.text_so_far = final_text
         await self._typing.sent()
         parts = await compose_final(
-            final_text, limit=self.limit, empty_text=self.empty_text, header=header, footer=footer
+            final_text,
+            limit=self.look.limit,
+            empty_text=self.look.empty_text,
+            header=header,
+            footer=footer,
         )
         messages: list[Message] = []
         last = len(parts) - 1
@@ -218,14 +260,18 @@ class AnswerStreamer:
 
     @property
     def interval(self) -> float:
-        return self.draft_interval if self.mode == StreamMode.DRAFT else self.edit_interval
+        return (
+            self.pacing.draft_interval
+            if self.mode == StreamMode.DRAFT
+            else self.pacing.edit_interval
+        )
 
     def _preview_source(self) -> str:
         """What the preview would show, as one string: a change means a new preview."""
         text = self.text_so_far if self.text_so_far.strip() else ""
-        if self.reasoning_mode == "stream" and self.reasoning_so_far.strip():
+        if self.look.reasoning_mode == "stream" and self.reasoning_so_far.strip():
             return f"{self.reasoning_so_far}\x00{text}"
-        if self.reasoning_mode == "on" and self.reasoning_so_far.strip() and not text:
+        if self.look.reasoning_mode == "on" and self.reasoning_so_far.strip() and not text:
             return "\x00"  # "thinking…" until the answer itself starts
         return text
 
@@ -235,7 +281,7 @@ class AnswerStreamer:
         source = self._preview_source()
         if not source or not self._due(source):
             return
-        if not spare_available(self._limiter, first=self._nothing_shown):
+        if not spare_available(self.pacing.limiter, first=self._nothing_shown):
             # Under load the budget belongs to final messages: don't even render a preview
             # (CPU is as scarce then as the budget).
             self.previews_skipped += 1
@@ -247,22 +293,22 @@ class AnswerStreamer:
 
     async def _preview_part(self) -> RenderedPart:
         text = self.text_so_far
-        body = await render_preview_async(text, self.limit) if text.strip() else None
-        if self.reasoning_mode == "off" or not self.reasoning_so_far.strip():
+        body = await render_preview_async(text, self.look.limit) if text.strip() else None
+        if self.look.reasoning_mode == "off" or not self.reasoning_so_far.strip():
             return body or RenderedPart("", [])
-        if self.reasoning_mode == "on":
-            return body or RenderedPart(self.reasoning_label, [])
-        quote = reasoning_preview(self.reasoning_so_far, self.reasoning_label)
+        if self.look.reasoning_mode == "on":
+            return body or RenderedPart(self.look.reasoning_label, [])
+        quote = reasoning_preview(self.reasoning_so_far, self.look.reasoning_label)
         if body is None:
             return quote
         # The answer must fit: the reasoning quote gives way when the preview is long.
-        budget = self.limit - len(body.text) - 2
+        budget = self.look.limit - len(body.text) - 2
         if budget < len(quote.text):
             return body
         return join_parts(quote, body)
 
     def _due(self, text: str) -> bool:
-        now = self._clock()
+        now = self.pacing.clock()
         if now < self._blocked_until:
             return False
         if text == self._shown_source:
@@ -275,7 +321,7 @@ class AnswerStreamer:
         # A few new characters are not worth a call, unless the preview has been stale for
         # a while (a slow model): then show whatever is new.
         grown = len(text) - len(self._shown_source)
-        return abs(grown) >= self.min_new_chars or elapsed >= 3 * self.interval
+        return abs(grown) >= self.pacing.min_new_chars or elapsed >= 3 * self.interval
 
     async def _push_preview(self, source: str) -> None:
         await self._typing.sent()
@@ -285,7 +331,7 @@ class AnswerStreamer:
         if self._shown is not None and part == self._shown:
             self._shown_source = source
             return
-        self._last_preview_at = self._clock()
+        self._last_preview_at = self.pacing.clock()
         outcome = await self._try_preview(part)
         if outcome is False and part.entities:
             # Telegram rejected the formatting of the preview: show it unformatted.
@@ -315,11 +361,13 @@ class AnswerStreamer:
                     self.mode = StreamMode.EDIT
             if self.preview_message is None:
                 self.preview_message = await self._call_preview(
-                    lambda: self._io.send(part, reply=True, markup=self.stop_markup)
+                    lambda: self._io.send(part, reply=True, markup=self.look.stop_markup)
                 )
             else:
                 message = self.preview_message
-                await self._call_preview(lambda: self._io.edit(message, part, self.stop_markup))
+                await self._call_preview(
+                    lambda: self._io.edit(message, part, self.look.stop_markup)
+                )
             return True
         except _NoSpareBudget:
             # The bot-wide budget is busy (many conversations): drop this preview rather than
@@ -327,7 +375,7 @@ class AnswerStreamer:
             return None
         except TelegramRetryAfter as exc:
             # Skip this preview and keep quiet until Telegram's penalty is over.
-            self._blocked_until = self._clock() + exc.retry_after
+            self._blocked_until = self.pacing.clock() + exc.retry_after
             return None
         except TelegramBadRequest as exc:
             if is_not_modified(exc):
@@ -341,7 +389,7 @@ class AnswerStreamer:
             return None
 
     async def _call_preview(self, make: Callable[[], Awaitable[Any]]) -> Any:
-        if not await take_spare(self._limiter, first=self._nothing_shown):
+        if not await take_spare(self.pacing.limiter, first=self._nothing_shown):
             raise _NoSpareBudget
         self.calls += 1
         self._typing.give_up()
@@ -378,15 +426,15 @@ class AnswerStreamer:
         self, call: Callable[[RenderedPart], Awaitable[Any]], part: RenderedPart
     ) -> Any:
         # A preview just got RetryAfter: calling now would only earn another one.
-        wait = self._blocked_until - self._clock()
+        wait = self._blocked_until - self.pacing.clock()
         if wait > 0:
-            await self._sleep(wait)
+            await self.pacing.sleep(wait)
         return await deliver_final(
             call,
             part,
-            limiter=self._limiter,
-            sleep=self._sleep,
-            attempts=self.final_attempts,
+            limiter=self.pacing.limiter,
+            sleep=self.pacing.sleep,
+            attempts=self.pacing.final_attempts,
             counted=self._count_call,
             chat_id=self.chat_id,
         )
