@@ -8,8 +8,9 @@ import asyncio
 
 from aiogram import Bot
 
+from app.bot.delivery.answer_setup import AnswerTarget, StreamPacing
 from app.bot.delivery.priority_limiter import PriorityLimiter, take_spare
-from app.bot.delivery.streaming import AnswerStreamer, AnswerTarget, StreamPacing
+from app.bot.delivery.streaming import AnswerStreamer
 from tests.bot.fake_session import FakeSession
 
 

@@ -8,8 +8,9 @@ import asyncio
 from aiogram import Bot
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, MessageEntity
 
+from app.bot.delivery.answer_setup import AnswerLook, AnswerTarget, StreamPacing
 from app.bot.delivery.priority_limiter import PriorityLimiter, take_spare, wait_spare
-from app.bot.delivery.streaming import AnswerLook, AnswerStreamer, AnswerTarget, StreamPacing
+from app.bot.delivery.streaming import AnswerStreamer
 from app.bot.rendering.answer_parts import compose_final, join_parts, reasoning_block
 from app.bot.rendering.markdown import RenderedPart, utf16_len
 from tests.bot.fake_session import FakeSession

@@ -13,7 +13,8 @@ import pytest
 from aiogram import Bot
 from aiolimiter import AsyncLimiter
 
-from app.bot.delivery.streaming import AnswerStreamer, AnswerTarget, StreamPacing, stream_answer
+from app.bot.delivery.answer_setup import AnswerTarget, StreamPacing
+from app.bot.delivery.streaming import AnswerStreamer, stream_answer
 from app.bot.rendering import pieces as render_pieces
 from app.bot.rendering.markdown import render_markdown, render_preview, utf16_len
 from tests.bot.fake_session import FakeSession

@@ -9,14 +9,8 @@ import pytest
 from aiogram import Bot
 from aiolimiter import AsyncLimiter
 
-from app.bot.delivery.streaming import (
-    AnswerLook,
-    AnswerStreamer,
-    AnswerTarget,
-    StreamMode,
-    StreamPacing,
-    stream_answer,
-)
+from app.bot.delivery.answer_setup import AnswerLook, AnswerTarget, StreamPacing
+from app.bot.delivery.streaming import AnswerStreamer, StreamMode, stream_answer
 from app.bot.rendering.markdown import utf16_len
 from tests.bot.fake_session import (
     CANT_PARSE,

@@ -14,10 +14,11 @@ from aiolimiter import AsyncLimiter
 
 from app.bot.chat.keyboards import answer_keyboard, stop_keyboard
 from app.bot.chat.tool_progress import progress_line, sources_block
+from app.bot.delivery.answer_setup import AnswerLook, AnswerTarget, StreamPacing
 from app.bot.delivery.flood import caller_handles_flood_control
 from app.bot.delivery.priority_limiter import wait_spare
 from app.bot.delivery.stream_calls import DeliveryUncertain
-from app.bot.delivery.streaming import AnswerLook, AnswerStreamer, AnswerTarget, StreamPacing
+from app.bot.delivery.streaming import AnswerStreamer
 from app.bot.rendering.answer_parts import reasoning_block
 from app.bot.rendering.error_messages import describe_llm_error
 from app.bot.rendering.usage_texts import usage_footer
@@ -158,7 +159,7 @@ def open_answer(
             chat_id,
             private=private,
             reply_to_message_id=reply_to_message_id,
-            message_thread_id=message_thread_id,
+            thread_id=message_thread_id,
         ),
         StreamPacing(
             limiter, draft_interval=settings.draft_interval, edit_interval=settings.edit_interval

@@ -16,12 +16,9 @@ Rules that keep us inside Telegram's flood limits and never lose the answer:
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import secrets
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import KW_ONLY, dataclass
 from typing import Any
 
 from aiogram import Bot
@@ -33,6 +30,7 @@ from aiogram.exceptions import (
 from aiogram.types import InlineKeyboardMarkup, Message
 from aiolimiter import AsyncLimiter
 
+from app.bot.delivery.answer_setup import DEFAULT_LOOK, AnswerLook, AnswerTarget, StreamPacing
 from app.bot.delivery.flood import handles_own_flood_control
 from app.bot.delivery.priority_limiter import make_bot_limiter, spare_available, take_spare
 from app.bot.delivery.stream_calls import (
@@ -43,7 +41,7 @@ from app.bot.delivery.stream_calls import (
 )
 from app.bot.delivery.typing_indicator import TypingIndicator
 from app.bot.rendering.answer_parts import compose_final, join_parts, reasoning_preview
-from app.bot.rendering.markdown import TELEGRAM_TEXT_LIMIT, RenderedPart, render_preview_async
+from app.bot.rendering.markdown import RenderedPart, render_preview_async
 
 __all__ = [
     "AnswerLook",
@@ -57,9 +55,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-Clock = Callable[[], float]
-Sleep = Callable[[float], Awaitable[Any]]
-
 
 class StreamMode:
     DRAFT = "draft"
@@ -68,50 +63,6 @@ class StreamMode:
 
 class _NoSpareBudget(Exception):
     """A preview found no spare budget: skipped, never queued."""
-
-
-@dataclass(frozen=True)
-class AnswerTarget:
-    """Where the answer goes: a chat (and forum topic), replying to the asking message."""
-
-    bot: Bot
-    chat_id: int
-    _: KW_ONLY
-    private: bool  # previews start as drafts (private chats) or as an edited message
-    reply_to_message_id: int | None = None
-    message_thread_id: int | None = None
-    draft_id: int | None = None  # None: a random one per streamer
-
-
-@dataclass(frozen=True)
-class StreamPacing:
-    """When Telegram is called: the bot-wide budget every call goes through, how often a
-    preview may follow the last, how often a final message is tried, and the clock and sleep
-    all of it reads (injected in tests)."""
-
-    limiter: AsyncLimiter
-    _: KW_ONLY
-    draft_interval: float = 0.4
-    edit_interval: float = 1.0
-    min_new_chars: int = 16  # fewer new characters wait, unless the preview is stale
-    final_attempts: int = 12
-    clock: Clock = time.monotonic
-    sleep: Sleep = asyncio.sleep
-
-
-@dataclass(frozen=True, kw_only=True)
-class AnswerLook:
-    """How the answer shows: in parts of at most ``limit``, ``empty_text`` for an empty one,
-    the reasoning per ``reasoning_mode`` ("off": never shown; "on": a ``reasoning_label``
-    line until the answer starts; "stream": the reasoning itself, live, in a quote above the
-    answer), and ``stop_markup`` (the ⏹ Stop button) on a sent preview message only (drafts
-    take no keyboard)."""
-
-    limit: int = TELEGRAM_TEXT_LIMIT
-    empty_text: str = "…"
-    reasoning_mode: str = "off"
-    reasoning_label: str = "💭"
-    stop_markup: InlineKeyboardMarkup | None = None
 
 
 class AnswerStreamer:
@@ -123,7 +74,7 @@ class AnswerStreamer:
     """
 
     def __init__(
-        self, target: AnswerTarget, pacing: StreamPacing, *, look: AnswerLook = AnswerLook()
+        self, target: AnswerTarget, pacing: StreamPacing, *, look: AnswerLook = DEFAULT_LOOK
     ) -> None:
         self.target = target
         self.pacing = pacing
@@ -138,7 +89,7 @@ class AnswerStreamer:
             target.bot,
             target.chat_id,
             self.draft_id,
-            message_thread_id=target.message_thread_id,
+            message_thread_id=target.thread_id,
             reply_to_message_id=target.reply_to_message_id,
         )
         self.calls = 0  # Telegram API calls made by this streamer (benchmarks, logs)
@@ -156,7 +107,7 @@ class AnswerStreamer:
         self._typing = TypingIndicator(
             target.bot,
             target.chat_id,
-            target.message_thread_id,
+            target.thread_id,
             pacing.limiter,
             wanted=lambda: self._nothing_shown and not self._done,
             on_sent=self._typing_went,
