@@ -41,6 +41,9 @@ class TelegramSettings(_EnvSettings):
     bot_token: SecretStr | None = None
     api_base: str | None = None  # a self-hosted or local Bot API server
     mode: Literal["polling", "webhook"] = "polling"
+    # Answers as Bot API 10.x rich messages (tables, formulas, native Stop): "auto" uses them
+    # where the server has them, "off" never does.
+    rich_messages: Literal["auto", "off"] = "auto"
 
 
 class WebhookSettings(_EnvSettings):

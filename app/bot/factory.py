@@ -22,6 +22,7 @@ from app.bot.chat.opener import AnswerOpener
 from app.bot.chat.router import create_chat_router
 from app.bot.delivery.flood import install_flood_control
 from app.bot.delivery.response_models import install_response_models
+from app.bot.delivery.rich_support import RichMessages
 from app.bot.delivery.send_budget import SharedSendBudget
 from app.bot.delivery.streaming import make_bot_limiter
 from app.bot.delivery.telegram import create_bot as create_bot
@@ -172,7 +173,13 @@ def create_app(
         bot_limiter=limiter,
         running_answers=running,
         answer_controls=AnswerControls(chat_service),
-        answer_opener=AnswerOpener(settings.bot, limiter, running, chat_service),
+        answer_opener=AnswerOpener(
+            settings.bot,
+            limiter,
+            running,
+            chat_service,
+            RichMessages(settings.telegram.rich_messages),
+        ),
         spend=SpendService(storage),
         conversations=chat_service.conversations,
         personas=chat_service.personas,

@@ -8,7 +8,7 @@ import logging
 from aiogram import Bot, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, MessageGenerationStopped
 from aiogram.utils.i18n import gettext as _
 from aiolimiter import AsyncLimiter
 
@@ -81,6 +81,15 @@ def create_answer_controls_router() -> Router:
         if not running_answers.stop(user_record.user_id, message.chat.id, thread_of(message)):
             await message.reply(_("Nothing to stop: no answer of yours is being written here."))
         # Otherwise the answer itself says it was stopped.
+
+    @router.stopped_message_generation()
+    async def native_stop(
+        event: MessageGenerationStopped, user_record: UserRecord, running_answers: RunningAnswers
+    ) -> None:
+        # Telegram's own Stop under a rich draft: the same stop as ⏹ and /stop. The draft id
+        # names the answer; nothing is said (the answer itself says it was stopped, and a
+        # press after its end has nothing left to stop).
+        running_answers.stop(user_record.user_id, event.chat.id, draft_id=event.draft_id)
 
     @router.callback_query(StopCallback.filter())
     async def stop_button(

@@ -27,6 +27,7 @@ from app.bot.chat.threads import (
     reply_context,
     thread_of,
 )
+from app.bot.delivery.rich_support import OFF, RichMessages
 from app.config import BotSettings
 from app.services.chat.job import AnswerSink, ChatRequest, ReplyContext
 from app.services.chat.running import RunningAnswer, RunningAnswers
@@ -52,11 +53,13 @@ class AnswerOpener:
         limiter: AsyncLimiter,
         running: RunningAnswers,
         chat_service: ChatService,
+        rich: RichMessages = OFF,
     ) -> None:
         self._settings = settings
         self._limiter = limiter
         self._running = running
         self._chat = chat_service
+        self._rich = rich
 
     @contextmanager
     def open(self, bot: Bot, message: Message, user: UserRecord) -> Iterator[OpenedAnswer]:
@@ -75,6 +78,8 @@ class AnswerOpener:
                 stop_token=running.token,
                 reply_to_message_id=None if private else message.message_id,
                 message_thread_id=answer_thread(message),
+                draft_id=running.draft_id,
+                rich=self._rich,
             )
             yield OpenedAnswer(sink, running)
 

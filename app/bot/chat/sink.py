@@ -17,6 +17,7 @@ from app.bot.chat.tool_progress import progress_line, sources_block
 from app.bot.delivery.answer_setup import AnswerLook, AnswerTarget, StreamPacing
 from app.bot.delivery.flood import caller_handles_flood_control
 from app.bot.delivery.priority_limiter import wait_spare
+from app.bot.delivery.rich_support import OFF, RichMessages
 from app.bot.delivery.stream_calls import DeliveryUncertain
 from app.bot.delivery.streaming import AnswerStreamer
 from app.bot.rendering.answer_parts import reasoning_block
@@ -90,7 +91,9 @@ class TelegramAnswer:
         if usage is not None and self._prefs.usage_footer:
             notes.append(usage_footer(usage))
         header = None
+        shown_reasoning = None
         if reasoning.strip() and self._prefs.reasoning != "off":
+            shown_reasoning = reasoning
             header = reasoning_block(reasoning, _("💭 Reasoning"), expandable=True)
         # Buttons only under something they can act on: an answer that was kept.
         markup = answer_keyboard(self._owner) if final_text.strip() else None
@@ -98,7 +101,12 @@ class TelegramAnswer:
             final_text = f"{final_text}\n\n{sources_block(final_text, self._sources)}"
         try:
             messages = await self._streamer.finish(
-                final_text, footer="\n".join(notes) or None, header=header, reply_markup=markup
+                final_text,
+                footer="\n".join(notes) or None,
+                header=header,
+                reasoning=shown_reasoning,
+                reasoning_label=_("💭 Reasoning"),
+                reply_markup=markup,
             )
         except DeliveryUncertain:
             # Probably delivered, its answer lost on the way: never sent twice. The answer
@@ -150,6 +158,8 @@ def open_answer(
     stop_token: str,
     reply_to_message_id: int | None = None,
     message_thread_id: int | None = None,
+    draft_id: int | None = None,
+    rich: RichMessages = OFF,
 ) -> TelegramAnswer:
     """The sink for one answer to ``user``: drafts in private chats, an edited preview
     with a ⏹ Stop button elsewhere."""
@@ -160,6 +170,7 @@ def open_answer(
             private=private,
             reply_to_message_id=reply_to_message_id,
             thread_id=message_thread_id,
+            draft_id=draft_id,
         ),
         StreamPacing(
             limiter, draft_interval=settings.draft_interval, edit_interval=settings.edit_interval
@@ -168,6 +179,7 @@ def open_answer(
             reasoning_mode=user.prefs.reasoning,
             reasoning_label=_("💭 Thinking…"),
             stop_markup=stop_keyboard(user.user_id, stop_token),
+            rich=rich,
         ),
     )
     return TelegramAnswer(streamer, owner=user.user_id, prefs=user.prefs)

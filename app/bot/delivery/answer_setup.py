@@ -14,6 +14,7 @@ from aiogram import Bot
 from aiogram.types import InlineKeyboardMarkup
 from aiolimiter import AsyncLimiter
 
+from app.bot.delivery.rich_support import OFF, RichMessages
 from app.bot.rendering.markdown import TELEGRAM_TEXT_LIMIT
 
 Clock = Callable[[], float]
@@ -62,6 +63,7 @@ class AnswerLook:
     reasoning_mode: str = "off"
     reasoning_label: str = "💭"
     stop_markup: InlineKeyboardMarkup | None = None
+    rich: RichMessages = OFF  # Bot API 10.x rich messages, when the process has them
 
 
 DEFAULT_LOOK = AnswerLook()

@@ -27,7 +27,13 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.types import InlineKeyboardMarkup, Message, MessageEntity, ReplyParameters
+from aiogram.types import (
+    InlineKeyboardMarkup,
+    InputRichMessage,
+    Message,
+    MessageEntity,
+    ReplyParameters,
+)
 from aiolimiter import AsyncLimiter
 
 from app.bot.rendering.markdown import RenderedPart
@@ -39,6 +45,10 @@ Sleep = Callable[[float], Awaitable[Any]]
 
 def is_not_modified(exc: TelegramBadRequest) -> bool:
     return "message is not modified" in exc.message.lower()
+
+
+def is_missing_message(exc: TelegramBadRequest) -> bool:
+    return "message to edit not found" in exc.message.lower()
 
 
 def is_format_error(exc: TelegramBadRequest) -> bool:
@@ -84,14 +94,17 @@ class AnswerCalls:
             parse_mode=None,
         )
 
+    def _reply(self, reply: bool) -> ReplyParameters | None:
+        if reply and self.reply_to_message_id is not None:
+            return ReplyParameters(
+                message_id=self.reply_to_message_id, allow_sending_without_reply=True
+            )
+        return None
+
     async def send(
         self, part: RenderedPart, *, reply: bool, markup: InlineKeyboardMarkup | None = None
     ) -> Message:
-        reply_parameters = (
-            ReplyParameters(message_id=self.reply_to_message_id, allow_sending_without_reply=True)
-            if reply and self.reply_to_message_id is not None
-            else None
-        )
+        reply_parameters = self._reply(reply)
         try:
             return await self.bot.send_message(
                 chat_id=self.chat_id,
@@ -122,6 +135,51 @@ class AnswerCalls:
             text=part.text,
             entities=_entities(part),
             parse_mode=None,
+            reply_markup=markup,
+        )
+
+    # Bot API 10.x rich messages (app.bot.delivery.rich_support decides whether to use them).
+
+    async def rich_draft(self, rich: InputRichMessage) -> bool:
+        # can_stop: Telegram's own Stop button; keep_on_stop: what was written stays shown
+        # until the final message (the partial answer) replaces it.
+        return await self.bot.send_rich_message_draft(
+            chat_id=self.chat_id,
+            draft_id=self.draft_id,
+            rich_message=rich,
+            message_thread_id=self.message_thread_id,
+            can_stop=True,
+            keep_on_stop=True,
+        )
+
+    async def rich_send(
+        self, rich: InputRichMessage, *, reply: bool, markup: InlineKeyboardMarkup | None = None
+    ) -> Message:
+        try:
+            return await self.bot.send_rich_message(
+                chat_id=self.chat_id,
+                rich_message=rich,
+                message_thread_id=self.message_thread_id,
+                reply_parameters=self._reply(reply),
+                reply_markup=markup,
+            )
+        except TelegramNetworkError as exc:
+            if surely_not_sent(exc):
+                raise
+            logger.warning(
+                "sendRichMessage in chat %s may have been delivered (%s); not sent again",
+                self.chat_id,
+                exc.message,
+            )
+            raise DeliveryUncertain(exc.method, exc.message) from exc
+
+    async def rich_edit(
+        self, message: Message, rich: InputRichMessage, markup: InlineKeyboardMarkup | None = None
+    ) -> Message | bool:
+        return await self.bot.edit_message_text(
+            chat_id=self.chat_id,
+            message_id=message.message_id,
+            rich_message=rich,
             reply_markup=markup,
         )
 

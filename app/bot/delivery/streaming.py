@@ -16,6 +16,7 @@ Rules that keep us inside Telegram's flood limits and never lose the answer:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -27,7 +28,7 @@ from aiogram.exceptions import (
     TelegramBadRequest,
     TelegramRetryAfter,
 )
-from aiogram.types import InlineKeyboardMarkup, Message
+from aiogram.types import InlineKeyboardMarkup, InputRichBlockFooter, InputRichMessage, Message
 from aiolimiter import AsyncLimiter
 
 from app.bot.delivery.answer_setup import DEFAULT_LOOK, AnswerLook, AnswerTarget, StreamPacing
@@ -37,11 +38,13 @@ from app.bot.delivery.stream_calls import (
     AnswerCalls,
     deliver_final,
     is_format_error,
+    is_missing_message,
     is_not_modified,
 )
 from app.bot.delivery.typing_indicator import TypingIndicator
 from app.bot.rendering.answer_parts import compose_final, join_parts, reasoning_preview
 from app.bot.rendering.markdown import RenderedPart, render_preview_async
+from app.bot.rendering.rich import rich_draft, rich_parts, rich_plain_text
 
 __all__ = [
     "AnswerLook",
@@ -54,6 +57,9 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+
+NO_PART = RenderedPart("", [])  # what a rich call, which takes no rendered part, is given
 
 
 class StreamMode:
@@ -104,6 +110,9 @@ class AnswerStreamer:
         self._blocked_until = 0.0  # RetryAfter on previews: no previews before this time
         self._done = False
         self._nothing_shown = True  # no typing or preview yet: the first may take more budget
+        # Rich previews for this answer, while the process has them and Telegram takes them.
+        self._rich_previews = look.rich.available
+        self.rich_finals = 0  # final messages that went out rich (tests, benchmarks)
         self._typing = TypingIndicator(
             target.bot,
             target.chat_id,
@@ -165,14 +174,23 @@ class AnswerStreamer:
         *,
         footer: str | None = None,
         header: RenderedPart | None = None,
+        reasoning: str | None = None,
+        reasoning_label: str = "💭",
         reply_markup: InlineKeyboardMarkup | None = None,
     ) -> list[Message]:
-        """Deliver the whole answer (rendered, split) and return the messages it now occupies.
-        ``header`` goes above the answer (the collapsed reasoning), ``reply_markup`` under
-        its last part."""
+        """Deliver the whole answer and return the messages it now occupies: as rich
+        messages where the process has them (``reasoning`` a collapsed block above the
+        answer, ``footer`` a footer block), else rendered and split (``header`` above the
+        answer: the collapsed reasoning). ``reply_markup`` goes under the last part."""
         self.close()
         self.text_so_far = final_text
         await self._typing.sent()
+        if self.look.rich.available and final_text.strip():
+            delivered = await self._finish_rich(
+                final_text, footer, reasoning, reasoning_label, reply_markup
+            )
+            if delivered is not None:
+                return delivered
         parts = await compose_final(
             final_text,
             limit=self.look.limit,
@@ -276,6 +294,12 @@ class AnswerStreamer:
 
     async def _push_preview(self, source: str) -> None:
         await self._typing.sent()
+        if self._rich_previews and self.look.rich.available:
+            outcome = await self._try_rich_preview()
+            if outcome is not False:
+                self._count_preview(outcome, source)
+                return
+            self._rich_previews = False  # refused: this answer previews the old way
         part = await self._preview_part()
         if not part.text.strip():
             return
@@ -287,12 +311,60 @@ class AnswerStreamer:
         if outcome is False and part.entities:
             # Telegram rejected the formatting of the preview: show it unformatted.
             outcome = await self._try_preview(RenderedPart(part.text, []))
+        self._count_preview(outcome, source)
+        if outcome:
+            self._shown = part
+
+    def _count_preview(self, outcome: bool | None, source: str) -> None:
         if outcome:
             self.previews_sent += 1
             self._shown_source = source
-            self._shown = part
         else:
             self.previews_skipped += 1
+
+    def _rich_preview(self) -> InputRichMessage:
+        text = self.text_so_far if self.text_so_far.strip() else ""
+        reasoning = self.reasoning_so_far if self.reasoning_so_far.strip() else ""
+        return rich_draft(
+            text,
+            # Telegram's "Thinking…" placeholder while the model reasons and has not
+            # started the answer; the reasoning itself only for /reasoning stream.
+            thinking=bool(reasoning) and not text and self.look.reasoning_mode != "off",
+            reasoning_so_far=reasoning if self.look.reasoning_mode == "stream" else None,
+            reasoning_label=self.look.reasoning_label,
+        )
+
+    async def _try_rich_preview(self) -> bool | None:
+        """One rich preview: True shown, None skipped, False refused (the old way then)."""
+        self._last_preview_at = self.pacing.clock()
+        rich = await asyncio.to_thread(self._rich_preview)
+        try:
+            if self.mode == StreamMode.DRAFT:
+                await self._call_preview(lambda: self._io.rich_draft(rich))
+            elif self.preview_message is None:
+                self.preview_message = await self._call_preview(
+                    lambda: self._io.rich_send(rich, reply=True, markup=self.look.stop_markup)
+                )
+            else:
+                message = self.preview_message
+                await self._call_preview(
+                    lambda: self._io.rich_edit(message, rich, self.look.stop_markup)
+                )
+            return True
+        except _NoSpareBudget:
+            return None
+        except TelegramRetryAfter as exc:
+            self._blocked_until = self.pacing.clock() + exc.retry_after
+            return None
+        except TelegramBadRequest as exc:
+            if is_not_modified(exc):
+                return True
+            logger.info("rich preview refused in chat %s (%s); plain previews", self.chat_id, exc)
+            return False
+        except TelegramAPIError as exc:
+            if self.look.rich.server_lacks_them(exc):
+                return False
+            raise
 
     async def _try_preview(self, part: RenderedPart) -> bool | None:
         """One preview attempt: True shown, False formatting rejected, None skipped."""
@@ -351,6 +423,75 @@ class AnswerStreamer:
 
     # -- final delivery ------------------------------------------------------------------
 
+    async def _finish_rich(
+        self,
+        final_text: str,
+        footer: str | None,
+        reasoning: str | None,
+        reasoning_label: str,
+        reply_markup: InlineKeyboardMarkup | None,
+    ) -> list[Message] | None:
+        """The answer as rich messages; None when nothing was sent and the old way must
+        deliver it all (the server has no rich methods, or Telegram refused the first)."""
+        parts = await asyncio.to_thread(
+            rich_parts, final_text, reasoning=reasoning, reasoning_label=reasoning_label
+        )
+        if footer:
+            last = parts[-1]
+            parts[-1] = last.model_copy(
+                update={"blocks": [*(last.blocks or []), InputRichBlockFooter(text=footer)]}
+            )
+        messages: list[Message] = []
+        final = len(parts) - 1
+        for index, rich in enumerate(parts):
+            markup = reply_markup if index == final else None
+            try:
+                messages.append(await self._deliver_rich(rich, index, markup))
+            except TelegramBadRequest as exc:
+                logger.warning("rich message refused in chat %s (%s); resent", self.chat_id, exc)
+                if not messages:
+                    return None  # the whole answer goes the old way
+                rest = "\n\n".join(rich_plain_text(p) for p in parts[index:])
+                messages.extend(await self._finish_plain_rest(rest, footer, reply_markup))
+                return messages
+            except TelegramAPIError as exc:
+                if messages or not self.look.rich.server_lacks_them(exc):
+                    raise
+                return None
+            self.rich_finals += 1
+        return messages
+
+    async def _deliver_rich(
+        self, rich: InputRichMessage, index: int, markup: InlineKeyboardMarkup | None
+    ) -> Message:
+        if index == 0 and self.preview_message is not None:
+            preview = self.preview_message
+            try:
+                result = await self._deliver(lambda _p: self._io.rich_edit(preview, rich, markup))
+            except TelegramBadRequest as exc:
+                if is_missing_message(exc):
+                    self.preview_message = None
+                    return await self._deliver_rich(rich, index, markup)
+                raise
+            self.preview_message = None
+            return result if isinstance(result, Message) else preview
+        message: Message = await self._deliver(
+            lambda _p: self._io.rich_send(rich, reply=index == 0, markup=markup)
+        )
+        return message
+
+    async def _finish_plain_rest(
+        self, text: str, footer: str | None, reply_markup: InlineKeyboardMarkup | None
+    ) -> list[Message]:
+        parts = await compose_final(
+            text, limit=self.look.limit, empty_text=self.look.empty_text, footer=footer
+        )
+        final = len(parts) - 1
+        return [
+            await self._send_final(part, reply=False, markup=reply_markup if i == final else None)
+            for i, part in enumerate(parts)
+        ]
+
     async def _send_final(
         self, part: RenderedPart, *, reply: bool, markup: InlineKeyboardMarkup | None = None
     ) -> Message:
@@ -374,7 +515,9 @@ class AnswerStreamer:
         return result if isinstance(result, Message) else message
 
     async def _deliver(
-        self, call: Callable[[RenderedPart], Awaitable[Any]], part: RenderedPart
+        self,
+        call: Callable[[RenderedPart], Awaitable[Any]],
+        part: RenderedPart = NO_PART,
     ) -> Any:
         # A preview just got RetryAfter: calling now would only earn another one.
         wait = self._blocked_until - self.pacing.clock()

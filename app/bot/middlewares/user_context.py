@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import TelegramObject, User
+from aiogram.types import TelegramObject, Update, User
 
 from app.access import AccessAuthority
 from app.storage import Storage, UserRecord
@@ -30,6 +30,9 @@ class UserContextMiddleware(BaseMiddleware):
         data: dict[str, Any],
     ) -> Any:
         user: User | None = data.get("event_from_user")
+        stopped = event.stopped_message_generation if isinstance(event, Update) else None
+        if user is None and stopped is not None:
+            return await self._stop_pressed(handler, event, data, stopped.chat.id)
         if user is None or user.is_bot:
             # Channel posts, polls and the like carry no person: nothing to authorise,
             # so nothing gets through.
@@ -54,6 +57,34 @@ class UserContextMiddleware(BaseMiddleware):
             )
             caller = self._authority.caller_without_storage(record)
             data["user_record_transient"] = True
+        data["user_record"] = record
+        data["caller"] = caller
+        data["role"] = caller.role
+        return await handler(event, data)
+
+    async def _stop_pressed(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+        chat_id: int,
+    ) -> Any:
+        """Telegram's own Stop under a draft names only the chat. Drafts go to private
+        chats, whose id is the person's: the person is the user of that id, when the bot
+        knows one (a group's id is never a user's). Read, not refreshed: the update carries
+        no name or language to store."""
+        try:
+            record = await self._storage.users.get(chat_id)
+        except StorageUnavailable:
+            record = UserRecord(user_id=chat_id)
+            data["user_record_transient"] = True
+        if record is None:
+            return None
+        caller = (
+            self._authority.caller_without_storage(record)
+            if data.get("user_record_transient")
+            else await self._authority.caller_for(record)
+        )
         data["user_record"] = record
         data["caller"] = caller
         data["role"] = caller.role

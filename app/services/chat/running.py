@@ -30,6 +30,9 @@ class RunningAnswer:
     chat_id: int
     thread_id: int = 0  # the forum topic; 0 outside topics
     token: str = field(default_factory=lambda: secrets.token_urlsafe(6))
+    # The id of the answer's drafts in a private chat: Telegram's own Stop button names it.
+    # Non-zero per the Bot API; random, so two answers in a chat never share one.
+    draft_id: int = field(default_factory=lambda: secrets.randbelow(2**31 - 2) + 1)
     stop: StopSignal = field(default_factory=StopSignal)
 
 
@@ -54,12 +57,18 @@ class RunningAnswers:
                 self._by_key.pop(key, None)
 
     def stop(
-        self, user_id: int, chat_id: int, thread_id: int = 0, *, token: str | None = None
+        self,
+        user_id: int,
+        chat_id: int,
+        thread_id: int = 0,
+        *,
+        token: str | None = None,
+        draft_id: int | None = None,
     ) -> int:
         """Stop the user's answers in this chat and topic (/stop), or only the one with
-        ``token`` (its ⏹ Stop button), whichever topic it is in; returns how many were
-        still being written."""
-        if token is None:
+        ``token`` (its ⏹ Stop button) or ``draft_id`` (Telegram's own Stop on its draft),
+        whichever topic it is in; returns how many were still being written."""
+        if token is None and draft_id is None:
             candidates = self._by_key.get((user_id, chat_id, thread_id), [])
         else:
             candidates = [
@@ -67,7 +76,8 @@ class RunningAnswers:
                 for (user, chat, _topic), answers in self._by_key.items()
                 if (user, chat) == (user_id, chat_id)
                 for a in answers
-                if a.token == token
+                if (token is not None and a.token == token)
+                or (draft_id is not None and a.draft_id == draft_id)
             ]
         stopped = 0
         for answer in candidates:
