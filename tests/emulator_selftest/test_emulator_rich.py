@@ -26,6 +26,7 @@ from aiogram.types import (
     RichTextBold,
 )
 
+from tests.emulator_selftest.test_emulator_webhook import receiver
 from tests.tg_emulator import RICH_ERRORS, TelegramEmulator
 from tests.tg_emulator.fixtures import make_bot, run_polling
 
@@ -262,3 +263,15 @@ async def test_old_server_from_constructor() -> None:
         finally:
             await bot.session.close()
     await asyncio.sleep(0)
+
+
+async def test_stop_goes_out_by_webhook_too(emu: TelegramEmulator, bot: Bot) -> None:
+    user = emu.user(7008, "Yan")
+    got: list[tuple[str, dict[str, Any], str | None]] = []
+    async with receiver("a", got) as url:
+        emu.deliver_to([url])
+        await bot.send_message_draft(user.id, 3, text="plain draft", can_stop=True)
+        user.stop_generation(draft_id=3)
+        await emu.wait_until(lambda: got)
+    stopped = got[0][1]["stopped_message_generation"]
+    assert stopped == {"chat": user.chat.chat, "draft_id": 3}

@@ -16,8 +16,10 @@ one line per row, cells joined by `` | ``; details: the summary, then the conten
 the content, then the credit; media, maps, collages: their caption; dividers, anchors and
 buttons: nothing. Inline rich text keeps only its characters (custom emoji: the alternative
 text, inline formulas: the source). For ``html``: tags are dropped, block tags end a line and
-entities are unescaped; for ``markdown``: line markers (``#``, ``-``, ``*``, ``>``, ``1.``,
-table pipes) and inline markers (``**``, ``__``, ``~~``, `````, ``$``) are dropped.
+entities are unescaped (html checks: balanced tags, at most 20 cells in a row, block and
+depth counts by tags, ``<tg-thinking>`` only in drafts); for ``markdown``: line markers
+(``#``, ``-``, ``*``, ``>``, ``1.``, table pipes) and inline markers (``**``, ``__``,
+``~~``, backticks, ``$``) are dropped.
 """
 
 from __future__ import annotations
@@ -322,8 +324,8 @@ _VOID_TAGS = {"br", "hr", "img", "wbr", "source", "input", "meta", "col"}
 _LINE_TAGS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "tr", "pre", "footer", "aside"}
 _LINE_TAGS |= {"blockquote", "details", "summary", "tg-math-block", "tg-thinking", "br", "hr"}
 _LINE_TAGS |= {"figcaption", "div", "table", "ul", "ol", "caption"}
-_COUNTED_TAGS = _LINE_TAGS - {"br", "summary", "caption", "figcaption", "ul", "ol", "table"}
-_COUNTED_TAGS |= {"ul", "ol", "table"}
+# Tags that make a block (list items and table rows count, like in the blocks form).
+_COUNTED_TAGS = _LINE_TAGS - {"br", "summary", "caption", "figcaption", "div"}
 _MEDIA_TAGS = {"img", "video", "audio", "tg-document", "tg-voice"}
 
 
@@ -338,7 +340,7 @@ class _HtmlScan(HTMLParser):
         self._row = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _COUNTED_TAGS - {"br"}:
+        if tag in _COUNTED_TAGS:
             self.blocks += 1
         self.media += tag in _MEDIA_TAGS
         self.thinking = self.thinking or tag == "tg-thinking"
@@ -393,7 +395,7 @@ def _check_markup(value: dict[str, Any], source: str) -> RichContent:
         if scan.stack:
             raise RichError("html", reason=f'can\'t find end tag for "<{scan.stack[-1]}>"')
         lines = _lines(html_lib.unescape("".join(scan.parts)))
-        blocks, depth, media = max(scan.blocks, 1), scan.depth + 1, scan.media
+        blocks, depth, media = max(scan.blocks, 1), scan.depth, scan.media
         thinking = scan.thinking
     else:
         lines = [_markdown_line(line) for line in _lines(raw)]
