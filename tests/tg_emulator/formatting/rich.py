@@ -8,6 +8,9 @@ Limits: "Rich Message Limits" in https://core.telegram.org/bots/api#rich-message
 tdlib's ``rich_message_*_max`` options): 32 768 characters of text (formula sources included),
 500 blocks (nested blocks, list items and table rows count), nesting depth 16, 50 media,
 20 table columns. The docs give no error wording; the descriptions are in :data:`RICH_ERRORS`.
+Depth as counted here: a top-level block is at 1; blocks inside a quotation, details, collage
+or list item one deeper; each rich-text entity (bold, link...) one deeper than what holds it.
+A table's columns are its first row's cells (colspans added); a later row may not be wider.
 
 Plain text (``EmuMessage.text`` of a rich message), blocks one per line:
 headings, paragraphs, footers, pull quotes, thinking: their text; ``pre``: the code as is;
