@@ -47,7 +47,16 @@ Delivery: long polling by default; ``emu.deliver_to(urls, secret_token)`` pushes
 webhook (``emu.webhook_deliveries``); ``emu.enqueue_update(raw)``, ``emu.issue_query_id()``
 and ``emu.execute(method, params)`` for tests that go around the bot.
 
-Knobs (attributes): ``strict_html``, ``privacy_mode``, ``drafts_allowed``, ``draft_refusal``.
+Rich messages (Bot API 10.1, ``methods.rich``, ``formatting.rich``): sendRichMessage and
+editMessageText's ``rich_message`` store an EmuMessage with ``kind == "rich"``,
+``rich_message`` (as sent), ``rich_blocks`` and a plain ``text`` rendering; sendRichMessageDraft
+records a Draft (``can_stop``, ``keep_on_stop``, ``rich_blocks``). ``emu.press_stop(chat_id,
+draft_id=None)`` / ``user.stop_generation()`` press Stop (a ``stopped_message_generation``
+update); ``emu.rich_messages = False`` (or ``TelegramEmulator(rich_messages=False)``) makes an
+old server; ``emu.fail_next_rich(...)`` fails the next rich send; ``emu.call_counts(since=)``.
+
+Knobs (attributes): ``strict_html``, ``privacy_mode``, ``drafts_allowed``, ``draft_refusal``,
+``rich_messages``.
 A test may replace one method: ``emu.methods.register("getMe", handler)``.
 
 The parts
@@ -62,6 +71,7 @@ area), ``executor`` (runs one call: log, faults, table), ``http_front`` (the aio
 
 from .chats import ChatState
 from .formatting import ParseError, entity_text, parse_html, parse_markdown_v2, utf16_len
+from .formatting.rich import RICH_ERRORS, RichContent, RichError, check_rich_message
 from .methods import Handler, MethodTable, Request
 from .models import (
     ApiCall,
@@ -78,10 +88,12 @@ from .models import (
 from .server import TelegramEmulator
 from .state import EmulatorState
 from .users import TINY_PNG, SimGroup, SimUser
-from .wire import NOT_MODIFIED, ApiError
+from .wire import NOT_MODIFIED, RICH_PARSE_FAILED, ApiError
 
 __all__ = [
     "NOT_MODIFIED",
+    "RICH_ERRORS",
+    "RICH_PARSE_FAILED",
     "TINY_PNG",
     "ApiCall",
     "ApiError",
@@ -98,11 +110,14 @@ __all__ = [
     "MethodTable",
     "ParseError",
     "Request",
+    "RichContent",
+    "RichError",
     "SimGroup",
     "SimUser",
     "StoredFile",
     "TelegramEmulator",
     "WebhookDelivery",
+    "check_rich_message",
     "entity_text",
     "parse_html",
     "parse_markdown_v2",

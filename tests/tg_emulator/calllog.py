@@ -59,3 +59,10 @@ class CallLog:
             and (chat_id is None or c.params.get("chat_id") == chat_id)
             and (ok is None or c.ok == ok)
         ]
+
+    def counts(self, *, since: int = 0, skip_polling: bool = True) -> dict[str, int]:
+        """Calls per method name since an index, in order of first use."""
+        counts: dict[str, int] = {}
+        for call in self.select(since=since, skip_polling=skip_polling):
+            counts[call.method] = counts.get(call.method, 0) + 1
+        return counts

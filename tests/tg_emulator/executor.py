@@ -11,7 +11,7 @@ from .faults import FaultInjector
 from .methods import MethodTable, Request
 from .models import ApiCall
 from .state import EmulatorState
-from .wire import AIOGRAM_METHODS, ApiError, UploadedFile
+from .wire import AIOGRAM_METHODS, RICH_METHODS, ApiError, UploadedFile
 
 log = logging.getLogger("tg_emulator")
 
@@ -64,6 +64,10 @@ class ApiExecutor:
     async def _dispatch(self, call: ApiCall, files: dict[str, UploadedFile]) -> Any:
         lname = call.method.lower()
         handler = self.table.get(lname)
+        if lname in RICH_METHODS and not self.state.behaviour.rich_messages:
+            # an old server (before Bot API 10.1) does not know the method
+            self.calls.unknown_methods.append(call.method)
+            raise ApiError(404, "Not Found")
         if handler is not None:
             self.faults.flood.check(lname, call.params)
             return await handler(self.state, Request(call.params, files))

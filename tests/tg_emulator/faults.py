@@ -47,7 +47,8 @@ class FloodLimiter:
         limits = self.limits
         if limits is None:
             return
-        if lname not in MESSAGE_OPS and not (lname == "sendmessagedraft" and limits.count_drafts):
+        is_draft = lname in ("sendmessagedraft", "sendrichmessagedraft")
+        if lname not in MESSAGE_OPS and not (is_draft and limits.count_drafts):
             return
         chat_id = params.get("chat_id")
         key = ("chat", chat_id)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .formatting import Entity, entity_text
+from .formatting.rich import received_blocks
 
 
 @dataclass
@@ -45,7 +46,11 @@ class EmuMessage:
     """A message as it currently looks in the chat (edits applied; ``deleted`` if removed).
 
     ``text`` is what a client shows (HTML/Markdown already parsed), ``entities`` are Bot API
-    entity dicts with UTF-16 offsets. For media messages ``text`` is the caption.
+    entity dicts with UTF-16 offsets. For media messages ``text`` is the caption. A rich
+    message (``kind == "rich"``) keeps ``rich_message`` (the InputRichMessage as sent),
+    ``rich_blocks`` (its blocks as sent; html/markdown: one paragraph per line) and
+    ``rich_source`` ("blocks", "html" or "markdown"); its ``text`` is the plain rendering
+    described in ``formatting.rich``.
     """
 
     message_id: int
@@ -62,6 +67,13 @@ class EmuMessage:
     deleted: bool = False
     edits: list[str] = field(default_factory=list)  # previous texts, oldest first
     extra: dict[str, Any] = field(default_factory=dict)  # raw send parameters kept for asserts
+    rich_message: dict[str, Any] | None = None  # kind "rich": the InputRichMessage as sent
+    rich_blocks: list[dict[str, Any]] | None = None
+    rich_source: str | None = None
+
+    @property
+    def is_rich(self) -> bool:
+        return self.kind == "rich"
 
     @property
     def chat_id(self) -> int:
@@ -101,11 +113,16 @@ class EmuMessage:
         text_key, ent_key = (
             ("text", "entities") if self.kind == "text" else ("caption", "caption_entities")
         )
-        if self.text or self.kind == "text":
+        if self.kind == "rich":
+            rich: dict[str, Any] = {"blocks": received_blocks(self.rich_blocks or [])}
+            if (self.rich_message or {}).get("is_rtl"):
+                rich["is_rtl"] = True
+            data["rich_message"] = rich
+        elif self.text or self.kind == "text":
             data[text_key] = self.text
-        if self.entities:
+        if self.entities and self.kind != "rich":
             data[ent_key] = [dict(e) for e in self.entities]
-        if self.kind != "text" and self.media is not None:
+        if self.kind not in ("text", "rich") and self.media is not None:
             data[self.kind] = self.media
         if self.reply_markup:
             data["reply_markup"] = self.reply_markup
@@ -122,13 +139,25 @@ class EmuMessage:
 
 @dataclass
 class Draft:
-    """One sendMessageDraft call that Telegram accepted."""
+    """One sendMessageDraft/sendRichMessageDraft call that Telegram accepted. A rich draft
+    keeps ``rich_message``/``rich_blocks`` like EmuMessage; ``text`` is its plain rendering.
+    ``stopped`` is set when the user pressed Stop on it (``SimUser.stop_generation``)."""
 
     chat_id: int
     draft_id: int
     text: str
     entities: list[Entity]
     time: float = field(default_factory=time.monotonic)
+    message_thread_id: int | None = None
+    can_stop: bool = False
+    keep_on_stop: bool = False
+    rich_message: dict[str, Any] | None = None
+    rich_blocks: list[dict[str, Any]] | None = None
+    stopped: bool = False
+
+    @property
+    def is_rich(self) -> bool:
+        return self.rich_message is not None
 
 
 @dataclass

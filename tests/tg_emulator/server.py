@@ -30,14 +30,15 @@ from .models import (
 from .state import BotProfile, EmulatorState
 from .users import SimGroup, SimUser
 from .webhook import WebhookPusher
-from .wire import DRAFT_PEER_INVALID, UploadedFile, scope_key
+from .wire import DRAFT_PEER_INVALID, RICH_PARSE_FAILED, UploadedFile, scope_key
 
 
 class TelegramEmulator:
     """Bot API emulator: ``async with TelegramEmulator() as emu:``, or ``fixtures``.
 
     Knobs are plain attributes, changeable mid-test: ``drafts_allowed``, ``draft_refusal``
-    (code, description), ``flood_limits`` (None = off), ``strict_html``, ``privacy_mode``.
+    (code, description), ``flood_limits`` (None = off), ``strict_html``, ``privacy_mode``,
+    ``rich_messages`` (False: a server before Bot API 10.1, see ``methods.rich``).
     """
 
     token = Kept[str]("state.bot.token")
@@ -48,6 +49,7 @@ class TelegramEmulator:
     strict_html = Kept[bool]("state.behaviour.strict_html")
     drafts_allowed = Kept[bool]("state.behaviour.drafts_allowed")
     draft_refusal = Kept[tuple[int, str]]("state.behaviour.draft_refusal")
+    rich_messages = Kept[bool]("state.behaviour.rich_messages")  # False: an old server
     files = Kept[dict[str, StoredFile]]("state.files.by_id")
     callback_answers = Kept[dict[str, CallbackAnswer]]("state.queries.callback_answers")
     inline_answers = Kept[dict[str, InlineAnswer]]("state.queries.inline_answers")
@@ -69,9 +71,11 @@ class TelegramEmulator:
         flood_limits: FloodLimits | None = None,
         strict_html: bool = False,
         privacy_mode: bool = True,
+        rich_messages: bool = True,
     ) -> None:
         self.state = EmulatorState(BotProfile(token, bot_username, bot_first_name, privacy_mode))
         self.state.behaviour.strict_html = strict_html
+        self.state.behaviour.rich_messages = rich_messages
         self.methods: MethodTable = default_table()
         self.faults = FaultInjector(flood_limits)
         self.log = CallLog()
@@ -177,6 +181,11 @@ class TelegramEmulator:
             method, chat_id=chat_id, ok=ok, since=since, skip_polling=skip_polling
         )
 
+    def call_counts(self, *, since: int = 0, skip_polling: bool = True) -> dict[str, int]:
+        """Calls per method name (as the client spelled it) since a :meth:`mark`, e.g.
+        ``{"sendRichMessageDraft": 7, "sendRichMessage": 1}``: Telegram calls per answer."""
+        return self.log.counts(since=since, skip_polling=skip_polling)
+
     def mark(self) -> int:
         """A position in the call log for ``calls(since=...)``."""
         return len(self.log.entries)
@@ -238,6 +247,24 @@ class TelegramEmulator:
         network error, as when a response is lost on the way."""
         return self.faults.lose_next(method, times=times, when=when)
 
+    def fail_next_rich(
+        self,
+        code: int = 400,
+        *,
+        description: str = RICH_PARSE_FAILED,
+        times: int | None = 1,
+        drafts: bool = False,
+    ) -> FaultRule:
+        """Fail the next ``times`` rich sends: sendRichMessage and editMessageText with
+        ``rich_message`` (and sendRichMessageDraft with ``drafts``), to exercise a resend."""
+
+        def is_rich_send(params: dict[str, Any]) -> bool:
+            if params.get("rich_message") is None:
+                return False
+            return drafts or "draft_id" not in params
+
+        return self.faults.add("*", code, description=description, times=times, when=is_rich_send)
+
     def clear_faults(self) -> None:
         self.faults.clear()
 
@@ -260,6 +287,30 @@ class TelegramEmulator:
         """Make a callback/inline query id valid for answering (Telegram rejects answers to
         ids it never issued). Needed only for updates a test feeds to the dispatcher itself."""
         return self.state.queries.issue(qid)
+
+    def press_stop(self, chat_id: int, draft_id: int | None = None) -> dict[str, Any]:
+        """The user presses the native Stop on the draft the chat shows now (its id must be
+        ``draft_id`` when given): queues a ``stopped_message_generation`` update and returns
+        it. The draft disappears unless it was sent with ``keep_on_stop``. Raises
+        AssertionError when no draft is shown or it was sent without ``can_stop=True``."""
+        chat = self.chat(chat_id)
+        draft = chat.current_draft
+        if draft is None:
+            raise AssertionError(f"chat {chat_id} shows no draft to stop")
+        if draft_id is not None and draft.draft_id != draft_id:
+            raise AssertionError(f"chat {chat_id} shows draft {draft.draft_id}, not {draft_id}")
+        if not draft.can_stop:
+            raise AssertionError(
+                f"draft {draft.draft_id} in chat {chat_id} was sent without can_stop=True: "
+                "the user sees no Stop button"
+            )
+        draft.stopped = True
+        if not draft.keep_on_stop:
+            chat.drafts_shown_until = len(chat.drafts)
+        stopped: dict[str, Any] = {"chat": dict(chat.chat), "draft_id": draft.draft_id}
+        if draft.message_thread_id is not None:
+            stopped["message_thread_id"] = draft.message_thread_id
+        return self.enqueue_update({"stopped_message_generation": stopped})
 
     def deliver_to(self, urls: Iterable[str], secret_token: str | None = None) -> None:
         """Deliver updates by webhook POSTs round-robin over ``urls`` (empty list: stop).

@@ -63,6 +63,8 @@ class Behaviour:
     strict_html: bool = False  # a bare "&" in HTML is an error instead of a literal
     drafts_allowed: bool = True
     draft_refusal: tuple[int, str] = (400, DRAFT_PEER_INVALID)
+    # Bot API 10.1 rich messages; off: an old server (rich methods 404, rich_message ignored)
+    rich_messages: bool = True
 
 
 @dataclass

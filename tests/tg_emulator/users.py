@@ -234,6 +234,11 @@ class SimUser:
             self.emu.enqueue_update({"edited_message": message.to_api()})
         return message
 
+    def stop_generation(self, draft_id: int | None = None) -> dict[str, Any]:
+        """Press the native Stop on the draft the private chat shows (see
+        ``TelegramEmulator.press_stop``); returns the queued update."""
+        return self.emu.press_stop(self.id, draft_id)
+
     # -------------------------------------------------------- callbacks/inline
 
     async def press(

@@ -65,6 +65,7 @@ MESSAGE_OPS = frozenset(
         "sendvideo",
         "sendanimation",
         "sendsticker",
+        "sendrichmessage",
         "editmessagetext",
         "editmessagereplymarkup",
         "editmessagecaption",
@@ -109,8 +110,11 @@ DEFAULT_ALLOWED = frozenset(
         "chat_join_request",
         "chat_boost",
         "removed_chat_boost",
+        "stopped_message_generation",
     }
 )
+# Methods an old server (before Bot API 10.1) does not know: 404 when rich messages are off.
+RICH_METHODS = frozenset({"sendrichmessage", "sendrichmessagedraft"})
 BUTTON_ACTIONS = (
     "callback_data",
     "url",
@@ -128,6 +132,7 @@ NOT_MODIFIED = (
     "are exactly the same as a current content and reply markup of the message"
 )
 DRAFT_PEER_INVALID = "Bad Request: TEXTDRAFT_PEER_INVALID"
+RICH_PARSE_FAILED = "Bad Request: can't parse rich message"  # fail_next_rich's default
 
 
 class ApiError(Exception):

@@ -6,7 +6,7 @@ A handler is ``async def handler(state: EmulatorState, req: Request) -> result``
 accepted generically when they return ``True`` (see ``executor``).
 """
 
-from . import callbacks, chat_info, drafts, messages, updates
+from . import callbacks, chat_info, drafts, messages, rich, updates
 from .table import Handler, MethodTable, Request
 
 
@@ -17,6 +17,7 @@ def default_table() -> MethodTable:
         chat_info.HANDLERS,
         messages.HANDLERS,
         drafts.HANDLERS,
+        rich.HANDLERS,
         callbacks.HANDLERS,
     )
 

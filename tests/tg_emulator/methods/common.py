@@ -113,6 +113,14 @@ def _check_button(button: Any) -> None:
         raise bad_request(f"inline keyboard button URL '{url}' is invalid: Wrong HTTP URL")
 
 
+def topic(chat: ChatState, params: dict[str, Any]) -> dict[str, Any]:
+    """A message sent into a forum topic belongs to it (message_thread_id, is_topic_message)."""
+    thread = params.get("message_thread_id")
+    if not thread or not chat.chat.get("is_forum"):
+        return {}
+    return {"message_thread_id": thread, "is_topic_message": True}
+
+
 def reply_to(chat: ChatState, params: dict[str, Any]) -> int | None:
     """The id of the message replied to (reply_parameters or the legacy field)."""
     rp = params.get("reply_parameters")

@@ -22,7 +22,17 @@ async def send_message_draft(state: EmulatorState, req: Request) -> Any:
         raise bad_request("draft_id must be non-zero")
     # An empty draft is valid: clients show a "Thinking…" placeholder.
     text, entities = formatted(state, req.params, required=False)
-    chat.drafts.append(Draft(chat.id, draft_id, text, entities))
+    chat.drafts.append(
+        Draft(
+            chat.id,
+            draft_id,
+            text,
+            entities,
+            message_thread_id=req.params.get("message_thread_id"),
+            can_stop=bool(req.params.get("can_stop")),
+            keep_on_stop=bool(req.params.get("keep_on_stop")),
+        )
+    )
     return True
 
 

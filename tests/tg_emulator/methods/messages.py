@@ -19,7 +19,9 @@ from .common import (
     markup,
     reply_to,
     target_message,
+    topic,
 )
+from .rich import edit_rich
 from .table import Handler, Request
 
 _NOT_MODIFIED = NOT_MODIFIED.removeprefix("Bad Request: ")
@@ -28,14 +30,6 @@ _FOLDERS = {"photo": ("photos", "jpg"), "document": ("documents", "bin")}
 
 def _folder(kind: str) -> tuple[str, str]:
     return _FOLDERS.get(kind, (kind + "s", "bin"))
-
-
-def _topic(chat: ChatState, params: dict[str, Any]) -> dict[str, Any]:
-    """A message sent into a forum topic belongs to it (message_thread_id, is_topic_message)."""
-    thread = params.get("message_thread_id")
-    if not thread or not chat.chat.get("is_forum"):
-        return {}
-    return {"message_thread_id": thread, "is_topic_message": True}
 
 
 async def send_message(state: EmulatorState, req: Request) -> Any:
@@ -52,7 +46,7 @@ async def send_message(state: EmulatorState, req: Request) -> Any:
         entities,
         reply_markup=keyboard,
         reply_to=replied,
-        extra={k: params[k] for k in kept if k in params} | _topic(chat, params),
+        extra={k: params[k] for k in kept if k in params} | topic(chat, params),
     )
     return state.chats.message_json(chat, msg)
 
@@ -84,7 +78,7 @@ def media_sender(kind: str) -> Handler:
             media=media_object(kind, stored),
             reply_markup=keyboard,
             reply_to=replied,
-            extra=_topic(chat, params),
+            extra=topic(chat, params),
         )
         return state.chats.message_json(chat, msg)
 
@@ -101,9 +95,12 @@ def _apply_edit(
 ) -> Any:
     """Telegram refuses an edit that changes nothing (entity order does not count)."""
     same_entities = sort_entities(entities) == sort_entities(msg.entities)
-    if text == msg.text and same_entities and keyboard == msg.reply_markup:
+    same = text == msg.text and same_entities and keyboard == msg.reply_markup
+    if same and msg.kind != "rich":
         raise bad_request(_NOT_MODIFIED)
     msg.edits.append(msg.text)
+    if msg.kind == "rich":  # a rich message edited to plain text
+        msg.kind, msg.rich_message, msg.rich_blocks, msg.rich_source = "text", None, None, None
     msg.text, msg.entities, msg.reply_markup = text, entities, keyboard
     msg.edit_date = unix_now()
     return state.chats.message_json(chat, msg)
@@ -111,7 +108,9 @@ def _apply_edit(
 
 async def edit_message_text(state: EmulatorState, req: Request) -> Any:
     chat, msg = editable_message(state, req.params)
-    if msg.kind != "text":
+    if req.params.get("rich_message") is not None and state.behaviour.rich_messages:
+        return edit_rich(state, chat, msg, req)  # an old server ignores rich_message
+    if msg.kind not in ("text", "rich"):
         raise bad_request("there is no text in the message to edit")
     text, entities = formatted(state, req.params)
     return _apply_edit(state, chat, msg, text, entities, markup(req.params, None))
