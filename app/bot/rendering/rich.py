@@ -2,7 +2,8 @@
 
 Parser: ``markdown-it-py`` (CommonMark, maintained by executablebooks) with its GFM ``table`` and
 ``strikethrough`` rules, and ``mdit-py-plugins``: ``dollarmath`` for ``$$...$$`` display and
-``$x$`` inline math, ``texmath`` (brackets) for ``\\[...\\]`` and ``\\(...\\)``. Raw HTML is
+``$x$`` inline math; ``\\[...\\]`` and ``\\(...\\)`` by our own two small parser rules
+(:mod:`app.bot.rendering.rich_brackets`). Raw HTML is
 switched off in the parser, so ``<b>`` or ``Vec<T>`` stay literal text. Dollar math follows the
 plugin's currency-safe rules (no space inside the dollars, no digit right outside them), so
 "costs $5 and $10" is text.
@@ -14,7 +15,8 @@ Construct -> block:
 * bullet / ordered lists (nested) -> ``list`` of ``list_item`` (ordered items carry
   ``value`` and ``type="1"``, so numbering survives a split)
 * GFM table -> ``table`` (header cells ``is_header``, column alignment kept); more than
-  ``max_table_columns`` columns -> ``pre`` block of the table's Markdown source
+  ``max_table_columns`` columns, or a row with more cells than the header (GFM would drop
+  them) -> ``pre`` block of the table's Markdown source
 * fenced / indented code -> ``pre`` with ``language``;
   ``$$``/``\\[`` math -> ``mathematical_expression``
 * blockquote -> ``blockquote``; ``---`` -> ``divider``
@@ -56,10 +58,11 @@ from aiogram.types import (
     RichTextUrl,
 )
 from markdown_it import MarkdownIt
+from markdown_it.rules_block.table import escapedSplit
 from markdown_it.tree import SyntaxTreeNode
 from mdit_py_plugins.dollarmath import dollarmath_plugin
-from mdit_py_plugins.texmath import texmath_plugin
 
+from app.bot.rendering.rich_brackets import brackets_math_plugin
 from app.bot.rendering.rich_split import (
     RICH_LIMITS,
     RichLimits,
@@ -85,8 +88,14 @@ _MAX_NESTING = 120
 
 _MD = MarkdownIt("commonmark", {"html": False, "maxNesting": _MAX_NESTING})
 _MD.enable(["table", "strikethrough"])
-_MD.use(dollarmath_plugin, allow_space=False, allow_digits=False, double_inline=True)
-_MD.use(texmath_plugin, delimiters="brackets")
+_MD.use(
+    dollarmath_plugin,
+    allow_space=False,
+    allow_digits=False,
+    allow_blank_lines=False,
+    double_inline=True,
+)
+_MD.use(brackets_math_plugin)
 _MD.parse("")  # compile the rule chains now, not in two threads at once
 
 _LINK_SCHEMES = ("http://", "https://", "tg://", "mailto:")
@@ -95,7 +104,7 @@ _WRAPPERS: dict[str, Any] = {
     "em": RichTextItalic,
     "s": RichTextStrikethrough,
 }
-_MATH_BLOCKS = ("math_block", "math_block_label", "math_block_eqno")
+_MATH_BLOCKS = ("math_block", "math_block_label")
 _ELLIPSIS = "…"
 
 
@@ -187,15 +196,21 @@ class _Converter:
             return [InputRichBlockParagraph(text=text)]
         if t in ("fence", "code_block"):
             code = node.content[:-1] if node.content.endswith("\n") else node.content
-            language = node.info.strip().split(maxsplit=1)[0] if node.info.strip() else None
-            return [InputRichBlockPreformatted(text=code, language=language)] if code else []
+            # The info string's first word is the language; the rest (a title, attributes)
+            # is shown as a line of text above the code (all of it, if there is no code).
+            info = node.info.strip()
+            words = info.split(maxsplit=1)
+            if not code:
+                return [InputRichBlockParagraph(text=info)] if info else []
+            title: list[Block] = [InputRichBlockParagraph(text=words[1])] if len(words) > 1 else []
+            return [*title, InputRichBlockPreformatted(text=code, language=words[0])]
         if t in _MATH_BLOCKS:
-            out: list[Block] = []
+            math: list[Block] = []
             if node.content.strip():
-                out.append(InputRichBlockMathematicalExpression(expression=node.content.strip()))
+                math.append(InputRichBlockMathematicalExpression(expression=node.content.strip()))
             if t != "math_block" and node.info.strip():  # an equation's label / number
-                out.append(InputRichBlockParagraph(text=f"({node.info.strip()})"))
-            return out
+                math.append(InputRichBlockParagraph(text=f"({node.info.strip()})"))
+            return math
         if t == "hr":
             return [InputRichBlockDivider()]
         if t == "blockquote":
@@ -228,12 +243,28 @@ class _Converter:
     def table(self, node: SyntaxTreeNode, room: int) -> list[Block]:
         rows = [tr for section in node.children for tr in section.children]
         columns = max((len(tr.children) for tr in rows), default=0)
-        if columns > self.limits.max_table_columns or room < 3:
+        if columns > self.limits.max_table_columns or room < 3 or self.drops_cells(rows, columns):
             start, end = node.map or (0, 0)
             source = "".join(self.lines[start:end]).rstrip("\n")
             return [InputRichBlockPreformatted(text=source, language="markdown")]
         cells = [[self.cell(cell, room - 2) for cell in tr.children] for tr in rows]
         return [InputRichBlockTable(cells=cells, is_bordered=True)] if cells else []
+
+    def drops_cells(self, rows: list[SyntaxTreeNode], columns: int) -> bool:
+        """Whether a row has more cells than the header: GFM ignores them, so the table is
+        shown as its source instead (the row is split as markdown-it's table rule does)."""
+        for tr in rows:
+            line = self.lines[tr.map[0]].strip() if tr.map and tr.map[0] < len(self.lines) else ""
+            if line.startswith(">"):  # inside a quotation: the prefix is no cell
+                continue
+            cells = escapedSplit(line)
+            if cells and cells[0] == "":
+                cells.pop(0)
+            if cells and cells[-1] == "":
+                cells.pop()
+            if any(c.strip() for c in cells[columns:]):
+                return True
+        return False
 
     def cell(self, node: SyntaxTreeNode, room: int) -> RichBlockTableCell:
         style = str(node.attrs.get("style") or "")

@@ -170,12 +170,12 @@ def _block_lines(block: Any, out: list[str]) -> None:
     for item in getattr(block, "items", None) or ():
         _block_lines(item, out)
     for row in getattr(block, "cells", None) or ():
-        out.append(" | ".join(rich_text_plain(c.text) for c in row if c.text is not None))
+        out.append("\t".join(rich_text_plain(c.text) for c in row if c.text is not None))
 
 
 def rich_plain_text(message: InputRichMessage) -> str:
-    """The text content of a rich message: every block's text on its own line, table cells
-    joined by `` | ``, formulas as their source."""
+    """The text content of a rich message: every block's text on its own line, a table row's
+    cells joined by tabs, formulas as their source."""
     out: list[str] = []
     for block in message.blocks or ():
         _block_lines(block, out)
