@@ -43,7 +43,7 @@ from app.bot.delivery.stream_calls import (
 )
 from app.bot.delivery.typing_indicator import TypingIndicator
 from app.bot.rendering.answer_parts import compose_final, join_parts, reasoning_preview
-from app.bot.rendering.markdown import RenderedPart, render_preview_async
+from app.bot.rendering.markdown import RenderedPart, preview_tail, render_preview_async
 from app.bot.rendering.rich import rich_draft, rich_parts, rich_plain_text
 
 __all__ = [
@@ -59,6 +59,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
+RICH_PREVIEW_CHARS = 8192  # the tail of a long answer a rich draft or preview shows
 NO_PART = RenderedPart("", [])  # what a rich call, which takes no rendered part, is given
 
 
@@ -323,7 +324,11 @@ class AnswerStreamer:
             self.previews_skipped += 1
 
     def _rich_preview(self) -> InputRichMessage:
-        text = self.text_so_far if self.text_so_far.strip() else ""
+        # The part being written, as the plain preview shows it: the whole answer comes in
+        # the final message, and a preview's cost must not grow with the answer.
+        text = (
+            preview_tail(self.text_so_far, RICH_PREVIEW_CHARS) if self.text_so_far.strip() else ""
+        )
         reasoning = self.reasoning_so_far if self.reasoning_so_far.strip() else ""
         return rich_draft(
             text,

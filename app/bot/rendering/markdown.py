@@ -112,6 +112,19 @@ def render_plain(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
     return [t for t, _ in split(text, [], limit)]
 
 
+def preview_tail(md: str, chars: int) -> str:
+    """The end of an in-progress answer, about ``chars`` long, in whole pieces (so it
+    renders as it does in the full text). Only the tail is converted for a preview: its
+    cost must not grow with the answer, as it is rendered again at every update."""
+    cut = render_pieces.pieces(md)
+    tail: list[str] = []
+    size = 0
+    while cut and size < chars:
+        tail.insert(0, cut.pop().source)
+        size += len(tail[0])
+    return "".join(tail)
+
+
 def render_preview(md: str, limit: int = TELEGRAM_TEXT_LIMIT) -> RenderedPart:
     """Render an in-progress (possibly unfinished) answer for a live preview.
 
@@ -119,15 +132,7 @@ def render_preview(md: str, limit: int = TELEGRAM_TEXT_LIMIT) -> RenderedPart:
     the user is reading as it is being written, and the earlier parts are shown in full when
     the answer is finished.
     """
-    # Only the tail is converted: a preview's cost must not grow with the answer (it is
-    # rendered again at every update). Whole pieces, so the tail renders as in the full text.
-    cut = render_pieces.pieces(md)
-    tail: list[str] = []
-    size = 0
-    while cut and size < 2 * limit:
-        tail.insert(0, cut.pop().source)
-        size += len(tail[0])
-    parts = render_markdown("".join(tail), limit)
+    parts = render_markdown(preview_tail(md, 2 * limit), limit)
     if parts:
         return parts[-1]
     return RenderedPart("", [])
