@@ -161,6 +161,7 @@ def create_app(
     # MongoDB: the instances share BOT_GLOBAL_RATE_PER_SECOND; memory: one, the full budget.
     send_budget = SharedSendBudget(limiter, settings.bot.global_rate_per_second, storage.instances)
     running = RunningAnswers()
+    rich_messages = RichMessages(settings.telegram.rich_messages)
     services = Services(
         settings=settings,
         storage=storage,
@@ -178,7 +179,7 @@ def create_app(
             limiter,
             running,
             chat_service,
-            RichMessages(settings.telegram.rich_messages),
+            rich_messages,
         ),
         spend=SpendService(storage),
         conversations=chat_service.conversations,
@@ -188,6 +189,7 @@ def create_app(
         ),
         tools=tools,
         media=MediaService(storage, llm, settings.media_limits),
+        rich_messages=rich_messages,
     )
     dp.workflow_data.update(cast(dict[str, object], services))
     inflight = InFlightUpdates()

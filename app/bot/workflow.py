@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from app.access import AccessAuthority, AccessService
     from app.bot.access.notify import AccessNotifier
     from app.bot.chat.opener import AnswerOpener
+    from app.bot.delivery.rich_support import RichMessages
     from app.config import Settings
     from app.services.chat.controls import AnswerControls
     from app.services.chat.running import RunningAnswers
@@ -54,6 +55,7 @@ class Services(TypedDict):
     exports: ExportService
     tools: ToolService
     media: MediaService
+    rich_messages: RichMessages
 
 
 def services(manager: DialogManager) -> Services:

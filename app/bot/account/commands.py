@@ -14,10 +14,12 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from aiolimiter import AsyncLimiter
 
+from app.bot.account.rich_reply import reply_rich
 from app.bot.chat.sink import remove_buttons
 from app.bot.chat.threads import conversation_key
+from app.bot.delivery.rich_support import RichMessages
 from app.bot.media.texts import help_lines
-from app.bot.rendering.usage_texts import me_text
+from app.bot.rendering.usage_texts import me_markdown, me_text
 from app.services.chat.service import ChatService, buttons_message
 from app.services.conversations.service import ConversationService
 from app.services.media.service import MediaService
@@ -34,14 +36,40 @@ class LanguageCallback(CallbackData, prefix="lang"):
 
 
 def help_text(role: Role, model: str, extra: Sequence[str] = ()) -> str:
+    """/help as HTML (``extra``: lines already escaped)."""
+    intro, commands = _help_parts(role)
     lines = [
-        _(
-            "Just write me a message and I'll answer with an AI model, keeping the "
-            "conversation's context."
-        ),
+        intro,
         "",
         _("Current model: {model}").format(model=f"<code>{html.escape(model)}</code>"),
         "",
+        *(html.escape(line, quote=False) for line in commands),
+        *extra,
+    ]
+    return "\n".join(lines)
+
+
+def help_markdown(role: Role, model: str, extra: Sequence[str] = ()) -> str:
+    """/help as Markdown for a rich message: the commands as a list (``extra``: plain)."""
+    intro, commands = _help_parts(role)
+    model_line = _("Current model: {model}").format(model=f"`{model.replace('`', '')}`")
+    items = [*commands, *extra]
+    return "\n\n".join(
+        [intro, model_line, "\n".join(f"- {_markdown_safe(line)}" for line in items)]
+    )
+
+
+def _markdown_safe(line: str) -> str:
+    # Command lines are text: "_" and "*" in them are not emphasis.
+    return line.replace("\\", "\\\\").replace("*", "\\*").replace("_", "\\_")
+
+
+def _help_parts(role: Role) -> tuple[str, list[str]]:
+    intro = _(
+        "Just write me a message and I'll answer with an AI model, keeping the "
+        "conversation's context."
+    )
+    lines = [
         _("/new: start a new conversation (the current one is kept)"),
         _("/chats: your conversations: open, rename, delete, export, search"),
         _("/persona: pick or create a persona for this conversation"),
@@ -52,14 +80,13 @@ def help_text(role: Role, model: str, extra: Sequence[str] = ()) -> str:
         _("/usage on|off: a cost and speed footer under each answer"),
         _("/me: your spend today and this month, and your budget"),
         _("/help: this message"),
-        *extra,
     ]
     if role is Role.ADMIN:
         lines += [
             _("/stats: usage statistics (admins)"),
             _("/access: access requests, friends and budgets (admins)"),
         ]
-    return "\n".join(lines)
+    return intro, lines
 
 
 def create_commands_router() -> Router:
@@ -74,14 +101,24 @@ def create_commands_router() -> Router:
         chat_service: ChatService,
         media: MediaService,
         spend: SpendService,
+        rich_messages: RichMessages,
     ) -> None:
-        name = html.escape(message.from_user.first_name if message.from_user else "")
-        greeting = _("Hi, {name}! 👋").format(name=name)
-        extra = help_lines(await media.features(role))
-        text = f"{greeting}\n\n{help_text(role, chat_service.model_for(user_record), extra)}"
+        first_name = message.from_user.first_name if message.from_user else ""
+        features = await media.features(role)
+        model = chat_service.model_for(user_record)
+        greeting = _("Hi, {name}! 👋").format(name=html.escape(first_name))
+        text = f"{greeting}\n\n{help_text(role, model, help_lines(features))}"
+        markdown = "\n\n".join(
+            [
+                "### " + _("Hi, {name}! 👋").format(name=_markdown_safe(first_name)),
+                help_markdown(role, model, help_lines(features, escape=False)),
+            ]
+        )
         with contextlib.suppress(StorageUnavailable):  # the greeting goes out regardless
-            text += "\n\n" + html.escape(me_text(await spend.summary(caller)))
-        await message.answer(text, parse_mode="HTML")
+            summary = await spend.summary(caller)
+            text += "\n\n" + html.escape(me_text(summary))
+            markdown += "\n\n" + me_markdown(summary)
+        await reply_rich(message, markdown, fallback=text, parse_mode="HTML", rich=rich_messages)
 
     @router.message(Command("help"))
     async def help_(
@@ -90,10 +127,16 @@ def create_commands_router() -> Router:
         user_record: UserRecord,
         chat_service: ChatService,
         media: MediaService,
+        rich_messages: RichMessages,
     ) -> None:
-        extra = help_lines(await media.features(role))
-        await message.answer(
-            help_text(role, chat_service.model_for(user_record), extra), parse_mode="HTML"
+        features = await media.features(role)
+        model = chat_service.model_for(user_record)
+        await reply_rich(
+            message,
+            help_markdown(role, model, help_lines(features, escape=False)),
+            fallback=help_text(role, model, help_lines(features)),
+            parse_mode="HTML",
+            rich=rich_messages,
         )
 
     @router.message(Command("new"))

@@ -7,7 +7,9 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
-from app.bot.rendering.usage_texts import me_text
+from app.bot.account.rich_reply import reply_rich
+from app.bot.delivery.rich_support import RichMessages
+from app.bot.rendering.usage_texts import me_markdown, me_text
 from app.services.spend import SpendService
 from app.storage import Storage, UserRecord
 from app.storage.errors import StorageUnavailable
@@ -76,12 +78,16 @@ def create_preferences_router() -> Router:
             await message.answer(_("The cost footer is off."))
 
     @router.message(Command("me"))
-    async def me(message: Message, caller: Caller, spend: SpendService) -> None:
+    async def me(
+        message: Message, caller: Caller, spend: SpendService, rich_messages: RichMessages
+    ) -> None:
         try:
             summary = await spend.summary(caller)
         except StorageUnavailable:
             await message.answer(_("⚠️ The database is unavailable right now. Try again later."))
             return
-        await message.answer(me_text(summary))
+        await reply_rich(
+            message, me_markdown(summary), fallback=me_text(summary), rich=rich_messages
+        )
 
     return router

@@ -109,7 +109,7 @@ def voice_set(on: bool) -> str:
     return _("🔇 Spoken replies off: text only.")
 
 
-def help_lines(features: frozenset[Feature]) -> list[str]:
+def help_lines(features: frozenset[Feature], *, escape: bool = True) -> list[str]:
     lines = []
     if Feature.TRANSCRIPTION in features:
         lines.append(_("🎙 Send a voice message: I'll transcribe it and answer."))
@@ -118,8 +118,8 @@ def help_lines(features: frozenset[Feature]) -> list[str]:
         lines.append(_("/image <prompt>: draw a picture"))
     if Feature.SPEECH in features and Feature.TRANSCRIPTION in features:
         lines.append(_("/voice on|off: answer voice messages with voice too"))
-    # /help is HTML: "<prompt>" must show as text.
-    return [html.escape(line, quote=False) for line in lines]
+    # The text /help is HTML: "<prompt>" must show as text (the rich one takes them plain).
+    return [html.escape(line, quote=False) for line in lines] if escape else lines
 
 
 def storage_down() -> str:

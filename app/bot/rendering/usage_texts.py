@@ -50,6 +50,30 @@ def usd(value: float) -> str:
 
 
 def me_text(summary: SpendSummary) -> str:
+    return "\n".join(
+        [
+            _("💰 Your spend"),
+            _("Today: {usd}").format(usd=usd(summary.today_usd)),
+            _("This month: {usd}").format(usd=usd(summary.month_usd)),
+            _("Budget: {budget}").format(budget=_budget(summary)),
+        ]
+    )
+
+
+def me_markdown(summary: SpendSummary) -> str:
+    """/me for a rich message: the same figures as a table."""
+    rows = [
+        (_("Today"), usd(summary.today_usd)),
+        (_("This month"), usd(summary.month_usd)),
+        (_("Budget"), _budget(summary)),
+    ]
+    cells = "\n".join(f"| {label} | {value.replace('|', '/')} |" for label, value in rows)
+    # Dollar amounts are money, not formulas: escaped for the Markdown parser.
+    cells = cells.replace("$", "\\$")
+    return f"**{_('💰 Your spend')}**\n\n| | |\n|---|---|\n{cells}"
+
+
+def _budget(summary: SpendSummary) -> str:
     if summary.unlimited_role:
         budget = _("no limit (admin)")
     elif summary.daily_budget_usd is None:
@@ -58,11 +82,4 @@ def me_text(summary: SpendSummary) -> str:
         budget = _("{budget} a day, {left} left today").format(
             budget=usd(summary.daily_budget_usd), left=usd(summary.left_today_usd or 0.0)
         )
-    return "\n".join(
-        [
-            _("💰 Your spend"),
-            _("Today: {usd}").format(usd=usd(summary.today_usd)),
-            _("This month: {usd}").format(usd=usd(summary.month_usd)),
-            _("Budget: {budget}").format(budget=budget),
-        ]
-    )
+    return budget
