@@ -41,6 +41,7 @@ async def tg() -> AsyncIterator[TelegramEmulator]:
 
 
 def make_settings(tg: TelegramEmulator, fake_llm: FakeOpenAI, **overrides: Any) -> Settings:
+    llm_timeout = overrides.pop("llm_timeout", 5)
     access = overrides.pop("access", None) or AccessSettings(
         admins=str(ADMIN_ID), friends=f"{FRIEND_ID},@pal"
     )
@@ -54,7 +55,7 @@ def make_settings(tg: TelegramEmulator, fake_llm: FakeOpenAI, **overrides: Any) 
         backoff_initial=0.001,
         backoff_max=0.005,
         retry_after_cap=0.5,
-        timeout=5,
+        timeout=llm_timeout,
     )
     bot = overrides.pop("bot", None) or BotSettings(
         draft_interval=0.02, edit_interval=0.05, request_cooldown_seconds=3600

@@ -28,6 +28,7 @@ from telegramify_markdown.converter import STANDARD_OPTIONS
 from telegramify_markdown.entity import MessageEntity as _Entity
 
 from app.bot.rendering import pieces as render_pieces
+from app.bot.rendering.converters import converted
 from app.bot.rendering.split import U16, split
 
 __all__ = [
@@ -75,15 +76,18 @@ def render_markdown(md: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[RenderedP
     what to show instead).
     """
     limit = max(int(limit), 1)
-    try:
+
+    def plain() -> list[RenderedPart]:
+        return [RenderedPart(p, []) for p in render_plain(md, limit)]
+
+    def convert() -> list[RenderedPart]:
         text, entities = _convert(md)
         if not text.strip() and md.strip():
             # The converter produced nothing visible from visible input; never drop it.
-            return [RenderedPart(p, []) for p in render_plain(md, limit)]
+            return plain()
         return [RenderedPart(t, ents) for t, ents in split(text, entities, limit)]
-    except Exception:  # the converter library raises anything; "never raise": plain text
-        logger.exception("Markdown rendering failed; sending plain text")
-        return [RenderedPart(p, []) for p in render_plain(md, limit)]
+
+    return converted(convert, plain=plain, what="Markdown rendering")
 
 
 # Below this many characters rendering takes well under a millisecond: a thread hop would

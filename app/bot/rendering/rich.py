@@ -62,6 +62,7 @@ from markdown_it.rules_block.table import escapedSplit
 from markdown_it.tree import SyntaxTreeNode
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 
+from app.bot.rendering.converters import converted
 from app.bot.rendering.rich_brackets import brackets_math_plugin
 from app.bot.rendering.rich_split import (
     RICH_LIMITS,
@@ -286,15 +287,15 @@ def _plain_blocks(text: str) -> list[Block]:
 def _blocks_of(markdown: str, limits: RichLimits) -> list[Block]:
     """The answer's blocks. Never raises: if the parser fails, or nesting reached the parser's
     guard (markdown-it would drop the rest), the answer is shown as plain paragraphs."""
-    try:
+
+    def convert() -> list[Block]:
         tokens = _MD.parse(markdown)
         if any(tok.level >= _MAX_NESTING - 1 for tok in tokens):
             return _plain_blocks(markdown)
         tree = SyntaxTreeNode(tokens)
         return _Converter(markdown, limits).blocks(tree.children, limits.max_depth)
-    except Exception:  # a parser bug must not cost the answer
-        logger.exception("rich rendering failed; sending the answer as plain text")
-        return _plain_blocks(markdown)
+
+    return converted(convert, plain=lambda: _plain_blocks(markdown), what="rich rendering")
 
 
 # --------------------------------------------------------------------------------------------
