@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from llmdoor import warm_up
+from tests import loopback_only
 from tests.fakes.openai_server import FakeOpenAI
 from tests.storage.mongo_server import MongoTarget, mongo_target
 
@@ -17,6 +18,8 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Before any test opens a socket: nothing a test does may leave this machine.
+    loopback_only.install()
     config.addinivalue_line("markers", "mongodb: needs a MongoDB server (SecantusDB or real)")
     config.addinivalue_line(
         "markers",
