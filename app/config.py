@@ -83,6 +83,11 @@ class BotSettings(_EnvSettings):
     default_locale: str = "en"
     request_cooldown_seconds: int = 3600  # between two access requests of one user
     max_input_chars: int = 16_000  # longer texts are refused with a clear message
+    # Pieces meant as one question (a paste Telegram split, an album, forwards and the
+    # comment on them) are answered this long after the last one; 0 answers each alone.
+    merge_window_ms: int = Field(default=1000, ge=0, le=10_000)
+    # Pieces kept in one turn (an album has at most 10); the rest are counted and left out.
+    merge_max_pieces: int = Field(default=12, ge=1, le=100)
     draft_interval: float = 0.4
     edit_interval: float = 1.2
     global_rate_per_second: float = 25.0  # stay under Telegram's ~30 msg/s bot limit

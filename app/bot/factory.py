@@ -29,6 +29,9 @@ from app.bot.delivery.telegram import create_bot as create_bot
 from app.bot.dialogs import create_dialogs_router, register_dialog_error_handlers, setup_menus
 from app.bot.errors import create_errors_router
 from app.bot.i18n import UserLocaleMiddleware, create_i18n
+from app.bot.input.arrivals import MarkTurnStarts
+from app.bot.input.edits import create_edits_router
+from app.bot.input.router import create_input_router
 from app.bot.media.commands import create_media_commands_router
 from app.bot.media.router import create_media_router
 from app.bot.middlewares.inflight import InFlightUpdates
@@ -46,6 +49,7 @@ from app.services.chat.titles import TitleService
 from app.services.conversations.export import ExportService
 from app.services.conversations.personas import PersonaService
 from app.services.conversations.service import ConversationService
+from app.services.input.collector import TurnCollector
 from app.services.media.service import MediaService
 from app.services.models import ModelService
 from app.services.spend import SpendService
@@ -162,6 +166,11 @@ def create_app(
     send_budget = SharedSendBudget(limiter, settings.bot.global_rate_per_second, storage.instances)
     running = RunningAnswers()
     rich_messages = RichMessages(settings.telegram.rich_messages)
+    turn_collector = TurnCollector(
+        storage.pieces,
+        window=settings.bot.merge_window_ms / 1000,
+        max_pieces=settings.bot.merge_max_pieces,
+    )
     services = Services(
         settings=settings,
         storage=storage,
@@ -190,8 +199,11 @@ def create_app(
         tools=tools,
         media=MediaService(storage, llm, settings.media_limits),
         rich_messages=rich_messages,
+        turn_collector=turn_collector,
     )
     dp.workflow_data.update(cast(dict[str, object], services))
+    # First: it notes the updates that open a turn in pieces in the order they came.
+    dp.update.outer_middleware(MarkTurnStarts(turn_collector))
     inflight = InFlightUpdates()
     dp.update.outer_middleware(inflight)
     # Before any storage call: it orders CPU, and hands places on while updates wait for I/O.
@@ -213,6 +225,9 @@ def create_app(
     dp.include_router(create_dialogs_router())
     dp.include_router(create_preferences_router())
     dp.include_router(create_media_commands_router())
+    # Before media and chat: pastes, albums and forwards become one turn there.
+    dp.include_router(create_input_router())
+    dp.include_router(create_edits_router())
     dp.include_router(create_media_router())
     dp.include_router(create_chat_router())
     register_dialog_error_handlers(dp)

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from app.services.conversations.export import ExportService
     from app.services.conversations.personas import PersonaService
     from app.services.conversations.service import ConversationService
+    from app.services.input.collector import TurnCollector
     from app.services.media.service import MediaService
     from app.services.models import ModelService
     from app.services.spend import SpendService
@@ -56,6 +57,7 @@ class Services(TypedDict):
     tools: ToolService
     media: MediaService
     rich_messages: RichMessages
+    turn_collector: TurnCollector
 
 
 def services(manager: DialogManager) -> Services:

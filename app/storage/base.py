@@ -245,6 +245,14 @@ class ConversationRepository(Protocol):
         """Append ``text`` (and message ids) to the newest assistant turn (continue)."""
         ...
 
+    async def replace_last_exchange(
+        self, conversation_id: str, question_message_id: int, turns: Sequence[Turn]
+    ) -> bool:
+        """Replace the newest question and everything after it (its tool turns and answer)
+        with ``turns`` (an edited question asked again), if the newest user turn is the one
+        shown by Telegram message ``question_message_id``; False otherwise."""
+        ...
+
 
 @runtime_checkable
 class PersonaRepository(Protocol):

@@ -17,6 +17,7 @@ from app.storage.base import (
     UserRepository,
 )
 from app.storage.breaker import CircuitBreaker
+from app.storage.pieces import PieceRepository
 from app.storage.tools import ToolRepository
 from llmdoor import UsageSink
 
@@ -41,6 +42,7 @@ class Storage:
         instances: InstanceRegistry | None = None,
         personas: PersonaRepository | None = None,
         tools: ToolRepository | None = None,
+        pieces: PieceRepository | None = None,
     ) -> None:
         self.backend: Backend = backend
         self.users = users
@@ -66,6 +68,12 @@ class Storage:
 
             tools = MemoryToolRepository()
         self.tools: ToolRepository = tools
+        # Turns in pieces being collected (app.services.input): shared by the instances.
+        if pieces is None:
+            from app.storage.memory.pieces import MemoryPieceRepository
+
+            pieces = MemoryPieceRepository()
+        self.pieces: PieceRepository = pieces
         # The sink to hand to llmdoor: a failed write is buffered and retried, never lost.
         self.usage_sink = usage_sink
         self._closer = closer

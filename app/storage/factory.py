@@ -20,6 +20,7 @@ from app.storage.memory import (
     MemoryUsageRepository,
     MemoryUserRepository,
 )
+from app.storage.memory.pieces import MemoryPieceRepository
 from app.storage.memory.tools import MemoryToolRepository
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ def open_memory_storage(
         breaker=breaker,
         retention_days=retention_days,
         personas=guard(MemoryPersonaRepository(), breaker),
+        pieces=guard(MemoryPieceRepository(), breaker),
     )
 
 

@@ -356,3 +356,27 @@ async def test_stopping_lets_answers_in_progress_finish(
         with contextlib.suppress(Exception):
             await asyncio.wait_for(task, 20)
         await storage.close()
+
+
+async def test_two_instances_merge_one_paste_into_one_turn(
+    tg: TelegramEmulator, fake_llm: FakeOpenAI, mongo: MongoTarget
+) -> None:
+    from app.config import BotSettings
+
+    window = BotSettings(draft_interval=0.02, edit_interval=0.05, merge_window_ms=500)
+    async with two_instances(tg, fake_llm, mongo, bot=window) as (a, b):
+        tg.deliver_to([a.url, b.url], secret_token=SECRET)
+        friend = tg.user(FRIEND_ID, "Fred")
+        parts = ["a" * 4096, "b" * 4096, "c" * 500]
+        for part in parts:
+            await friend.send(part)
+            await asyncio.sleep(0.05)  # a client sends the parts one after the other
+        await tg.wait_for_message(friend.id, _is_answer)
+        await tg.wait_quiet(quiet=0.8)
+        deliveries = [d.url for d in tg.webhook_deliveries if d.status == 200]
+        assert set(deliveries) == {a.url, b.url}  # the pieces landed on both instances
+        assert len(fake_llm.chat_requests) == 1
+        asked = fake_llm.chat_requests[0].messages[-1]["content"]
+        assert asked == "\n".join(parts)
+        answers = [m for m in friend.messages if _is_answer(m)]
+        assert len(answers) == 1

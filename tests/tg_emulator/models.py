@@ -131,7 +131,13 @@ class EmuMessage:
         if with_reply is not None:
             data["reply_to_message"] = with_reply.to_api()
         # Forum topics, forwards and partial quotes (kept in ``extra`` when stored).
-        for key in ("message_thread_id", "is_topic_message", "forward_origin", "quote"):
+        for key in (
+            "message_thread_id",
+            "is_topic_message",
+            "forward_origin",
+            "quote",
+            "media_group_id",
+        ):
             if self.extra.get(key) is not None:
                 data[key] = self.extra[key]
         return data

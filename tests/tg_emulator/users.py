@@ -126,10 +126,16 @@ class SimUser:
         entities: list[Entity] | None = None,
         reply_to: EmuMessage | int | None = None,
         quote: str | None = None,
+        forwarded_from: str | None = None,
     ) -> EmuMessage:
         """A text message in the private chat (commands/@mentions get entities).
-        ``quote``: the part of the replied-to message the user selected (Telegram's quote)."""
-        extra = {"quote": {"text": quote, "position": 0}} if quote is not None else None
+        ``quote``: the part of the replied-to message the user selected (Telegram's quote).
+        ``forwarded_from``: a text forwarded from a user of that name (hidden account)."""
+        extra: dict[str, Any] = {}
+        if quote is not None:
+            extra["quote"] = {"text": quote, "position": 0}
+        if forwarded_from is not None:
+            extra["forward_origin"] = _hidden_origin(forwarded_from)
         return self._post(self.chat, text, entities, reply_to=reply_to, extra=extra)
 
     async def send_in(
@@ -155,8 +161,7 @@ class SimUser:
             text = f"@{self.emu.bot_username} {text}"
         extra: dict[str, Any] = {}
         if forwarded_from is not None:
-            origin = {"type": "hidden_user", "date": unix_now(), "sender_user_name": forwarded_from}
-            extra["forward_origin"] = origin
+            extra["forward_origin"] = _hidden_origin(forwarded_from)
         if quote is not None:
             extra["quote"] = {"text": quote, "position": 0}
         return self._post(
@@ -171,11 +176,14 @@ class SimUser:
         group: SimGroup | None = None,
         width: int = 1280,
         height: int = 960,
+        media_group_id: str | None = None,
     ) -> EmuMessage:
+        """``media_group_id``: an item of an album (Telegram sends each as its own update)."""
         stored = self.emu.state.files.store(data, "photos", "jpg", None, "image/jpeg")
         media = media_object("photo", stored, width=width, height=height)
         chat = group.chat if group else self.chat
-        return self._post(chat, caption or "", [], kind="photo", media=media)
+        extra = {"media_group_id": media_group_id} if media_group_id else None
+        return self._post(chat, caption or "", [], kind="photo", media=media, extra=extra)
 
     async def send_document(
         self,
@@ -183,11 +191,13 @@ class SimUser:
         filename: str = "file.txt",
         mime_type: str = "text/plain",
         caption: str | None = None,
+        media_group_id: str | None = None,
     ) -> EmuMessage:
         ext = filename.rsplit(".", 1)[-1] if "." in filename else "bin"
         stored = self.emu.state.files.store(data, "documents", ext, filename, mime_type)
         media = media_object("document", stored)
-        return self._post(self.chat, caption or "", [], kind="document", media=media)
+        extra = {"media_group_id": media_group_id} if media_group_id else None
+        return self._post(self.chat, caption or "", [], kind="document", media=media, extra=extra)
 
     async def send_sticker(self, emoji: str = "👍") -> EmuMessage:
         stored = self.emu.state.files.store(
@@ -327,3 +337,8 @@ def mention_entity(text: str, username: str) -> Entity:
 
 
 __all__ = ["TINY_OGG", "TINY_PNG", "SimGroup", "SimUser", "mention_entity"]
+
+
+def _hidden_origin(name: str) -> dict[str, Any]:
+    """A forward from a user who hides their account: Telegram gives only the name."""
+    return {"type": "hidden_user", "date": unix_now(), "sender_user_name": name}

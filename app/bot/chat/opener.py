@@ -10,7 +10,7 @@ and handed to handlers as ``answer_opener``."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
@@ -93,10 +93,12 @@ class AnswerOpener:
         attachments: list[Attachment] | None = None,
         *,
         wrap: Callable[[AnswerSink], AnswerSink] | None = None,
+        message_ids: Sequence[int] = (),
     ) -> None:
         """Answer ``text`` (what ``message`` asks, already parsed) through ChatService.
         ``wrap``: a sink around the Telegram one (the media router keeps the final text of
-        answers to voice notes, to speak it)."""
+        answers to voice notes, to speak it). ``message_ids``: all the messages of a
+        question that came in pieces (``message`` is the one answered)."""
         reply, left_buttons = await self._reply_context(bot, message, user)
         with self.open(bot, message, user) as opened:
             sink = opened.sink
@@ -110,6 +112,7 @@ class AnswerOpener:
                 attachments=attachments or [],
                 thread_id=thread_of(message),
                 message_id=message.message_id,
+                message_ids=message_ids,
                 reply=reply,
                 stop=opened.running.stop,
             )

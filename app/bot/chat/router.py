@@ -14,7 +14,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from app.bot.chat.opener import AnswerOpener
-from app.bot.chat.threads import PRIVATE_CHAT, AddressedToBot, is_private, strip_mention
+from app.bot.chat.threads import AddressedToBot, is_private, strip_mention
 from app.bot.filters import OnLoop
 from app.bot.middlewares.dialog_lock import release_dialog_lock
 from app.config import Settings
@@ -98,11 +98,5 @@ def create_chat_router() -> Router:
         # Last in line: a button no router claims (an old menu, a menu of someone else,
         # forged data) still gets an answer, so the client's spinner stops.
         await query.answer(_("This menu has expired."))
-
-    @router.edited_message(OnLoop(PRIVATE_CHAT))
-    async def edited(message: Message) -> None:
-        await message.reply(
-            _("I don't re-answer edited messages. Send the new text as a new message.")
-        )
 
     return router

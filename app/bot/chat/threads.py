@@ -57,7 +57,9 @@ def _name(user: object) -> str | None:
     return full or (f"@{username}" if username else None)
 
 
-def _forward_origin(message: Message) -> str | None:
+def forwarded_from(message: Message) -> str | None:
+    """Who wrote the message ``message`` forwards (a user's name or a chat's title); None
+    when it is no forward or the origin is unknown."""
     origin = message.forward_origin
     if origin is None:
         return None
@@ -83,7 +85,7 @@ def reply_context(message: Message, bot_id: int) -> ReplyContext | None:
         text=text,
         author=None if from_bot or author is None else _name(author),
         from_bot=from_bot,
-        forwarded_from=_forward_origin(replied),
+        forwarded_from=forwarded_from(replied),
     )
 
 

@@ -39,7 +39,8 @@ _MARKS = re.compile(r"[*_`#>|~]+")
 _SPOKEN_CHARS = 4000
 
 
-async def download(bot: Bot, file: Recording | Document) -> bytes | None:
+async def download(bot: Bot, file: Recording | Document | str) -> bytes | None:
+    """The file's bytes (a file object or a ``file_id``); None after logging why not."""
     buffer = io.BytesIO()
     try:
         await bot.download(file, destination=buffer)

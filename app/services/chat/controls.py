@@ -37,6 +37,8 @@ class ControlStatus(StrEnum):
     # happened, and nothing waits for it either.
     BUSY = "busy"
     UNAVAILABLE = "unavailable"  # the database could not be read: nothing happened
+    # An edit of a question that came in several messages: nothing happened.
+    IN_PIECES = "in_pieces"
 
 
 # Called once the action is sure to run (its check passed under the lock), before the
@@ -48,6 +50,22 @@ Started = Callable[[], Awaitable[None]]
 class ControlResult:
     status: ControlStatus
     outcome: ChatOutcome | None = None
+    # An edited question asked again: the messages of the answer the new one replaced
+    # (empty when the new answer was not kept, so the old one stays).
+    replaced: Sequence[int] = ()
+
+
+@dataclass(frozen=True)
+class EditedQuestion:
+    """``user`` edited their message ``message_id`` to ``text`` (reply context included)."""
+
+    user: UserRecord
+    caller: Caller
+    chat_id: int
+    message_id: int
+    text: str
+    thread_id: int = 0
+    stop: StopSignal | None = None
 
 
 @dataclass(frozen=True)
@@ -224,3 +242,63 @@ class AnswerControls:
                 superseded_message_id=press.message_id,
             )
             return ControlResult(ControlStatus.DONE, await self._chat.run(job, sink))
+
+    async def reask(self, edit: EditedQuestion, sink: AnswerSink) -> ControlResult:
+        """Ask an edited question again, when it is the latest question of the user's active
+        conversation and its answer is written: one new call, and the new question, its
+        tool turns and answer replace the old exchange in the history, so the model never
+        sees both. The old answer's messages are returned in ``replaced`` for the caller
+        to take away once the new answer is kept."""
+        lock = self._chat.lock_for(edit.user.user_id, edit.chat_id, edit.thread_id)
+        if lock.locked():
+            return ControlResult(ControlStatus.BUSY)
+        async with holding(lock):
+            try:
+                conversation = await self._conversations.active(
+                    edit.user.user_id, edit.chat_id, edit.thread_id
+                )
+            except StorageUnavailable:
+                return ControlResult(ControlStatus.UNAVAILABLE)
+            turns = conversation.turns
+            users = [i for i, t in enumerate(turns) if t.role == "user"]
+            if not users or turns[-1].role != "assistant":
+                return ControlResult(ControlStatus.EXPIRED)
+            question = turns[users[-1]]
+            if edit.message_id not in question.message_ids:
+                return ControlResult(ControlStatus.EXPIRED)
+            if len(question.message_ids) > 1:
+                return ControlResult(ControlStatus.IN_PIECES)
+            old_answer_ids = [mid for t in turns[users[-1] + 1 :] for mid in t.message_ids]
+            kept: list[bool] = []
+
+            async def save(text: str, used_model: str, tool_turns: Sequence[Turn]) -> bool:
+                new = [
+                    Turn(role="user", content=edit.text, message_ids=[edit.message_id]),
+                    *tool_turns,
+                    Turn(role="assistant", content=text, model=used_model),
+                ]
+                try:
+                    done = await self._conversations.replace_last_exchange(
+                        conversation.id, edit.message_id, new
+                    )
+                except StorageUnavailable:
+                    log.warning("controls: edited question not saved in %s", conversation.id)
+                    return False
+                kept.append(done)
+                return done
+
+            job = AnswerJob(
+                prompt=edit.text,
+                model=self._chat.model_for(edit.user, conversation),
+                history=history_of(turns[: users[-1]]),
+                caller=edit.caller,
+                user_id=edit.user.user_id,
+                chat_id=edit.chat_id,
+                conversation_id=conversation.id,
+                save=save,
+                stop=edit.stop,
+                system_prompt=await self._chat.persona_prompt(conversation),
+            )
+            outcome = await self._chat.run(job, sink)
+            replaced = old_answer_ids if kept and kept[-1] else []
+            return ControlResult(ControlStatus.DONE, outcome, replaced)

@@ -91,6 +91,9 @@ class ChatRequest:
     attachments: Sequence[Attachment] = field(default_factory=tuple)
     thread_id: int = 0  # the forum topic: each topic is its own conversation
     message_id: int | None = None  # the user's Telegram message
+    # All of the user's messages the question came from, when it came in pieces (a paste
+    # Telegram split, an album, forwards with a comment); empty: just ``message_id``.
+    message_ids: Sequence[int] = ()
     reply: ReplyContext | None = None
     # Set it to stop the answer (⏹ Stop, /stop): the model call is cancelled and the text
     # so far is kept as the answer.

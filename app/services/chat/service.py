@@ -335,7 +335,8 @@ class ChatService:
             Turn(
                 role="user",
                 content=user_text,
-                message_ids=[request.message_id] if request.message_id else [],
+                message_ids=list(request.message_ids)
+                or ([request.message_id] if request.message_id else []),
             ),
             *tool_turns,  # the tool calls and results the answer came from
             Turn(role="assistant", content=answer, model=model),

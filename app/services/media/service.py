@@ -10,7 +10,7 @@ price, so budgets can count it."""
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -225,20 +225,31 @@ class MediaService:
     ) -> DocumentPrompt:
         """The document, cut to its share of the model's context, with the question (or,
         without one, ``summarize``: the request for a summary in the user's language)."""
+        return self.documents_prompt([document], question, model, summarize=summarize)
+
+    def documents_prompt(
+        self, documents: Sequence[DocumentText], question: str, model: str, *, summarize: str
+    ) -> DocumentPrompt:
+        """Several documents sent as one question (an album of files): each gets an equal
+        part of the documents' share of the context."""
         model_id = self._llm.resolve_model(model)
         window = self._llm.model_context_window(model) or self._llm.settings.default_context_window
-        budget = int(window * self.limits.document_context_share)
-        body, cut = cut_to_tokens(document.markdown, model_id, budget)
-        name = document.filename or "document"
-        notes = []
-        if document.truncated:
-            notes.append(f"only the first {document.pages_read} of {document.pages} pages")
-        if cut:
-            notes.append("cut to fit the context; the rest of the document is missing")
-        note = f' note="{"; ".join(notes)}"' if notes else ""
+        budget = int(window * self.limits.document_context_share) // max(1, len(documents))
+        blocks = []
+        any_cut = False
+        for document in documents:
+            body, cut = cut_to_tokens(document.markdown, model_id, budget)
+            name = document.filename or "document"
+            notes = []
+            if document.truncated:
+                notes.append(f"only the first {document.pages_read} of {document.pages} pages")
+            if cut:
+                notes.append("cut to fit the context; the rest of the document is missing")
+            note = f' note="{"; ".join(notes)}"' if notes else ""
+            blocks.append(
+                f'<document name="{name}" format="{document.format}"{note}>\n{body}\n</document>'
+            )
+            any_cut = any_cut or cut or document.truncated
         asked = question.strip()
-        text = (
-            f'<document name="{name}" format="{document.format}"{note}>\n{body}\n</document>\n\n'
-            f"{asked or summarize}"
-        )
-        return DocumentPrompt(text=text, cut=cut or document.truncated, summary=not asked)
+        text = "\n\n".join(blocks) + f"\n\n{asked or summarize}"
+        return DocumentPrompt(text=text, cut=any_cut, summary=not asked)

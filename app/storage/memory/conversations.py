@@ -345,6 +345,24 @@ class MemoryConversationRepository:
         self._index_turns(conv, new)
         return True
 
+    async def replace_last_exchange(
+        self, conversation_id: str, question_message_id: int, turns: Sequence[Turn]
+    ) -> bool:
+        conv = self._convs.get(conversation_id)
+        if conv is None:
+            return False
+        index = next(
+            (i for i in range(len(conv.turns) - 1, -1, -1) if conv.turns[i].role == "user"), None
+        )
+        if index is None or question_message_id not in conv.turns[index].message_ids:
+            return False
+        new = [t.model_copy(update={"created_at": utc_ms(t.created_at)}, deep=True) for t in turns]
+        self._unindex_messages(conv, conv.turns[index:])
+        conv.turns[index:] = new
+        conv.updated_at = utc_ms()
+        self._index_turns(conv, new)
+        return True
+
     async def extend_last_assistant(
         self, conversation_id: str, text: str, message_ids: Sequence[int] = ()
     ) -> bool:

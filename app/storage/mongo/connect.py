@@ -22,6 +22,7 @@ from app.storage.mongo.conversations import MongoConversationRepository
 from app.storage.mongo.documents import DOCUMENT_MODELS
 from app.storage.mongo.instances import MongoInstanceRegistry
 from app.storage.mongo.personas import MongoPersonaRepository
+from app.storage.mongo.pieces import MongoPieceRepository
 from app.storage.mongo.repos import MongoUserRepository
 from app.storage.mongo.requests import MongoAccessRequestRepository
 from app.storage.mongo.spend import MongoIdentityRepository, MongoSpendRepository
@@ -152,4 +153,5 @@ async def open_mongo_storage(
         instances=guard(MongoInstanceRegistry(database), breaker),
         personas=guard(MongoPersonaRepository(database), breaker),
         tools=guard(MongoToolRepository(database), breaker),
+        pieces=guard(MongoPieceRepository(database), breaker),
     )

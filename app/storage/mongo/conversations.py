@@ -393,6 +393,40 @@ class MongoConversationRepository:
                 return True
         return False
 
+    async def replace_last_exchange(
+        self, conversation_id: str, question_message_id: int, turns: Sequence[Turn]
+    ) -> bool:
+        oid = to_oid(conversation_id)
+        if oid is None:
+            return False
+        new = [_turn_doc(t) for t in turns]
+        for _ in range(_RETRIES):
+            raw = await self._col.find_one({"_id": oid}, {"turns": 1})
+            if raw is None:
+                return False
+            docs = raw.get("turns", [])
+            old = [Turn.model_validate(t) for t in docs]
+            index = next((i for i in range(len(old) - 1, -1, -1) if old[i].role == "user"), None)
+            if index is None or question_message_id not in old[index].message_ids:
+                return False
+            # Guarded like replace_last_assistant: a concurrent change makes it miss and retry.
+            guard = {
+                "_id": oid,
+                f"turns.{index}.role": "user",
+                f"turns.{index}.created_at": old[index].created_at,
+                "turns": {"$size": len(docs)},
+            }
+            result = await self._col.update_one(
+                guard,
+                {
+                    "$set": {"turns": [*docs[:index], *new], "updated_at": utc_ms()},
+                    "$addToSet": _words_update(words_of_all(t.content for t in turns)),
+                },
+            )
+            if result.matched_count == 1:
+                return True
+        return False
+
     async def extend_last_assistant(
         self, conversation_id: str, text: str, message_ids: Sequence[int] = ()
     ) -> bool:
