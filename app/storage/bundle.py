@@ -17,6 +17,7 @@ from app.storage.base import (
     UserRepository,
 )
 from app.storage.breaker import CircuitBreaker
+from app.storage.facts import FactRepository
 from app.storage.pieces import PieceRepository
 from app.storage.tools import ToolRepository
 from llmdoor import UsageSink
@@ -43,6 +44,7 @@ class Storage:
         personas: PersonaRepository | None = None,
         tools: ToolRepository | None = None,
         pieces: PieceRepository | None = None,
+        facts: FactRepository | None = None,
     ) -> None:
         self.backend: Backend = backend
         self.users = users
@@ -74,6 +76,12 @@ class Storage:
 
             pieces = MemoryPieceRepository()
         self.pieces: PieceRepository = pieces
+        # Personal memory (/remember, /memory).
+        if facts is None:
+            from app.storage.memory.facts import MemoryFactRepository
+
+            facts = MemoryFactRepository()
+        self.facts: FactRepository = facts
         # The sink to hand to llmdoor: a failed write is buffered and retried, never lost.
         self.usage_sink = usage_sink
         self._closer = closer

@@ -20,6 +20,7 @@ from app.storage.memory import (
     MemoryUsageRepository,
     MemoryUserRepository,
 )
+from app.storage.memory.facts import MemoryFactRepository
 from app.storage.memory.pieces import MemoryPieceRepository
 from app.storage.memory.tools import MemoryToolRepository
 
@@ -52,6 +53,7 @@ def open_memory_storage(
         retention_days=retention_days,
         personas=guard(MemoryPersonaRepository(), breaker),
         pieces=guard(MemoryPieceRepository(), breaker),
+        facts=guard(MemoryFactRepository(), breaker),
     )
 
 

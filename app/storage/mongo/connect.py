@@ -20,6 +20,7 @@ from app.storage.errors import StorageUnavailable
 from app.storage.guard import guard, translate
 from app.storage.mongo.conversations import MongoConversationRepository
 from app.storage.mongo.documents import DOCUMENT_MODELS
+from app.storage.mongo.facts import MongoFactRepository
 from app.storage.mongo.instances import MongoInstanceRegistry
 from app.storage.mongo.personas import MongoPersonaRepository
 from app.storage.mongo.pieces import MongoPieceRepository
@@ -134,9 +135,11 @@ async def open_mongo_storage(
     # same process, as in tests) can't move them to another database.
     raw_usage = MongoUsageRepository(retention_days)
     conversations = MongoConversationRepository(max_turns)
+    facts = MongoFactRepository(database)
     async with _closed_on_failure(client):
         await raw_usage.ensure_indexes()
         await conversations.ensure_indexes()
+        await facts.ensure_indexes()
     usage = guard(raw_usage, breaker)
     return Storage(
         backend="mongodb",
@@ -154,4 +157,5 @@ async def open_mongo_storage(
         personas=guard(MongoPersonaRepository(database), breaker),
         tools=guard(MongoToolRepository(database), breaker),
         pieces=guard(MongoPieceRepository(database), breaker),
+        facts=guard(facts, breaker),
     )
