@@ -24,6 +24,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.services.conversations.settings import ConversationSettings
 from app.services.media.limits import MediaLimits
+from app.services.memory.settings import MemorySettings
 from llmdoor import AccessSettings, LLMSettings, MediaSettings, ToolSettings, tool_settings_problems
 
 
@@ -119,6 +120,7 @@ class Settings(_EnvSettings):
     llm: LLMSettings = Field(default_factory=LLMSettings)
     bot: BotSettings = Field(default_factory=BotSettings)
     conversations: ConversationSettings = Field(default_factory=ConversationSettings)
+    memory: MemorySettings = Field(default_factory=MemorySettings)
     tools: ToolSettings = Field(default_factory=ToolSettings)
     media: MediaSettings = Field(default_factory=MediaSettings)
     media_limits: MediaLimits = Field(default_factory=MediaLimits)

@@ -34,6 +34,7 @@ from app.bot.input.edits import create_edits_router
 from app.bot.input.router import create_input_router
 from app.bot.media.commands import create_media_commands_router
 from app.bot.media.router import create_media_router
+from app.bot.memory.router import create_memory_router
 from app.bot.middlewares.inflight import InFlightUpdates
 from app.bot.middlewares.intake import UpdateIntake
 from app.bot.middlewares.user_context import UserContextMiddleware
@@ -51,6 +52,7 @@ from app.services.conversations.personas import PersonaService
 from app.services.conversations.service import ConversationService
 from app.services.input.collector import TurnCollector
 from app.services.media.service import MediaService
+from app.services.memory.service import MemoryService
 from app.services.models import ModelService
 from app.services.spend import SpendService
 from app.services.tools import ToolService
@@ -108,6 +110,7 @@ def create_chat_service(
         ),
         tools=tools,
         gate=AnswerGate(load, floor=settings.bot.min_parallel_answers),
+        memory=MemoryService(storage, settings.memory),
     )
 
 
@@ -200,6 +203,7 @@ def create_app(
         media=MediaService(storage, llm, settings.media_limits),
         rich_messages=rich_messages,
         turn_collector=turn_collector,
+        memory=chat_service.memory or MemoryService(storage, settings.memory),
     )
     dp.workflow_data.update(cast(dict[str, object], services))
     # First: it notes the updates that open a turn in pieces in the order they came.
@@ -223,6 +227,7 @@ def create_app(
     # every callback without its own intent id, the answer buttons included.
     dp.include_router(create_answer_controls_router())
     dp.include_router(create_dialogs_router())
+    dp.include_router(create_memory_router())
     dp.include_router(create_preferences_router())
     dp.include_router(create_media_commands_router())
     # Before media and chat: pastes, albums and forwards become one turn there.

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from app.services.conversations.service import ConversationService
     from app.services.input.collector import TurnCollector
     from app.services.media.service import MediaService
+    from app.services.memory.service import MemoryService
     from app.services.models import ModelService
     from app.services.spend import SpendService
     from app.services.tools import ToolService
@@ -58,6 +59,7 @@ class Services(TypedDict):
     media: MediaService
     rich_messages: RichMessages
     turn_collector: TurnCollector
+    memory: MemoryService
 
 
 def services(manager: DialogManager) -> Services:

@@ -215,6 +215,10 @@ class ConversationRepository(Protocol):
         """Delete it with its turns (usage records stay: they are accounting)."""
         ...
 
+    async def delete_all_of_user(self, user_id: int) -> int:
+        """Delete every conversation of the user, in every chat (/forgetme)."""
+        ...
+
     async def archive_overflow(self, user_id: int, keep: int) -> list[ConversationInfo]:
         """Archive the user's oldest inactive conversations (any chat) until at most
         ``keep`` are unarchived; returns the ones archived."""
@@ -261,6 +265,10 @@ class PersonaRepository(Protocol):
     async def create(self, owner_id: int, name: str, prompt: str) -> Persona: ...
 
     async def get(self, persona_id: str) -> Persona | None: ...
+
+    async def delete_all_of(self, owner_id: int) -> int:
+        """Delete every persona the user made (/forgetme)."""
+        ...
 
     async def list_for(self, owner_id: int) -> list[Persona]:
         """Oldest first."""

@@ -80,6 +80,9 @@ class UserPrefs(BaseModel):
     reasoning: ReasoningMode = "on"  # off: hidden; on: collapsed in the final message
     usage_footer: bool = False  # a cost/speed footer under each answer
     voice_replies: bool = False  # answer voice notes with voice too
+    memory: bool = True  # facts from /remember go into the context of answers
+    memory_auto: bool = True  # the model may offer to remember things (MEMORY_AUTO too)
+    memory_in_groups: bool = False  # facts also in groups (other members see the answers)
 
 
 class UserRecord(BaseModel):

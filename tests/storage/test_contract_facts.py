@@ -50,3 +50,26 @@ async def test_used_facts_come_first_in_the_context(storage: Storage) -> None:
     ordered = context_order(await facts.list_for(1))
     assert [f.text for f in ordered] == ["old but used", "new"]
     assert ordered[0].used == 1
+
+
+async def test_forgetme_leaves_no_facts_conversations_or_personas(storage: Storage) -> None:
+    from app.services.memory.erase import erase_user_data
+    from app.storage import Turn
+
+    for user in (1, 2):
+        await storage.facts.add(user, f"fact of {user}", source="user", max_facts=10)
+        conv = await storage.conversations.active(user, user)
+        await storage.conversations.append(conv.id, [Turn(role="user", content="hi")])
+        group = await storage.conversations.active(user, -100)
+        await storage.conversations.append(group.id, [Turn(role="user", content="hey")])
+        await storage.personas.create(user, "Pirate", "Talk like a pirate")
+    erased = await erase_user_data(storage, 1)
+    assert (erased.facts, erased.conversations, erased.personas) == (1, 2, 1)
+    assert await storage.facts.list_for(1) == []
+    assert await storage.conversations.count(1, 1) == 0
+    assert await storage.conversations.count(1, -100) == 0
+    assert await storage.personas.list_for(1) == []
+    # Nobody else's data is touched.
+    assert await storage.facts.count_for(2) == 1
+    assert await storage.conversations.count(2, 2) == 1
+    assert len(await storage.personas.list_for(2)) == 1

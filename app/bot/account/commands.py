@@ -79,6 +79,8 @@ def _help_parts(role: Role) -> tuple[str, list[str]]:
         _("/reasoning off|on|stream: how the model's reasoning is shown"),
         _("/usage on|off: a cost and speed footer under each answer"),
         _("/me: your spend today and this month, and your budget"),
+        _("/remember <fact>: I keep it in mind in every conversation; /memory lists them"),
+        _("/forgetme: erase your memory, conversations and personas"),
         _("/help: this message"),
     ]
     if role is Role.ADMIN:

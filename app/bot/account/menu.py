@@ -26,6 +26,7 @@ def user_commands() -> list[BotCommand]:
         BotCommand(command="usage", description=_("Cost footer under answers: on, off")),
         BotCommand(command="me", description=_("Your spend and budget")),
         BotCommand(command="tools", description=_("Tools: web search, pages, MCP")),
+        BotCommand(command="memory", description=_("What I remember about you")),
         BotCommand(command="language", description=_("Change the language")),
         BotCommand(command="help", description=_("Help and the current model")),
     ]

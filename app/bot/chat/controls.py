@@ -22,7 +22,7 @@ from app.bot.chat.keyboards import (
 )
 from app.bot.chat.opener import AnswerOpener
 from app.bot.chat.sink import remove_buttons
-from app.bot.chat.threads import thread_of
+from app.bot.chat.threads import is_private, thread_of
 from app.bot.middlewares.dialog_lock import release_dialog_lock
 from app.config import Settings
 from app.services.chat.controls import (
@@ -171,7 +171,13 @@ def create_answer_controls_router() -> Router:
 
         with answer_opener.open(bot, message, user_record) as opened:
             press = ControlPress(
-                user_record, caller, chat_id, message.message_id, opened.running.stop, thread_id
+                user_record,
+                caller,
+                chat_id,
+                message.message_id,
+                opened.running.stop,
+                thread_id,
+                private=is_private(message.chat),
             )
             result: ControlResult
             if continuing:

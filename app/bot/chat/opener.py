@@ -114,6 +114,7 @@ class AnswerOpener:
                 message_id=message.message_id,
                 message_ids=message_ids,
                 reply=reply,
+                private=is_private(message.chat),
                 stop=opened.running.stop,
             )
             await self._chat.answer(request, wrap(sink) if wrap else sink)

@@ -13,6 +13,7 @@ from aiogram import Router
 from app.bot.dialogs.access import create_access_router
 from app.bot.dialogs.chats.dialog import create_chats_router
 from app.bot.dialogs.errors import register_dialog_error_handlers
+from app.bot.dialogs.memory.dialog import create_memory_dialog_router
 from app.bot.dialogs.model.dialog import ModelPick, create_model_router
 from app.bot.dialogs.persona.dialog import create_persona_router
 from app.bot.dialogs.setup import setup_menus
@@ -31,6 +32,7 @@ def create_dialogs_router() -> Router:
         create_persona_router(),
     )
     router.include_router(create_tools_router())
+    router.include_router(create_memory_dialog_router())
     return router
 
 

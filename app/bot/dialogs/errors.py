@@ -21,7 +21,15 @@ from aiogram_dialog.api.exceptions import OutdatedIntent, UnknownIntent, Unknown
 from aiogram_dialog.utils import remove_intent_id
 
 from app.access import AccessAuthority
-from app.bot.dialogs.states import AccessSG, ChatsSG, ModelSG, PersonaSG, StatsSG, ToolsSG
+from app.bot.dialogs.states import (
+    AccessSG,
+    ChatsSG,
+    MemorySG,
+    ModelSG,
+    PersonaSG,
+    StatsSG,
+    ToolsSG,
+)
 from app.storage.errors import StorageUnavailable
 from llmdoor import Role
 
@@ -38,6 +46,7 @@ _MENUS: dict[str, tuple[frozenset[Role], State]] = {
     "c_": (frozenset({Role.ADMIN, Role.FRIEND}), ChatsSG.list),
     "p_": (frozenset({Role.ADMIN, Role.FRIEND}), PersonaSG.main),
     "t_": (frozenset({Role.ADMIN, Role.FRIEND}), ToolsSG.main),
+    "y_": (frozenset({Role.ADMIN, Role.FRIEND}), MemorySG.main),
 }
 
 

@@ -54,3 +54,8 @@ class PersonaSG(StatesGroup):
 
 class ToolsSG(StatesGroup):
     main = State()
+
+
+class MemorySG(StatesGroup):
+    main = State()
+    forget_all = State()

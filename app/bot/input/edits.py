@@ -15,7 +15,13 @@ from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
 from app.bot.chat.opener import AnswerOpener
-from app.bot.chat.threads import AddressedToBot, reply_context, strip_mention, thread_of
+from app.bot.chat.threads import (
+    AddressedToBot,
+    is_private,
+    reply_context,
+    strip_mention,
+    thread_of,
+)
 from app.bot.filters import OnLoop
 from app.bot.input import texts
 from app.bot.middlewares.dialog_lock import release_dialog_lock
@@ -86,6 +92,7 @@ def create_edits_router() -> Router:
                 text=with_reply(text, reply_context(message, me.id)),
                 thread_id=thread_of(message),
                 stop=opened.running.stop,
+                private=is_private(message.chat),
             )
             result = await answer_controls.reask(edit, opened.sink)
         if result.status is ControlStatus.DONE:

@@ -17,7 +17,7 @@ from enum import StrEnum
 from app.services.chat.call_ends import holding
 from app.services.chat.job import AnswerJob, AnswerSink, ChatOutcome
 from app.services.chat.running import StopSignal
-from app.services.chat.service import ChatService, buttons_message, history_of
+from app.services.chat.service import ChatService, buttons_message, history_of, with_memory
 from app.storage import Conversation, Turn, UserRecord
 from app.storage.errors import StorageUnavailable
 from llmdoor import Caller, sources_in
@@ -66,6 +66,7 @@ class EditedQuestion:
     text: str
     thread_id: int = 0
     stop: StopSignal | None = None
+    private: bool = False  # a one-to-one chat: the user's memory may go into the context
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ class ControlPress:
     message_id: int
     stop: StopSignal | None = None
     thread_id: int = 0  # the forum topic (each topic is its own conversation)
+    private: bool = False  # a one-to-one chat: the user's memory may go into the context
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,12 @@ class AnswerControls:
         if not users:
             return None
         return _Latest(conversation, turns[-1], users[-1])
+
+    async def _system_prompt(self, press: ControlPress, conversation: Conversation) -> str:
+        return with_memory(
+            await self._chat.persona_prompt(conversation),
+            await self._chat.memory_context(press.user, private=press.private),
+        )
 
     async def is_latest(
         self, user_id: int, chat_id: int, message_id: int, thread_id: int = 0
@@ -186,7 +194,7 @@ class AnswerControls:
                 save=save,
                 stop=press.stop,
                 superseded_message_id=press.message_id,
-                system_prompt=await self._chat.persona_prompt(latest.conversation),
+                system_prompt=await self._system_prompt(press, latest.conversation),
             )
             return ControlResult(ControlStatus.DONE, await self._chat.run(job, sink))
 
@@ -234,7 +242,7 @@ class AnswerControls:
                 chat_id=press.chat_id,
                 tool_rounds=0,  # the answer's findings stay in view; no new search
                 sources=sources_in(t.content for t in found if t.role == "tool"),
-                system_prompt=await self._chat.persona_prompt(latest.conversation),
+                system_prompt=await self._system_prompt(press, latest.conversation),
                 conversation_id=conversation_id,
                 save=save,
                 stop=press.stop,
@@ -297,7 +305,10 @@ class AnswerControls:
                 conversation_id=conversation.id,
                 save=save,
                 stop=edit.stop,
-                system_prompt=await self._chat.persona_prompt(conversation),
+                system_prompt=with_memory(
+                    await self._chat.persona_prompt(conversation),
+                    await self._chat.memory_context(edit.user, private=edit.private),
+                ),
             )
             outcome = await self._chat.run(job, sink)
             replaced = old_answer_ids if kept and kept[-1] else []

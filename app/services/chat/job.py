@@ -95,6 +95,9 @@ class ChatRequest:
     # Telegram split, an album, forwards with a comment); empty: just ``message_id``.
     message_ids: Sequence[int] = ()
     reply: ReplyContext | None = None
+    # A one-to-one chat with the bot: the user's personal memory may go into the context
+    # (in a group only when they turned that on: the other members read the answers).
+    private: bool = False
     # Set it to stop the answer (⏹ Stop, /stop): the model call is cancelled and the text
     # so far is kept as the answer.
     stop: StopSignal | None = None

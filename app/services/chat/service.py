@@ -30,6 +30,7 @@ from app.services.chat.tool_answer import (
 )
 from app.services.conversations.personas import PersonaService
 from app.services.conversations.service import ConversationKey, ConversationService
+from app.services.memory.service import MemoryContext, MemoryService
 from app.services.tools import ToolService
 from app.storage import Conversation, ConversationInfo, Storage, Turn, UserRecord
 from app.storage.errors import StorageUnavailable
@@ -83,8 +84,10 @@ class ChatService:
         titles: TitleService | None = None,
         tools: ToolService | None = None,
         gate: AnswerGate | None = None,
+        memory: MemoryService | None = None,
     ) -> None:
         self._storage = storage
+        self.memory = memory
         self._llm = llm
         self._default_model = default_model
         # The prompt when the conversation's persona can't be read (database down).
@@ -129,6 +132,8 @@ class ChatService:
         conversation_id = conversation.id if conversation is not None else None
         model = self.model_for(user, conversation)
         system_prompt = await self.persona_prompt(conversation)
+        memory = await self.memory_context(user, private=request.private)
+        system_prompt = with_memory(system_prompt, memory)
         reply = await self._reply_to_quote(request, conversation, model, system_prompt)
         prompt = with_reply(request.text, reply)
         kept: list[str] = []
@@ -154,6 +159,8 @@ class ChatService:
             system_prompt=system_prompt,
         )
         outcome = await self.run(job, sink)
+        if memory is not None and self.memory is not None and kept:
+            await self.memory.used(user.user_id, memory)
         # The first exchange names the conversation, also when its answer was stopped or
         # cut off (what was kept of it is the answer).
         if kept and conversation is not None and not conversation.turns:
@@ -309,6 +316,11 @@ class ChatService:
             )
             return None
 
+    async def memory_context(self, user: UserRecord, *, private: bool) -> MemoryContext | None:
+        if self.memory is None:
+            return None
+        return await self.memory.context_for(user, private=private)
+
     async def persona_prompt(self, conversation: Conversation | None) -> str:
         if conversation is None:
             return self.system_prompt
@@ -347,6 +359,11 @@ class ChatService:
             log.warning("chat: could not save the exchange in %s", conversation.id)
             return False
         return True
+
+
+def with_memory(system_prompt: str, memory: MemoryContext | None) -> str:
+    """The system prompt with the user's facts after it (the persona stays first)."""
+    return f"{system_prompt}\n\n{memory.text}" if memory is not None else system_prompt
 
 
 def buttons_message(turns: Sequence[Turn]) -> int | None:

@@ -283,6 +283,12 @@ class MemoryConversationRepository:
         self._forget(conv)
         return True
 
+    async def delete_all_of_user(self, user_id: int) -> int:
+        mine = [self._convs[i] for i in list(self._by_user.get(user_id, ())) if i in self._convs]
+        for conv in mine:
+            self._forget(conv)
+        return len(mine)
+
     async def archive_overflow(self, user_id: int, keep: int) -> list[ConversationInfo]:
         mine = [self._convs[i] for i in self._by_user.get(user_id, ()) if i in self._convs]
         unarchived = [c for c in mine if not c.archived]

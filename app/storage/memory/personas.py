@@ -48,6 +48,12 @@ class MemoryPersonaRepository:
         del self._personas[persona_id]
         return True
 
+    async def delete_all_of(self, owner_id: int) -> int:
+        mine = [k for k, p in self._personas.items() if p.owner_id == owner_id]
+        for key in mine:
+            del self._personas[key]
+        return len(mine)
+
     async def set_chat_default(self, chat_id: int, persona: str | None) -> None:
         if persona is None:
             self._chat_defaults.pop(chat_id, None)

@@ -288,6 +288,9 @@ class MongoConversationRepository:
         # The turns are embedded: they go with the document.
         return (await self._col.delete_one({"_id": oid})).deleted_count == 1
 
+    async def delete_all_of_user(self, user_id: int) -> int:
+        return (await self._col.delete_many({"user_id": user_id})).deleted_count
+
     async def archive_overflow(self, user_id: int, keep: int) -> list[ConversationInfo]:
         excess = await self._col.count_documents({"user_id": user_id, "archived": False}) - keep
         if excess <= 0:

@@ -68,6 +68,9 @@ class MongoPersonaRepository:
             return False
         return (await self._col.delete_one({"_id": oid, "owner_id": owner_id})).deleted_count == 1
 
+    async def delete_all_of(self, owner_id: int) -> int:
+        return (await self._col.delete_many({"owner_id": owner_id})).deleted_count
+
     async def set_chat_default(self, chat_id: int, persona: str | None) -> None:
         await self._chats.update_one({"_id": chat_id}, {"$set": {"persona": persona}}, upsert=True)
 
