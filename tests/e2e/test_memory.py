@@ -115,3 +115,35 @@ async def test_forgetme_cancel_and_a_strangers_press_erase_nothing(
         await friend.press(ask, "Cancel")
         await tg.wait_until(lambda: ask.text == "Nothing was erased.")
         assert await running.app.storage.facts.count_for(FRIEND_ID) == 1
+
+
+async def test_a_fact_the_model_keeps_is_shown_and_can_be_undone(running: Running) -> None:
+    from tests.fakes.openai_server import Reply
+
+    tg, fake = running.tg, running.fake_llm
+    fake.script(
+        Reply(tool_calls=[{"name": "remember", "arguments": {"fact": "The user is vegetarian."}}]),
+        Reply(text="Noted, no meat then."),
+    )
+    friend = tg.user(FRIEND_ID, "Fred")
+    await friend.send("I'm vegetarian, by the way")
+    note = await tg.wait_for_message(friend.id, lambda m: m.text.startswith("🧠 Remembered"))
+    assert note.text == "🧠 Remembered: The user is vegetarian."
+    await tg.wait_for_message(friend.id, lambda m: "no meat" in m.text)
+    offered = [t["function"]["name"] for t in fake.chat_requests[0].json.get("tools", [])]
+    assert "remember" in offered
+    storage: Storage = running.app.storage
+    facts = await storage.facts.list_for(FRIEND_ID)
+    assert [(f.text, f.source) for f in facts] == [("The user is vegetarian.", "model")]
+    await friend.press(note, "↩️ Undo")
+    await tg.wait_until(lambda: note.text == "🧠 Forgotten again.")
+    assert await storage.facts.count_for(FRIEND_ID) == 0
+
+
+async def test_memory_auto_off_offers_no_remember_tool(start_bot: StartBot) -> None:
+    from app.services.memory.settings import MemorySettings
+
+    async with start_bot(memory=MemorySettings(auto=False)) as running:
+        await _ask(running, "I love jazz")
+        tools = running.fake_llm.chat_requests[-1].json.get("tools", [])
+        assert "remember" not in [t["function"]["name"] for t in tools]

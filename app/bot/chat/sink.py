@@ -20,12 +20,15 @@ from app.bot.delivery.priority_limiter import wait_spare
 from app.bot.delivery.rich_support import OFF, RichMessages
 from app.bot.delivery.stream_calls import DeliveryUncertain
 from app.bot.delivery.streaming import AnswerStreamer
+from app.bot.memory import texts as memory_texts
+from app.bot.memory.keyboards import undo_keyboard
 from app.bot.rendering.answer_parts import reasoning_block
 from app.bot.rendering.error_messages import describe_llm_error
 from app.bot.rendering.usage_texts import usage_footer
 from app.config import BotSettings
 from app.services.chat.job import ChatFailure
 from app.storage import UserPrefs, UserRecord
+from app.storage.facts import Fact
 from llmdoor import Source, ToolFinished, ToolStarted, UsageEvent
 
 log = logging.getLogger(__name__)
@@ -54,6 +57,21 @@ class TelegramAnswer:
 
     async def show_sources(self, sources: Sequence[Source]) -> None:
         self._sources = sources
+
+    async def remembered(self, facts: Sequence[Fact]) -> None:
+        """One line per fact the model kept, each with its undo button."""
+        target = self._streamer.target
+        for fact in facts:
+            try:
+                async with self._streamer.limiter:
+                    await target.bot.send_message(
+                        target.chat_id,
+                        memory_texts.model_remembered(fact.text),
+                        message_thread_id=target.thread_id,
+                        reply_markup=undo_keyboard(self._owner, fact.id),
+                    )
+            except TelegramAPIError as exc:  # the fact stays; /memory lists it
+                log.warning("memory: remembered fact not shown: %s", exc)
 
     @property
     def shows_usage(self) -> bool:

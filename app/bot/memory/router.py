@@ -7,65 +7,23 @@ import logging
 
 from aiogram import Router
 from aiogram.filters import Command, CommandObject
-from aiogram.filters.callback_data import CallbackData
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
-from app.bot.dialogs.filters import RoleIs
 from app.bot.memory import texts
+from app.bot.memory.keyboards import ForgetMeCallback, UndoFactCallback, forgetme_keyboard
 from app.services.memory.erase import erase_user_data
 from app.services.memory.service import MemoryService
 from app.storage import Storage, UserRecord
 from app.storage.errors import StorageUnavailable
-from llmdoor import Role
 
 log = logging.getLogger(__name__)
 
 
-class ForgetMeCallback(CallbackData, prefix="forgetme"):
-    owner: int
-    yes: bool
-
-
-class UndoFactCallback(CallbackData, prefix="unfact"):
-    owner: int
-    fact: str  # the fact's id (24 or 32 characters: fits Telegram's 64 bytes)
-
-
-def forgetme_keyboard(owner: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [
-                InlineKeyboardButton(
-                    text=_("Erase everything"),
-                    callback_data=ForgetMeCallback(owner=owner, yes=True).pack(),
-                ),
-                InlineKeyboardButton(
-                    text=_("Cancel"), callback_data=ForgetMeCallback(owner=owner, yes=False).pack()
-                ),
-            ]
-        ]
-    )
-
-
-def undo_keyboard(owner: int, fact_id: str) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [
-                InlineKeyboardButton(
-                    text=_("↩️ Undo"),
-                    callback_data=UndoFactCallback(owner=owner, fact=fact_id).pack(),
-                )
-            ]
-        ]
-    )
-
-
 def create_memory_router() -> Router:
     router = Router(name="memory")
-    members = RoleIs(Role.ADMIN, Role.FRIEND)
 
-    @router.message(Command("remember"), members)
+    @router.message(Command("remember"))
     async def remember(
         message: Message, command: CommandObject, user_record: UserRecord, memory: MemoryService
     ) -> None:
@@ -79,7 +37,7 @@ def create_memory_router() -> Router:
             return
         await message.reply(texts.remembered(result, memory.settings.max_facts))
 
-    @router.message(Command("forgetme"), members)
+    @router.message(Command("forgetme"))
     async def forgetme(message: Message, user_record: UserRecord) -> None:
         await message.reply(
             texts.forgetme_question(), reply_markup=forgetme_keyboard(user_record.user_id)

@@ -11,7 +11,7 @@ from typing import Protocol
 
 from app.services.chat.running import StopSignal
 from app.storage import Turn, UserRecord
-from llmdoor import Attachment, Caller, ChatMessage, LLMError, Source, UsageEvent
+from llmdoor import Attachment, Caller, ChatMessage, LLMError, Source, Tool, UsageEvent
 
 
 @dataclass(frozen=True)
@@ -133,6 +133,8 @@ class AnswerJob:
     tool_rounds: int | None = None
     sources: Sequence[Source] = ()  # what the answer cited so far (Continue cites them too)
     system_prompt: str | None = None  # the conversation's persona (None: the default)
+    # Tools of this answer only, beside the configured ones (the user's ``remember``).
+    own_tools: Sequence[Tool] = ()
 
 
 __all__ = [

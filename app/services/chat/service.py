@@ -31,9 +31,11 @@ from app.services.chat.tool_answer import (
 from app.services.conversations.personas import PersonaService
 from app.services.conversations.service import ConversationKey, ConversationService
 from app.services.memory.service import MemoryContext, MemoryService
+from app.services.memory.tool import MemorySink, remember_tool
 from app.services.tools import ToolService
 from app.storage import Conversation, ConversationInfo, Storage, Turn, UserRecord
 from app.storage.errors import StorageUnavailable
+from app.storage.facts import Fact
 from llmdoor import (
     ChatMessage,
     LLMError,
@@ -137,6 +139,12 @@ class ChatService:
         reply = await self._reply_to_quote(request, conversation, model, system_prompt)
         prompt = with_reply(request.text, reply)
         kept: list[str] = []
+        facts: list[Fact] = []
+        own_tools = []
+        # Where the user's memory may be used, the model may also add to it.
+        where = request.private or user.prefs.memory_in_groups
+        if self.memory is not None and where and self.memory.may_propose(user):
+            own_tools.append(remember_tool(self.memory, user.user_id, facts))
 
         async def save(answer: str, model: str, tool_turns: Sequence[Turn]) -> bool:
             kept.append(answer)
@@ -157,8 +165,11 @@ class ChatService:
                 buttons_message(conversation.turns) if conversation is not None else None
             ),
             system_prompt=system_prompt,
+            own_tools=own_tools,
         )
         outcome = await self.run(job, sink)
+        if facts and isinstance(sink, MemorySink):
+            await sink.remembered(facts)
         if memory is not None and self.memory is not None and kept:
             await self.memory.used(user.user_id, memory)
         # The first exchange names the conversation, also when its answer was stopped or
@@ -210,7 +221,8 @@ class ChatService:
         )
         # The persona's prompt goes first in every call and is never trimmed away.
         system = job.system_prompt or self.system_prompt
-        system = system + TOOLS_PROMPT if tools else system
+        system = system + TOOLS_PROMPT if tools else system  # the citing tools
+        tools = [*tools, *job.own_tools]
         try:
             # The place is held while the model streams, not while Telegram delivers.
             async with self.gate.slot(job.stop) as admitted:
