@@ -165,12 +165,15 @@ class ConversationRepository(Protocol):
         model: str | None = None,
         persona: str | None = None,
         title: str | None = None,
+        incognito: bool = False,
     ) -> Conversation:
-        """Deactivate the current conversation (kept for history) and open a fresh one."""
+        """Deactivate the current conversation (kept for history; an incognito one is
+        deleted) and open a fresh one."""
         ...
 
     async def activate(self, conversation_id: str) -> Conversation | None:
-        """Make it the active one of its key (the previous one is kept) and unarchive it."""
+        """Make it the active one of its key (the previous one is kept, unless it was
+        incognito: then it is deleted) and unarchive it."""
         ...
 
     async def list_page(

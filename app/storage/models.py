@@ -166,6 +166,9 @@ class ConversationInfo(BaseModel):
     title: str | None = None
     model: str | None = None  # None: the user's default model at answer time
     persona: str | None = None  # a persona ref ("b:<key>" built-in, "u:<id>" user's own)
+    # /incognito: no memory in or out, and deleted (turns and all) as soon as it is not the
+    # active conversation any more.
+    incognito: bool = False
     created_at: datetime = Field(default_factory=utc_ms)
     updated_at: datetime = Field(default_factory=utc_ms)
 

@@ -147,3 +147,35 @@ async def test_memory_auto_off_offers_no_remember_tool(start_bot: StartBot) -> N
         await _ask(running, "I love jazz")
         tools = running.fake_llm.chat_requests[-1].json.get("tools", [])
         assert "remember" not in [t["function"]["name"] for t in tools]
+
+
+async def test_incognito_leaves_no_history_and_uses_no_memory(running: Running) -> None:
+    tg, fake = running.tg, running.fake_llm
+    storage: Storage = running.app.storage
+    friend = tg.user(FRIEND_ID, "Fred")
+    await friend.send("/remember I am allergic to nuts")
+    await tg.wait_for_message(friend.id, lambda m: m.text.startswith("🧠 I'll remember"))
+    await _ask(running, "first, ordinary")
+    await friend.send("/incognito")
+    await tg.wait_for_message(friend.id, lambda m: m.text.startswith("🕶 Incognito conversation"))
+    await friend.send("my secret plan")
+    answer = await tg.wait_for_message(friend.id, lambda m: "echo: my secret plan" in m.text)
+    assert "🕶 Incognito" in answer.text  # the answer says so
+    request = fake.chat_requests[-1]
+    assert "nuts" not in _system(running)  # no memory used ...
+    assert "remember" not in [t["function"]["name"] for t in request.json.get("tools", [])]
+    # ... and the conversation has its context while it lasts.
+    await friend.send("and then?")
+    await tg.wait_for_message(friend.id, lambda m: "echo: and then?" in m.text)
+    sent = [m["content"] for m in fake.chat_requests[-1].messages if m["role"] == "user"]
+    assert sent == ["my secret plan", "and then?"]
+    secret = await storage.conversations.active(FRIEND_ID, FRIEND_ID)
+    assert secret.incognito
+    await friend.send("/new")
+    await tg.wait_for_message(friend.id, lambda m: m.text.startswith("🆕"))
+    assert await storage.conversations.get(secret.id) is None
+    assert await storage.conversations.search(FRIEND_ID, FRIEND_ID, 0, ["secret"]) == []
+    # Usage is still recorded: every answer's call, incognito ones included.
+    await running.app.storage.usage_sink.flush()
+    records = [r async for r in storage.usage.iter_records(user_id=FRIEND_ID)]
+    assert len([r for r in records if r.kind == "chat"]) >= 3

@@ -19,6 +19,7 @@ from app.bot.chat.sink import remove_buttons
 from app.bot.chat.threads import conversation_key
 from app.bot.delivery.rich_support import RichMessages
 from app.bot.media.texts import help_lines
+from app.bot.memory import texts as memory_texts
 from app.bot.rendering.usage_texts import me_markdown, me_text
 from app.services.chat.service import ChatService, buttons_message
 from app.services.conversations.service import ConversationService
@@ -80,6 +81,7 @@ def _help_parts(role: Role) -> tuple[str, list[str]]:
         _("/usage on|off: a cost and speed footer under each answer"),
         _("/me: your spend today and this month, and your budget"),
         _("/remember <fact>: I keep it in mind in every conversation; /memory lists them"),
+        _("/incognito: a conversation that is forgotten when it ends, without memory"),
         _("/forgetme: erase your memory, conversations and personas"),
         _("/help: this message"),
     ]
@@ -168,6 +170,26 @@ def create_commands_router() -> Router:
             ).format(limit=conversations.max_per_user, titles=titles)
         await message.answer(text)
         if old_buttons is not None:
+            await remove_buttons(bot, message.chat.id, old_buttons, bot_limiter)
+
+    @router.message(Command("incognito"))
+    async def incognito(
+        message: Message,
+        bot: Bot,
+        user_record: UserRecord,
+        conversations: ConversationService,
+        bot_limiter: AsyncLimiter,
+    ) -> None:
+        key = conversation_key(message, user_record.user_id)
+        try:
+            old = await conversations.active(key, user_record.model)
+            await conversations.start_incognito(key, user_record.model)
+        except StorageUnavailable:
+            await message.reply(memory_texts.storage_down())
+            return
+        await message.answer(memory_texts.incognito_started())
+        old_buttons = buttons_message(old.turns)
+        if old_buttons is not None:  # they act on the active conversation only
             await remove_buttons(bot, message.chat.id, old_buttons, bot_limiter)
 
     @router.message(Command("language"))

@@ -27,6 +27,7 @@ def user_commands() -> list[BotCommand]:
         BotCommand(command="me", description=_("Your spend and budget")),
         BotCommand(command="tools", description=_("Tools: web search, pages, MCP")),
         BotCommand(command="memory", description=_("What I remember about you")),
+        BotCommand(command="incognito", description=_("A conversation that leaves no trace")),
         BotCommand(command="language", description=_("Change the language")),
         BotCommand(command="help", description=_("Help and the current model")),
     ]

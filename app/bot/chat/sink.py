@@ -45,6 +45,7 @@ class TelegramAnswer:
         self._superseded: list[int] = []  # messages whose buttons go after the answer
         self._running: dict[str, str] = {}  # tool call id -> its progress line
         self._sources: Sequence[Source] = ()
+        self._incognito = False
 
     async def tool_started(self, event: ToolStarted) -> None:
         self._running[event.call_id] = progress_line(event)
@@ -57,6 +58,10 @@ class TelegramAnswer:
 
     async def show_sources(self, sources: Sequence[Source]) -> None:
         self._sources = sources
+
+    def incognito(self) -> None:
+        """The answer is to an incognito conversation: its footer says so."""
+        self._incognito = True
 
     async def remembered(self, facts: Sequence[Fact]) -> None:
         """One line per fact the model kept, each with its undo button."""
@@ -108,6 +113,8 @@ class TelegramAnswer:
             notes.append(_("✂️ The answer reached the model's length limit. ➡️ Continue goes on."))
         if usage is not None and self._prefs.usage_footer:
             notes.append(usage_footer(usage))
+        if self._incognito:
+            notes.append(memory_texts.incognito_mark())
         header = None
         shown_reasoning = None
         if reasoning.strip() and self._prefs.reasoning != "off":

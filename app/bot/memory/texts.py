@@ -53,5 +53,17 @@ def model_remembered(fact: str) -> str:
     return _("🧠 Remembered: {fact}").format(fact=fact)
 
 
+def incognito_mark() -> str:
+    return _("🕶 Incognito: forgotten when this conversation ends.")
+
+
+def incognito_started() -> str:
+    return _(
+        "🕶 Incognito conversation. Nothing of it is kept once it ends (with /new or by "
+        "opening another conversation); your memory is not used and nothing is added to "
+        "it. Usage (tokens and cost, no text) is still recorded."
+    )
+
+
 def undone() -> str:
     return _("🧠 Forgotten again.")

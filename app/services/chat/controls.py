@@ -121,7 +121,9 @@ class AnswerControls:
     async def _system_prompt(self, press: ControlPress, conversation: Conversation) -> str:
         return with_memory(
             await self._chat.persona_prompt(conversation),
-            await self._chat.memory_context(press.user, private=press.private),
+            await self._chat.memory_context(
+                press.user, private=press.private, conversation=conversation
+            ),
         )
 
     async def is_latest(
@@ -307,7 +309,9 @@ class AnswerControls:
                 stop=edit.stop,
                 system_prompt=with_memory(
                     await self._chat.persona_prompt(conversation),
-                    await self._chat.memory_context(edit.user, private=edit.private),
+                    await self._chat.memory_context(
+                        edit.user, private=edit.private, conversation=conversation
+                    ),
                 ),
             )
             outcome = await self._chat.run(job, sink)

@@ -134,8 +134,11 @@ class ChatService:
         conversation_id = conversation.id if conversation is not None else None
         model = self.model_for(user, conversation)
         system_prompt = await self.persona_prompt(conversation)
-        memory = await self.memory_context(user, private=request.private)
+        incognito = conversation is not None and conversation.incognito
+        memory = await self.memory_context(user, private=request.private, conversation=conversation)
         system_prompt = with_memory(system_prompt, memory)
+        if incognito and isinstance(sink, MemorySink):
+            sink.incognito()
         reply = await self._reply_to_quote(request, conversation, model, system_prompt)
         prompt = with_reply(request.text, reply)
         kept: list[str] = []
@@ -143,7 +146,7 @@ class ChatService:
         own_tools = []
         # Where the user's memory may be used, the model may also add to it.
         where = request.private or user.prefs.memory_in_groups
-        if self.memory is not None and where and self.memory.may_propose(user):
+        if self.memory is not None and where and not incognito and self.memory.may_propose(user):
             own_tools.append(remember_tool(self.memory, user.user_id, facts))
 
         async def save(answer: str, model: str, tool_turns: Sequence[Turn]) -> bool:
@@ -174,7 +177,7 @@ class ChatService:
             await self.memory.used(user.user_id, memory)
         # The first exchange names the conversation, also when its answer was stopped or
         # cut off (what was kept of it is the answer).
-        if kept and conversation is not None and not conversation.turns:
+        if kept and conversation is not None and not conversation.turns and not incognito:
             await self.titles.after_first_exchange(
                 conversation.id, request.text, kept[-1], model, request.caller, after=pending_ends()
             )
@@ -328,8 +331,11 @@ class ChatService:
             )
             return None
 
-    async def memory_context(self, user: UserRecord, *, private: bool) -> MemoryContext | None:
-        if self.memory is None:
+    async def memory_context(
+        self, user: UserRecord, *, private: bool, conversation: ConversationInfo | None = None
+    ) -> MemoryContext | None:
+        """The user's facts for an answer; none in an incognito conversation."""
+        if self.memory is None or (conversation is not None and conversation.incognito):
             return None
         return await self.memory.context_for(user, private=private)
 

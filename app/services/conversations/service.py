@@ -127,6 +127,13 @@ class ConversationService:
         )
         return NewConversation(conv, archived + await self._overflow(key))
 
+    async def start_incognito(self, key: ConversationKey, user_model: str | None) -> Conversation:
+        """A new active conversation that is deleted when it ends (/incognito)."""
+        model, persona = self.new_model(user_model), await self._new_persona(key)
+        return await self._repo.start_new(
+            key.user_id, key.chat_id, key.thread_id, model=model, persona=persona, incognito=True
+        )
+
     # ---------------------------------------------------------------- /chats
 
     async def page(self, key: ConversationKey, page: int, *, archived: bool = False) -> Page:

@@ -36,9 +36,12 @@ PARAMETERS: dict[str, Any] = {
 
 @runtime_checkable
 class MemorySink(Protocol):
-    """An AnswerSink that shows the facts the model kept (optional for AnswerSinks)."""
+    """An AnswerSink that shows the facts the model kept, and that an answer is incognito
+    (optional for AnswerSinks)."""
 
     async def remembered(self, facts: Sequence[Fact]) -> None: ...
+
+    def incognito(self) -> None: ...
 
 
 def remember_tool(memory: MemoryService, user_id: int, kept: list[Fact]) -> Tool:

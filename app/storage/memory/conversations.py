@@ -119,6 +119,7 @@ class MemoryConversationRepository:
         model: str | None,
         persona: str | None,
         title: str | None = None,
+        incognito: bool = False,
     ) -> Conversation:
         now = utc_ms()
         user_id, chat_id, thread_id = key
@@ -130,6 +131,7 @@ class MemoryConversationRepository:
             model=model,
             persona=persona,
             title=title,
+            incognito=incognito,
             created_at=now,
             updated_at=now,
         )
@@ -189,14 +191,22 @@ class MemoryConversationRepository:
         model: str | None = None,
         persona: str | None = None,
         title: str | None = None,
+        incognito: bool = False,
     ) -> Conversation:
         key = (user_id, chat_id, thread_id)
         old_id = self._active.pop(key, None)
         old = self._convs.get(old_id) if old_id else None
         if old is not None:
-            old.active = False
-            old.updated_at = utc_ms()
-        return self._open(key, model, persona, title).model_copy(deep=True)
+            self._leave(old)
+        return self._open(key, model, persona, title, incognito).model_copy(deep=True)
+
+    def _leave(self, conv: Conversation) -> None:
+        """``conv`` stops being the active one: kept, or gone if it was incognito."""
+        if conv.incognito:
+            self._forget(conv)
+            return
+        conv.active = False
+        conv.updated_at = utc_ms()
 
     async def activate(self, conversation_id: str) -> Conversation | None:
         conv = self._touch(conversation_id)
@@ -205,7 +215,7 @@ class MemoryConversationRepository:
         key = _key(conv)
         current = self._convs.get(self._active.get(key, ""))
         if current is not None and current.id != conv.id:
-            current.active = False
+            self._leave(current)
         conv.active, conv.archived = True, False
         conv.updated_at = utc_ms()
         self._active[key] = conv.id

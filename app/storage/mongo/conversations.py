@@ -89,6 +89,7 @@ class MongoConversationRepository:
         model: str | None,
         persona: str | None,
         title: str | None = None,
+        incognito: bool = False,
     ) -> Conversation:
         now = utc_ms()
         # Validated by the document model, written through this repository's own collection
@@ -100,6 +101,7 @@ class MongoConversationRepository:
             model=model,
             persona=persona,
             title=title,
+            incognito=incognito,
             title_words=sorted(words_of(title or "")),
             words=sorted(words_of(title or "")),
             created_at=now,
@@ -161,12 +163,12 @@ class MongoConversationRepository:
         model: str | None = None,
         persona: str | None = None,
         title: str | None = None,
+        incognito: bool = False,
     ) -> Conversation:
-        await self._col.update_many(
-            {"user_id": user_id, "chat_id": chat_id, "thread_id": thread_id, "active": True},
-            {"$set": {"active": False, "updated_at": utc_ms()}},
-        )
-        return await self._open(user_id, chat_id, thread_id, model, persona, title)
+        key = {"user_id": user_id, "chat_id": chat_id, "thread_id": thread_id, "active": True}
+        await self._col.delete_many(key | {"incognito": True})  # it ends: nothing is kept
+        await self._col.update_many(key, {"$set": {"active": False, "updated_at": utc_ms()}})
+        return await self._open(user_id, chat_id, thread_id, model, persona, title, incognito)
 
     async def activate(self, conversation_id: str) -> Conversation | None:
         oid = to_oid(conversation_id)
@@ -179,9 +181,9 @@ class MongoConversationRepository:
             return None
         key = {"user_id": raw["user_id"], "chat_id": raw["chat_id"], "thread_id": raw["thread_id"]}
         for _ in range(_RETRIES):
-            await self._col.update_many(
-                key | {"active": True, "_id": {"$ne": oid}}, {"$set": {"active": False}}
-            )
+            others = key | {"active": True, "_id": {"$ne": oid}}
+            await self._col.delete_many(others | {"incognito": True})  # it ends: nothing kept
+            await self._col.update_many(others, {"$set": {"active": False}})
             try:
                 await self._col.update_one(
                     {"_id": oid},

@@ -76,6 +76,7 @@ class ConversationDoc(Document):
     title: str | None = None
     model: str | None = None
     persona: str | None = None
+    incognito: bool = False
     turns: list[Turn] = Field(default_factory=list)
     # What search matches (app.storage.words): ``words`` is every word of every message
     # ever stored (``msg_words``) plus the current title's (``title_words``), rebuilt when
