@@ -53,6 +53,7 @@ from app.services.conversations.service import ConversationService
 from app.services.input.collector import TurnCollector
 from app.services.media.service import MediaService
 from app.services.memory.service import MemoryService
+from app.services.memory.summaries import SummaryService
 from app.services.models import ModelService
 from app.services.spend import SpendService
 from app.services.tools import ToolService
@@ -111,6 +112,9 @@ def create_chat_service(
         tools=tools,
         gate=AnswerGate(load, floor=settings.bot.min_parallel_answers),
         memory=MemoryService(storage, settings.memory),
+        summaries=SummaryService(
+            storage, llm, summary_at=conf.summary_at, model=conf.summary_model, load=load
+        ),
     )
 
 

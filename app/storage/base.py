@@ -218,6 +218,19 @@ class ConversationRepository(Protocol):
         """Delete it with its turns (usage records stay: they are accounting)."""
         ...
 
+    async def set_summary(
+        self,
+        conversation_id: str,
+        summary: str,
+        until: datetime,
+        *,
+        previous_until: datetime | None,
+    ) -> bool:
+        """Keep ``summary`` of the turns created up to ``until``, if the summary is still
+        the one that ended at ``previous_until`` (two summaries of one conversation at
+        once: the second is not stored)."""
+        ...
+
     async def delete_all_of_user(self, user_id: int) -> int:
         """Delete every conversation of the user, in every chat (/forgetme)."""
         ...

@@ -175,6 +175,17 @@ class ConversationInfo(BaseModel):
 
 class Conversation(ConversationInfo):
     turns: list[Turn] = Field(default_factory=list)
+    # The earlier turns folded into a summary (app.services.memory.summaries): those
+    # created at or before ``summary_until`` are kept for the user (export, /chats) but the
+    # model gets the summary instead.
+    summary: str | None = None
+    summary_until: datetime | None = None
+
+    def folded(self, turn: Turn) -> bool:
+        """``turn`` is covered by the summary."""
+        return self.summary_until is not None and utc_ms(turn.created_at) <= utc_ms(
+            self.summary_until
+        )
 
 
 class Persona(BaseModel):

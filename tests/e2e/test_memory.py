@@ -179,3 +179,48 @@ async def test_incognito_leaves_no_history_and_uses_no_memory(running: Running) 
     await running.app.storage.usage_sink.flush()
     records = [r async for r in storage.usage.iter_records(user_id=FRIEND_ID)]
     assert len([r for r in records if r.kind == "chat"]) >= 3
+
+
+async def test_a_long_conversation_is_summarized_once_in_the_background_and_charged(
+    start_bot: StartBot,
+) -> None:
+    from app.services.conversations.settings import ConversationSettings
+    from tests.fakes.openai_server import Reply
+
+    conversations = ConversationSettings(auto_title=False, summary_at=200)
+    async with start_bot(conversations=conversations) as running:
+        fake = running.fake_llm
+        storage: Storage = running.app.storage
+        fake.on("earlier", Reply(text="SUMMARY: Fred grows apples and pears."))
+        words = " ".join(["apples"] * 60)
+        for n in range(3):
+            await _ask(running, f"q{n} {words}")
+        summaries = running.app.chat_service.summaries
+        assert summaries is not None
+        await summaries.drain()
+        asked = [r for r in fake.chat_requests if "earlier part of a conversation" in str(r.json)]
+        assert len(asked) == 1 and not asked[0].stream  # one call, not the answer's stream
+        conv = await storage.conversations.active(FRIEND_ID, FRIEND_ID)
+        assert conv.summary == "SUMMARY: Fred grows apples and pears."
+        assert len(conv.turns) == 6  # the turns stay for the user
+        live = [t for t in conv.turns if not conv.folded(t)]
+        assert 0 < len(live) < 6
+        # It was charged like any call, of its own kind.
+        await storage.usage_sink.flush()
+        records = [r async for r in storage.usage.iter_records(user_id=FRIEND_ID)]
+        kinds = [r.kind for r in records]
+        assert kinds.count("summary") == 1 and kinds.count("chat") == 3
+        summary_record = next(r for r in records if r.kind == "summary")
+        assert summary_record.prompt_tokens > 0 and summary_record.outcome == "ok"
+        # The next call reads the summary instead of the folded turns.
+        await _ask(running, "what do I grow?")
+        request = next(r for r in reversed(fake.chat_requests) if r.stream)
+        system = "\n".join(m["content"] for m in request.messages if m["role"] == "system")
+        assert "SUMMARY: Fred grows apples and pears." in system
+        users = [m["content"] for m in request.messages if m["role"] == "user"]
+        assert not any(u.startswith("q0 ") for u in users)
+        # The export shows it.
+        exports = running.app.dispatcher.workflow_data["exports"]
+        conv = await storage.conversations.active(FRIEND_ID, FRIEND_ID)
+        files = exports.export(conv, "Assistant", "Apples")
+        assert any(b"SUMMARY: Fred grows apples and pears." in f.data for f in files)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from app.storage import Storage, Turn
 
 
@@ -59,3 +61,29 @@ async def test_replace_last_exchange_refuses_an_older_question(storage: Storage)
     assert not await repo.replace_last_exchange("nope", 3, [Turn(role="user", content="x")])
     stored = await repo.get(conv.id)
     assert stored is not None and [t.content for t in stored.turns] == ["q1", "a1", "q2", "a2"]
+
+
+async def test_a_summary_is_kept_with_the_turns_it_covers(storage: Storage) -> None:
+    repo = storage.conversations
+    conv = await repo.active(1, 10)
+    await repo.append(
+        conv.id, [Turn(role="user", content="a"), Turn(role="assistant", content="b")]
+    )
+    await asyncio.sleep(0.01)  # exchanges are apart in time (a model call at least)
+    await repo.append(
+        conv.id, [Turn(role="user", content="c"), Turn(role="assistant", content="d")]
+    )
+    stored = await repo.get(conv.id)
+    assert stored is not None and stored.summary is None
+    until = stored.turns[1].created_at
+    assert await repo.set_summary(conv.id, "a and b", until, previous_until=None)
+    # A second summarizer that started from the same state loses: nothing is overwritten.
+    assert not await repo.set_summary(conv.id, "other", until, previous_until=None)
+    stored = await repo.get(conv.id)
+    assert stored is not None and stored.summary == "a and b"
+    assert [t.content for t in stored.turns if not stored.folded(t)] == ["c", "d"]
+    assert len(stored.turns) == 4  # the turns stay, for the user
+    later = stored.turns[3].created_at
+    assert await repo.set_summary(conv.id, "a to d", later, previous_until=stored.summary_until)
+    stored = await repo.get(conv.id)
+    assert stored is not None and [t for t in stored.turns if not stored.folded(t)] == []

@@ -147,6 +147,8 @@ async def close(app: BotApp) -> None:
     """Release Telegram, storage and the model clients; flushes buffered usage records."""
     await app.send_budget.stop()  # the other instances take our share at their next beat
     await app.chat_service.titles.close()  # background titles write to storage: first
+    if app.chat_service.summaries is not None:
+        await app.chat_service.summaries.close()
     if app.tools is not None:
         await app.tools.aclose()
     await app.bot.session.close()

@@ -17,7 +17,14 @@ from enum import StrEnum
 from app.services.chat.call_ends import holding
 from app.services.chat.job import AnswerJob, AnswerSink, ChatOutcome
 from app.services.chat.running import StopSignal
-from app.services.chat.service import ChatService, buttons_message, history_of, with_memory
+from app.services.chat.service import (
+    ChatService,
+    buttons_message,
+    history_of,
+    with_memory,
+    with_summary,
+)
+from app.services.memory.summaries import live_turns
 from app.storage import Conversation, Turn, UserRecord
 from app.storage.errors import StorageUnavailable
 from llmdoor import Caller, sources_in
@@ -119,6 +126,9 @@ class AnswerControls:
         return _Latest(conversation, turns[-1], users[-1])
 
     async def _system_prompt(self, press: ControlPress, conversation: Conversation) -> str:
+        return with_summary(await self._memory_prompt(press, conversation), conversation)
+
+    async def _memory_prompt(self, press: ControlPress, conversation: Conversation) -> str:
         return with_memory(
             await self._chat.persona_prompt(conversation),
             await self._chat.memory_context(
@@ -188,7 +198,11 @@ class AnswerControls:
             job = AnswerJob(
                 prompt=latest.prompt.content,
                 model=model or self._chat.model_for(press.user, latest.conversation),
-                history=history_of(latest.conversation.turns[: latest.prompt_index]),
+                history=history_of(
+                    live_turns(
+                        latest.conversation, latest.conversation.turns[: latest.prompt_index]
+                    )
+                ),
                 caller=press.caller,
                 user_id=press.user.user_id,
                 chat_id=press.chat_id,
@@ -238,7 +252,7 @@ class AnswerControls:
             job = AnswerJob(
                 prompt=CONTINUE_PROMPT,
                 model=answer.model or self._chat.model_for(press.user, latest.conversation),
-                history=history_of(latest.conversation.turns),
+                history=history_of(live_turns(latest.conversation)),
                 caller=press.caller,
                 user_id=press.user.user_id,
                 chat_id=press.chat_id,
@@ -300,18 +314,21 @@ class AnswerControls:
             job = AnswerJob(
                 prompt=edit.text,
                 model=self._chat.model_for(edit.user, conversation),
-                history=history_of(turns[: users[-1]]),
+                history=history_of(live_turns(conversation, turns[: users[-1]])),
                 caller=edit.caller,
                 user_id=edit.user.user_id,
                 chat_id=edit.chat_id,
                 conversation_id=conversation.id,
                 save=save,
                 stop=edit.stop,
-                system_prompt=with_memory(
-                    await self._chat.persona_prompt(conversation),
-                    await self._chat.memory_context(
-                        edit.user, private=edit.private, conversation=conversation
+                system_prompt=with_summary(
+                    with_memory(
+                        await self._chat.persona_prompt(conversation),
+                        await self._chat.memory_context(
+                            edit.user, private=edit.private, conversation=conversation
+                        ),
                     ),
+                    conversation,
                 ),
             )
             outcome = await self._chat.run(job, sink)

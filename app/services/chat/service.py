@@ -31,6 +31,7 @@ from app.services.chat.tool_answer import (
 from app.services.conversations.personas import PersonaService
 from app.services.conversations.service import ConversationKey, ConversationService
 from app.services.memory.service import MemoryContext, MemoryService
+from app.services.memory.summaries import SummaryService, live_turns, summary_block
 from app.services.memory.tool import MemorySink, remember_tool
 from app.services.tools import ToolService
 from app.storage import Conversation, ConversationInfo, Storage, Turn, UserRecord
@@ -87,9 +88,11 @@ class ChatService:
         tools: ToolService | None = None,
         gate: AnswerGate | None = None,
         memory: MemoryService | None = None,
+        summaries: SummaryService | None = None,
     ) -> None:
         self._storage = storage
         self.memory = memory
+        self.summaries = summaries
         self._llm = llm
         self._default_model = default_model
         # The prompt when the conversation's persona can't be read (database down).
@@ -137,6 +140,7 @@ class ChatService:
         incognito = conversation is not None and conversation.incognito
         memory = await self.memory_context(user, private=request.private, conversation=conversation)
         system_prompt = with_memory(system_prompt, memory)
+        system_prompt = with_summary(system_prompt, conversation)
         if incognito and isinstance(sink, MemorySink):
             sink.incognito()
         reply = await self._reply_to_quote(request, conversation, model, system_prompt)
@@ -156,7 +160,7 @@ class ChatService:
         job = AnswerJob(
             prompt=prompt,
             model=model,
-            history=history_of(conversation.turns) if conversation is not None else [],
+            history=history_of(live_turns(conversation)) if conversation is not None else [],
             caller=request.caller,
             user_id=user.user_id,
             chat_id=request.chat_id,
@@ -177,6 +181,10 @@ class ChatService:
             await self.memory.used(user.user_id, memory)
         # The first exchange names the conversation, also when its answer was stopped or
         # cut off (what was kept of it is the answer).
+        if kept and conversation is not None and self.summaries is not None:
+            self.summaries.after_answer(
+                conversation.id, model, request.caller, after=pending_ends()
+            )
         if kept and conversation is not None and not conversation.turns and not incognito:
             await self.titles.after_first_exchange(
                 conversation.id, request.text, kept[-1], model, request.caller, after=pending_ends()
@@ -197,10 +205,14 @@ class ChatService:
             return reply
         if reply.turn >= len(conversation.turns):
             return reply
+        if conversation.folded(conversation.turns[reply.turn]):
+            return reply  # the model gets only the summary of that part
         await ensure_loaded()  # the trim needs litellm's tokenizer
-        history = history_of(conversation.turns)
+        live = live_turns(conversation)
+        history = history_of(live)
         sent = self._llm.fit_history(model, system_prompt, history, request.text)
-        return None if reply.turn >= len(history) - len(sent) else reply
+        first_sent = len(conversation.turns) - len(sent)
+        return None if reply.turn >= first_sent else reply
 
     async def run(self, job: AnswerJob, sink: AnswerSink) -> ChatOutcome:
         """Stream one model call into ``sink``, keep the answer, record its messages."""
@@ -377,6 +389,12 @@ class ChatService:
             log.warning("chat: could not save the exchange in %s", conversation.id)
             return False
         return True
+
+
+def with_summary(system_prompt: str, conversation: Conversation | None) -> str:
+    """The system prompt with the summary of the conversation's folded turns after it."""
+    block = summary_block(conversation)
+    return f"{system_prompt}\n\n{block}" if block else system_prompt
 
 
 def with_memory(system_prompt: str, memory: MemoryContext | None) -> str:

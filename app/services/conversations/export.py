@@ -161,6 +161,10 @@ class ExportService:
                 "Only the newest {count} messages are kept; earlier ones are not in this export."
             )
             meta += "\n\n" + self._t(trimmed).format(count=self.max_turns)
+        if conv.summary:
+            label = self._t(__("Summary of the earlier messages (the model reads it instead):"))
+            quoted = "\n".join(f"> {line}" for line in conv.summary.splitlines())
+            meta += f"\n\n{label}\n\n{quoted}"
 
         def header(part: int, total: int) -> bytes:
             suffix = (
@@ -192,6 +196,10 @@ class ExportService:
         }
         if self._trimmed(conv):
             head["older_turns_trimmed"] = True  # only the newest max_turns are stored
+        if conv.summary and conv.summary_until is not None:
+            # The model reads this summary instead of the turns up to summary_until.
+            head["summary"] = conv.summary
+            head["summary_until"] = conv.summary_until.isoformat()
 
         def document(part: int, parts: int, turns: list[Any]) -> bytes:
             doc = head | {"part": part, "parts": parts, "turns": turns}

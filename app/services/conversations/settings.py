@@ -23,8 +23,14 @@ class ConversationSettings(BaseSettings):
     export_part_bytes: int = Field(default=DEFAULT_EXPORT_PART_BYTES, ge=2_000, le=50_000_000)
     # Personas a user may create.
     max_personas: int = Field(default=20, ge=0)
+    # Fold a conversation's oldest turns into a summary (one model call, of kind
+    # "summary") once the rest would take more than this many tokens; unset: three
+    # quarters of the model's context window.
+    summary_at: int | None = Field(default=None, ge=200)
+    # The model of that call; empty: the conversation's own model.
+    summary_model: str | None = None
 
-    @field_validator("title_model", mode="before")
+    @field_validator("title_model", "summary_model", "summary_at", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 from bson import ObjectId
 
@@ -291,6 +292,23 @@ class MemoryConversationRepository:
         if conv is None:
             return False
         self._forget(conv)
+        return True
+
+    async def set_summary(
+        self,
+        conversation_id: str,
+        summary: str,
+        until: datetime,
+        *,
+        previous_until: datetime | None,
+    ) -> bool:
+        conv = self._convs.get(conversation_id)
+        if conv is None:
+            return False
+        before = utc_ms(conv.summary_until) if conv.summary_until else None
+        if before != (utc_ms(previous_until) if previous_until else None):
+            return False
+        conv.summary, conv.summary_until = summary, utc_ms(until)
         return True
 
     async def delete_all_of_user(self, user_id: int) -> int:

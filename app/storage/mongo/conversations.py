@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
@@ -289,6 +290,24 @@ class MongoConversationRepository:
             return False
         # The turns are embedded: they go with the document.
         return (await self._col.delete_one({"_id": oid})).deleted_count == 1
+
+    async def set_summary(
+        self,
+        conversation_id: str,
+        summary: str,
+        until: datetime,
+        *,
+        previous_until: datetime | None,
+    ) -> bool:
+        oid = to_oid(conversation_id)
+        if oid is None:
+            return False
+        previous = utc_ms(previous_until) if previous_until is not None else None
+        result = await self._col.update_one(
+            {"_id": oid, "summary_until": previous},
+            {"$set": {"summary": summary, "summary_until": utc_ms(until)}},
+        )
+        return result.matched_count == 1
 
     async def delete_all_of_user(self, user_id: int) -> int:
         return (await self._col.delete_many({"user_id": user_id})).deleted_count

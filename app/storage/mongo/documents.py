@@ -78,6 +78,8 @@ class ConversationDoc(Document):
     persona: str | None = None
     incognito: bool = False
     turns: list[Turn] = Field(default_factory=list)
+    summary: str | None = None
+    summary_until: datetime | None = None
     # What search matches (app.storage.words): ``words`` is every word of every message
     # ever stored (``msg_words``) plus the current title's (``title_words``), rebuilt when
     # the title changes.

@@ -13,7 +13,7 @@ from typing import Any, TypedDict, cast
 
 from llmdoor.access import Caller
 from llmdoor.messages import Attachment, ChatMessage
-from llmdoor.usage import UsageEvent
+from llmdoor.usage import CallKind, UsageEvent
 
 
 class OwnOptions(TypedDict, total=False):
@@ -38,6 +38,9 @@ class OwnOptions(TypedDict, total=False):
     # Called with the usage event of every model call the query makes (each tool round;
     # a stopped or broken stream too), as it is recorded: what one answer cost in all.
     on_usage: Callable[[UsageEvent], None] | None
+    # What the call is for, as its usage record says (default: chat). A caller's own
+    # background calls (e.g. a conversation summary) are told apart in statistics by it.
+    kind: CallKind | None
 
 
 class LiteLLMOptions(TypedDict, total=False):

@@ -26,6 +26,7 @@ from llmdoor.media.settings import MediaSettings
 from llmdoor.messages import ChatMessage
 from llmdoor.models import catalog, gateway
 from llmdoor.models.shortcuts import resolve_model
+from llmdoor.models.tokens import turn_tokens
 from llmdoor.options import QueryOptions, split_options
 from llmdoor.settings import LLMSettings
 from llmdoor.tools.base import is_runnable
@@ -129,6 +130,11 @@ class LLMProvider(MediaMethods):
         if found is not None and found.context_window:
             return found.context_window
         return catalog.model_context_window(found.underlying or model_id if found else model_id)
+
+    def history_tokens(self, model: str | None, history: Sequence[ChatMessage]) -> int:
+        """About how many prompt tokens ``history`` takes with ``model`` (its tokenizer)."""
+        model_id = self.resolve_model(model)
+        return sum(turn_tokens(model_id, turn) for turn in history)
 
     def fit_history(
         self,

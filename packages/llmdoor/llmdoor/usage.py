@@ -22,6 +22,7 @@ class CallKind(StrEnum):
     SPEECH = "speech"
     IMAGE = "image"
     DOCUMENT = "document"
+    SUMMARY = "summary"  # a long conversation's earlier part folded into a summary
 
 
 def utcnow() -> datetime:

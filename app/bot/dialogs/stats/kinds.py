@@ -18,6 +18,7 @@ def kind_label(kind: CallKind) -> str:
         CallKind.SPEECH: _("Speech"),
         CallKind.IMAGE: _("Images"),
         CallKind.DOCUMENT: _("Documents"),
+        CallKind.SUMMARY: _("Summaries"),
     }
     return labels.get(kind, kind.value)
 

@@ -17,6 +17,7 @@ from llmdoor.models.shortcuts import resolve_model, shortcut_for
 from llmdoor.options import OwnOptions
 from llmdoor.runtime import ensure_loaded
 from llmdoor.settings import LLMSettings
+from llmdoor.usage import CallKind
 
 
 @dataclass
@@ -106,4 +107,5 @@ async def prepare_chat(
         secrets=(kwargs.get("api_key"),),
     )
     call.observer = own.get("on_usage")
+    call.kind = own.get("kind") or CallKind.CHAT
     return ChatRequest(call=call, kwargs=kwargs)
