@@ -127,7 +127,7 @@ class MemoryService:
         except StorageUnavailable:
             log.warning("memory: facts of %s unavailable, answering without them", user.user_id)
             return None
-        budget = self.settings.context_tokens * CHARS_PER_TOKEN
+        budget = self.settings.context_budget * CHARS_PER_TOKEN
         lines: list[str] = []
         ids: list[str] = []
         for fact in context_order(facts):

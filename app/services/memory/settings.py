@@ -17,4 +17,4 @@ class MemorySettings(BaseSettings):
     max_fact_chars: int = Field(default=300, ge=20, le=2000)
     # How much of each call's context the facts may take (about 4 characters a token); the
     # most used and newest facts go in first.
-    context_tokens: int = Field(default=400, ge=50, le=8000)
+    context_budget: int = Field(default=400, ge=50, le=8000)

@@ -2,7 +2,8 @@
 
 After an answer, in the background: when the turns the model would be sent outgrow
 ``summary_at`` tokens (CONVERSATIONS_SUMMARY_AT; unset: three quarters of the model's
-context window), the oldest turns, up to an exchange boundary, are folded, together with
+context window), or three quarters of the turns storage keeps (it drops the oldest beyond
+them), the oldest turns, up to an exchange boundary, are folded, together with
 the summary so far, into a new summary by one model call. The call goes through llmdoor
 with the user's caller: access-checked, reserved in the budget first, recorded and
 charged, of kind ``summary``. Tool results and documents are in the folded text, so what
@@ -17,6 +18,7 @@ from collections.abc import Collection, Sequence
 
 from app.services.chat.load import LoopLoad, NeverBusy
 from app.storage import Conversation, Storage, Turn
+from app.storage.base import DEFAULT_MAX_TURNS
 from app.storage.errors import StorageUnavailable
 from llmdoor import Caller, CallKind, ChatMessage, LLMError, LLMProvider
 
@@ -99,8 +101,11 @@ class SummaryService:
         summary_at: int | None = None,
         model: str | None = None,
         load: LoopLoad | None = None,
+        max_turns: int = DEFAULT_MAX_TURNS,
     ) -> None:
         self._conversations = storage.conversations
+        # Storage keeps the newest ``max_turns`` turns: fold before it drops any unread.
+        self._max_turns = max_turns
         self._llm = llm
         self._summary_at = summary_at
         self._model = model  # None: the conversation's model
@@ -154,9 +159,13 @@ class SummaryService:
         messages: list[ChatMessage] = [{"role": t.role, "content": t.content} for t in live]
         sizes = [self._llm.history_tokens(model, [m]) for m in messages]
         limit = self.limit(model)
-        if sum(sizes) <= limit:
+        over_turns = len(live) > int(self._max_turns * WINDOW_SHARE)
+        if sum(sizes) <= limit and not over_turns:
             return False
         cut = fold_point(sizes, live, int(limit * KEEP_SHARE))
+        if over_turns:
+            by_count = [1] * len(live)
+            cut = max(cut, fold_point(by_count, live, int(self._max_turns * KEEP_SHARE)))
         if cut == 0:
             return False
         folded = live[:cut]
