@@ -278,3 +278,24 @@ async def test_a_database_outage_answers_each_piece_rather_than_lose_it(
         finally:
             storage.breaker.clear_outage()
         assert len(fake.chat_requests) == 2
+
+
+async def test_a_merged_turn_keeps_the_reply_and_quote_of_its_pieces(start_bot: StartBot) -> None:
+    async with start_bot(bot=bot_settings()) as running:
+        tg, fake = running.tg, running.fake_llm
+        friend = tg.user(FRIEND_ID, "Fred")
+        await friend.send("tell me about owls")
+        answer = await tg.wait_for_message(
+            friend.id, lambda m: m.text == "echo: tell me about owls"
+        )
+        await friend.send("o" * 4000, reply_to=answer, quote="about owls")
+        await friend.send("so what about that?")
+        await tg.wait_for_message(friend.id, lambda m: m.text.startswith("echo: [Replying"))
+        await tg.wait_quiet(quiet=WINDOW_MS / 1000 + 0.3)
+        assert len([r for r in fake.chat_requests if r.stream]) == 2
+        asked = _user_text(fake.chat_requests[-1].messages[-1]["content"])
+        assert asked == (
+            "[Replying to your earlier answer:]\n> about owls\n\n"
+            + "o" * 4000
+            + "\nso what about that?"
+        )

@@ -79,6 +79,10 @@ async def test_a_group_answer_does_not_get_a_members_memory(running: Running) ->
     await friend.send_in(group, "what do you know?", mention_bot=True)
     await tg.wait_for_message(group.id, lambda m: m.from_bot and "echo:" in m.text)
     assert "salary" not in _system(running)
+    # Nor does the menu show the facts to the group.
+    await friend.send_in(group, "/memory")
+    note = await tg.wait_for_message(group.id, lambda m: m.from_bot and "🧠" in m.text)
+    assert "private chat" in note.text and "salary" not in note.text
 
 
 async def test_forgetme_erases_facts_conversations_and_personas(running: Running) -> None:

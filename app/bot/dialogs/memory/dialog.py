@@ -16,6 +16,7 @@ from aiogram_dialog import Dialog, DialogManager, StartMode, Window
 from aiogram_dialog.widgets.kbd import Back, Button, Cancel, SwitchTo
 from aiogram_dialog.widgets.text import Multi
 
+from app.bot.chat.threads import is_private
 from app.bot.dialogs.common import clip, paged_select
 from app.bot.dialogs.filters import InputWindow, RoleIs
 from app.bot.dialogs.states import MemorySG
@@ -169,6 +170,10 @@ def memory_dialog() -> Dialog:
 
 
 async def cmd_memory(message: Message, dialog_manager: DialogManager) -> None:
+    if not is_private(message.chat):
+        # The list is personal: in a group every member would read it.
+        await message.reply(_("🧠 Your memory is yours alone: open /memory in our private chat."))
+        return
     await dialog_manager.start(MemorySG.main, mode=StartMode.RESET_STACK)
 
 
