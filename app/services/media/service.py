@@ -231,8 +231,11 @@ class MediaService:
         body, cut = cut_to_tokens(document.markdown, model_id, budget)
         name = document.filename or "document"
         notes = []
-        if document.truncated:
-            notes.append(f"only the first {document.pages_read} of {document.pages} pages")
+        read, pages = document.pages_read, document.pages
+        if read is not None and pages is not None and read < pages:
+            notes.append(f"only the first {read} of {pages} pages")
+        if document.cut:
+            notes.append("only its beginning: the file is longer than the reading limits")
         if cut:
             notes.append("cut to fit the context; the rest of the document is missing")
         note = f' note="{"; ".join(notes)}"' if notes else ""

@@ -179,6 +179,27 @@ class UnsupportedDocument(DocumentError):
     kind = "document_unsupported"
 
 
+class DocumentTooComplex(DocumentError):
+    """Reading the document would cost too much: an archive that expands too far (a zip
+    bomb), or a reader that ran out of its memory."""
+
+    kind = "document_too_complex"
+
+    def __init__(self, message: str = "", *, reason: str = "expanded") -> None:
+        super().__init__(message)
+        self.reason = reason  # "expanded", "ratio", "entries" or "memory"
+
+
+class DocumentBusy(DocumentError):
+    """The caller already has as many documents being read as allowed at once."""
+
+    kind = "document_busy"
+
+    def __init__(self, message: str = "", *, limit: int = 0) -> None:
+        super().__init__(message)
+        self.limit = limit
+
+
 class DocumentTooLarge(DocumentError):
     """The document is larger than the configured limit."""
 
