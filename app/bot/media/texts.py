@@ -40,6 +40,12 @@ def audio_refused(refusal: AudioRefusal, max_seconds: int, max_mb: float) -> str
     return _("🎙 This recording is too large: I accept up to {mb} MB.").format(mb=f"{max_mb:g}")
 
 
+def audio_unreadable() -> str:
+    return _(
+        "🎙 I couldn't play this recording: it doesn't look like audio. Please record it again."
+    )
+
+
 def quoted_transcript(text: str) -> str:
     """HTML: the transcript as a quote (expandable when long), cut for display only."""
     shown = text if len(text) <= MAX_QUOTED_CHARS else text[:MAX_QUOTED_CHARS] + "…"

@@ -191,8 +191,14 @@ class MediaService:
     async def transcribe(
         self, caller: Caller, data: bytes, filename: str, duration: float | None
     ) -> Transcript:
+        """The recording's length is measured first (AudioUnreadable: not audio); the larger
+        of it and the declared ``duration`` is held to the cap (AudioTooLong) and reserved."""
         return await self._llm.atranscribe(
-            data, filename=filename, duration_seconds=duration, caller=caller
+            data,
+            filename=filename,
+            duration_seconds=duration,
+            max_seconds=self.limits.max_audio_seconds,
+            caller=caller,
         )
 
     async def speak(self, caller: Caller, text: str) -> SpeechAudio:

@@ -43,6 +43,9 @@ from llmdoor.budget import NO_HOLD, BudgetGuard, BudgetHold, Unlimited
 from llmdoor.default import get_default_provider, set_default_provider
 from llmdoor.errors import (
     AccessDenied,
+    AudioError,
+    AudioTooLong,
+    AudioUnreadable,
     AuthError,
     BadRequest,
     BudgetExceeded,
@@ -131,6 +134,9 @@ __all__ = [
     "AccessPolicy",
     "AccessSettings",
     "Attachment",
+    "AudioError",
+    "AudioTooLong",
+    "AudioUnreadable",
     "AuthError",
     "BadRequest",
     "BudgetExceeded",

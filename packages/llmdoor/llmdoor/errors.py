@@ -151,6 +151,29 @@ class StreamInterrupted(LLMError):
         self.partial_text = partial_text
 
 
+class AudioError(LLMError):
+    """The recording is refused before any vendor call."""
+
+    kind = "audio"
+
+
+class AudioUnreadable(AudioError):
+    """The bytes are not audio that can be played (measured locally)."""
+
+    kind = "audio_unreadable"
+
+
+class AudioTooLong(AudioError):
+    """The recording, as measured (or as declared, when longer), is over the cap."""
+
+    kind = "audio_too_long"
+
+    def __init__(self, message: str = "", *, seconds: float = 0.0, limit: float = 0.0) -> None:
+        super().__init__(message)
+        self.seconds = seconds
+        self.limit = limit
+
+
 class DocumentError(LLMError):
     """The document cannot be read."""
 

@@ -33,6 +33,9 @@ from llmdoor.errors import DocumentError, DocumentTooComplex, DocumentUnreadable
 log = logging.getLogger("llmdoor.media")
 
 # Loaded once in the forkserver, so each child starts with them instead of importing them.
+# (multiprocessing also imports the parent's main module in each child unless it is a
+# package's __main__, as with ``python -m app``: a script's heavy top-level imports would
+# be paid per file.)
 PRELOAD = ["llmdoor.media.formats", "docx", "openpyxl", "pypdf", "bs4", "markdownify"]
 
 # What a reader's libraries raise on a file they cannot parse (lxml's XMLSyntaxError is a
