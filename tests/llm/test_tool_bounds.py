@@ -139,3 +139,19 @@ async def test_the_reservation_counts_tool_arguments(
     assert first is not None and second is not None
     # gpt-4o-mini reads $0.15 per million tokens: the argument is reserved for.
     assert second - first > 30_000 * 0.15e-6
+
+
+def test_a_40_mb_mcp_result_is_cut_to_its_cap() -> None:
+    from types import SimpleNamespace
+
+    from llmdoor.tools.mcp import _text_of as text_of  # the one place results are read
+
+    result = SimpleNamespace(
+        content=[SimpleNamespace(type="text", text="a" * 40_000_000)], structured_content=None
+    )
+    text = text_of(result, 1_000_000)
+    assert len(text) < 1_000_100 and text.endswith("cut at 1000000 characters]")
+    structured = SimpleNamespace(content=[], structured_content={"rows": ["b" * 1000] * 5000})
+    assert len(text_of(structured, 10_000)) < 10_100
+    small = SimpleNamespace(content=[SimpleNamespace(type="text", text="ok")])
+    assert text_of(small, 1_000_000) == "ok"
