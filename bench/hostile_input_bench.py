@@ -17,6 +17,7 @@ readers run in child processes, which import this script's module again."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import resource
 import sys
 import time
@@ -49,15 +50,18 @@ async def ssrf() -> None:
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    spellings = ["127\u30020\u30020\u30021", "127\uff0e0\uff0e0\uff0e1", "127\uff610\uff610\uff611",
-                 "\uff11\uff12\uff17.\uff10.\uff10.\uff11", "\uff11\uff12\uff17\u30020\u30020\u30021"]  # fmt: skip
+    spellings = [
+        "127\u30020\u30020\u30021",  # ideographic full stops
+        "127\uff0e0\uff0e0\uff0e1",  # fullwidth full stops
+        "127\uff610\uff610\uff611",  # halfwidth ideographic full stops
+        "\uff11\uff12\uff17.\uff10.\uff10.\uff11",  # fullwidth digits
+        "\uff11\uff12\uff17\u30020\u30020\u30021",
+    ]
     reached = 0
     for host in spellings:
         before = len(hits)
-        try:
+        with contextlib.suppress(FetchRefused, OSError):
             await fetch(f"http://{host}:{port}/secret")
-        except (FetchRefused, OSError):
-            pass
         reached += len(hits) > before
     await runner.cleanup()
     print(f"ssrf: {reached} of {len(spellings)} Unicode spellings of 127.0.0.1 fetched")
