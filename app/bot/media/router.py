@@ -282,7 +282,7 @@ def create_media_router() -> Router:
             await message.reply(texts.document_error(exc))
             return
         question = strip_mention(message.caption or "", bot_mention)
-        prompt = media.document_prompt(
+        prompt = await media.adocument_prompt(
             read,
             question,
             chat_service.model_for(user_record),

@@ -9,8 +9,10 @@ price, so budgets can count it."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -102,6 +104,9 @@ class MediaService:
         self._llm = llm
         self.limits = limits
         self._env = env  # None: the process environment, read at each call
+        # Fitting a document to the context tokenizes up to LLM_DOCUMENT_MAX_CHARS: not on
+        # the event loop, and not in the default executor the model calls use.
+        self._text_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="media-text")
 
     # ---- which features exist ---------------------------------------------------------
 
@@ -225,6 +230,16 @@ class MediaService:
         self, caller: Caller, data: bytes, mime_type: str | None, filename: str | None
     ) -> DocumentText:
         return await self._llm.aread_document(data, mime_type, filename, caller=caller)
+
+    async def adocument_prompt(
+        self, document: DocumentText, question: str, model: str, *, summarize: str
+    ) -> DocumentPrompt:
+        """``document_prompt`` in this service's own thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._text_pool,
+            lambda: self.document_prompt(document, question, model, summarize=summarize),
+        )
 
     def document_prompt(
         self, document: DocumentText, question: str, model: str, *, summarize: str

@@ -72,6 +72,15 @@ def _mp_context() -> Any:
         return _context
 
 
+def start_readers() -> None:
+    """Start the forkserver now (it then loads the readers' libraries in the background),
+    so the first document does not wait for it. Blocking: call it from a thread."""
+    _mp_context()
+    from multiprocessing import forkserver
+
+    forkserver.ensure_running()
+
+
 def _address_space() -> int:
     """This process's virtual size in bytes (the child's limit is set above it)."""
     try:
