@@ -51,6 +51,7 @@ class ToolService:
                 load_servers_file(settings.mcp_servers_file),
                 timeout=settings.mcp_timeout,
                 retry_seconds=settings.mcp_retry_seconds,
+                max_result_chars=settings.mcp_max_result_chars,
             )
         self.mcp = mcp
         self._started = False

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from tests.e2e.conftest import FRIEND_ID, Running, StartBot
 from tests.fakes.openai_server import Reply
+from tests.media.files import make_ogg_opus
 
 
 def _is_answer(prefix: str = "echo:"):  # type: ignore[no-untyped-def]
@@ -160,7 +161,7 @@ async def test_unsupported_content_and_photos(running: Running) -> None:
     assert "I read text" in reply.text
     assert "Stickers and videos aren't supported" in reply.text
     # Voice notes are transcribed now (tests/e2e/test_media.py), not refused.
-    await friend.send_voice()
+    await friend.send_voice(make_ogg_opus(1.0))  # real audio: its length is measured
     reply = await tg.wait_for_message(friend.id)
     assert reply.text.startswith("🎙")
     await tg.wait_for_message(friend.id, lambda m: m.text == "echo: Hello from the voice note.")

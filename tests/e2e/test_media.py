@@ -16,10 +16,18 @@ from tests.e2e.conftest import (
     eventually,
 )
 from tests.fakes.openai_media import FAKE_OGG, tiny_png
-from tests.media.files import broken_pdf, make_docx, make_mp3, make_pdf, make_wav
+from tests.media.files import (
+    broken_pdf,
+    make_docx,
+    make_mp3,
+    make_ogg_opus,
+    make_pdf,
+    make_wav,
+)
 from tests.tg_emulator.server import TelegramEmulator
 
-VOICE = b"OggS" + bytes(range(256)) * 8  # what the bot must pass on byte for byte
+# A real recording (its length is measured before any vendor call), passed on byte for byte.
+VOICE = make_ogg_opus(2.0)
 
 
 def _paths(running: Running) -> list[str]:
@@ -57,11 +65,11 @@ async def test_audio_files_and_video_notes_are_transcribed(running: Running) -> 
     tg, fake = running.tg, running.fake_llm
     friend = tg.user(FRIEND_ID, "Fred")
     fake.media.transcript = "a song about spring"
-    await friend.send_audio(b"ID3" + b"\x01" * 500, duration=30, filename="spring.mp3")
+    await friend.send_audio(make_mp3(1.0), duration=30, filename="spring.mp3")
     await tg.wait_for_message(friend.id, lambda m: m.text == "echo: a song about spring")
     assert fake.media_requests[-1].json["file_name"] == "spring.mp3"
     fake.media.transcript = "a round video"
-    await friend.send_video_note(duration=5)
+    await friend.send_video_note(VOICE, duration=5)
     await tg.wait_for_message(friend.id, lambda m: m.text == "echo: a round video")
     assert fake.media_requests[-1].json["file_name"] == "video_note.mp4"
 

@@ -5,8 +5,8 @@ unsupported files; one usage event of kind "document" per call."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -22,6 +22,7 @@ from llmdoor import (
 )
 from llmdoor.media import formats as document_formats
 from tests.media.files import broken_pdf, make_docx, make_pdf, make_xlsx
+from tests.media.stuck_readers import sleeper
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -121,16 +122,14 @@ async def test_encrypted_broken_unsupported_and_oversized_are_typed(
 
 
 async def test_a_slow_conversion_is_cut_off_by_the_timeout(
-    make_provider: Callable[..., LLMProvider], monkeypatch: pytest.MonkeyPatch
+    make_provider: Callable[..., LLMProvider], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    def slow(*_args: object) -> object:
-        time.sleep(1.0)
-        raise AssertionError("never reached in time")
-
-    monkeypatch.setattr("llmdoor.media.documents.convert", slow)
-    provider = make_provider(media=MediaSettings(document_timeout=0.05))
+    # The reader runs in a child process (llmdoor.media.isolation), so the stand-in is a
+    # module-level function the child can import.
+    monkeypatch.setattr("llmdoor.media.documents.convert", sleeper)
+    provider = make_provider(media=MediaSettings(document_timeout=0.5))
     with pytest.raises(DocumentUnreadable) as caught:
-        await provider.aread_document(b"text", "text/plain", "a.txt")
+        await provider.aread_document(str(tmp_path / "pid").encode(), "application/pdf", "a.pdf")
     assert caught.value.reason == "timeout"
 
 

@@ -33,10 +33,11 @@ from llmdoor.media import audio_format
 from tests.fakes.openai_media import FAKE_OGG, tiny_png
 from tests.fakes.openai_server import FakeOpenAI, Reply
 from tests.llm.conftest import CountingGuard
-from tests.media.files import make_mp3, make_wav
+from tests.media.files import make_mp3, make_ogg_opus, make_wav
 
 FRIEND, ADMIN, STRANGER = 5, 1, 9
-AUDIO = b"OggS" + b"\x07" * 3000
+# A real recording: its length is measured locally before any vendor call.
+AUDIO = make_ogg_opus(1.0)
 
 
 def policy() -> AccessPolicy:

@@ -85,3 +85,37 @@ def make_mp3(seconds: float = 0.5) -> bytes:
             mp3.mux(stream.encode(frame))
         mp3.mux(stream.encode(None))
     return out.getvalue()
+
+
+def make_ogg_opus(seconds: float = 1.0) -> bytes:
+    """A mono OGG/Opus recording of ``seconds`` (Telegram's voice note format). One second
+    is encoded, then its packets are repeated with later timestamps (remuxed, not encoded
+    again), so even an hour-long note is made in a moment."""
+    import av
+
+    from llmdoor.media.audio_format import to_ogg_opus
+
+    one = to_ogg_opus(make_wav(1.0, rate=8000))
+    assert one is not None
+    with av.open(io.BytesIO(one), "r") as source:
+        stream = source.streams.audio[0]
+        packets = [(p.pts, p.duration, bytes(p)) for p in source.demux(stream) if p.size]
+        rate = stream.codec_context.sample_rate or 48000
+    step = sum(d or 0 for _, d, _ in packets) or rate
+    out = io.BytesIO()
+    with av.open(io.BytesIO(one), "r") as source, av.open(out, "w", "ogg") as target:
+        template = source.streams.audio[0]
+        stream = target.add_stream_from_template(template)
+        offset = 0
+        while offset < seconds * rate:
+            for pts, duration, payload in packets:
+                if offset + (pts or 0) >= seconds * rate:
+                    break
+                packet = av.Packet(payload)
+                packet.stream = stream
+                packet.pts = packet.dts = offset + (pts or 0)
+                packet.duration = duration
+                packet.time_base = template.time_base
+                target.mux(packet)
+            offset += step
+    return out.getvalue()

@@ -79,7 +79,7 @@ async def answer_turn(
         if not documents and not question and not photos:
             return  # every file was refused, with a reason each
         if documents:
-            prompt = media.documents_prompt(
+            prompt = await media.adocuments_prompt(
                 documents,
                 question,
                 chat.model_for(user),

@@ -25,10 +25,18 @@ from app.bot.middlewares.dialog_lock import release_dialog_lock
 from app.bot.rendering.error_messages import describe_llm_error
 from app.services.chat.job import AnswerSink, ChatFailure
 from app.services.chat.service import ChatService
-from app.services.media.service import Feature, MediaService
+from app.services.media.service import AudioRefusal, Feature, MediaService
 from app.storage import UserRecord
 from app.storage.errors import StorageUnavailable
-from llmdoor import AUDIO_EXTENSIONS, Caller, LLMError, Role, UsageEvent
+from llmdoor import (
+    AUDIO_EXTENSIONS,
+    AudioTooLong,
+    AudioUnreadable,
+    Caller,
+    LLMError,
+    Role,
+    UsageEvent,
+)
 
 log = logging.getLogger(__name__)
 
@@ -196,6 +204,17 @@ async def _transcript(
         return None
     try:
         transcript = await media.transcribe(caller, data, filename, recording.duration)
+    except AudioTooLong:
+        # Measured, not as declared: the declared length passed the check above.
+        limits = media.limits
+        refused = texts.audio_refused(
+            AudioRefusal.TOO_LONG, limits.max_audio_seconds, limits.max_audio_bytes / _MB
+        )
+        await message.reply(refused)
+        return None
+    except AudioUnreadable:
+        await message.reply(texts.audio_unreadable())
+        return None
     except LLMError as exc:
         await message.reply(describe_llm_error(exc))
         return None
@@ -264,7 +283,7 @@ def create_media_router() -> Router:
             await message.reply(texts.document_error(exc))
             return
         question = strip_mention(message.caption or "", bot_mention)
-        prompt = media.document_prompt(
+        prompt = await media.adocument_prompt(
             read,
             question,
             chat_service.model_for(user_record),

@@ -9,8 +9,10 @@ from aiogram.utils.i18n import gettext as _
 from app.bot.rendering.error_messages import describe_llm_error
 from app.services.media.service import AudioRefusal, Feature
 from llmdoor import (
+    DocumentBusy,
     DocumentEncrypted,
     DocumentError,
+    DocumentTooComplex,
     DocumentTooLarge,
     DocumentUnreadable,
     LLMError,
@@ -38,6 +40,12 @@ def audio_refused(refusal: AudioRefusal, max_seconds: int, max_mb: float) -> str
     return _("🎙 This recording is too large: I accept up to {mb} MB.").format(mb=f"{max_mb:g}")
 
 
+def audio_unreadable() -> str:
+    return _(
+        "🎙 I couldn't play this recording: it doesn't look like audio. Please record it again."
+    )
+
+
 def quoted_transcript(text: str) -> str:
     """HTML: the transcript as a quote (expandable when long), cut for display only."""
     shown = text if len(text) <= MAX_QUOTED_CHARS else text[:MAX_QUOTED_CHARS] + "…"
@@ -62,6 +70,18 @@ def document_error(error: LLMError) -> str:
         return _("🔒 This document is protected by a password. Send a copy without one.")
     if isinstance(error, DocumentTooLarge):
         return document_too_large(error.limit / (1024 * 1024))
+    if isinstance(error, DocumentBusy):
+        return _(
+            "📄 I'm still reading your other files (up to {count} at a time). "
+            "Send this one again when they're done."
+        ).format(count=error.limit)
+    if isinstance(error, DocumentTooComplex):
+        if error.reason == "memory":
+            return _("📄 This file needs too much memory to read. Try a smaller or simpler one.")
+        return _(
+            "📄 This file unpacks to far more than its size (an archive bomb?), so I won't "
+            "open it. Try a smaller or simpler one."
+        )
     if isinstance(error, UnsupportedDocument):
         return _(
             "📄 I can't read this kind of file. I read PDF, DOCX, XLSX, TXT, Markdown, CSV, "

@@ -9,8 +9,10 @@ price, so budgets can count it."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -102,6 +104,9 @@ class MediaService:
         self._llm = llm
         self.limits = limits
         self._env = env  # None: the process environment, read at each call
+        # Fitting a document to the context tokenizes up to LLM_DOCUMENT_MAX_CHARS: not on
+        # the event loop, and not in the default executor the model calls use.
+        self._text_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="media-text")
 
     # ---- which features exist ---------------------------------------------------------
 
@@ -191,8 +196,14 @@ class MediaService:
     async def transcribe(
         self, caller: Caller, data: bytes, filename: str, duration: float | None
     ) -> Transcript:
+        """The recording's length is measured first (AudioUnreadable: not audio); the larger
+        of it and the declared ``duration`` is held to the cap (AudioTooLong) and reserved."""
         return await self._llm.atranscribe(
-            data, filename=filename, duration_seconds=duration, caller=caller
+            data,
+            filename=filename,
+            duration_seconds=duration,
+            max_seconds=self.limits.max_audio_seconds,
+            caller=caller,
         )
 
     async def speak(self, caller: Caller, text: str) -> SpeechAudio:
@@ -220,6 +231,22 @@ class MediaService:
     ) -> DocumentText:
         return await self._llm.aread_document(data, mime_type, filename, caller=caller)
 
+    async def adocument_prompt(
+        self, document: DocumentText, question: str, model: str, *, summarize: str
+    ) -> DocumentPrompt:
+        """``document_prompt`` in this service's own thread."""
+        return await self.adocuments_prompt([document], question, model, summarize=summarize)
+
+    async def adocuments_prompt(
+        self, documents: Sequence[DocumentText], question: str, model: str, *, summarize: str
+    ) -> DocumentPrompt:
+        """``documents_prompt`` in this service's own thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._text_pool,
+            lambda: self.documents_prompt(documents, question, model, summarize=summarize),
+        )
+
     def document_prompt(
         self, document: DocumentText, question: str, model: str, *, summarize: str
     ) -> DocumentPrompt:
@@ -241,8 +268,11 @@ class MediaService:
             body, cut = cut_to_tokens(document.markdown, model_id, budget)
             name = document.filename or "document"
             notes = []
-            if document.truncated:
-                notes.append(f"only the first {document.pages_read} of {document.pages} pages")
+            read, pages = document.pages_read, document.pages
+            if read is not None and pages is not None and read < pages:
+                notes.append(f"only the first {read} of {pages} pages")
+            if document.cut:
+                notes.append("only its beginning: the file is longer than the reading limits")
             if cut:
                 notes.append("cut to fit the context; the rest of the document is missing")
             note = f' note="{"; ".join(notes)}"' if notes else ""

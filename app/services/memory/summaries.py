@@ -15,8 +15,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Collection, Sequence
+from typing import Protocol
 
-from app.services.chat.load import LoopLoad, NeverBusy
 from app.storage import Conversation, Storage, Turn
 from app.storage.base import DEFAULT_MAX_TURNS
 from app.storage.errors import StorageUnavailable
@@ -92,6 +92,17 @@ def fold_point(sizes: Sequence[int], turns: Sequence[Turn], keep: int) -> int:
     return cut
 
 
+class QuietMoments(Protocol):
+    """What the loop's CPU gauge offers background work (app.services.chat.load.LoopLoad)."""
+
+    async def wait_quiet(self, within: float) -> object: ...
+
+
+class _AlwaysQuiet:
+    async def wait_quiet(self, within: float) -> bool:
+        return True
+
+
 class SummaryService:
     def __init__(
         self,
@@ -100,7 +111,7 @@ class SummaryService:
         *,
         summary_at: int | None = None,
         model: str | None = None,
-        load: LoopLoad | None = None,
+        load: QuietMoments | None = None,
         max_turns: int = DEFAULT_MAX_TURNS,
     ) -> None:
         self._conversations = storage.conversations
@@ -109,7 +120,7 @@ class SummaryService:
         self._llm = llm
         self._summary_at = summary_at
         self._model = model  # None: the conversation's model
-        self._load = load or NeverBusy()
+        self._load: QuietMoments = load or _AlwaysQuiet()
         self._tasks: set[asyncio.Task[None]] = set()
         self._one_at_a_time = asyncio.Semaphore(1)
 

@@ -43,14 +43,19 @@ from llmdoor.budget import NO_HOLD, BudgetGuard, BudgetHold, Unlimited
 from llmdoor.default import get_default_provider, set_default_provider
 from llmdoor.errors import (
     AccessDenied,
+    AudioError,
+    AudioTooLong,
+    AudioUnreadable,
     AuthError,
     BadRequest,
     BudgetExceeded,
     BudgetUnavailable,
     ContentFiltered,
     ContextTooLong,
+    DocumentBusy,
     DocumentEncrypted,
     DocumentError,
+    DocumentTooComplex,
     DocumentTooLarge,
     DocumentUnreadable,
     EmptyResponse,
@@ -99,13 +104,14 @@ from llmdoor.models.shortcuts import resolve_model as resolve_shortcut
 from llmdoor.options import QueryOptions
 from llmdoor.provider import LLMProvider
 from llmdoor.runtime import _litellm as litellm_module
-from llmdoor.runtime import aclose, ensure_loaded, warm_up
+from llmdoor.runtime import aclose, ensure_loaded
 from llmdoor.settings import LLMSettings
 from llmdoor.tools import Source, Tool, ToolOutput, as_tool, sources_in, supports_tools, tool
 from llmdoor.tools.mcp import MCPManager, load_servers_file
 from llmdoor.tools.settings import ToolSettings, tool_settings_problems
 from llmdoor.usage import CallKind, InMemoryUsageSink, UsageEvent, UsageSink
 from llmdoor.usage import combined as combine_usage
+from llmdoor.warm import warm_up
 
 if TYPE_CHECKING:
     from llmdoor.tools.web import builtin_tools
@@ -129,6 +135,9 @@ __all__ = [
     "AccessPolicy",
     "AccessSettings",
     "Attachment",
+    "AudioError",
+    "AudioTooLong",
+    "AudioUnreadable",
     "AuthError",
     "BadRequest",
     "BudgetExceeded",
@@ -141,9 +150,11 @@ __all__ = [
     "ChatMessage",
     "ContentFiltered",
     "ContextTooLong",
+    "DocumentBusy",
     "DocumentEncrypted",
     "DocumentError",
     "DocumentText",
+    "DocumentTooComplex",
     "DocumentTooLarge",
     "DocumentUnreadable",
     "EmptyResponse",

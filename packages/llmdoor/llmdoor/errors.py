@@ -151,6 +151,29 @@ class StreamInterrupted(LLMError):
         self.partial_text = partial_text
 
 
+class AudioError(LLMError):
+    """The recording is refused before any vendor call."""
+
+    kind = "audio"
+
+
+class AudioUnreadable(AudioError):
+    """The bytes are not audio that can be played (measured locally)."""
+
+    kind = "audio_unreadable"
+
+
+class AudioTooLong(AudioError):
+    """The recording, as measured (or as declared, when longer), is over the cap."""
+
+    kind = "audio_too_long"
+
+    def __init__(self, message: str = "", *, seconds: float = 0.0, limit: float = 0.0) -> None:
+        super().__init__(message)
+        self.seconds = seconds
+        self.limit = limit
+
+
 class DocumentError(LLMError):
     """The document cannot be read."""
 
@@ -177,6 +200,27 @@ class UnsupportedDocument(DocumentError):
     """This kind of file is not read."""
 
     kind = "document_unsupported"
+
+
+class DocumentTooComplex(DocumentError):
+    """Reading the document would cost too much: an archive that expands too far (a zip
+    bomb), or a reader that ran out of its memory."""
+
+    kind = "document_too_complex"
+
+    def __init__(self, message: str = "", *, reason: str = "expanded") -> None:
+        super().__init__(message)
+        self.reason = reason  # "expanded", "ratio", "entries" or "memory"
+
+
+class DocumentBusy(DocumentError):
+    """The caller already has as many documents being read as allowed at once."""
+
+    kind = "document_busy"
+
+    def __init__(self, message: str = "", *, limit: int = 0) -> None:
+        super().__init__(message)
+        self.limit = limit
 
 
 class DocumentTooLarge(DocumentError):

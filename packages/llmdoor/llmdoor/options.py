@@ -33,6 +33,8 @@ class OwnOptions(TypedDict, total=False):
     # tokens of one result the model reads. None: LLM_TOOL_MAX_ROUNDS / LLM_TOOL_TIMEOUT /
     # LLM_TOOL_RESULT_LIMIT.
     max_tool_rounds: int | None
+    max_tool_calls_per_round: int | None
+    max_tool_calls_per_answer: int | None
     tool_timeout: float | None
     tool_result_limit: int | None
     # Called with the usage event of every model call the query makes (each tool round;

@@ -90,12 +90,7 @@ def best_effort(fn: Callable[..., T], /, *args: Any, default: D, **kwargs: Any) 
     return result
 
 
-def warm_up(model: str = "openai/gpt-4o-mini") -> None:
-    """Import litellm now (e.g. from a background thread right after the bot starts).
-
-    Beyond the import, litellm loads the model map, the model's tokenizer and a good part
-    of its request path lazily on the first call (~250 ms, measured); an offline mock
-    completion pays for that here instead of on the first user's message."""
+def warm_litellm(model: str = "openai/gpt-4o-mini") -> None:
     lit = _litellm()
     messages = [{"role": "user", "content": "warm"}]
     _ = len(lit.model_cost)
@@ -111,7 +106,7 @@ async def ensure_loaded() -> None:
     """Make sure litellm is imported without blocking the event loop: while a warm-up
     thread holds the import lock, the wait happens in a worker thread, not on the loop."""
     if _module is None:
-        await asyncio.to_thread(warm_up)
+        await asyncio.to_thread(warm_litellm)
 
 
 async def aclose(grace_seconds: float = 2.0) -> None:

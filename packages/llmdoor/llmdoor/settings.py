@@ -70,6 +70,10 @@ class LLMSettings(BaseSettings):
     # The tool loop: rounds that run tools at most (then the model must answer), and the
     # seconds one tool call may take before the model is told it timed out.
     tool_max_rounds: int = Field(default=5, ge=1, le=50)
+    # Tool calls run at most per round and per answer; the model's further calls get a
+    # result saying the limit refused them (a model asking for 300 fetches a round gets 8).
+    tool_max_calls_per_round: int = Field(default=8, ge=1, le=256)
+    tool_max_calls_per_answer: int = Field(default=24, ge=1, le=1024)
     tool_timeout: float = Field(default=30.0, gt=0)
     # Tokens of one tool result the model reads at most; a longer one is cut, with a note
     # saying so (an MCP server or a function can return megabytes).

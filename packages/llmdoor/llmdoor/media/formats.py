@@ -3,19 +3,28 @@
 markdownify for HTML, the csv module for CSV. Plain text and source code are decoded and
 kept as they are (code in a fenced block).
 
-Pure functions on bytes, run in a worker thread by llmdoor.media.documents; they raise the typed
-document errors and nothing else."""
+Pure functions on bytes, run in a child process by llmdoor.media.isolation (killed on
+timeout, with a memory limit); they raise the typed document errors, and the child maps
+any other failure to "damaged". Each reader works within ``Caps``: an archive is judged by
+its central directory before anything is expanded (total size, entries, ratio), and the
+readers stop at the caps on paragraphs, cells, sheets, pages and characters, saying so in
+``Converted.cut``."""
 
 from __future__ import annotations
 
 import csv
 import io
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from llmdoor.errors import DocumentEncrypted, DocumentUnreadable, UnsupportedDocument
+from llmdoor.errors import (
+    DocumentEncrypted,
+    DocumentTooComplex,
+    DocumentUnreadable,
+    UnsupportedDocument,
+)
 
 # OLE compound files: legacy .doc/.xls, and password-protected OOXML (DOCX, XLSX).
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -32,12 +41,89 @@ TEXT_EXTENSIONS = {"txt", "md", "markdown", "rst", "log", "text"}
 
 
 @dataclass(frozen=True)
+class Caps:
+    """What one document may cost to read (LLM_DOCUMENT_* settings)."""
+
+    max_pages: int = 300
+    max_expanded_bytes: int = 64 * 1024 * 1024  # all members of a DOCX/XLSX, expanded
+    max_ratio: float = 100.0  # expanded / compressed, for members over RATIO_FLOOR bytes
+    max_entries: int = 5000  # members of the archive
+    max_paragraphs: int = 20_000
+    max_cells: int = 200_000  # spreadsheet cells scanned (blank ones too) and table cells
+    max_sheets: int = 20
+    max_chars: int = 2_000_000  # of Markdown
+
+
+# Small members compress well whatever they are; the ratio is judged on larger ones.
+RATIO_FLOOR = 1024 * 1024
+# Columns read per spreadsheet row (a sheet may claim 16 384): wider tables are unreadable
+# as Markdown anyway.
+MAX_COLUMNS = 64
+
+
+@dataclass(frozen=True)
 class Converted:
     markdown: str
     format: str  # "pdf", "docx", "xlsx", "html", "csv", "text", "code"
     converter: str  # the library that read it (for the usage event)
     pages: int | None = None  # pages in the file (PDF)
     pages_read: int | None = None  # fewer than pages: cut at the page cap
+    cut: bool = False  # a cap (paragraphs, cells, sheets, characters) stopped the reading
+
+
+class Budget:
+    """Counts what a reader has taken against the caps; ``take`` says when to stop."""
+
+    def __init__(self, caps: Caps) -> None:
+        self.caps = caps
+        self.paragraphs = 0
+        self.cells = 0
+        self.chars = 0
+        self.cut = False
+
+    def take(self, *, paragraphs: int = 0, cells: int = 0, chars: int = 0) -> bool:
+        """Count; False (and ``cut``) once any cap is passed: stop reading."""
+        self.paragraphs += paragraphs
+        self.cells += cells
+        self.chars += chars
+        caps = self.caps
+        if (
+            self.paragraphs > caps.max_paragraphs
+            or self.cells > caps.max_cells
+            or self.chars > caps.max_chars
+        ):
+            self.cut = True
+        return not self.cut
+
+
+def check_archive(data: bytes, caps: Caps, what: str) -> None:
+    """Judge a ZIP container by its central directory alone, before any member is
+    expanded: too many members, too many bytes in all, or a member that expands more than
+    ``max_ratio`` times is a bomb, refused. (zipfile never yields more than a member's
+    declared size, so the declared sizes bound the real ones.)"""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
+        raise DocumentUnreadable(f"The {what} is broken: {type(exc).__name__}") from None
+    if len(members) > caps.max_entries:
+        raise DocumentTooComplex(
+            f"The {what} has {len(members)} parts; the limit is {caps.max_entries}.",
+            reason="entries",
+        )
+    expanded = sum(m.file_size for m in members)
+    if expanded > caps.max_expanded_bytes:
+        raise DocumentTooComplex(
+            f"The {what} expands to {expanded} bytes; the limit is {caps.max_expanded_bytes}.",
+            reason="expanded",
+        )
+    for member in members:
+        ratio = member.file_size / max(member.compress_size, 1)
+        if member.file_size > RATIO_FLOOR and ratio > caps.max_ratio:
+            raise DocumentTooComplex(
+                f"A part of the {what} expands {ratio:.0f} times; the limit is {caps.max_ratio:g}.",
+                reason="ratio",
+            )
 
 
 def extension_of(filename: str | None) -> str:
@@ -92,7 +178,7 @@ def decode_text(data: bytes) -> str:
 # ---- PDF ---------------------------------------------------------------------------
 
 
-def read_pdf(data: bytes, max_pages: int) -> Converted:
+def read_pdf(data: bytes, caps: Caps) -> Converted:
     from pypdf import PdfReader
     from pypdf.errors import FileNotDecryptedError, PdfReadError, PyPdfError
 
@@ -107,42 +193,55 @@ def read_pdf(data: bytes, max_pages: int) -> Converted:
             if not opened:
                 raise DocumentEncrypted("The PDF needs a password.")
         total = len(reader.pages)
+        max_pages = caps.max_pages
+        budget = Budget(caps)
         parts: list[str] = []
         for number, page in enumerate(reader.pages, start=1):
-            if number > max_pages:
+            if number > max_pages or budget.cut:
                 break
             text = (page.extract_text() or "").strip()
             parts.append(f"## Page {number}\n\n{text}" if text else f"## Page {number}\n")
+            budget.take(chars=len(text))
     except FileNotDecryptedError as exc:
         raise DocumentEncrypted(str(exc)) from None
     except (PdfReadError, PyPdfError, ValueError, KeyError, TypeError, OSError) as exc:
         raise DocumentUnreadable(f"The PDF is broken: {type(exc).__name__}") from None
     if not any(p.split("\n", 1)[1].strip() for p in parts if "\n" in p):
         raise DocumentUnreadable("The PDF has no text layer (a scan?).", reason="no_text")
-    return Converted("\n\n".join(parts), "pdf", "pypdf", total, min(total, max_pages))
+    read = len(parts)
+    return Converted("\n\n".join(parts), "pdf", "pypdf", total, read, cut=budget.cut)
 
 
 # ---- DOCX --------------------------------------------------------------------------
 
 
-def _docx_blocks(document: Any) -> Iterator[Any]:
-    """Paragraphs and tables in document order (python-docx lists them apart)."""
-    from docx.table import Table
-    from docx.text.paragraph import Paragraph
+def _text_of(element: Any) -> str:
+    """The text of a paragraph or table cell element, straight from its w:t runs (python-
+    docx's table API rebuilds the whole grid for every row: quadratic on big tables)."""
+    from docx.oxml.ns import qn
 
-    for child in document.element.body.iterchildren():
-        tag = child.tag.rsplit("}", 1)[-1]
-        if tag == "p":
-            yield Paragraph(child, document)
-        elif tag == "tbl":
-            yield Table(child, document)
+    paragraphs = element.iter(qn("w:p")) if element.tag != qn("w:p") else [element]
+    return "\n".join("".join(t.text or "" for t in p.iter(qn("w:t"))) for p in paragraphs)
 
 
-def _paragraph_md(paragraph: Any) -> str:
-    text = paragraph.text.strip()
+def _style_names(document: Any) -> dict[str, str]:
+    """Paragraph style id -> name, looked up once (python-docx searches the styles part
+    for every paragraph: quadratic with many styles)."""
+    from docx.styles import BabelFish
+
+    names: dict[str, str] = {}
+    for style in document.styles.element.style_lst:
+        if style.styleId is not None:
+            names[str(style.styleId)] = BabelFish.internal2ui(str(style.name_val or ""))
+    return names
+
+
+def _paragraph_md(element: Any, styles: dict[str, str]) -> str:
+    text = _text_of(element).strip()
     if not text:
         return ""
-    style = (paragraph.style.name if paragraph.style is not None else "") or ""
+    style_id = element.style  # CT_P.style: the w:pStyle value, or None
+    style = styles.get(str(style_id), "") if style_id is not None else ""
     if style == "Title":
         return f"# {text}"
     if style.startswith("Heading"):
@@ -167,27 +266,50 @@ def markdown_table(rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-def read_docx(data: bytes) -> Converted:
+def _docx_table(element: Any, budget: Budget) -> str:
+    from docx.oxml.ns import qn
+
+    rows: list[list[str]] = []
+    for tr in element.iterchildren(qn("w:tr")):
+        cells = list(tr.iterchildren(qn("w:tc")))
+        if not budget.take(cells=max(len(cells), 1)):
+            break
+        row = [_text_of(tc).strip() for tc in cells]
+        budget.take(chars=sum(len(c) for c in row))
+        rows.append(row)
+    return markdown_table(rows)
+
+
+def read_docx(data: bytes, caps: Caps) -> Converted:
     if data.startswith(OLE_MAGIC):
         raise DocumentEncrypted("The DOCX is protected by a password.")
+    check_archive(data, caps, "DOCX")
     import docx
     from docx.opc.exceptions import PackageNotFoundError
 
+    budget = Budget(caps)
     try:
         document = docx.Document(io.BytesIO(data))
+        styles = _style_names(document)
         parts: list[str] = []
-        for block in _docx_blocks(document):
-            if hasattr(block, "rows"):
-                rows = [[cell.text.strip() for cell in row.cells] for row in block.rows]
-                parts.append(markdown_table(rows))
-            else:
-                parts.append(_paragraph_md(block))
+        for child in document.element.body.iterchildren():
+            tag = child.tag.rsplit("}", 1)[-1]
+            if tag == "p":
+                if not budget.take(paragraphs=1):
+                    break
+                text = _paragraph_md(child, styles)
+                budget.take(chars=len(text))
+                parts.append(text)
+            elif tag == "tbl":
+                parts.append(_docx_table(child, budget))
+            if budget.cut:
+                break
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
         raise DocumentUnreadable(f"The DOCX is broken: {type(exc).__name__}") from None
     text = "\n\n".join(p for p in parts if p)
     if not text.strip():
         raise DocumentUnreadable("The document has no text.", reason="no_text")
-    return Converted(text, "docx", "python-docx")
+    return Converted(text, "docx", "python-docx", cut=budget.cut)
 
 
 # ---- XLSX --------------------------------------------------------------------------
@@ -199,9 +321,10 @@ def _cell(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def read_xlsx(data: bytes) -> Converted:
+def read_xlsx(data: bytes, caps: Caps) -> Converted:
     if data.startswith(OLE_MAGIC):
         raise DocumentEncrypted("The workbook is protected by a password.")
+    check_archive(data, caps, "workbook")
     from openpyxl import load_workbook
 
     try:
@@ -209,31 +332,50 @@ def read_xlsx(data: bytes) -> Converted:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as exc:
         raise DocumentUnreadable(f"The workbook is broken: {type(exc).__name__}") from None
+    budget = Budget(caps)
     parts: list[str] = []
     try:
-        for sheet in book.worksheets:
-            rows: list[list[str]] = []
-            more = False
-            for row in sheet.iter_rows(values_only=True):
-                cells = [_cell(v) for v in row]
-                if not any(c.strip() for c in cells):
-                    continue
-                if len(rows) == MAX_SHEET_ROWS:
-                    more = True
-                    break
-                rows.append(cells)
-            body = markdown_table(rows) if rows else "(empty)"
-            note = f"\n\n(only the first {MAX_SHEET_ROWS} rows)" if more else ""
-            parts.append(f"## Sheet: {sheet.title}\n\n{body}{note}")
+        sheets = book.worksheets
+        for index, sheet in enumerate(sheets):
+            if index >= caps.max_sheets or budget.cut:
+                budget.cut = True
+                break
+            parts.append(_sheet_md(sheet, budget))
     finally:
         book.close()
-    return Converted("\n\n".join(parts), "xlsx", "openpyxl")
+    return Converted("\n\n".join(parts), "xlsx", "openpyxl", cut=budget.cut)
+
+
+def _sheet_md(sheet: Any, budget: Budget) -> str:
+    """One sheet as a table. Every row the reader yields counts against the cell cap, blank
+    ones too (a sheet of 200 000 blank rows costs as much to walk as a full one), and a row
+    is read at most MAX_COLUMNS wide."""
+    claimed = sheet.max_column if isinstance(sheet.max_column, int) else MAX_COLUMNS
+    width = max(1, min(claimed, MAX_COLUMNS))
+    rows: list[list[str]] = []
+    more = False
+    for row in sheet.iter_rows(values_only=True, max_col=width):
+        if not budget.take(cells=max(len(row), 1)):
+            break
+        cells = [_cell(v) for v in row]
+        if not any(c.strip() for c in cells):
+            continue
+        if len(rows) == MAX_SHEET_ROWS:
+            more = True
+            break
+        budget.take(chars=sum(len(c) for c in cells))
+        rows.append(cells)
+    used = max((i + 1 for r in rows for i, c in enumerate(r) if c.strip()), default=0)
+    rows = [r[:used] for r in rows]
+    body = markdown_table(rows) if rows else "(empty)"
+    note = f"\n\n(only the first {MAX_SHEET_ROWS} rows)" if more else ""
+    return f"## Sheet: {sheet.title}\n\n{body}{note}"
 
 
 # ---- HTML, CSV, text, code ---------------------------------------------------------
 
 
-def read_html(data: bytes) -> Converted:
+def read_html(data: bytes, caps: Caps) -> Converted:
     from bs4 import BeautifulSoup
     from markdownify import MarkdownConverter
 
@@ -247,38 +389,54 @@ def read_html(data: bytes) -> Converted:
     cleaned = "\n".join(lines)
     while "\n\n\n" in cleaned:
         cleaned = cleaned.replace("\n\n\n", "\n\n")
-    return Converted(cleaned.strip(), "html", "markdownify")
+    cleaned = cleaned.strip()
+    cut = len(cleaned) > caps.max_chars
+    return Converted(cleaned[: caps.max_chars], "html", "markdownify", cut=cut)
 
 
-def read_csv(data: bytes) -> Converted:
+def read_csv(data: bytes, caps: Caps) -> Converted:
     text = decode_text(data)
     try:
         dialect: Any = csv.Sniffer().sniff(text[:4096], delimiters=",;\t|")
     except csv.Error:
         dialect = csv.excel
-    rows = [row for row in csv.reader(io.StringIO(text), dialect) if any(c.strip() for c in row)]
-    return Converted(markdown_table(rows), "csv", "csv")
+    budget = Budget(caps)
+    rows: list[list[str]] = []
+    for row in csv.reader(io.StringIO(text), dialect):
+        if not budget.take(cells=max(len(row), 1), chars=sum(len(c) for c in row)):
+            break
+        if any(c.strip() for c in row):
+            rows.append(row)
+    return Converted(markdown_table(rows), "csv", "csv", cut=budget.cut)
 
 
-def read_text(data: bytes, filename: str | None, as_code: bool) -> Converted:
+def read_text(data: bytes, filename: str | None, as_code: bool, caps: Caps) -> Converted:
     text = decode_text(data).strip()
+    cut = len(text) > caps.max_chars
+    text = text[: caps.max_chars]
     if as_code:
         language = CODE_EXTENSIONS.get(extension_of(filename), "")
         fence = "````" if "```" in text else "```"
-        return Converted(f"{fence}{language}\n{text}\n{fence}", "code", "text")
-    return Converted(text, "text", "text")
+        return Converted(f"{fence}{language}\n{text}\n{fence}", "code", "text", cut=cut)
+    return Converted(text, "text", "text", cut=cut)
 
 
-def convert(data: bytes, mime_type: str | None, filename: str | None, max_pages: int) -> Converted:
+def convert(
+    data: bytes, mime_type: str | None, filename: str | None, caps: Caps | int
+) -> Converted:
+    """The file as Markdown; ``caps`` may be a page cap alone (the other caps default)."""
+    if isinstance(caps, int):
+        caps = Caps(max_pages=caps)
+    limits = caps
     kind = detect(data, mime_type, filename)
     readers: dict[str, Callable[[], Converted]] = {
-        "pdf": lambda: read_pdf(data, max_pages),
-        "docx": lambda: read_docx(data),
-        "xlsx": lambda: read_xlsx(data),
-        "html": lambda: read_html(data),
-        "csv": lambda: read_csv(data),
-        "code": lambda: read_text(data, filename, as_code=True),
-        "text": lambda: read_text(data, filename, as_code=False),
+        "pdf": lambda: read_pdf(data, limits),
+        "docx": lambda: read_docx(data, limits),
+        "xlsx": lambda: read_xlsx(data, limits),
+        "html": lambda: read_html(data, limits),
+        "csv": lambda: read_csv(data, limits),
+        "code": lambda: read_text(data, filename, True, limits),
+        "text": lambda: read_text(data, filename, False, limits),
     }
     result = readers[kind]()
     if not result.markdown.strip():

@@ -33,13 +33,17 @@ class MediaMethods:
         filename: str | None = None,
         language: str | None = None,
         duration_seconds: float | None = None,
+        max_seconds: float | None = None,
         **options: Unpack[MediaOptions],
     ) -> Transcript:
-        """Speech to text (bytes or a path), with the vendor's language guess.
-        ``duration_seconds`` (when known) sizes the budget reservation."""
+        """Speech to text (bytes or a path), with the vendor's language guess. The length
+        is measured locally; the larger of it and ``duration_seconds`` (a declared length)
+        sizes the budget reservation and is held to ``max_seconds`` (AudioTooLong). Bytes
+        that are not audio: AudioUnreadable, before any vendor call."""
         return await self._transcribe(
-            audio, model, filename, language, duration_seconds, dict(options), ASYNC
-        )
+            audio, model, filename, language, duration_seconds, dict(options), ASYNC,
+            max_seconds,
+        )  # fmt: skip
 
     async def aspeak(
         self,
@@ -96,11 +100,12 @@ class MediaMethods:
         duration_seconds: float | None,
         options: dict[str, Any],
         transport: Transport,
+        max_seconds: float | None = None,
     ) -> Transcript:
         return await transcription.transcribe(
             self.pipeline, self.media, transport, audio, model,
             filename=filename, language=language, duration_seconds=duration_seconds,
-            options=options,
+            options=options, max_seconds=max_seconds,
         )  # fmt: skip
 
     # ---- sync twins ------------------------------------------------------------------
@@ -113,11 +118,14 @@ class MediaMethods:
         filename: str | None = None,
         language: str | None = None,
         duration_seconds: float | None = None,
+        max_seconds: float | None = None,
         **options: Unpack[MediaOptions],
     ) -> Transcript:
         t = sync_transport()
         return t.run(
-            self._transcribe(audio, model, filename, language, duration_seconds, dict(options), t)
+            self._transcribe(
+                audio, model, filename, language, duration_seconds, dict(options), t, max_seconds
+            )
         )
 
     def speak(

@@ -1,6 +1,12 @@
 """Speech to text through litellm's transcription API, with a language guess: the
 vendor's where it gives one (Whisper's verbose_json), else the caller's ``language``, else
-read off the transcript (llmdoor.media.language), always as an ISO 639-1 code."""
+read off the transcript (llmdoor.media.language), always as an ISO 639-1 code.
+
+The recording's length is measured locally first (llmdoor.media.audio_probe): bytes that
+are not audio are refused (AudioUnreadable), and the budget is reserved, and the cap
+(``max_seconds``, AudioTooLong) applied, by the larger of the declared and the measured
+length, before any vendor call. A price computed from a duration (the vendor reported no
+cost) uses the larger of the vendor's and the measured one."""
 
 from __future__ import annotations
 
@@ -12,6 +18,8 @@ from typing import Any
 
 from llmdoor.calls.pipeline import Pipeline
 from llmdoor.calls.transport import Transport
+from llmdoor.errors import AudioTooLong
+from llmdoor.media import audio_probe
 from llmdoor.media import call as media_call
 from llmdoor.media import language as languages
 from llmdoor.media import models as media_models
@@ -63,13 +71,25 @@ async def transcribe(
     language: str | None,
     duration_seconds: float | None,
     options: dict[str, Any],
+    max_seconds: float | None = None,
 ) -> Transcript:
     caller, kwargs = await media_call.admit(pipeline, options)
     model_id, shortcut = media_models.resolve_media_model(
         CallKind.TRANSCRIPTION, model or media.transcribe_model, pipeline.settings
     )
     name, data = _read(audio, filename)
-    seconds = media_models.audio_seconds(len(data), duration_seconds)
+    measured = await audio_probe.ameasure(data, max_seconds)  # AudioUnreadable: not audio
+    declared = duration_seconds if duration_seconds and duration_seconds > 0 else None
+    if measured is None:
+        seconds = media_models.audio_seconds(len(data), declared)
+    else:
+        seconds = max(measured, declared or 0.0)
+    if max_seconds is not None and seconds > max_seconds:
+        raise AudioTooLong(
+            f"The recording is {seconds:.0f} s long; the limit is {max_seconds:g} s.",
+            seconds=seconds,
+            limit=max_seconds,
+        )
     estimate = media_models.transcription_price(model_id, seconds)
     call = await media_call.open_call(
         pipeline,
@@ -92,6 +112,8 @@ async def transcribe(
     response = await media_call.send(pipeline, call, request)
     reported = _get(response, "duration")
     heard = float(reported) if isinstance(reported, int | float) else duration_seconds
+    if measured is not None:
+        heard = max(heard or 0.0, measured)
     cost = media_call.reported_cost(response)
     estimated = False
     if cost is None:

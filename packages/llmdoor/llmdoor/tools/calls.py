@@ -72,6 +72,8 @@ class LoopConfig:
     timeout: float  # per tool call, seconds
     result_tokens: int = 8000  # of one result, at most
     token_model: str = "gpt-4o"  # whose tokenizer counts them
+    max_calls_per_round: int = 8
+    max_calls_per_answer: int = 24
 
 
 @dataclass
@@ -143,13 +145,40 @@ async def run_tool(
     return _Outcome(book.render(content, sources), True, summary, sources)
 
 
+def calls_allowed(config: LoopConfig, made: int) -> int:
+    """How many calls of the next round may run, ``made`` having run for this answer."""
+    return max(0, min(config.max_calls_per_round, config.max_calls_per_answer - made))
+
+
+def refused_by_limit(allowed: int, config: LoopConfig, made: int) -> _Outcome:
+    """The result of a call over the per-round or per-answer limit (it never ran)."""
+    if made + allowed >= config.max_calls_per_answer:
+        limit = f"at most {config.max_calls_per_answer} tool calls per answer"
+    else:
+        limit = f"at most {config.max_calls_per_round} tool calls per round"
+    text = (
+        f"Error: refused by the limit ({limit}); this call was not run. "
+        "Answer with what you have, or ask for fewer calls."
+    )
+    return _Outcome(text, False, "refused by the limit")
+
+
 async def run_calls(
-    calls: Sequence[ToolCall], config: LoopConfig, book: SourceBook
+    calls: Sequence[ToolCall], config: LoopConfig, book: SourceBook, *, made: int = 0
 ) -> AsyncGenerator[StreamEvent | tuple[ToolCall, _Outcome], None]:
-    """Start every call of one round at once; ToolStarted for each, ToolFinished as each
-    ends, and then the outcomes in call order."""
+    """Start the calls of one round at once, as many as the limits allow (``made``: calls
+    already run for this answer); ToolStarted for each, ToolFinished as each ends, and
+    then the outcomes in call order, the refused ones saying the limit refused them."""
     by_name = {t.name: t for t in config.tools}
-    parsed = [(call, parse_arguments(call.arguments)) for call in calls]
+    allowed = calls_allowed(config, made)
+    refused = {
+        index: refused_by_limit(allowed, config, made) for index in range(allowed, len(calls))
+    }
+    if refused:
+        log.warning(
+            "tool calls refused by the limit: %d of %d this round", len(refused), len(calls)
+        )
+    parsed = [(call, parse_arguments(call.arguments)) for call in calls[:allowed]]
     for call, args in parsed:
         yield ToolStarted(call.id, call.name, args or {})
 
@@ -166,7 +195,7 @@ async def run_calls(
         return index, outcome
 
     tasks = [asyncio.ensure_future(one(i, c, a)) for i, (c, a) in enumerate(parsed)]
-    outcomes: dict[int, _Outcome] = {}
+    outcomes: dict[int, _Outcome] = dict(refused)
     try:
         for next_done in asyncio.as_completed(tasks):
             index, outcome = await next_done

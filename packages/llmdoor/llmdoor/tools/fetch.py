@@ -13,6 +13,14 @@
   (``2130706433``, ``0177.0.0.1``, ``127.1``, ``0x7f000001``) is refused before any
   connection, by our own parser: whether a library or libc maps it onto an address is not
   something to rely on.
+- The host is judged as the HTTP client will use it, not as written: yarl (aiohttp's URL
+  parser) applies NFKC and IDNA (UTS 46), so ``127。0。0。1``, ``127．0．0．1`` and
+  fullwidth digits all mean ``127.0.0.1``; every check runs on that form, and the request
+  is sent for exactly the URL that was judged.
+- The address every socket connects to is judged again as the socket is made (the
+  connector's socket factory), so an IP literal (which skips the resolver) or any other
+  way around the checks above still cannot open a connection to a non-public address. A
+  refused address never sees a packet.
 - Redirects are followed by hand, each hop checked like the first.
 - Size and time are capped; proxies from the environment are not used.
 - ``allow_hosts`` (TOOLS_FETCH_ALLOW_HOSTS) lets named hosts through, matched on the host
@@ -28,13 +36,18 @@ import asyncio
 import ipaddress
 import re
 import socket
-from dataclasses import dataclass
-from typing import Any
+import unicodedata
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
+
+if TYPE_CHECKING:
+    from aiohappyeyeballs import AddrInfoType  # aiohttp's own dependency
+from yarl import URL
 
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 USER_AGENT = "Mozilla/5.0 (compatible; tg-llm-bot read_url)"
@@ -166,12 +179,37 @@ def is_allowed(host: str, port: int | None, allow: frozenset[str]) -> bool:
     return (name, None) in entries or (port is not None and (name, port) in entries)
 
 
+@dataclass
+class _Permits:
+    """What one fetch may connect to beyond public addresses: the (address, port) pairs
+    the resolver or ``check_url`` already passed (allowed hosts, and answers judged once,
+    so a second judgement cannot disagree with the first)."""
+
+    passed: set[tuple[str, int]] = field(default_factory=set)
+    refused: str | None = None
+
+    def socket_factory(self, addr_info: AddrInfoType) -> socket.socket:
+        """The connector's socket factory: the last word on where a socket connects."""
+        family, kind, proto, _name, address = addr_info
+        host, port = str(address[0]), int(address[1])
+        if (_normal_host(host), port) not in self.passed and not is_public(host):
+            self.refused = self.refused or host
+            raise OSError(f"{host} is a private or local address")
+        return socket.socket(family, kind, proto)
+
+
 class _GuardedResolver(AbstractResolver):
     """Resolves, then refuses any non-public address unless the host is allowed."""
 
-    def __init__(self, allow: frozenset[str], inner: AbstractResolver | None = None) -> None:
+    def __init__(
+        self,
+        allow: frozenset[str],
+        inner: AbstractResolver | None = None,
+        permits: _Permits | None = None,
+    ) -> None:
         self._inner = inner or DefaultResolver()
         self._allow = allow
+        self._permits = permits or _Permits()
         self.refused: str | None = None
 
     async def resolve(
@@ -181,33 +219,69 @@ class _GuardedResolver(AbstractResolver):
             self.refused = host
             raise OSError(f"{host} is not an address in the usual form")
         results = await self._inner.resolve(host, port, family)
-        if is_allowed(host, port, self._allow):
-            return results
-        for result in results:
-            if not is_public(result["host"]):
-                self.refused = host
-                raise OSError(f"{host} resolves to a non-public address")
+        if not is_allowed(host, port, self._allow):
+            for result in results:
+                if not is_public(result["host"]):
+                    self.refused = host
+                    raise OSError(f"{host} resolves to a non-public address")
+        self._permits.passed.update((_normal_host(r["host"]), r["port"]) for r in results)
         return results
 
     async def close(self) -> None:
         await self._inner.close()
 
 
+# Dots other than "." that IDNA (UTS 46) maps onto it: ideographic, fullwidth, halfwidth.
+_DOTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
+
+
+def _nfkc_host(host: str) -> str:
+    """A second opinion on the host the client will use: NFKC, the Unicode dots, lower
+    case. Where it reads an IP address, the URL is judged by that too."""
+    return unicodedata.normalize("NFKC", host.translate(_DOTS)).translate(_DOTS).lower()
+
+
+def client_url(url: str) -> URL:
+    """The URL as the HTTP client parses it (aiohttp uses yarl): host in IDNA, NFKC applied,
+    Unicode dots and fullwidth digits turned into ASCII."""
+    try:
+        return URL(url)
+    except (ValueError, TypeError, UnicodeError):
+        raise FetchRefused("the URL cannot be parsed") from None
+
+
 def check_url(url: str, allow: frozenset[str]) -> None:
-    """The checks that need no DNS: scheme, host present, IP literals."""
+    """The checks that need no DNS: scheme, host present, IP literals; on the host as the
+    HTTP client will use it."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
         raise FetchRefused(f"only http and https URLs can be read, not {parts.scheme or '?'}:")
-    host = parts.hostname
-    if not host:
+    target = client_url(url)
+    host = target.raw_host
+    if not host or not parts.hostname:
         raise FetchRefused("the URL has no host")
     try:
-        port = parts.port or DEFAULT_PORTS[parts.scheme]
+        port = target.port or DEFAULT_PORTS[parts.scheme]
     except ValueError:
         raise FetchRefused("the URL's port is not a number") from None
+    written = _nfkc_host(parts.hostname)
+    if written.rstrip(".") != host.lower().rstrip(".") and _is_address(written.rstrip(".")):
+        # The client's parser and NFKC disagree about an address: judge the stricter.
+        _judge_address(written.rstrip("."), parts.hostname)
     if is_allowed(host, port, allow):
         return
-    name = host.rstrip(".")
+    _judge_address(host.rstrip("."), parts.hostname)
+
+
+def _is_address(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name.split("%", 1)[0])
+    except ValueError:
+        return legacy_ipv4(name) is not None
+    return True
+
+
+def _judge_address(name: str, host: str) -> None:
     try:
         ipaddress.ip_address(name.split("%", 1)[0])
     except ValueError:
@@ -219,6 +293,15 @@ def check_url(url: str, allow: frozenset[str]) -> None:
         return  # a name: checked after resolution
     if not is_public(name):
         raise FetchRefused(f"{host} is a private or local address")
+
+
+def _permit_allowed_literal(url: URL, allow: frozenset[str], permits: _Permits) -> None:
+    """An allowed host written as an IP address never reaches the resolver: its address is
+    passed here, for the socket factory."""
+    host = (url.raw_host or "").rstrip(".")
+    port = url.port or DEFAULT_PORTS.get(url.scheme, 0)
+    if _is_address(host) and legacy_ipv4(host) is None and is_allowed(host, port, allow):
+        permits.passed.add((_normal_host(host), port))
 
 
 async def _read_capped(response: aiohttp.ClientResponse, max_bytes: int) -> tuple[bytes, bool]:
@@ -245,8 +328,11 @@ async def fetch(
     """GET ``url`` under the rules in the module docstring; FetchRefused when a rule says
     no, ``aiohttp.ClientError`` / ``TimeoutError`` when the network fails. ``resolver``
     replaces the system's DNS look-ups (its answers are checked all the same)."""
-    guard = _GuardedResolver(allow_hosts, resolver)
-    connector = aiohttp.TCPConnector(resolver=guard, use_dns_cache=False, limit=4)
+    permits = _Permits()
+    guard = _GuardedResolver(allow_hosts, resolver, permits)
+    connector = aiohttp.TCPConnector(
+        resolver=guard, use_dns_cache=False, limit=4, socket_factory=permits.socket_factory
+    )
     request_headers: dict[str, Any] = {"User-Agent": USER_AGENT, "Accept": "*/*"}
     request_headers.update(headers or {})
     async with (
@@ -256,13 +342,14 @@ async def fetch(
         current = url
         for _hop in range(max_redirects + 1):
             check_url(current, allow_hosts)
+            target = client_url(current)  # exactly what was judged is what is requested
+            _permit_allowed_literal(target, allow_hosts, permits)
             try:
-                response = await session.get(
-                    current, allow_redirects=False, headers=request_headers
-                )
+                response = await session.get(target, allow_redirects=False, headers=request_headers)
             except aiohttp.ClientConnectorError:
-                if guard.refused is not None:
-                    raise FetchRefused(f"{guard.refused} is a private or local address") from None
+                refused = guard.refused or permits.refused
+                if refused is not None:
+                    raise FetchRefused(f"{refused} is a private or local address") from None
                 raise
             async with response:
                 if response.status in REDIRECTS and "Location" in response.headers:

@@ -30,7 +30,7 @@ from llmdoor.messages import ChatMessage
 from llmdoor.models import catalog
 from llmdoor.options import OwnOptions, split_options
 from llmdoor.tools.base import as_tool
-from llmdoor.tools.calls import LoopConfig, SourceBook, run_calls
+from llmdoor.tools.calls import LoopConfig, SourceBook, calls_allowed, run_calls
 
 log = logging.getLogger("llmdoor.tools")
 
@@ -109,9 +109,11 @@ async def tool_loop(
     added: list[ChatMessage] = []
     book = SourceBook()
     rounds = 0
+    made = 0  # tool calls run for this answer
     while True:
         rounds += 1
-        last = not supported or rounds > config.max_rounds
+        # Out of rounds, or out of calls for this answer: the model answers now.
+        last = not supported or rounds > config.max_rounds or made >= config.max_calls_per_answer
         kwargs = dict(passthrough)
         if supported:
             kwargs["tools"] = schemas
@@ -147,13 +149,13 @@ async def tool_loop(
             if not supported:
                 extra["tools_left_out"] = True
             if last and supported and finished.tool_calls:
-                log.warning("tool loop capped after %s rounds", config.max_rounds)
+                log.warning("tool loop capped after %s rounds, %s calls", rounds - 1, made)
                 extra["capped"] = True
             yield replace(finished, tool_calls=() if last else finished.tool_calls, extra=extra)
             return
         yield finished
         added.append(assistant_message(finished))
-        async for item in run_calls(finished.tool_calls, config, book):
+        async for item in run_calls(finished.tool_calls, config, book, made=made):
             if isinstance(item, tuple):
                 call, outcome = item
                 added.append(
@@ -166,6 +168,7 @@ async def tool_loop(
                 )
             else:
                 yield item
+        made += min(len(finished.tool_calls), calls_allowed(config, made))
 
 
 def config_of(tools: Sequence[Any], own: OwnOptions, pipeline: Pipeline) -> LoopConfig:
@@ -173,11 +176,17 @@ def config_of(tools: Sequence[Any], own: OwnOptions, pipeline: Pipeline) -> Loop
     rounds = own.get("max_tool_rounds")
     timeout = own.get("tool_timeout")
     result_tokens = own.get("tool_result_limit")
+    per_round = own.get("max_tool_calls_per_round")
+    per_answer = own.get("max_tool_calls_per_answer")
     return LoopConfig(
         tools=tuple(as_tool(t) for t in tools),
         max_rounds=settings.tool_max_rounds if rounds is None else rounds,
         timeout=settings.tool_timeout if timeout is None else timeout,
         result_tokens=settings.tool_result_limit if result_tokens is None else result_tokens,
+        max_calls_per_round=settings.tool_max_calls_per_round if per_round is None else per_round,
+        max_calls_per_answer=(
+            settings.tool_max_calls_per_answer if per_answer is None else per_answer
+        ),
     )
 
 

@@ -139,14 +139,34 @@ def argument_check(schema: Mapping[str, Any], tool: str) -> ArgumentCheck:
     return check
 
 
-def _text_of(result: Any) -> str:
+# Characters of one MCP result kept (TOOLS_MCP_MAX_RESULT_CHARS); the loop then cuts it to
+# the model's token budget, but 40 MB must not get that far.
+MAX_RESULT_CHARS = 1_000_000
+
+
+def _text_of(result: Any, max_chars: int = MAX_RESULT_CHARS) -> str:
+    """The result's text parts joined, at most ``max_chars`` of them (with a note when
+    cut). Run off the event loop: a server may answer with tens of megabytes."""
     parts: list[str] = []
+    size = 0
+    cut = False
     for item in getattr(result, "content", None) or []:
         text = getattr(item, "text", None)
-        parts.append(text if isinstance(text, str) else f"[{getattr(item, 'type', 'content')}]")
+        part = text if isinstance(text, str) else f"[{getattr(item, 'type', 'content')}]"
+        if size + len(part) > max_chars:
+            parts.append(part[: max(0, max_chars - size)])
+            cut = True
+            break
+        parts.append(part)
+        size += len(part) + 1
     if not parts and getattr(result, "structured_content", None) is not None:
-        parts.append(json.dumps(result.structured_content, ensure_ascii=False, default=str))
-    return "\n".join(parts)
+        whole = json.dumps(result.structured_content, ensure_ascii=False, default=str)
+        cut = len(whole) > max_chars
+        parts.append(whole[:max_chars])
+    joined = "\n".join(parts)
+    if cut:
+        joined += f"\n[…the server's result was cut at {max_chars} characters]"
+    return joined
 
 
 @dataclass
@@ -156,6 +176,7 @@ class MCPServerLink:
     config: MCPServerConfig
     timeout: float
     retry_seconds: float
+    max_result_chars: int = MAX_RESULT_CHARS
     state: State = "connecting"
     tools: list[Tool] = field(default_factory=list)
     _client: Any = None
@@ -296,7 +317,7 @@ class MCPServerLink:
             self.state = "down"
             self._broken.set()
             raise MCPToolError(f"the MCP server {self.name} did not answer") from None
-        text = _text_of(result)
+        text = await asyncio.to_thread(_text_of, result, self.max_result_chars)
         if getattr(result, "is_error", False):
             raise MCPToolError(text or "the tool failed")
         return text
@@ -306,9 +327,14 @@ class MCPManager:
     """The configured servers: start them, list the tools of those that are up, stop."""
 
     def __init__(
-        self, servers: list[MCPServerConfig], *, timeout: float = 20.0, retry_seconds: float = 30.0
+        self,
+        servers: list[MCPServerConfig],
+        *,
+        timeout: float = 20.0,
+        retry_seconds: float = 30.0,
+        max_result_chars: int = MAX_RESULT_CHARS,
     ) -> None:
-        self.links = [MCPServerLink(s, timeout, retry_seconds) for s in servers]
+        self.links = [MCPServerLink(s, timeout, retry_seconds, max_result_chars) for s in servers]
 
     def start(self) -> None:
         for link in self.links:

@@ -59,6 +59,9 @@ class ToolSettings(BaseSettings):
     )
     mcp_timeout: float = Field(default=20.0, gt=0)
     mcp_retry_seconds: float = Field(default=30.0, gt=0)
+    # Characters of one MCP tool result kept (read off the event loop); the tool loop then
+    # cuts what the model reads to LLM_TOOL_RESULT_LIMIT tokens.
+    mcp_max_result_chars: int = Field(default=1_000_000, ge=1000)
 
     @field_validator("search_backend", mode="before")
     @classmethod
