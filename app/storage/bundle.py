@@ -17,7 +17,9 @@ from app.storage.base import (
     UserRepository,
 )
 from app.storage.breaker import CircuitBreaker
+from app.storage.pending_spend import PendingSpend
 from app.storage.tools import ToolRepository
+from app.storage.write_behind import ReplayingConversations
 from llmdoor import UsageSink
 
 
@@ -43,9 +45,16 @@ class Storage:
         tools: ToolRepository | None = None,
     ) -> None:
         self.backend: Backend = backend
+        # Every repository above goes through it (see app.storage.guard); always present
+        # when built by open_storage.
+        self.breaker = breaker if breaker is not None else CircuitBreaker(name=backend)
         self.users = users
         self.requests = requests
-        self.conversations = conversations
+        # An exchange that can't be stored now is queued and replayed, never dropped.
+        if not isinstance(conversations, ReplayingConversations):
+            conversations = ReplayingConversations(conversations, self.breaker)
+        self.conversation_writes = conversations
+        self.conversations: ConversationRepository = conversations
         if personas is None:  # a bundle built by hand (tests): personas kept in memory
             from app.storage.memory.personas import MemoryPersonaRepository
 
@@ -57,6 +66,8 @@ class Storage:
 
         self.stats = RollupStats(usage, retention_days)
         self.spend = spend
+        # Spend that could not be written now: counted later, before the user's next call.
+        self.pending_spend = PendingSpend(spend, self.breaker)
         # Live bot instances (MongoDB only): they share one Telegram send budget.
         self.instances = instances
         self.identities = identities
@@ -69,17 +80,24 @@ class Storage:
         # The sink to hand to llmdoor: a failed write is buffered and retried, never lost.
         self.usage_sink = usage_sink
         self._closer = closer
-        # Every repository above goes through it (see app.storage.guard); always present
-        # when built by open_storage.
-        self.breaker = breaker if breaker is not None else CircuitBreaker(name=backend)
 
     @property
     def available(self) -> bool:
         """False while the circuit breaker holds the database for down (health checks)."""
         return self.breaker.available
 
+    async def drain_writes(self, timeout: float | None = None) -> bool:  # noqa: ASYNC109
+        """Store every queued write now (exchanges, deferred spend, usage); True when
+        nothing is left waiting."""
+        conversations = await self.conversation_writes.flush(timeout)
+        spend = await self.pending_spend.flush(timeout)
+        usage = await self.usage_sink.flush(timeout)
+        return conversations and spend and usage
+
     async def close(self) -> None:
-        """Flush buffered usage, then release the backend (idempotent)."""
+        """Flush queued writes and buffered usage, then release the backend (idempotent)."""
+        await self.conversation_writes.close()
+        await self.pending_spend.close()
         await self.usage_sink.close()
         await self.breaker.aclose()
         if self._closer is not None:

@@ -5,9 +5,10 @@ availability errors turned into ``StorageUnavailable``.
 async generators) as ``repo``. Built once per repository class, with real class attributes,
 so ``isinstance(proxy, SomeRepositoryProtocol)`` still holds.
 
-Only availability failures are translated (and open the breaker): no server to select, a
-dropped connection, a network or server-side timeout. Anything else (a bad query, a
-``TypeError``, a duplicate key that escaped) is a bug and propagates unchanged.
+Only availability failures are translated (and count towards opening the breaker): no
+server to select, a dropped connection, a network or server-side timeout. Anything else
+(a bad query, a ``TypeError``, a duplicate key that escaped) is a bug and propagates
+unchanged.
 """
 
 from __future__ import annotations
@@ -62,14 +63,19 @@ async def translate(call: Awaitable[T], what: str) -> T:
 
 
 async def guarded_call(breaker: CircuitBreaker, what: str, call: Callable[[], Awaitable[T]]) -> T:
-    """``call()`` unless the breaker is open; an outage opens it and raises
-    ``StorageUnavailable``."""
+    """``call()`` unless the breaker is open, under its judgement (see ``CircuitBreaker``):
+    an outage raises ``StorageUnavailable`` and counts towards opening the breaker."""
     breaker.check()
     try:
-        return await translate(call(), what)
+        result = await breaker.watch(translate(call(), what), what)
     except StorageUnavailable as exc:
-        breaker.record_failure(exc.__cause__ or exc)
+        await breaker.record_call_failure(exc.__cause__ or exc)
         raise
+    except TimeoutError as exc:  # the breaker's per-call cap
+        await breaker.record_call_failure(exc)
+        raise unavailable(what, exc) from exc
+    breaker.record_success()
+    return result
 
 
 def _coroutine_method(name: str) -> Callable[..., Awaitable[Any]]:
