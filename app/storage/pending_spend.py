@@ -16,7 +16,6 @@ difference to the real cost.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import defaultdict
 from datetime import date
@@ -47,6 +46,7 @@ class PendingSpend:
         self._locks: dict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._task: asyncio.Task[None] | None = None
         self._wakeup: asyncio.Event | None = None
+        self._closed = False
         self._retry_initial = retry_initial
         self._retry_max = retry_max
         self.deferred = 0  # amounts that had to wait (tests, bench)
@@ -128,7 +128,7 @@ class PendingSpend:
     async def _loop(self) -> None:
         assert self._wakeup is not None
         delay = self._retry_initial
-        while True:
+        while not self._closed:
             if not self._owed:
                 self._wakeup.clear()
                 await self._wakeup.wait()
@@ -158,11 +158,15 @@ class PendingSpend:
 
     async def close(self, timeout: float | None = 10.0) -> None:  # noqa: ASYNC109
         flushed = await self.flush(timeout)
+        self._closed = True
         task, self._task = self._task, None
         if task is not None:
+            if self._wakeup is not None:
+                self._wakeup.set()
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            # Not ``await task``: a cancel that lands as the task's own wait completes can
+            # be lost (asyncio.wait_for in Python 3.11), and the loop ends on _closed anyway.
+            await asyncio.wait({task}, timeout=1.0)
         if not flushed:
             log.error(
                 "budget: %d deferred spend amount(s) not counted at shutdown: %s",

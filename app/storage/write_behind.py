@@ -36,13 +36,14 @@ RETRY_MAX = 10.0
 
 @dataclass
 class _Write:
-    conversation_id: str
-    kind: str  # "append" | "message_ids"
+    conversation_id: str  # "key:user:chat:thread" for an append to the active one
+    kind: str  # "append" | "append_active" | "message_ids"
     turns: Sequence[Turn] = ()
     message_ids: Sequence[int] = ()
     # The first attempt may have landed (it reached the server): check before replaying.
     maybe_landed: bool = False
     attempts: int = field(default=1)
+    key: tuple[int, int, int] | None = None  # append_active: (user, chat, thread)
 
 
 def maybe_landed(exc: BaseException) -> bool:
@@ -75,6 +76,7 @@ class ReplayingConversations:
         self._lock = asyncio.Lock()  # one replayer at a time keeps the order
         self._task: asyncio.Task[None] | None = None
         self._wakeup = asyncio.Event()
+        self._closed = False
         self.queued_total = 0  # writes that had to wait for the database (tests, bench)
         self.replayed = 0
 
@@ -96,6 +98,20 @@ class ReplayingConversations:
             _Write(conversation_id, "message_ids", message_ids=list(message_ids))
         )
 
+    async def append_to_active(
+        self, user_id: int, chat_id: int, thread_id: int, turns: Sequence[Turn]
+    ) -> None:
+        """Append to the key's active conversation, which could not be read when the answer
+        began (the database was unavailable): stored now or as soon as it is back."""
+        await self._write(
+            _Write(
+                f"key:{user_id}:{chat_id}:{thread_id}",
+                "append_active",
+                turns=list(turns),
+                key=(user_id, chat_id, thread_id),
+            )
+        )
+
     async def _write(self, write: _Write) -> bool:
         await self._try_replay(write.conversation_id)
         if self._queued_for(write.conversation_id):
@@ -108,12 +124,18 @@ class ReplayingConversations:
             log.warning(
                 "conversation %s: %s not stored yet (database unavailable); queued for replay",
                 write.conversation_id,
-                "exchange" if write.kind == "append" else "message ids",
+                "message ids" if write.kind == "message_ids" else "exchange",
             )
             self._enqueue(write)
             return True
 
     async def _apply(self, write: _Write) -> bool:
+        if write.kind == "append_active" and write.key is not None:
+            conv = await self._inner.active(*write.key)
+            if write.maybe_landed and await self._landed(write, conv):
+                return True
+            await self._inner.append(conv.id, write.turns)
+            return True
         if write.kind == "append":
             if write.maybe_landed and await self._landed(write):
                 return True
@@ -121,8 +143,9 @@ class ReplayingConversations:
             return True
         return await self._inner.set_message_ids(write.conversation_id, write.message_ids)
 
-    async def _landed(self, write: _Write) -> bool:
-        conv = await self._inner.get(write.conversation_id)
+    async def _landed(self, write: _Write, conv: Conversation | None = None) -> bool:
+        if conv is None:
+            conv = await self._inner.get(write.conversation_id)
         if conv is None:
             return True  # deleted meanwhile: nothing to store it in
         tail = conv.turns[-len(write.turns) :] if write.turns else []
@@ -179,13 +202,13 @@ class ReplayingConversations:
                 log.info(
                     "conversation %s: queued %s stored (attempt %d)",
                     write.conversation_id,
-                    "exchange" if write.kind == "append" else "message ids",
+                    "message ids" if write.kind == "message_ids" else "exchange",
                     write.attempts,
                 )
 
     async def _replay_loop(self) -> None:
         delay = self._retry_initial
-        while True:
+        while not self._closed:
             if not self._queue:
                 self._wakeup.clear()
                 await self._wakeup.wait()
@@ -217,11 +240,14 @@ class ReplayingConversations:
 
     async def close(self, timeout: float | None = 10.0) -> None:  # noqa: ASYNC109
         flushed = await self.flush(timeout)
+        self._closed = True
         task, self._task = self._task, None
         if task is not None:
+            self._wakeup.set()
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            # Not ``await task``: a cancel that lands as the task's own wait completes can
+            # be lost (asyncio.wait_for in Python 3.11), and the loop ends on _closed anyway.
+            await asyncio.wait({task}, timeout=1.0)
         if not flushed:
             log.error(
                 "conversation writes: %d queued write(s) not stored at shutdown", len(self._queue)
