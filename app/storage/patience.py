@@ -26,9 +26,9 @@ async def patiently(
     patience: float | None = None,
 ) -> T:
     """``call()``, tried again while it fails with ``StorageUnavailable`` for up to
-    ``patience`` seconds (``DEFAULT_PATIENCE``): after a backoff while the breaker is closed (a transient error),
-    or as soon as the breaker's probe sees the database back while it is open. The last
-    ``StorageUnavailable`` goes on to the caller."""
+    ``patience`` seconds (``DEFAULT_PATIENCE``): after a backoff while the breaker is
+    closed (a transient error), or as soon as the breaker's probe sees the database back
+    while it is open. The last ``StorageUnavailable`` goes on to the caller."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + (DEFAULT_PATIENCE if patience is None else patience)
     delay = RETRY_INITIAL
