@@ -77,8 +77,8 @@ def make_client(
 
 
 def unreachable(client: AsyncMongoClient[dict[str, Any]]) -> bool:
-    """Does the driver already know that no server can be reached (refused, reset), as
-    opposed to a server that is only slow to answer?"""
+    """Does the driver believe that no server can be reached (refused, reset), as opposed
+    to a server that is only slow to answer? Its belief can be a heartbeat old."""
     servers = client.topology_description.server_descriptions().values()
     if not servers:
         return False
@@ -90,27 +90,47 @@ def unreachable(client: AsyncMongoClient[dict[str, Any]]) -> bool:
     )
 
 
+async def accepts_connections(client: AsyncMongoClient[dict[str, Any]], within: float) -> bool:
+    """Does any of the client's servers accept a TCP connection right now? A stopped
+    server refuses at once, so this tells "down" in milliseconds; a restarted one accepts
+    before the driver's next heartbeat has noticed."""
+    for host, port in client.topology_description.server_descriptions():
+        try:
+            _reader, writer = await asyncio.wait_for(
+                asyncio.open_connection(host, port or 27017), within
+            )
+        except (OSError, TimeoutError):
+            continue
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+        return True
+    return False
+
+
 def mongo_breaker(
     client: AsyncMongoClient[dict[str, Any]],
     *,
     probe_interval: float = DEFAULT_PROBE_INTERVAL,
     timeout_ms: int = DEFAULT_TIMEOUT_MS,
-    operation_timeout_ms: int = DEFAULT_OPERATION_TIMEOUT_MS,
     name: str = "storage",
 ) -> CircuitBreaker:
     async def ping() -> None:
-        if unreachable(client):
+        # The driver saw the server refuse: believe it only if it still does (it may be
+        # back already), without waiting a server selection for the answer.
+        if unreachable(client) and not await accepts_connections(client, PROBE_TIMEOUT / 4):
             raise StorageUnavailable(f"{name}: database unreachable")
         with pymongo.timeout(PROBE_TIMEOUT):
             await translate(client.admin.command("ping"), "ping")
 
+    # No cap on a whole repository call here (some are long, like a rollup rebuild): the
+    # driver's per-operation timeouts (MONGODB_OPERATION_TIMEOUT_MS) bound each operation.
     return CircuitBreaker(
         ping,
         probe_interval=probe_interval,
         probe_timeout=PROBE_TIMEOUT + 0.5,
         name=name,
         judge_after=timeout_ms / 1000,
-        call_timeout=max(timeout_ms, operation_timeout_ms) / 1000,
     )
 
 
@@ -177,12 +197,7 @@ async def open_mongo_storage(
         await _wait_for_server(client, asyncio.get_running_loop().time() + startup_timeout)
         await init_beanie(database=client[name], document_models=DOCUMENT_MODELS)
     log_database(uri, name, db_name)
-    breaker = mongo_breaker(
-        client,
-        probe_interval=probe_interval,
-        timeout_ms=timeout_ms,
-        operation_timeout_ms=operation_timeout_ms,
-    )
+    breaker = mongo_breaker(client, probe_interval=probe_interval, timeout_ms=timeout_ms)
     database = client[name]
     # Repositories bind their collections now: a later init_beanie (another storage in the
     # same process, as in tests) can't move them to another database.
