@@ -1,13 +1,16 @@
 """Slow is not down: 100 users chatting round after round on the MongoDB stand-in (prints,
 never asserts).
 
-    uv run python bench/storage_load_bench.py [--users 100] [--rounds 5] [--new-every 3]
+    uv run python bench/storage_load_bench.py [--users 100] [--rounds 5] [--new-every 2]
+                                              [--outage SECONDS]
 
 A polling bot with the production storage settings (MONGODB_TIMEOUT_MS, one circuit breaker
 for the repositories and the dialog state) answers ``--users`` friends at once through the
 Telegram emulator and the fake model, on SecantusDB, which stalls under such a load (it is a
 Python server in this very process). Every round each user sends a message and waits for
-the answer; every ``--new-every`` rounds a third of them send /new first. Printed: answers
+the answer; every ``--new-every`` rounds a third of them send /new first. With
+``--outage`` the server is also stopped for that long in the middle round, while the
+answers of that round are being written (a real outage, not a slow database). Printed: answers
 and /new replies received, the log lines that mean "data not stored" (spend not counted,
 exchange not saved, unhandled errors), how often the breaker opened, and what the database
 holds afterwards (user turns stored per answer given). Run it on two commits for a
@@ -55,7 +58,7 @@ PATTERNS = {
     "exchange not saved": "could not save the exchange",
     "answer ids not recorded": "could not record the answer",
     "unhandled errors": "unhandled ",
-    "breaker opened": "database unavailable (",
+    "breaker opened": "failing storage calls fast",
 }
 
 
@@ -107,19 +110,21 @@ async def stored(uri: str) -> dict[str, Any]:
         async for doc in db["conversations"].find({}, {"turns.role": 1}):
             convs += 1
             user_turns += sum(1 for t in doc.get("turns", []) if t.get("role") == "user")
-        spend_docs = await db["spend"].count_documents({})
+        spend = sum([float(d.get("total", 0.0)) async for d in db["spend"].find({})])
         usage = await db["usage"].count_documents({})
+        cost = sum([float(d.get("cost_usd") or 0.0) async for d in db["usage"].find({})])
         return {
             "user_turns": user_turns,
             "conversations": convs,
-            "spend_days": spend_docs,
+            "spend": spend,
             "usage": usage,
+            "cost": cost,
         }
     finally:
         await client.close()
 
 
-async def main(users: int, rounds: int, new_every: int) -> None:
+async def main(users: int, rounds: int, new_every: int, outage: float) -> None:
     tally = Tally()
     logging.getLogger().addHandler(tally)
     logging.getLogger().setLevel(logging.INFO)
@@ -133,6 +138,11 @@ async def main(users: int, rounds: int, new_every: int) -> None:
             settings = mongo_settings(
                 tg, fake, proc.uri, DB, access=AccessSettings(friends=friends)
             )
+            # A price for the fake model, so that spend is counted and can be compared.
+            priced = settings.llm.model_copy(
+                update={"unpriced_input_per_mtok": 1000.0, "unpriced_output_per_mtok": 1000.0}
+            )
+            settings = settings.model_copy(update={"llm": priced})
             storage = await open_storage(proc.uri, db_name=DB)
             fsm = make_fsm_storage(proc.uri, db_name=DB, breaker=storage.breaker)
             app = create_app(settings, storage=storage, bot=make_bot(tg), fsm_storage=fsm)
@@ -145,14 +155,21 @@ async def main(users: int, rounds: int, new_every: int) -> None:
                             oks = await asyncio.gather(*(new_conversation(tg, u) for u in group))
                             news += len(group)
                             news_ok += sum(oks)
-                        got = await asyncio.gather(*(ask(tg, u, f"r{r} u{u}") for u in ids))
+                        asks = asyncio.gather(*(ask(tg, u, f"r{r} u{u}") for u in ids))
+                        if outage and r == rounds // 2:
+                            await asyncio.sleep(0.5)
+                            await proc.astop()
+                            await asyncio.sleep(outage)
+                            await proc.astart()
+                        got = await asks
                         asked += len(ids)
                         answered += sum(got)
                         print(f"round {r}: {sum(got)}/{len(ids)} answered", flush=True)
-                    await storage.usage_sink.flush(timeout=120)
+                    await storage.breaker.wait_available(timeout=60)
                     drain = getattr(storage, "drain_writes", None)
                     if drain is not None:
                         await drain(timeout=120)
+                    await storage.usage_sink.flush(timeout=120)
             finally:
                 elapsed = time.perf_counter() - started
                 trips = storage.breaker.trips
@@ -161,7 +178,8 @@ async def main(users: int, rounds: int, new_every: int) -> None:
             db = await stored(proc.uri)
             await proc.astop()
     logging.getLogger().removeHandler(tally)
-    print(f"\n{users} users x {rounds} rounds in {elapsed:.0f} s on SecantusDB")
+    stop = f", server stopped {outage:g} s in round {rounds // 2}" if outage else ""
+    print(f"\n{users} users x {rounds} rounds in {elapsed:.0f} s on SecantusDB{stop}")
     print(f"answers received:          {answered}/{asked}")
     print(f"/new confirmed:            {news_ok}/{news}")
     for label in PATTERNS:
@@ -174,6 +192,10 @@ async def main(users: int, rounds: int, new_every: int) -> None:
         f"(unsaved {answered - db['user_turns']}), conversations {db['conversations']}, "
         f"usage records {db['usage']}"
     )
+    print(
+        f"spend counted: ${db['spend']:.6f} of ${db['cost']:.6f} charged in usage records "
+        f"(uncounted ${db['cost'] - db['spend']:.6f})"
+    )
 
 
 if __name__ == "__main__":
@@ -181,5 +203,6 @@ if __name__ == "__main__":
     parser.add_argument("--users", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--new-every", type=int, default=2)
+    parser.add_argument("--outage", type=float, default=0.0)
     args = parser.parse_args()
-    asyncio.run(main(args.users, args.rounds, args.new_every))
+    asyncio.run(main(args.users, args.rounds, args.new_every, args.outage))
