@@ -174,15 +174,23 @@ class CircuitBreaker:
         """One probe for everyone asking at the same time: True when the database answers."""
         loop = asyncio.get_running_loop()
         verdict = self._verdict
-        fresh = verdict is not None and (
-            not verdict.done() or loop.time() - self._verdict_at < VERDICT_TTL
+        # A probe in flight is shared; an answer is reused briefly; "down" never is (the
+        # breaker opened on it, and a later question deserves a new probe).
+        reusable = verdict is not None and (
+            not verdict.done()
+            or (
+                not verdict.cancelled()
+                and verdict.result()
+                and loop.time() - self._verdict_at < VERDICT_TTL
+            )
         )
-        if verdict is None or not fresh:
+        if verdict is None or not reusable:
             verdict = self._verdict = loop.create_task(self._ping(), name=f"{self.name}-judge")
-            self._verdict_at = loop.time()
-        alive = await asyncio.shield(verdict)
-        self._verdict_at = max(self._verdict_at, loop.time()) if alive else 0.0
-        return alive
+            verdict.add_done_callback(self._verdict_done)
+        return await asyncio.shield(verdict)
+
+    def _verdict_done(self, _task: asyncio.Task[bool]) -> None:
+        self._verdict_at = asyncio.get_running_loop().time()
 
     # ------------------------------------------------------------------ outage drills
 
