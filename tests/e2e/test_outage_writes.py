@@ -87,3 +87,19 @@ async def test_an_exchange_answered_during_an_outage_lands_afterwards(
             ("assistant", "echo: during"),
         ]
         assert all(isinstance(t, Turn) for t in conv.turns)
+
+
+async def test_a_handler_hit_by_an_outage_answers_with_the_outage_message(
+    start_bot: StartBot,
+) -> None:
+    """A handler with no outage handling of its own (setting the language writes the user
+    record): the errors router answers with the outage message, not the generic error."""
+    storage = open_memory_storage(probe_interval=0.05)
+    async with start_bot(storage=storage) as running:
+        tg = running.tg
+        user = tg.user(FRIEND_ID, "Fred")
+        await user.send("/language")
+        menu = await tg.wait_for_message(FRIEND_ID, lambda m: bool(m.buttons))
+        storage.breaker.inject_outage()
+        answer = await user.press(menu, "Русский")
+        assert answer is not None and answer.text == OUTAGE_TEXT
