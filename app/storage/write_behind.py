@@ -23,6 +23,8 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from pymongo.errors import PyMongoError, ServerSelectionTimeoutError
+
 from app.storage.base import Conversation, ConversationInfo, ConversationRepository, Turn
 from app.storage.breaker import CircuitBreaker
 from app.storage.errors import StorageUnavailable
@@ -49,8 +51,6 @@ class _Write:
 def maybe_landed(exc: BaseException) -> bool:
     """Could the failed request have been applied? Not when the breaker refused it or no
     server was selected: then nothing was sent."""
-    from pymongo.errors import ServerSelectionTimeoutError
-
     cause = exc.__cause__
     if cause is None:  # refused by the open breaker: never sent
         return False
@@ -79,6 +79,7 @@ class ReplayingConversations:
         self._closed = False
         self.queued_total = 0  # writes that had to wait for the database (tests, bench)
         self.replayed = 0
+        self.dropped = 0  # queued writes that failed for another reason than an outage
 
     @property
     def inner(self) -> ConversationRepository:
@@ -196,6 +197,18 @@ class ReplayingConversations:
                     write.attempts += 1
                     write.maybe_landed = write.maybe_landed or maybe_landed(exc)
                     raise
+                except (PyMongoError, ValueError, TypeError) as exc:
+                    # Not an outage: it would fail the same way forever, and block every
+                    # read behind it. Said loudly, and given up.
+                    log.error(
+                        "conversation %s: a queued write cannot be stored; dropped",
+                        write.conversation_id,
+                        exc_info=exc,
+                    )
+                    with contextlib.suppress(ValueError):
+                        self._queue.remove(write)
+                    self.dropped += 1
+                    continue
                 with contextlib.suppress(ValueError):
                     self._queue.remove(write)
                 self.replayed += 1

@@ -156,3 +156,20 @@ async def test_a_refund_that_may_have_landed_is_not_applied_twice() -> None:
     assert await st.drain_writes(timeout=10)
     assert await st.spend.spent(7, DAY) == pytest.approx(0.1)  # not 0.0 (refunded twice)
     await st.close()
+
+
+async def test_a_queued_write_that_fails_as_a_bug_does_not_block_reads() -> None:
+    st: Storage = open_memory_storage(probe_interval=0.05)
+    conv = await st.conversations.active(1, 1)
+    inner = raw(st.conversations)
+    errors: list[BaseException] = [AutoReconnect("first try"), TypeError("a bug on replay")]
+
+    async def broken(*_args: Any) -> None:
+        raise errors.pop(0) if errors else TypeError("still a bug")
+
+    inner.append = broken
+    await st.conversations.append(conv.id, turns("lost"))  # queued after the outage error
+    again = await st.conversations.active(1, 1)  # the replay hits the bug: reads go on
+    assert again.id == conv.id
+    assert st.conversation_writes.pending == 0 and st.conversation_writes.dropped == 1
+    await st.close()
