@@ -193,8 +193,9 @@ async def main(users: int, rounds: int, new_every: int, outage: float) -> None:
         f"usage records {db['usage']}"
     )
     print(
-        f"spend counted: ${db['spend']:.6f} of ${db['cost']:.6f} charged in usage records "
-        f"(uncounted ${db['cost'] - db['spend']:.6f})"
+        f"spend counters: ${db['spend']:.4f}, charged in usage records: ${db['cost']:.4f} "
+        f"(counters off by ${db['spend'] - db['cost']:+.4f}: reservations never settled count "
+        f"too much, spend not counted too little)"
     )
 
 
