@@ -273,6 +273,10 @@ class PersonaRepository(Protocol):
     async def chat_default(self, chat_id: int) -> str | None: ...
 
 
+#: How many adjustment ids a spend day remembers (retries come within seconds, not days).
+SPEND_RECENT_OPS = 100
+
+
 @runtime_checkable
 class SpendRepository(Protocol):
     """Per-user, per-UTC-day spend counters in USD (reservations included), changed only
@@ -286,9 +290,13 @@ class SpendRepository(Protocol):
         the total is < ``limit_usd``. Returns whether it was added; one atomic operation."""
         ...
 
-    async def adjust(self, user_id: int, day: date, delta_usd: float) -> None:
+    async def adjust(
+        self, user_id: int, day: date, delta_usd: float, op_id: str | None = None
+    ) -> None:
         """Add ``delta_usd`` (negative when a call cost less than reserved); never refused.
-        The total never goes below 0."""
+        The total never goes below 0. With ``op_id`` the change is applied once however
+        often it is sent (a retry after a timeout that did land counts once); the day
+        remembers its latest ``SPEND_RECENT_OPS`` ids."""
         ...
 
     async def spent(self, user_id: int, day: date) -> float:

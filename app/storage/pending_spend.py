@@ -6,24 +6,24 @@ breaker sees the database back, and in any case before that user's next reservat
 (``LedgerBudget.reserve`` calls ``settle_user`` first, and refuses a user with a budget
 while it fails). So a budget is checked against every cent already spent.
 
-A failed write that may have reached the server (a network timeout) is ambiguous: a
-charge is then kept (counting it twice is an over-estimate), a refund is dropped (never an
-undercount). Amounts live in this process; across instances, every reservation was
-counted at its worst-case estimate before the call, so what waits here is at most the
-difference to the real cost.
+Every amount carries an id from its first attempt, and the counter applies an id once
+(``SpendRepository.adjust(op_id=...)``): a write that timed out after it landed is not
+counted twice when it is replayed. Amounts live in this process; across instances, every
+reservation was counted at its worst-case estimate before the call, so what waits here is
+at most the difference to the real cost.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections import defaultdict
 from datetime import date
 
 from app.storage.base import SpendRepository
 from app.storage.breaker import CircuitBreaker
 from app.storage.errors import StorageUnavailable
-from app.storage.write_behind import maybe_landed
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,8 @@ class PendingSpend:
     ) -> None:
         self._ledger = ledger
         self._breaker = breaker
-        self._owed: dict[tuple[int, date], float] = defaultdict(float)
+        # (user, day) -> [(op id, amount)], oldest first
+        self._owed: dict[tuple[int, date], list[tuple[str, float]]] = defaultdict(list)
         self._locks: dict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._task: asyncio.Task[None] | None = None
         self._wakeup: asyncio.Event | None = None
@@ -57,17 +58,17 @@ class PendingSpend:
 
     def owed(self, user_id: int, day: date) -> float:
         """What waits to be counted for this user and day."""
-        return self._owed.get((user_id, day), 0.0)
+        return sum(amount for _op, amount in self._owed.get((user_id, day), []))
 
     @property
     def pending(self) -> int:
         return len(self._owed)
 
-    def defer(self, user_id: int, day: date, delta_usd: float) -> None:
+    def defer(self, user_id: int, day: date, delta_usd: float, op_id: str | None = None) -> None:
         """Count ``delta_usd`` later (it could not be written now)."""
         if delta_usd == 0:
             return
-        self._owed[(user_id, day)] += delta_usd
+        self._owed[(user_id, day)].append((op_id or uuid.uuid4().hex, delta_usd))
         self.deferred += 1
         log.warning(
             "budget: spend of user %s (%+.6f USD) deferred, database unavailable; "
@@ -81,20 +82,14 @@ class PendingSpend:
         """Write ``delta_usd`` now, or defer it when the database is unavailable."""
         if delta_usd == 0:
             return
+        op_id = uuid.uuid4().hex
         if self.owes(user_id):
-            self.defer(user_id, day, delta_usd)  # keep the order of this user's amounts
+            self.defer(user_id, day, delta_usd, op_id)  # keep the order of this user's amounts
             return
         try:
-            await self._ledger.adjust(user_id, day, delta_usd)
-        except StorageUnavailable as exc:
-            if delta_usd < 0 and maybe_landed(exc):
-                log.warning(
-                    "budget: refund to user %s may not have been written; kept as spent "
-                    "(an over-count, never an under-count)",
-                    user_id,
-                )
-                return
-            self.defer(user_id, day, delta_usd)
+            await self._ledger.adjust(user_id, day, delta_usd, op_id=op_id)
+        except StorageUnavailable:
+            self.defer(user_id, day, delta_usd, op_id)  # the same id: landed or not, once
 
     async def settle_user(self, user_id: int) -> None:
         """Write what this user owes; raises StorageUnavailable when it can't (it stays)."""
@@ -102,17 +97,17 @@ class PendingSpend:
             return
         async with self._locks[user_id]:
             for key in [k for k in self._owed if k[0] == user_id]:
-                amount = self._owed.pop(key, 0.0)
-                if amount == 0:
-                    continue
-                try:
-                    await self._ledger.adjust(key[0], key[1], amount)
-                except StorageUnavailable as exc:
-                    if not (amount < 0 and maybe_landed(exc)):
-                        self._owed[key] += amount
-                    raise
-                self.counted_later += 1
-                log.info("budget: deferred spend of user %s counted (%+.6f USD)", user_id, amount)
+                entries = self._owed.get(key, [])
+                while entries:
+                    op_id, amount = entries[0]
+                    await self._ledger.adjust(key[0], key[1], amount, op_id=op_id)
+                    entries.pop(0)
+                    self.counted_later += 1
+                    log.info(
+                        "budget: deferred spend of user %s counted (%+.6f USD)", user_id, amount
+                    )
+                if not entries:
+                    self._owed.pop(key, None)
 
     async def settle_all(self) -> None:
         for user_id in sorted({uid for uid, _ in self._owed}):
@@ -171,5 +166,5 @@ class PendingSpend:
             log.error(
                 "budget: %d deferred spend amount(s) not counted at shutdown: %s",
                 len(self._owed),
-                ", ".join(f"user {u} {d}: {a:+.6f}" for (u, d), a in self._owed.items()),
+                ", ".join(f"user {u} {d}: {self.owed(u, d):+.6f}" for u, d in self._owed),
             )

@@ -139,22 +139,23 @@ async def test_unlimited_spend_during_an_outage_is_counted_afterwards() -> None:
     await st.close()
 
 
-async def test_a_refund_that_may_have_landed_is_not_applied_twice() -> None:
+async def test_a_refund_that_landed_before_its_timeout_is_counted_once() -> None:
     st: Storage = open_memory_storage(probe_interval=0.05)
     budget = LedgerBudget(st.spend, clock=lambda: NOW, pending=st.pending_spend)
     hold = await budget.reserve(friend(1.0), 0.5)
     inner = raw(st.spend)
     real = inner.adjust
 
-    async def lands_then_times_out(*args: Any) -> None:
-        await real(*args)
+    async def lands_then_times_out(*args: Any, **kwargs: Any) -> None:
+        await real(*args, **kwargs)
         raise NetworkTimeout("the reply was lost")
 
     inner.adjust = lands_then_times_out
     await hold.settle(0.1)  # a refund of 0.4 that did land
     inner.adjust = real
     assert await st.drain_writes(timeout=10)
-    assert await st.spend.spent(7, DAY) == pytest.approx(0.1)  # not 0.0 (refunded twice)
+    # Replayed with its id: neither 0.0 (refunded twice) nor 0.5 (the refund given up).
+    assert await st.spend.spent(7, DAY) == pytest.approx(0.1)
     await st.close()
 
 
@@ -173,3 +174,18 @@ async def test_a_queued_write_that_fails_as_a_bug_does_not_block_reads() -> None
     assert again.id == conv.id
     assert st.conversation_writes.pending == 0 and st.conversation_writes.dropped == 1
     await st.close()
+
+
+async def test_an_adjustment_with_an_id_counts_once(storage: Storage) -> None:
+    """Both backends: a replayed adjustment (same id) is not counted twice."""
+    await storage.spend.reserve(9, DAY, 1.0, None)
+    await storage.spend.adjust(9, DAY, -0.25, op_id="op-1")
+    await storage.spend.adjust(9, DAY, -0.25, op_id="op-1")  # the replay
+    await storage.spend.adjust(9, DAY, 0.5, op_id="op-2")
+    await storage.spend.adjust(9, DAY, 0.1)  # no id: always applied
+    await storage.spend.adjust(9, DAY, 0.1)
+    assert await storage.spend.spent(9, DAY) == pytest.approx(1.45)
+    # A day that does not exist yet, adjusted first with an id.
+    await storage.spend.adjust(10, DAY, 0.3, op_id="op-3")
+    await storage.spend.adjust(10, DAY, 0.3, op_id="op-3")
+    assert await storage.spend.spent(10, DAY) == pytest.approx(0.3)
