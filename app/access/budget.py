@@ -12,6 +12,7 @@ is refused while that fails, so a budget is always checked against all of their 
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -65,10 +66,11 @@ class LedgerBudget:
         day = midnight.date()
         amount = max(0.0, estimate_usd or 0.0)
         limit = caller.daily_budget_usd
+        op_id = uuid.uuid4().hex  # a replay of this reservation counts once
         try:
             # What could not be counted before is counted before this call is allowed.
             await self._pending.settle_user(caller.user_id)
-            reserved = await self._ledger.reserve(caller.user_id, day, amount, limit)
+            reserved = await self._ledger.reserve(caller.user_id, day, amount, limit, op_id)
         except StorageUnavailable:
             if limit is not None:
                 # Without the counter a limit cannot be kept: refuse rather than overspend.
@@ -77,7 +79,7 @@ class LedgerBudget:
                     user_id=caller.user_id,
                 ) from None
             # No limit to keep: answer, and count the spend as soon as the database is back.
-            self._pending.defer(caller.user_id, day, amount)
+            self._pending.defer(caller.user_id, day, amount, op_id)
             return _LedgerHold(self._pending, caller.user_id, day, amount, deferred=True)
         if not reserved:
             raise BudgetExceeded(

@@ -283,11 +283,18 @@ class SpendRepository(Protocol):
     atomically so that parallel chats and several instances can never overspend."""
 
     async def reserve(
-        self, user_id: int, day: date, amount_usd: float, limit_usd: float | None
+        self,
+        user_id: int,
+        day: date,
+        amount_usd: float,
+        limit_usd: float | None,
+        op_id: str | None = None,
     ) -> bool:
         """Add ``amount_usd`` to the day's total when the new total stays <= ``limit_usd``
         (``None``: no limit, always added). With ``amount_usd == 0`` it succeeds only while
-        the total is < ``limit_usd``. Returns whether it was added; one atomic operation."""
+        the total is < ``limit_usd``. Returns whether it was added; one atomic operation.
+        ``op_id`` is remembered as ``adjust`` remembers it: replaying a reservation that
+        timed out after it landed as ``adjust(op_id=...)`` counts it once."""
         ...
 
     async def adjust(

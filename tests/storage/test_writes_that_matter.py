@@ -189,3 +189,24 @@ async def test_an_adjustment_with_an_id_counts_once(storage: Storage) -> None:
     await storage.spend.adjust(10, DAY, 0.3, op_id="op-3")
     await storage.spend.adjust(10, DAY, 0.3, op_id="op-3")
     assert await storage.spend.spent(10, DAY) == pytest.approx(0.3)
+
+
+async def test_a_reservation_that_landed_before_its_timeout_is_counted_once() -> None:
+    """An unlimited user's reservation is answered even when its write times out; the
+    replay carries the reservation's id, so one that did land is not counted twice."""
+    st: Storage = open_memory_storage(probe_interval=0.05)
+    budget = LedgerBudget(st.spend, clock=lambda: NOW, pending=st.pending_spend)
+    inner = raw(st.spend)
+    real = inner.reserve
+
+    async def lands_then_times_out(*args: Any, **kwargs: Any) -> bool:
+        await real(*args, **kwargs)
+        raise NetworkTimeout("the reply was lost")
+
+    inner.reserve = lands_then_times_out
+    hold = await budget.reserve(friend(None), 0.5)
+    inner.reserve = real
+    await hold.settle(0.2)
+    assert await st.drain_writes(timeout=10)
+    assert await st.spend.spent(7, DAY) == pytest.approx(0.2)  # not 0.7
+    await st.close()

@@ -20,7 +20,12 @@ class MemorySpendRepository:
         self._lock = threading.Lock()
 
     async def reserve(
-        self, user_id: int, day: date, amount_usd: float, limit_usd: float | None
+        self,
+        user_id: int,
+        day: date,
+        amount_usd: float,
+        limit_usd: float | None,
+        op_id: str | None = None,
     ) -> bool:
         key = (user_id, day)
         with self._lock:
@@ -34,6 +39,8 @@ class MemorySpendRepository:
                 if not fits:
                     return False
             self._totals[key] = total + amount_usd
+            if op_id is not None:
+                self._ops.setdefault(key, deque(maxlen=SPEND_RECENT_OPS)).append(op_id)
             return True
 
     async def adjust(

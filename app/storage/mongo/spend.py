@@ -33,13 +33,20 @@ class MongoSpendRepository:
         self._col: AsyncCollection[Raw] = database[SPEND_COLLECTION]
 
     async def reserve(
-        self, user_id: int, day: date, amount_usd: float, limit_usd: float | None
+        self,
+        user_id: int,
+        day: date,
+        amount_usd: float,
+        limit_usd: float | None,
+        op_id: str | None = None,
     ) -> bool:
         key = _key(user_id, day)
-        update = {
+        update: Raw = {
             "$inc": {"total": amount_usd},
             "$setOnInsert": {"user_id": user_id, "day": day.isoformat()},
         }
+        if op_id is not None:  # remembered, so a replay of this amount counts once
+            update["$push"] = {"ops": {"$each": [op_id], "$slice": -SPEND_RECENT_OPS}}
         if limit_usd is None:
             await self._col.update_one({"_id": key}, update, upsert=True)
             return True
