@@ -25,7 +25,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from app.storage.errors import StorageUnavailable
 
@@ -39,6 +39,12 @@ DEFAULT_PROBE_TIMEOUT = 1.0  # a ping slower than this counts as "still down"
 DEFAULT_FAILURE_THRESHOLD = 3  # failures in a row that open the breaker without a probe
 DEFAULT_FAILURE_WINDOW = 10.0  # s; failures further apart than this are not "in a row"
 VERDICT_TTL = 0.5  # s; a probe that answered this recently speaks for calls judged now
+
+
+def _consume(task: asyncio.Future[Any]) -> None:
+    """Retrieve the outcome of a call nobody awaits any more (no "never retrieved" log)."""
+    if not task.cancelled():
+        task.exception()
 
 
 async def _always_up() -> None:
@@ -130,6 +136,7 @@ class CircuitBreaker:
         if self.judge_after is None and self.call_timeout is None:
             return await call
         task = asyncio.ensure_future(call)
+        task.add_done_callback(_consume)  # a call given up on may still end in an error
         try:
             judge_after = self.judge_after
             if judge_after is not None and (

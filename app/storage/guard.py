@@ -34,6 +34,9 @@ _OUTAGE_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+LOCK_NOT_ACQUIRED = "Lock is not acquired"
+
+
 def is_outage(exc: BaseException) -> bool:
     """Does ``exc`` mean "the database can't be reached (in time)", not "this is a bug"?"""
     if isinstance(exc, _OUTAGE_ERRORS):
@@ -58,6 +61,13 @@ async def translate(call: Awaitable[T], what: str) -> T:
         raise
     except (PyMongoError, TimeoutError) as exc:
         if is_outage(exc):
+            raise unavailable(what, exc) from exc
+        raise
+    except RuntimeError as exc:
+        # PyMongo's server selection waits on an asyncio.Condition; on Python 3.11 a wait
+        # that times out or is cancelled while the server is gone can end in this error
+        # (seen with the server stopped under 100 users). It means "no server", not a bug.
+        if str(exc) == LOCK_NOT_ACQUIRED:
             raise unavailable(what, exc) from exc
         raise
 

@@ -42,8 +42,9 @@ DEFAULT_TIMEOUT_MS = 600
 DEFAULT_OPERATION_TIMEOUT_MS = 10_000
 #: A reply slower than this is a hung server, not a slow query (hard cap per operation).
 SOCKET_TIMEOUT_MS = 30_000
-#: The probe's ping: a down server is known at once (refused); a busy one gets this long.
-PROBE_TIMEOUT = 2.0
+#: The probe's ping: a stopped server is known at once (it refuses connections); one that
+#: accepts them gets this long to answer a ping, as a server stalled by load may need.
+PROBE_TIMEOUT = 5.0
 #: The first connection at start-up may take longer than a call's budget (TLS, DNS, SRV).
 STARTUP_TIMEOUT = 15.0
 
@@ -118,7 +119,7 @@ def mongo_breaker(
     async def ping() -> None:
         # The driver saw the server refuse: believe it only if it still does (it may be
         # back already), without waiting a server selection for the answer.
-        if unreachable(client) and not await accepts_connections(client, PROBE_TIMEOUT / 4):
+        if unreachable(client) and not await accepts_connections(client, 0.5):
             raise StorageUnavailable(f"{name}: database unreachable")
         with pymongo.timeout(PROBE_TIMEOUT):
             await translate(client.admin.command("ping"), "ping")
