@@ -145,6 +145,9 @@ class CircuitBreaker:
                 done, _ = await asyncio.wait({task}, timeout=judge_after)
                 if not done:
                     if not await self._judge():
+                        # The call is left to end on its own (the driver's timeouts): a
+                        # cancel inside PyMongo's server selection can break the client's
+                        # lock for good (Python 3.11), and the caller needs no more of it.
                         self.record_failure(None, why=f"{what} stalled and the probe failed")
                         raise StorageUnavailable(
                             f"{what}: database unavailable (stalled, probe failed)"
@@ -155,9 +158,9 @@ class CircuitBreaker:
             if self.call_timeout is not None:
                 remaining = max(0.0, self.call_timeout - (judge_after or 0.0))
             return await asyncio.wait_for(asyncio.shield(task), remaining)
-        finally:
-            if not task.done():
-                task.cancel()
+        except asyncio.CancelledError:
+            task.cancel()  # the caller is cancelled: so is its call, as without the breaker
+            raise
 
     def record_failure(self, exc: BaseException | None, *, why: str | None = None) -> None:
         """Open the breaker now and start probing."""
