@@ -64,9 +64,12 @@ class StorageSettings(_EnvSettings):
     # Used only when MONGODB_URI names no database (mongodb://host/NAME wins); then
     # tg_llm_bot. The database in use is logged at start-up.
     db: str | None = None
-    # How long one storage call may take to find the database down; then the circuit
-    # breaker opens and storage calls are skipped until a probe sees the database back.
+    # After this long a storage call makes the circuit breaker probe the database: a
+    # database that does not answer opens it (storage calls are then skipped until a probe
+    # sees it back); one that answers is slow, not down, and the call goes on.
     timeout_ms: int = Field(default=600, ge=50)
+    # How long one storage call may take on a database that is alive but busy.
+    operation_timeout_ms: int = Field(default=10_000, ge=100)
     probe_interval: float = Field(default=2.0, gt=0)  # seconds between those probes
     # Keep raw usage records this many days (a TTL index); empty: forever. The daily
     # rollups /stats reads are kept forever either way.

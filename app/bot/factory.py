@@ -67,7 +67,7 @@ def create_llm_provider(
     return LLMProvider(
         settings.llm,
         access=authority,
-        budget=LedgerBudget(storage.spend),
+        budget=LedgerBudget(storage.spend, pending=storage.pending_spend),
         usage_sink=storage.usage_sink,
         media=settings.media,
     )

@@ -305,22 +305,37 @@ class PersonaRepository(Protocol):
     async def chat_default(self, chat_id: int) -> str | None: ...
 
 
+#: How many adjustment ids a spend day remembers (retries come within seconds, not days).
+SPEND_RECENT_OPS = 100
+
+
 @runtime_checkable
 class SpendRepository(Protocol):
     """Per-user, per-UTC-day spend counters in USD (reservations included), changed only
     atomically so that parallel chats and several instances can never overspend."""
 
     async def reserve(
-        self, user_id: int, day: date, amount_usd: float, limit_usd: float | None
+        self,
+        user_id: int,
+        day: date,
+        amount_usd: float,
+        limit_usd: float | None,
+        op_id: str | None = None,
     ) -> bool:
         """Add ``amount_usd`` to the day's total when the new total stays <= ``limit_usd``
         (``None``: no limit, always added). With ``amount_usd == 0`` it succeeds only while
-        the total is < ``limit_usd``. Returns whether it was added; one atomic operation."""
+        the total is < ``limit_usd``. Returns whether it was added; one atomic operation.
+        ``op_id`` is remembered as ``adjust`` remembers it: replaying a reservation that
+        timed out after it landed as ``adjust(op_id=...)`` counts it once."""
         ...
 
-    async def adjust(self, user_id: int, day: date, delta_usd: float) -> None:
+    async def adjust(
+        self, user_id: int, day: date, delta_usd: float, op_id: str | None = None
+    ) -> None:
         """Add ``delta_usd`` (negative when a call cost less than reserved); never refused.
-        The total never goes below 0."""
+        The total never goes below 0. With ``op_id`` the change is applied once however
+        often it is sent (a retry after a timeout that did land counts once); the day
+        remembers its latest ``SPEND_RECENT_OPS`` ids."""
         ...
 
     async def spent(self, user_id: int, day: date) -> float:

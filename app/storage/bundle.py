@@ -3,6 +3,7 @@ circuit breaker and the statistics read from rollups. Build it with ``open_stora
 
 from __future__ import annotations
 
+import asyncio
 from typing import Protocol, runtime_checkable
 
 from app.storage.base import (
@@ -18,8 +19,10 @@ from app.storage.base import (
 )
 from app.storage.breaker import CircuitBreaker
 from app.storage.facts import FactRepository
+from app.storage.pending_spend import PendingSpend
 from app.storage.pieces import PieceRepository
 from app.storage.tools import ToolRepository
+from app.storage.write_behind import ReplayingConversations
 from llmdoor import UsageSink
 
 
@@ -47,9 +50,16 @@ class Storage:
         facts: FactRepository | None = None,
     ) -> None:
         self.backend: Backend = backend
+        # Every repository above goes through it (see app.storage.guard); always present
+        # when built by open_storage.
+        self.breaker = breaker if breaker is not None else CircuitBreaker(name=backend)
         self.users = users
         self.requests = requests
-        self.conversations = conversations
+        # An exchange that can't be stored now is queued and replayed, never dropped.
+        if not isinstance(conversations, ReplayingConversations):
+            conversations = ReplayingConversations(conversations, self.breaker)
+        self.conversation_writes = conversations
+        self.conversations: ConversationRepository = conversations
         if personas is None:  # a bundle built by hand (tests): personas kept in memory
             from app.storage.memory.personas import MemoryPersonaRepository
 
@@ -61,6 +71,8 @@ class Storage:
 
         self.stats = RollupStats(usage, retention_days)
         self.spend = spend
+        # Spend that could not be written now: counted later, before the user's next call.
+        self.pending_spend = PendingSpend(spend, self.breaker)
         # Live bot instances (MongoDB only): they share one Telegram send budget.
         self.instances = instances
         self.identities = identities
@@ -85,18 +97,26 @@ class Storage:
         # The sink to hand to llmdoor: a failed write is buffered and retried, never lost.
         self.usage_sink = usage_sink
         self._closer = closer
-        # Every repository above goes through it (see app.storage.guard); always present
-        # when built by open_storage.
-        self.breaker = breaker if breaker is not None else CircuitBreaker(name=backend)
 
     @property
     def available(self) -> bool:
         """False while the circuit breaker holds the database for down (health checks)."""
         return self.breaker.available
 
+    async def drain_writes(self, timeout: float | None = None) -> bool:  # noqa: ASYNC109
+        """Store every queued write now (exchanges, deferred spend, usage); True when
+        nothing is left waiting."""
+        conversations = await self.conversation_writes.flush(timeout)
+        spend = await self.pending_spend.flush(timeout)
+        usage = await self.usage_sink.flush(timeout)
+        return conversations and spend and usage
+
     async def close(self) -> None:
-        """Flush buffered usage, then release the backend (idempotent)."""
-        await self.usage_sink.close()
+        """Flush queued writes and buffered usage, then release the backend (idempotent)."""
+        # Side by side: a database that is down costs one flush timeout, not three.
+        await asyncio.gather(
+            self.conversation_writes.close(), self.pending_spend.close(), self.usage_sink.close()
+        )
         await self.breaker.aclose()
         if self._closer is not None:
             closer, self._closer = self._closer, None

@@ -64,6 +64,7 @@ async def open_storage(
     max_turns: int = DEFAULT_MAX_TURNS,
     max_conversations: int = DEFAULT_MAX_CONVERSATIONS,
     timeout_ms: int | None = None,
+    operation_timeout_ms: int | None = None,
     probe_interval: float = DEFAULT_PROBE_INTERVAL,
     sink_options: dict[str, Any] | None = None,
     retention_days: int | None = None,
@@ -72,17 +73,20 @@ async def open_storage(
     not on the first message); the in-memory store otherwise, with a loud warning.
 
     ``db_name`` (MONGODB_DB) is used only when the URI names no database; ``timeout_ms``
-    (MONGODB_TIMEOUT_MS) bounds how long a call takes to find the database down;
+    (MONGODB_TIMEOUT_MS) is how long a call runs before the breaker asks whether the
+    database is down; ``operation_timeout_ms`` (MONGODB_OPERATION_TIMEOUT_MS) how long a call
+    may take on a database that answers;
     ``probe_interval`` (MONGODB_PROBE_INTERVAL) is how often a down database is pinged."""
     if mongodb_uri:
         from app.storage.mongo import open_mongo_storage  # keeps beanie off the memory path
-        from app.storage.mongo.connect import DEFAULT_TIMEOUT_MS
+        from app.storage.mongo.connect import DEFAULT_OPERATION_TIMEOUT_MS, DEFAULT_TIMEOUT_MS
 
         return await open_mongo_storage(
             mongodb_uri,
             db_name=db_name,
             max_turns=max_turns,
             timeout_ms=timeout_ms or DEFAULT_TIMEOUT_MS,
+            operation_timeout_ms=operation_timeout_ms or DEFAULT_OPERATION_TIMEOUT_MS,
             probe_interval=probe_interval,
             sink_options=sink_options,
             retention_days=retention_days,

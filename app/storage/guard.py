@@ -5,9 +5,10 @@ availability errors turned into ``StorageUnavailable``.
 async generators) as ``repo``. Built once per repository class, with real class attributes,
 so ``isinstance(proxy, SomeRepositoryProtocol)`` still holds.
 
-Only availability failures are translated (and open the breaker): no server to select, a
-dropped connection, a network or server-side timeout. Anything else (a bad query, a
-``TypeError``, a duplicate key that escaped) is a bug and propagates unchanged.
+Only availability failures are translated (and count towards opening the breaker): no
+server to select, a dropped connection, a network or server-side timeout. Anything else
+(a bad query, a ``TypeError``, a duplicate key that escaped) is a bug and propagates
+unchanged.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ _OUTAGE_ERRORS: tuple[type[BaseException], ...] = (
     WTimeoutError,
     TimeoutError,
 )
+
+
+LOCK_NOT_ACQUIRED = "Lock is not acquired"
 
 
 def is_outage(exc: BaseException) -> bool:
@@ -59,17 +63,29 @@ async def translate(call: Awaitable[T], what: str) -> T:
         if is_outage(exc):
             raise unavailable(what, exc) from exc
         raise
+    except RuntimeError as exc:
+        # PyMongo's server selection waits on an asyncio.Condition; on Python 3.11 a wait
+        # that times out or is cancelled while the server is gone can end in this error
+        # (seen with the server stopped under 100 users). It means "no server", not a bug.
+        if str(exc) == LOCK_NOT_ACQUIRED:
+            raise unavailable(what, exc) from exc
+        raise
 
 
 async def guarded_call(breaker: CircuitBreaker, what: str, call: Callable[[], Awaitable[T]]) -> T:
-    """``call()`` unless the breaker is open; an outage opens it and raises
-    ``StorageUnavailable``."""
+    """``call()`` unless the breaker is open, under its judgement (see ``CircuitBreaker``):
+    an outage raises ``StorageUnavailable`` and counts towards opening the breaker."""
     breaker.check()
     try:
-        return await translate(call(), what)
+        result = await breaker.watch(translate(call(), what), what)
     except StorageUnavailable as exc:
-        breaker.record_failure(exc.__cause__ or exc)
+        await breaker.record_call_failure(exc.__cause__ or exc)
         raise
+    except TimeoutError as exc:  # the breaker's per-call cap
+        await breaker.record_call_failure(exc)
+        raise unavailable(what, exc) from exc
+    breaker.record_success()
+    return result
 
 
 def _coroutine_method(name: str) -> Callable[..., Awaitable[Any]]:

@@ -101,7 +101,7 @@ class _DownLedger:
     async def reserve(self, *args: object) -> bool:
         raise StorageUnavailable("down")
 
-    async def adjust(self, *args: object) -> None:
+    async def adjust(self, *args: object, **kwargs: object) -> None:
         raise StorageUnavailable("down")
 
     async def spent(self, *args: object) -> float:

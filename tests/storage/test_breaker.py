@@ -57,8 +57,13 @@ class Failing:
 async def test_outages_become_storage_unavailable_and_open_the_breaker(
     error: BaseException,
 ) -> None:
-    breaker = CircuitBreaker(probe_interval=60)
     repo = Failing()
+
+    async def probe() -> None:  # the database is down: the probe fails as the call did
+        if repo.error is not None:
+            raise StorageUnavailable("down")
+
+    breaker = CircuitBreaker(probe, probe_interval=60)
     guarded = guard(repo, breaker)
     repo.error = error
     with pytest.raises(StorageUnavailable) as info:
@@ -100,8 +105,13 @@ async def test_a_real_type_error_passes_through_the_guard() -> None:
 
 
 async def test_async_generators_are_guarded_too() -> None:
-    breaker = CircuitBreaker(probe_interval=60)
     repo = Failing()
+
+    async def probe() -> None:
+        if repo.error is not None:
+            raise StorageUnavailable("down")
+
+    breaker = CircuitBreaker(probe, probe_interval=60)
     guarded = guard(repo, breaker)
     assert [i async for i in guarded.stream(3)] == [0, 1, 2]
     repo.error = AutoReconnect("gone")

@@ -22,11 +22,12 @@ from app.bot.media.texts import help_lines
 from app.bot.memory import texts as memory_texts
 from app.bot.rendering.usage_texts import me_markdown, me_text
 from app.services.chat.service import ChatService, buttons_message
-from app.services.conversations.service import ConversationService
+from app.services.conversations.service import ConversationService, NewConversation
 from app.services.media.service import MediaService
 from app.services.spend import SpendService
 from app.storage import Storage, UserRecord
 from app.storage.errors import StorageUnavailable
+from app.storage.patience import patiently
 from llmdoor import Caller, Role
 
 LANGUAGE_NAMES = {"en": "English", "ru": "Русский"}
@@ -150,11 +151,22 @@ def create_commands_router() -> Router:
         user_record: UserRecord,
         conversations: ConversationService,
         bot_limiter: AsyncLimiter,
+        storage: Storage,
     ) -> None:
         key = conversation_key(message, user_record.user_id)
-        # The old conversation's last answer keeps no buttons: they act on the active one.
-        old_buttons = buttons_message((await conversations.active(key, user_record.model)).turns)
-        started = await conversations.start_new(key, user_record.model)
+
+        async def switch() -> tuple[int | None, NewConversation]:
+            # The old conversation's last answer keeps no buttons: they act on the active one.
+            old = buttons_message((await conversations.active(key, user_record.model)).turns)
+            return old, await conversations.start_new(key, user_record.model)
+
+        try:
+            # A /new matters: it waits a little for a slow or briefly unavailable database.
+            old_buttons, started = await patiently(storage.breaker, switch)
+        except StorageUnavailable:
+            # The user stays in the old conversation, and knows it.
+            await message.answer(_("⚠️ The database is unavailable right now. Try again later."))
+            return
         if started.reused:  # the active one had no messages: it is the new one
             text = _("🆕 New conversation started. What's on your mind?")
         else:

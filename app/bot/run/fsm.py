@@ -98,6 +98,7 @@ def make_fsm_storage(
     db_name: str | None = None,
     breaker: CircuitBreaker | None = None,
     timeout_ms: int | None = None,
+    operation_timeout_ms: int | None = None,
 ) -> BaseStorage:
     """aiogram FSM/dialog state: in MongoDB (so any bot instance can serve any update) when
     configured, else in memory. The returned storage owns its client; the Dispatcher closes
@@ -110,17 +111,26 @@ def make_fsm_storage(
     from aiogram.fsm.storage.base import DefaultKeyBuilder
     from aiogram.fsm.storage.pymongo import PyMongoStorage
 
-    from app.storage.mongo.connect import DEFAULT_TIMEOUT_MS, log_database, make_client
+    from app.storage.mongo.connect import (
+        DEFAULT_OPERATION_TIMEOUT_MS,
+        DEFAULT_TIMEOUT_MS,
+        log_database,
+        make_client,
+    )
     from app.storage.uri import resolve_db_name
 
     name = resolve_db_name(mongodb_uri, db_name)
     log_database(mongodb_uri, name, db_name, what="fsm storage")
-    client = make_client(mongodb_uri, timeout_ms=timeout_ms or DEFAULT_TIMEOUT_MS)
+    client = make_client(
+        mongodb_uri,
+        timeout_ms=timeout_ms or DEFAULT_TIMEOUT_MS,
+        operation_timeout_ms=operation_timeout_ms or DEFAULT_OPERATION_TIMEOUT_MS,
+    )
     # with_destiny: aiogram-dialog keeps each dialog stack under its own "destiny"; without
     # it the stacks of all dialogs share one key and a dialog opened on one instance breaks
     # when another instance handles its next button press.
     # Wrapped so that a database outage costs dialog state, not every chat message.
-    return ResilientFSMStorage(
+    storage = ResilientFSMStorage(
         PyMongoStorage(
             client,
             key_builder=DefaultKeyBuilder(with_destiny=True),
@@ -129,3 +139,6 @@ def make_fsm_storage(
         ),
         breaker,
     )
+    if breaker is None:  # its own breaker judges a stalled call as the repositories' does
+        storage.breaker.judge_after = (timeout_ms or DEFAULT_TIMEOUT_MS) / 1000
+    return storage

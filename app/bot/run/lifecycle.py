@@ -37,6 +37,7 @@ async def build_running_app(settings: Settings) -> BotApp:
         db_name=settings.storage.db,
         max_conversations=settings.bot.memory_max_conversations,
         timeout_ms=settings.storage.timeout_ms,
+        operation_timeout_ms=settings.storage.operation_timeout_ms,
         probe_interval=settings.storage.probe_interval,
         retention_days=settings.storage.usage_retention_days,
     )
@@ -46,6 +47,7 @@ async def build_running_app(settings: Settings) -> BotApp:
         db_name=settings.storage.db,
         breaker=storage.breaker,
         timeout_ms=settings.storage.timeout_ms,
+        operation_timeout_ms=settings.storage.operation_timeout_ms,
     )
     return create_app(settings, storage=storage, bot=bot, fsm_storage=fsm_storage)
 

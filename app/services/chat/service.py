@@ -368,8 +368,6 @@ class ChatService:
         model: str,
         tool_turns: Sequence[Turn] = (),
     ) -> bool:
-        if conversation is None:
-            return False
         user_text = prompt
         if request.attachments:
             user_text = f"[image] {user_text}".strip()
@@ -384,9 +382,16 @@ class ChatService:
             Turn(role="assistant", content=answer, model=model),
         ]
         try:
+            if conversation is None:
+                # Answered without it (the database was unavailable): the exchange still
+                # goes to the active conversation, now or when the database is back.
+                await self._storage.conversation_writes.append_to_active(
+                    request.user.user_id, request.chat_id, request.thread_id, turns
+                )
+                return False
             await self._storage.conversations.append(conversation.id, turns)
         except StorageUnavailable:
-            log.warning("chat: could not save the exchange in %s", conversation.id)
+            log.warning("chat: could not save the exchange of user %s", request.user.user_id)
             return False
         return True
 

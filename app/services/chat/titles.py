@@ -15,6 +15,7 @@ import logging
 from collections.abc import Collection
 
 from app.services.chat.load import LoopLoad, NeverBusy
+from app.services.plain_text import visible
 from app.storage import Storage
 from app.storage.errors import StorageUnavailable
 from llmdoor import Caller, LLMError, LLMProvider
@@ -35,7 +36,9 @@ QUIET_WAIT_SECONDS = 30.0
 
 
 def fallback_title(text: str) -> str:
-    """The first line of ``text``, cut at a word boundary near ``FALLBACK_CHARS``."""
+    """The first line of ``text``, cut at a word boundary near ``FALLBACK_CHARS``, without
+    control and bidi characters."""
+    text = "\n".join(visible(line) for line in text.splitlines())
     line = " ".join(text.strip().splitlines()[0].split()) if text.strip() else ""
     if len(line) <= FALLBACK_CHARS:
         return line or "…"
@@ -44,8 +47,9 @@ def fallback_title(text: str) -> str:
 
 
 def clean_title(raw: str) -> str | None:
-    """The model's reply as a one-line title; None when nothing usable came back."""
-    text = " ".join(raw.strip().split())
+    """The model's reply as a one-line title without control and bidi characters; None
+    when nothing usable came back."""
+    text = " ".join(visible(raw).strip().split())
     text = text.strip("\"'«»“”`*#").strip()
     if text.lower().startswith("title:"):
         text = text[6:].strip()

@@ -1,9 +1,11 @@
 """Conversation export: a Markdown document to read and a JSON document with the roles,
 models and times, each split into parts below Telegram's document size limit. Labels are
-msgids translated by the injected ``translate``; no Telegram here."""
+msgids translated by the injected ``translate``; no Telegram here. Built off the event
+loop (``ExportService.build``)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -132,7 +134,14 @@ class ExportService:
             return self._t(__("Assistant"))
         return self._t(__("System"))
 
+    async def build(self, conv: Conversation, persona: str, title: str) -> list[ExportFile]:
+        """``export`` in a worker thread: a conversation of tens of megabytes takes a good
+        part of a second to encode, which must not stall every other chat on the event
+        loop. The thread sees the caller's context (the user's locale for ``translate``)."""
+        return await asyncio.to_thread(self.export, conv, persona, title)
+
     def export(self, conv: Conversation, persona: str, title: str) -> list[ExportFile]:
+        """The documents, built here and now (blocking; see ``build``)."""
         base = f"{slug(title)}-{conv.created_at:%Y%m%d}"
         # Each block must fit a part with its header; half the part leaves ample room.
         turns = [p for t in conv.turns for p in _pieces(t, self.part_bytes // 2)]
@@ -201,9 +210,12 @@ class ExportService:
             head["summary"] = conv.summary
             head["summary_until"] = conv.summary_until.isoformat()
 
-        def document(part: int, parts: int, turns: list[Any]) -> bytes:
-            doc = head | {"part": part, "parts": parts, "turns": turns}
-            return json.dumps(doc, ensure_ascii=False).encode()
+        def document(part: int, parts: int, turns: list[bytes]) -> bytes:
+            # The turns are spliced in already encoded: one json.dumps of a whole part
+            # would hold the GIL for its full size (hundreds of ms for tens of MB). The
+            # bytes are what dumps would write ("turns" last, ", " between items).
+            frame = json.dumps(head | {"part": part, "parts": parts}, ensure_ascii=False)
+            return frame[:-1].encode() + b', "turns": [' + b", ".join(turns) + b"]}"
 
         def block(t: Turn) -> bytes:
             return _dumps(_turn_json(t))
@@ -223,9 +235,7 @@ class ExportService:
                 groups[-1].append(data)
                 used += extra
         total = len(groups)
-        return [
-            document(i, total, [json.loads(b) for b in group]) for i, group in enumerate(groups, 1)
-        ]
+        return [document(i, total, group) for i, group in enumerate(groups, 1)]
 
 
 def _turn_json(t: Turn) -> dict[str, Any]:

@@ -9,6 +9,7 @@ import math
 from dataclasses import dataclass, field
 
 from app.services.conversations.personas import PersonaService
+from app.services.plain_text import visible
 from app.storage import Conversation, ConversationInfo, ConversationRepository, Storage
 from app.storage.words import query_words
 
@@ -191,8 +192,9 @@ class ConversationService:
 
     @staticmethod
     def clean_title(title: str) -> str | None:
-        """A user's title, trimmed to one line; None when empty or too long."""
-        text = " ".join(title.split())
+        """A user's title, trimmed to one line without control and bidi characters; None
+        when empty or too long."""
+        text = " ".join(visible(title).split())
         return text if 0 < len(text) <= MAX_TITLE_CHARS else None
 
     async def rename(self, key: ConversationKey, conversation_id: str, title: str) -> bool:

@@ -7,18 +7,25 @@ and also against callers on other threads (the sync ``llmdoor`` API runs its own
 from __future__ import annotations
 
 import threading
+from collections import deque
 from datetime import date
 
-from app.storage.base import SPEND_EPSILON, normalise_username
+from app.storage.base import SPEND_EPSILON, SPEND_RECENT_OPS, normalise_username
 
 
 class MemorySpendRepository:
     def __init__(self) -> None:
         self._totals: dict[tuple[int, date], float] = {}
+        self._ops: dict[tuple[int, date], deque[str]] = {}
         self._lock = threading.Lock()
 
     async def reserve(
-        self, user_id: int, day: date, amount_usd: float, limit_usd: float | None
+        self,
+        user_id: int,
+        day: date,
+        amount_usd: float,
+        limit_usd: float | None,
+        op_id: str | None = None,
     ) -> bool:
         key = (user_id, day)
         with self._lock:
@@ -32,11 +39,20 @@ class MemorySpendRepository:
                 if not fits:
                     return False
             self._totals[key] = total + amount_usd
+            if op_id is not None:
+                self._ops.setdefault(key, deque(maxlen=SPEND_RECENT_OPS)).append(op_id)
             return True
 
-    async def adjust(self, user_id: int, day: date, delta_usd: float) -> None:
+    async def adjust(
+        self, user_id: int, day: date, delta_usd: float, op_id: str | None = None
+    ) -> None:
         key = (user_id, day)
         with self._lock:
+            if op_id is not None:
+                seen = self._ops.setdefault(key, deque(maxlen=SPEND_RECENT_OPS))
+                if op_id in seen:
+                    return  # applied before
+                seen.append(op_id)
             self._totals[key] = max(0.0, self._totals.get(key, 0.0) + delta_usd)
 
     async def spent(self, user_id: int, day: date) -> float:

@@ -16,7 +16,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from app.storage.base import SPEND_EPSILON, normalise_username, utc_ms
+from app.storage.base import SPEND_EPSILON, SPEND_RECENT_OPS, normalise_username, utc_ms
 
 Raw = dict[str, Any]
 
@@ -33,13 +33,20 @@ class MongoSpendRepository:
         self._col: AsyncCollection[Raw] = database[SPEND_COLLECTION]
 
     async def reserve(
-        self, user_id: int, day: date, amount_usd: float, limit_usd: float | None
+        self,
+        user_id: int,
+        day: date,
+        amount_usd: float,
+        limit_usd: float | None,
+        op_id: str | None = None,
     ) -> bool:
         key = _key(user_id, day)
-        update = {
+        update: Raw = {
             "$inc": {"total": amount_usd},
             "$setOnInsert": {"user_id": user_id, "day": day.isoformat()},
         }
+        if op_id is not None:  # remembered, so a replay of this amount counts once
+            update["$push"] = {"ops": {"$each": [op_id], "$slice": -SPEND_RECENT_OPS}}
         if limit_usd is None:
             await self._col.update_one({"_id": key}, update, upsert=True)
             return True
@@ -61,14 +68,27 @@ class MongoSpendRepository:
             result = await self._col.update_one({"_id": key, "total": room}, update)
         return result.matched_count == 1 or result.upserted_id is not None
 
-    async def adjust(self, user_id: int, day: date, delta_usd: float) -> None:
+    async def adjust(
+        self, user_id: int, day: date, delta_usd: float, op_id: str | None = None
+    ) -> None:
+        key = _key(user_id, day)
         total = {"$max": [0.0, {"$add": [{"$ifNull": ["$total", 0.0]}, delta_usd]}]}
-        # An update pipeline, so the clamp at 0 is part of the same atomic update.
-        await self._col.update_one(
-            {"_id": _key(user_id, day)},
-            [{"$set": {"total": total, "user_id": user_id, "day": day.isoformat()}}],
-            upsert=True,
-        )
+        stage: Raw = {"total": total, "user_id": user_id, "day": day.isoformat()}
+        if op_id is None:
+            # An update pipeline, so the clamp at 0 is part of the same atomic update.
+            await self._col.update_one({"_id": key}, [{"$set": stage}], upsert=True)
+            return
+        # Applied once: the filter skips a day that has seen this id, and the same update
+        # remembers it (the newest SPEND_RECENT_OPS).
+        ops = {"$concatArrays": [{"$ifNull": ["$ops", []]}, [op_id]]}
+        stage["ops"] = {"$slice": [ops, -SPEND_RECENT_OPS]}
+        once: Raw = {"_id": key, "ops": {"$ne": op_id}}
+        try:
+            await self._col.update_one(once, [{"$set": stage}], upsert=True)
+        except DuplicateKeyError:
+            # The day exists and has seen the id (the upsert found no match), or another
+            # update has just inserted the day: the same update without the insert tells.
+            await self._col.update_one(once, [{"$set": stage}])
 
     async def spent(self, user_id: int, day: date) -> float:
         raw = await self._col.find_one({"_id": _key(user_id, day)}, {"total": 1})

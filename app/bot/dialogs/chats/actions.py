@@ -246,7 +246,7 @@ async def on_export(callback: CallbackQuery, _b: Button, manager: DialogManager)
         return
     persona = (await svc["personas"].resolve(conv.persona)).name
     exporter: ExportService = svc["exports"]
-    files = exporter.export(conv, persona, _title(conv))
+    files = await exporter.build(conv, persona, _title(conv))
     bot = update_data(manager)["bot"]
     try:
         for file in files:
