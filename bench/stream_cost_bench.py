@@ -254,6 +254,8 @@ async def bot(tg: Any, fake: FakeOpenAI, lag_file: Path) -> AsyncIterator[int]:
         "ACCESS_ALLOW_EVERYONE": "true",
         "BENCH_LAG_FILE": str(lag_file),
         "LOG_LEVEL": "WARNING",
+        # This checkout's bot and llmdoor, also when run with another checkout's venv.
+        "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'packages' / 'llmdoor'}",
     }
     with tempfile.TemporaryDirectory() as cwd:
         proc = await asyncio.create_subprocess_exec(
