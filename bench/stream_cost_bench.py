@@ -215,12 +215,16 @@ async def bench_lib(quick: bool) -> None:
             cpu, wall = time.process_time() - c0, time.monotonic() - w0
             ms = [s * 1000 for s in probe.samples]
             print(
-                f"{label:<36} lag p99 {pct(ms, 0.99):7.1f} ms  max {max(ms):7.1f} ms   "
+                f"{label:<36} lag p99 {pct(ms, 0.99):7.1f} ms  max {max(ms):7.1f} ms "
+                f"(n={len(ms)})  "
                 f"CPU {cpu:5.2f} s in {wall:5.2f} s wall",
                 flush=True,
             )
         for close in closers:
             await close()
+    from llmdoor import aclose
+
+    await aclose()  # litellm's logging worker and the fast path's HTTP sessions
 
 
 # ------------------------------------------------------------------------------ bot
