@@ -299,6 +299,10 @@ class FastStream:
                         payload = b"\n".join(data)
                         data.clear()
                         if payload.strip() == b"[DONE]":
+                            # As the openai SDK does: read the body to its end, so the
+                            # call is over (and the connection reusable) when this ends.
+                            async for _rest in response.content.iter_any():
+                                pass
                             finished = True
                             return
                         yield self._chunk(lit, payload)
@@ -379,26 +383,39 @@ def _status_error(route: Route, status: int, text: str, headers: Any) -> Excepti
     return original
 
 
+async def _closed_with_the_loop(session: aiohttp.ClientSession) -> AsyncIterator[None]:
+    """Held open, this async generator is closed by the loop's ``shutdown_asyncgens``
+    (``asyncio.run`` and test runners call it) or by its finalizer: the session goes with
+    its loop, without an "Unclosed client session" at exit."""
+    try:
+        yield
+    finally:
+        await session.close()
+
+
 class FastStreamTransport:
-    """litellm's async client, except for OpenAI-compatible streams, read here."""
+    """litellm's async client, except for OpenAI-compatible streams, read here. One
+    aiohttp session (a keep-alive pool) per event loop."""
 
     def __init__(self) -> None:
         self._sessions: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, aiohttp.ClientSession
+            asyncio.AbstractEventLoop, tuple[aiohttp.ClientSession, AsyncIterator[None]]
         ] = weakref.WeakKeyDictionary()
 
-    def _session(self) -> aiohttp.ClientSession:
+    async def _session(self) -> aiohttp.ClientSession:
         import aiohttp
 
         loop = asyncio.get_running_loop()
-        session = self._sessions.get(loop)
-        if session is None or session.closed:
+        held = self._sessions.get(loop)
+        if held is None or held[0].closed:
             # No total timeout: a long answer may stream for minutes; the per-read timeout
             # (as litellm's httpx timeout) is set per request.
             connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
             session = aiohttp.ClientSession(connector=connector, trust_env=True)
-            self._sessions[loop] = session
-        return session
+            guard = _closed_with_the_loop(session)
+            await anext(guard)
+            held = self._sessions[loop] = (session, guard)
+        return held[0]
 
     async def complete(self, kwargs: dict[str, Any]) -> Any:
         route = route_for(kwargs)
@@ -414,7 +431,8 @@ class FastStreamTransport:
             total=None, sock_connect=route.timeout, sock_read=route.timeout
         )
         try:
-            response = await self._session().post(
+            session = await self._session()
+            response = await session.post(
                 route.url, data=route.body, headers=route.headers, timeout=timeout
             )
         except TimeoutError as exc:
@@ -441,10 +459,10 @@ class FastStreamTransport:
         return ASYNC.chunks(response)
 
     async def aclose(self) -> None:
-        sessions = list(self._sessions.values())
-        self._sessions.clear()
-        for session in sessions:
-            await session.close()
+        """Close this loop's session (other loops' sessions close with their loops)."""
+        held = self._sessions.pop(asyncio.get_running_loop(), None)
+        if held is not None:
+            await held[0].close()
 
 
 FAST = FastStreamTransport()
