@@ -250,6 +250,12 @@ def lag_ms(path: Path, since: int) -> tuple[list[float], int]:
     return [float(x) for x in lines[since:] if x], len(lines)
 
 
+def gc_pauses(lag_file: Path) -> list[str]:
+    """The probe's "generation ms" pairs, flattened."""
+    path = Path(str(lag_file) + ".gc")
+    return path.read_text().split() if path.exists() else []
+
+
 @contextlib.asynccontextmanager
 async def bot(tg: Any, fake: FakeOpenAI, lag_file: Path) -> AsyncIterator[int]:
     from bot_bench import bot_env
@@ -305,7 +311,7 @@ def first_text_delays(tg: Any, fake: Any, mark: int, tags: dict[int, str]) -> li
     return out
 
 
-async def bench_bot(quick: bool, rss_answers: int) -> None:
+async def bench_bot(quick: bool, rss_answers: int, load_only: bool = False) -> None:
     from bot_bench import TimedFake, emulator
 
     print("\n== bot: `python -m app` in its own process (CPU from /proc) ==")
@@ -333,24 +339,34 @@ async def bench_bot(quick: bool, rss_answers: int) -> None:
                 f"idle CPU {idle_rate * 100:.1f} %"
             )
             per_answer_1000 = float("nan")
-            print(f"{'answer':>12} {'µs/chunk':>9} {'ms/answer':>10}   (fast stream, sequential)")
-            for size in SIZES:
+            print(
+                f"{'answer':>12} {'µs/chunk':>9} {'ms/answer':>10} {'first text ms':>14}"
+                "   (fast stream; follow-ups in one conversation, one at a time)"
+            )
+            for size in SIZES if not load_only else ():
                 fake.configure(chunks=size, chunk_size=TOKEN_CHARS, chunk_delay=0.0)
                 n = max(2, (2000 if quick else 8000) // size)
+                uid += 1
+                # The conversation's first message (and its title call) is not measured.
+                await tg.user(uid).send(f"question q{uid}x0")
+                await answered(tg, fake, uid, f"q{uid}x0")
+                firsts: list[float] = []
                 c0, w0 = cpu_s(pid), time.monotonic()
-                for _ in range(n):
-                    uid += 1
-                    tag = f"q{uid}x1"
+                for i in range(1, n + 1):
+                    tag = f"q{uid}x{i}"
+                    mark = tg.mark()
                     await tg.user(uid).send(f"question {tag}")
                     await answered(tg, fake, uid, tag)
+                    firsts += first_text_delays(tg, fake, mark, {uid: tag})
                 cpu = cpu_s(pid) - c0 - idle_rate * (time.monotonic() - w0)
                 if size == 1000:
                     per_answer_1000 = cpu / n
                 print(
-                    f"{size:>8} tok {cpu / n / size * 1e6:>9.0f} {cpu / n * 1000:>10.1f}",
+                    f"{size:>8} tok {cpu / n / size * 1e6:>9.0f} {cpu / n * 1000:>10.1f} "
+                    f"{pct(firsts, 0.5):>14.1f}",
                     flush=True,
                 )
-            per_core = 1 / per_answer_1000
+            per_core = 1 / per_answer_1000 if per_answer_1000 > 0 else float("nan")
             print(
                 f"1000-token answers/s per core: {per_core:.2f}  ÷ send budget {SEND_BUDGET:.0f}"
                 f" = {per_core / SEND_BUDGET:.2f}"
@@ -359,6 +375,7 @@ async def bench_bot(quick: bool, rss_answers: int) -> None:
             fake.configure(chunks=tokens, chunk_size=TOKEN_CHARS, chunk_delay=delay)
             await asyncio.sleep(1)
             _, seen = lag_ms(lag_file, 0)
+            gc_seen = len(gc_pauses(lag_file))
             mark = tg.mark()
             tags = {}
             c0, w0 = cpu_s(pid), time.monotonic()
@@ -371,6 +388,12 @@ async def bench_bot(quick: bool, rss_answers: int) -> None:
             cpu, wall = cpu_s(pid) - c0, time.monotonic() - w0
             await asyncio.sleep(0.6)  # the probe flushes every 0.5 s
             lags, _ = lag_ms(lag_file, seen)
+            gcs = gc_pauses(lag_file)[gc_seen:]
+            gc_ms = [float(x) for x in gcs[1::2]]
+            print(
+                f"GC pauses >= 10 ms in the bot meanwhile: {len(gc_ms)}, "
+                f"longest {max(gc_ms or [0]):.0f} ms (generations {sorted(set(gcs[0::2]))})"
+            )
             firsts = first_text_delays(tg, fake, mark, tags)
             print(
                 f"{users} answers of {tokens} tokens at once, {delay * 1000:.0f} ms apart: "
@@ -379,6 +402,8 @@ async def bench_bot(quick: bool, rss_answers: int) -> None:
                 f"p95 {pct(firsts, 0.95):.0f} ms; bot CPU {cpu:.1f} s in {wall:.1f} s",
                 flush=True,
             )
+            if load_only or not rss_answers:
+                return
             fake.configure(chunks=30, chunk_size=10, chunk_delay=0.0)
             c0 = cpu_s(pid)
             batch = 50
@@ -408,7 +433,8 @@ async def main(args: argparse.Namespace) -> None:
     if "lib" in sections:
         await bench_lib(args.quick)
     if "bot" in sections:
-        await bench_bot(args.quick, args.rss_answers or (200 if args.quick else 2000))
+        rss_answers = args.rss_answers or (200 if args.quick else 2000)
+        await bench_bot(args.quick, rss_answers, args.load_only)
 
 
 if __name__ == "__main__":
@@ -419,4 +445,5 @@ if __name__ == "__main__":
     parser.add_argument("sections", nargs="*", help="lib, bot (default: both)")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--rss-answers", type=int, default=None)
+    parser.add_argument("--load-only", action="store_true", help="bot: only the 50 long answers")
     asyncio.run(main(parser.parse_args()))

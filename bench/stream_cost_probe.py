@@ -7,13 +7,30 @@ appends how late it woke (ms) to $BENCH_LAG_FILE every 0.5 s. The bot itself is 
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import runpy
+import time
 from collections.abc import Coroutine
 from typing import Any
 
 _run = asyncio.run
 PATH = os.environ["BENCH_LAG_FILE"]
+GC_PAUSES: list[str] = []  # "generation ms" of collections that took 10 ms or more
+_gc_started = 0.0
+
+
+def _gc_clock(phase: str, info: dict[str, Any]) -> None:
+    global _gc_started
+    if phase == "start":
+        _gc_started = time.perf_counter()
+        return
+    ms = (time.perf_counter() - _gc_started) * 1000
+    if ms >= 10:
+        GC_PAUSES.append(f"{info.get('generation')} {ms:.1f}")
+
+
+gc.callbacks.append(_gc_clock)
 
 
 async def _probe() -> None:
@@ -29,6 +46,10 @@ async def _probe() -> None:
             # A few hundred bytes twice a second: not worth a thread hop.
             with open(PATH, "a") as fh:  # noqa: ASYNC230
                 fh.write("\n".join(pending) + "\n")
+            if GC_PAUSES:
+                with open(PATH + ".gc", "a") as fh:  # noqa: ASYNC230
+                    fh.write("\n".join(GC_PAUSES) + "\n")
+                GC_PAUSES.clear()
             pending.clear()
             flushed = now
 
