@@ -5,6 +5,7 @@ calls and cancellation. Each scenario runs on both paths and the outcomes are co
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -143,6 +144,15 @@ def test_routes() -> None:
     assert route_for({**base, "model": "openai/gpt-4o-mini", "stream": False}) is None
     assert route_for({**base, "model": "openai/gpt-4o-mini", "extra_headers": {"a": "b"}}) is None
     assert route_for({**base, "model": "openai/gpt-4o-mini", "n": 2}) is None
+
+
+async def test_a_text_the_wire_cannot_carry_fails_alike(
+    fake: FakeOpenAI, settings: LLMSettings
+) -> None:
+    lone = json.loads('"lone \\ud800 surrogate"')  # a lone surrogate: not valid UTF-8
+    results = await both_paths(fake, settings.model_copy(update={"max_retries": 0}), list, lone)
+    assert "error" in results["auto"][0] and results["auto"][2] == []  # nothing sent
+    assert_same(results)
 
 
 def test_litellm_callbacks_keep_litellm_path(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -163,7 +163,9 @@ def _build(lit: Any, kwargs: dict[str, Any]) -> Route | None:
     return Route(
         url=base.rstrip("/") + "/chat/completions",
         headers={str(k): str(v) for k, v in headers.items()},
-        body=json.dumps(body).encode(),
+        # As httpx encodes the openai SDK's request: UTF-8, so a text it cannot send (a lone
+        # surrogate) fails here too, and the call goes to litellm for litellm's error.
+        body=json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode(),
         provider=provider,
         model=model,
         timeout=float(timeout) if isinstance(timeout, int | float) else None,
