@@ -433,7 +433,8 @@ async def main(args: argparse.Namespace) -> None:
     if "lib" in sections:
         await bench_lib(args.quick)
     if "bot" in sections:
-        rss_answers = args.rss_answers or (200 if args.quick else 2000)
+        default = 200 if args.quick else 2000
+        rss_answers = args.rss_answers if args.rss_answers is not None else default
         await bench_bot(args.quick, rss_answers, args.load_only)
 
 
