@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -32,10 +33,33 @@ def sink() -> InMemoryUsageSink:
     return InMemoryUsageSink()
 
 
+STREAM_PATHS = ("auto", "off")  # LLM_FAST_STREAM: the direct OpenAI SSE path, litellm's
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test that streams runs on every path a stream can take."""
+    if "stream_path" not in metafunc.fixturenames:
+        return
+    if metafunc.module.__name__.endswith("test_fast_stream"):
+        return  # compares the two paths inside each test
+    try:
+        source = inspect.getsource(metafunc.function)
+    except OSError:
+        return
+    if "stream" in source or "_events(" in source:
+        metafunc.parametrize("stream_path", STREAM_PATHS, indirect=True)
+
+
 @pytest.fixture
-def settings(fake: FakeOpenAI) -> LLMSettings:
+def stream_path(request: pytest.FixtureRequest) -> str:
+    return str(getattr(request, "param", "auto"))
+
+
+@pytest.fixture
+def settings(fake: FakeOpenAI, stream_path: str) -> LLMSettings:
     # Tiny backoffs keep retry tests fast; api_base/api_key route everything to the fake.
     return LLMSettings(
+        fast_stream=stream_path,  # type: ignore[arg-type]
         default_model=FAKE_MODEL,
         api_base=fake.base_url,
         api_key="sk-test",

@@ -88,6 +88,9 @@ class TelegramAnswer:
     def close(self) -> None:
         self._streamer.close()
 
+    def wants_update(self) -> bool:
+        return self._streamer.wants_update()
+
     async def update(self, full_text_so_far: str) -> None:
         await self._streamer.update(full_text_so_far)
 

@@ -155,18 +155,33 @@ class AnswerStreamer:
         self.calls += 1
         self._nothing_shown = False
 
-    @handles_own_flood_control
+    def wants_update(self) -> bool:
+        """Whether an update now could send a preview (the clock part of ``_due``, O(1)):
+        a model streams a chunk per token, so callers join the text so far and offer it
+        only when this says so; rendering and the text checks run per preview."""
+        if self._done:
+            return False
+        now = self.pacing.clock()
+        if now < self._blocked_until:
+            return False
+        last = self._last_preview_at
+        return last is None or now - last >= self.interval
+
     async def update(self, full_text_so_far: str) -> None:
         """Offer the answer so far; sends a preview only if throttling allows. Never raises."""
         self.text_so_far = full_text_so_far
-        await self._preview()
+        if self.wants_update():
+            await self._offer()
 
-    @handles_own_flood_control
     async def reasoning(self, reasoning_so_far: str) -> None:
         """Offer the model's reasoning so far (shown per ``reasoning_mode``). Never raises."""
         self.reasoning_so_far = reasoning_so_far
-        if self.look.reasoning_mode != "off":
-            await self._preview()
+        if self.look.reasoning_mode != "off" and self.wants_update():
+            await self._offer()
+
+    @handles_own_flood_control
+    async def _offer(self) -> None:
+        await self._preview()
 
     @handles_own_flood_control
     async def finish(
@@ -550,11 +565,16 @@ async def stream_answer(
     If ``chunks`` raises, the exception propagates without finishing, so the caller chooses
     between ``streamer.fail(...)`` and ``streamer.finish(streamer.text_so_far, footer=...)``.
     """
-    text = ""
-    async for chunk in chunks:
-        if not chunk:
-            continue
-        text += chunk
-        await streamer.update(text)
+    parts: list[str] = []
+    try:
+        async for chunk in chunks:
+            if not chunk:
+                continue
+            parts.append(chunk)
+            if streamer.wants_update():  # joined per preview, not per chunk
+                await streamer.update("".join(parts))
+    finally:
+        streamer.text_so_far = "".join(parts)
+    text = streamer.text_so_far
     await streamer.finish(text, footer=footer)
     return text

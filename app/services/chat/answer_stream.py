@@ -9,7 +9,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from app.services.chat.tool_answer import ToolProgressSink, turns_of
 from app.storage import Turn
@@ -34,6 +34,15 @@ class StreamSink(Protocol):
     async def update(self, full_text_so_far: str) -> None: ...
 
     async def reasoning(self, reasoning_so_far: str) -> None: ...
+
+
+@runtime_checkable
+class PacedSink(Protocol):
+    """A sink that says when an update could show anything (optional for StreamSinks):
+    a model streams a chunk per token, a preview goes out a few times a second, so the text
+    so far is joined and offered only then, not per chunk."""
+
+    def wants_update(self) -> bool: ...
 
 
 class CallCounter(Protocol):
@@ -94,15 +103,18 @@ async def read_answer(
     the end of the call (the vendor's usage, litellm's bookkeeping, the usage record) is
     read on in ``progress.tail``, so the final message does not wait for it."""
     written = asyncio.Event()
+    wants = sink.wants_update if isinstance(sink, PacedSink) else None
 
     async def read() -> None:
         async for event in events:
             if isinstance(event, TextDelta):
                 progress.text.append(event.text)
-                await sink.update("".join(progress.text))
+                if wants is None or wants():
+                    await sink.update("".join(progress.text))
             elif isinstance(event, ReasoningDelta):
                 progress.thoughts.append(event.text)
-                await sink.reasoning("".join(progress.thoughts))
+                if wants is None or wants():
+                    await sink.reasoning("".join(progress.thoughts))
             elif isinstance(event, ToolStarted | ToolFinished):
                 progress.used_tools = True
                 await _tool_progress(event, sink, counter, offered)

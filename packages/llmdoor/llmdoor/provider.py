@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from llmdoor.access import AccessPolicy, AccessSettings, CallerResolver
 from llmdoor.budget import BudgetGuard
+from llmdoor.calls.fast_stream import FAST
 from llmdoor.calls.pipeline import Pipeline
 from llmdoor.calls.request import ChatRequest, prepare_chat
 from llmdoor.calls.transport import ASYNC, Transport, sync_transport
@@ -60,6 +61,12 @@ class LLMProvider(MediaMethods):
             budget,
             usage_sink if usage_sink is not None else InMemoryUsageSink(),
         )
+
+    @property
+    def _streams(self) -> Transport:
+        """The transport of async streams: OpenAI-compatible ones read directly unless
+        LLM_FAST_STREAM=off."""
+        return FAST if self.pipeline.settings.fast_stream == "auto" else ASYNC
 
     @classmethod
     def from_env(cls, *, env_file: str | None = ".env", **overrides: Any) -> LLMProvider:
@@ -251,14 +258,14 @@ class LLMProvider(MediaMethods):
     ) -> AsyncIterator[str]:
         """Text chunks as they arrive. Retries only before the first chunk; a break after
         that raises StreamInterrupted carrying the text so far."""
-        return self._stream(prompt, model, options, ASYNC)
+        return self._stream(prompt, model, options, self._streams)
 
     def aquery_llm_events(
         self, prompt: str, model: str | None = None, **options: Unpack[QueryOptions]
     ) -> AsyncIterator[StreamEvent]:
         """The stream as typed events (llmdoor.events): TextDelta, ReasoningDelta, and a
         last StreamFinished with the finish reason, tool calls asked for and usage event."""
-        return self._events(prompt, model, options, ASYNC)
+        return self._events(prompt, model, options, self._streams)
 
     # ---- sync twins ------------------------------------------------------------------
 

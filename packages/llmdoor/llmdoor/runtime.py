@@ -7,7 +7,7 @@ import contextlib
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, TypeVar
@@ -53,6 +53,14 @@ def _quiet_per_call_logs() -> None:
         logger = logging.getLogger(name)
         if logger.level == logging.NOTSET:
             logger.setLevel(logging.WARNING)
+
+
+_closers: list[Callable[[], Awaitable[None]]] = []
+
+
+def on_close(close: Callable[[], Awaitable[None]]) -> None:
+    """Run ``close`` in :func:`aclose` (what holds connections registers itself here)."""
+    _closers.append(close)
 
 
 def is_loaded() -> bool:
@@ -111,7 +119,10 @@ async def ensure_loaded() -> None:
 
 async def aclose(grace_seconds: float = 2.0) -> None:
     """Stop litellm's background logging worker on this loop (call at bot shutdown), so
-    the loop closes without 'Task was destroyed but it is pending' noise."""
+    the loop closes without 'Task was destroyed but it is pending' noise; and close the
+    fast stream path's HTTP sessions."""
+    for close in list(_closers):
+        await close()
     if _module is None:
         return
     with tolerating():  # a litellm refactor must not break shutdown

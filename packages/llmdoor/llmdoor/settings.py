@@ -4,7 +4,7 @@ the bot and library users."""
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -60,6 +60,12 @@ class LLMSettings(BaseSettings):
     # models stay unpriced (budgets cannot count them and friends cannot pick them).
     unpriced_input_per_mtok: float | None = Field(default=None, ge=0)
     unpriced_output_per_mtok: float | None = Field(default=None, ge=0)
+
+    # "auto": streams of OpenAI-compatible providers (OpenAI, an OpenAI-compatible api_base,
+    # OpenRouter, DeepSeek, vLLM, a LiteLLM proxy) are read straight off the wire, ~10x less
+    # CPU per token than through litellm (llmdoor.calls.fast_stream); "off": every call
+    # goes through litellm.
+    fast_stream: Literal["auto", "off"] = "auto"
 
     default_context_window: int = Field(default=8192, gt=0)
     # The max_tokens every call of a non-admin is capped at (and sent with), so one call

@@ -10,6 +10,8 @@ OPEN, CLOSE = "<think>", "</think>"
 def _partial_tag(text: str, tag: str) -> int:
     """How many characters at the end of ``text`` may begin ``tag`` (held back until the
     next piece says whether it is one)."""
+    if "<" not in text[-(len(tag) - 1) :]:
+        return 0  # nearly every chunk: no tag can start in its tail
     for size in range(min(len(tag) - 1, len(text)), 0, -1):
         if text.endswith(tag[:size]):
             return size
@@ -29,6 +31,14 @@ class ThinkSplitter:
         self._started = False  # the answer has begun
 
     def feed(self, text: str) -> tuple[str, str]:
+        if (
+            self._started
+            and not self._thinking
+            and not self._after_block
+            and not self._buffer
+            and "<" not in text
+        ):
+            return text, ""  # plain answer text: nearly every chunk of nearly every answer
         self._buffer += text
         answer: list[str] = []
         reasoning: list[str] = []
