@@ -23,11 +23,14 @@ from app.bot.filters import OnLoop
 from app.bot.media import texts
 from app.bot.middlewares.dialog_lock import release_dialog_lock
 from app.bot.rendering.error_messages import describe_llm_error
+from app.services.chat.answer_stream import PacedSink
 from app.services.chat.job import AnswerSink, ChatFailure
 from app.services.chat.service import ChatService
 from app.services.media.service import AudioRefusal, Feature, MediaService
+from app.services.memory.tool import MemorySink
 from app.storage import UserRecord
 from app.storage.errors import StorageUnavailable
+from app.storage.facts import Fact
 from llmdoor import (
     AUDIO_EXTENSIONS,
     AudioTooLong,
@@ -95,11 +98,23 @@ class KeepFinalText:
     def close(self) -> None:
         self.inner.close()
 
+    def wants_update(self) -> bool:
+        # Paced like the sink it wraps: the text is joined only when a preview could go.
+        return self.inner.wants_update() if isinstance(self.inner, PacedSink) else True
+
     async def update(self, full_text_so_far: str) -> None:
         await self.inner.update(full_text_so_far)
 
     async def reasoning(self, reasoning_so_far: str) -> None:
         await self.inner.reasoning(reasoning_so_far)
+
+    async def remembered(self, facts: Sequence[Fact]) -> None:
+        if isinstance(self.inner, MemorySink):
+            await self.inner.remembered(facts)
+
+    def incognito(self) -> None:
+        if isinstance(self.inner, MemorySink):
+            self.inner.incognito()
 
     async def finish(
         self,
