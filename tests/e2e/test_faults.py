@@ -403,3 +403,17 @@ async def test_malformed_updates_never_crash_the_bot(
     # No handler blew up on the way (the errors router logs those at ERROR).
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert not errors, errors
+
+
+async def test_surrogates_in_the_models_stream_are_delivered_and_kept(running: Running) -> None:
+    """A vendor may stream a lone surrogate half (JSON escapes it), or the two halves of one
+    character in separate chunks: the answer is delivered and stored as valid text."""
+    tg, fake = running.tg, running.fake_llm
+    halves = json.loads('"pair \\ud83d\\ude00 lone \\ud800 end"')
+    fake.script(Reply(text=halves, chunk_size=7))
+    friend = tg.user(FRIEND_ID, "Fred")
+    await friend.send("say something odd")
+    answer = await tg.wait_for_message(friend.id, lambda m: m.from_bot and "end" in m.text)
+    assert answer.text == "pair \U0001f600 lone \ufffd end"
+    conv = await running.storage.conversations.active(FRIEND_ID, FRIEND_ID)
+    assert conv.turns[-1].content == "pair \U0001f600 lone \ufffd end"

@@ -28,6 +28,17 @@ from llmdoor import (
 log = logging.getLogger(__name__)
 
 
+def valid_text(text: str) -> str:
+    """``text`` as Unicode Telegram and storage accept: surrogate halves that came in
+    separate chunks joined into their character, a lone one replaced (U+FFFD). A model's
+    stream may carry them (JSON escapes them), and they cannot be encoded as UTF-8."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
+
+
 class StreamSink(Protocol):
     """The part of an AnswerSink the stream feeds while the answer is written."""
 
@@ -110,11 +121,11 @@ async def read_answer(
             if isinstance(event, TextDelta):
                 progress.text.append(event.text)
                 if wants is None or wants():
-                    await sink.update("".join(progress.text))
+                    await sink.update(valid_text("".join(progress.text)))
             elif isinstance(event, ReasoningDelta):
                 progress.thoughts.append(event.text)
                 if wants is None or wants():
-                    await sink.reasoning("".join(progress.thoughts))
+                    await sink.reasoning(valid_text("".join(progress.thoughts)))
             elif isinstance(event, ToolStarted | ToolFinished):
                 progress.used_tools = True
                 await _tool_progress(event, sink, counter, offered)

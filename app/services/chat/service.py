@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from weakref import WeakValueDictionary
 
 from app.services.chat.admission import AnswerGate
-from app.services.chat.answer_stream import AnswerProgress, read_answer
+from app.services.chat.answer_stream import AnswerProgress, read_answer, valid_text
 from app.services.chat.call_ends import AnswerLock, end_later, holding, pending_ends
 from app.services.chat.context import with_reply
 from app.services.chat.job import (
@@ -268,13 +268,13 @@ class ChatService:
                 finally:
                     _written(job)
         except StreamInterrupted as exc:
-            partial = exc.partial_text or "".join(progress.text)
+            partial = valid_text(exc.partial_text or "".join(progress.text))
             # Remember first: the model was paid for, even if Telegram then fails us.
             saved = await job.save(partial, job.model, ()) if partial.strip() else False
             ids = await sink.finish(
                 partial,
                 cut_off=True,
-                reasoning="".join(progress.thoughts),
+                reasoning=valid_text("".join(progress.thoughts)),
                 usage=combine_usage(calls),
             )
             await self._record_messages(job, sink, saved, ids)
@@ -283,8 +283,8 @@ class ChatService:
             log.info("chat: model error for user %s: %s", job.user_id, exc.kind)
             await sink.fail(ChatFailure(exc))
             return ChatOutcome.FAILED
-        answer = "".join(progress.text)
-        reasoning = "".join(progress.thoughts)
+        answer = valid_text("".join(progress.text))
+        reasoning = valid_text("".join(progress.thoughts))
         finished = progress.finished
         if stopped:
             # The call was cancelled: its usage is recorded as partial by llmdoor.
