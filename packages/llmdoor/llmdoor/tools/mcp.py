@@ -20,11 +20,13 @@ import asyncio
 import contextlib
 import json
 import logging
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from llmdoor.tools import mcp_cap
 from llmdoor.tools.base import Tool, ToolArgumentsError, safe_name
 
 log = logging.getLogger("llmdoor.tools.mcp")
@@ -144,6 +146,12 @@ def argument_check(schema: Mapping[str, Any], tool: str) -> ArgumentCheck:
 MAX_RESULT_CHARS = 1_000_000
 
 
+def line_cap_bytes(max_chars: int) -> int:
+    """The longest message a server may send: the result's characters escaped in JSON (at
+    most 6 bytes each, ``\\uXXXX``) and room for the envelope."""
+    return max_chars * 6 + 65_536
+
+
 def _text_of(result: Any, max_chars: int = MAX_RESULT_CHARS) -> str:
     """The result's text parts joined, at most ``max_chars`` of them (with a note when
     cut). Run off the event loop: a server may answer with tens of megabytes."""
@@ -220,9 +228,17 @@ class MCPServerLink:
             return self.config.url
         from mcp.client.stdio import StdioServerParameters
 
+        # The server's output goes through the cap as it streams (mcp_cap.py): the SDK
+        # would read a line of any length whole and parse it on the event loop.
         return StdioServerParameters(
-            command=self.config.command or "",
-            args=list(self.config.args),
+            command=sys.executable,
+            args=[
+                str(Path(mcp_cap.__file__)),
+                str(line_cap_bytes(self.max_result_chars)),
+                "--",
+                self.config.command or "",
+                *self.config.args,
+            ],
             env=dict(self.config.env) if self.config.env else None,
             cwd=self.config.cwd,
         )
@@ -298,24 +314,36 @@ class MCPServerLink:
             tags=frozenset({"mcp", f"mcp:{self.name}"}),
         )
 
+    def _withdraw(self, name: str, exc: BaseException) -> None:
+        log.warning(
+            "mcp: call %s on %s failed (%s); withdrawing its tools",
+            name,
+            self.name,
+            type(exc).__name__,
+        )
+        self.tools = []
+        self.state = "down"
+        self._broken.set()
+
     async def call(self, name: str, arguments: dict[str, Any]) -> str:
         client = self._client
         if client is None or self.state != "up":
             raise MCPToolError(f"the MCP server {self.name} is not available")
+        from mcp.shared.exceptions import MCPError
+        from mcp.types import CONNECTION_CLOSED
+
         try:
             result = await asyncio.wait_for(client.call_tool(name, arguments), self.timeout)
         except asyncio.CancelledError:
             raise
+        except MCPError as exc:
+            if exc.code != CONNECTION_CLOSED:
+                # The server answered, with an error (or the cap answered for it): it is up.
+                raise MCPToolError(exc.message or "the tool failed") from None
+            self._withdraw(name, exc)
+            raise MCPToolError(f"the MCP server {self.name} did not answer") from None
         except Exception as exc:  # the MCP SDK and the server behind it raise anything
-            log.warning(
-                "mcp: call %s on %s failed (%s); withdrawing its tools",
-                name,
-                self.name,
-                type(exc).__name__,
-            )
-            self.tools = []
-            self.state = "down"
-            self._broken.set()
+            self._withdraw(name, exc)
             raise MCPToolError(f"the MCP server {self.name} did not answer") from None
         text = await asyncio.to_thread(_text_of, result, self.max_result_chars)
         if getattr(result, "is_error", False):
