@@ -37,6 +37,7 @@ from app.bot.media.router import create_media_router
 from app.bot.middlewares.inflight import InFlightUpdates
 from app.bot.middlewares.intake import UpdateIntake
 from app.bot.middlewares.user_context import UserContextMiddleware
+from app.bot.rendering.audience import ErrorAudienceMiddleware
 from app.bot.workflow import Services
 from app.config import ConfigError as ConfigError
 from app.config import Settings
@@ -215,6 +216,8 @@ def create_app(
     dp.update.outer_middleware(
         AccessGateMiddleware(RefusalThrottle(settings.bot.stranger_refusal_cooldown_seconds))
     )
+    # Past the gate: admins read model errors with the setting to fix.
+    dp.update.outer_middleware(ErrorAudienceMiddleware(settings.llm))
 
     dp.include_router(create_errors_router())
     dp.include_router(create_access_requests_router())

@@ -46,7 +46,7 @@ def create_media_commands_router() -> Router:
         try:
             picture = await media.image(caller, prompt)
         except LLMError as exc:
-            await message.reply(describe_llm_error(exc))
+            await message.reply(describe_llm_error(exc, model_setting="LLM_IMAGE_MODEL"))
             return
         caption = prompt if len(prompt) <= CAPTION_CHARS else prompt[: CAPTION_CHARS - 1] + "…"
         photo = (
