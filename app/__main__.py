@@ -9,10 +9,14 @@ MongoDB unreachable, 130 interrupted (Ctrl-C) while starting."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import os
 import sys
+
+try:  # Ctrl-C in the first fraction of a second lands in these imports: quiet too
+    import asyncio
+    import logging
+    import os
+except KeyboardInterrupt:
+    sys.exit(130)
 
 # litellm would otherwise fetch its price map from the internet at import time.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
