@@ -17,6 +17,7 @@ from app.bot.access.notify import AccessNotifier
 from app.bot.access.requests import create_access_requests_router
 from app.bot.account.commands import create_commands_router
 from app.bot.account.preferences import create_preferences_router
+from app.bot.account.toggle_presses import create_toggle_presses_router
 from app.bot.chat.controls import create_answer_controls_router
 from app.bot.chat.opener import AnswerOpener
 from app.bot.chat.router import create_chat_router
@@ -225,6 +226,7 @@ def create_app(
     # Before the dialogs: an open menu (its dialog is the chat's current context) takes
     # every callback without its own intent id, the answer buttons included.
     dp.include_router(create_answer_controls_router())
+    dp.include_router(create_toggle_presses_router())  # before the dialogs, like the above
     dp.include_router(create_dialogs_router())
     dp.include_router(create_preferences_router())
     dp.include_router(create_media_commands_router())
