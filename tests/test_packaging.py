@@ -263,7 +263,10 @@ def test_docker_compose_runs_the_bot_with_official_mongo() -> None:
     assert env_file == ".env" or ".env" in env_file
     assert bot["depends_on"]["mongo"]["condition"] == "service_healthy"
     uri = (bot.get("environment") or {}).get("MONGODB_URI", "")
-    assert uri.startswith("mongodb://mongo")
+    # .env's MONGODB_URI (an Atlas URI) wins; unset or empty, the mongo service.
+    assert uri.startswith("${MONGODB_URI:-mongodb://mongo"), uri
+    text = (ROOT / "docker-compose.yml").read_text()
+    assert "# ports:" in text and "TELEGRAM_MODE=webhook" in text  # the webhook example
     assert bot.get("restart") and mongo.get("restart")
 
 
