@@ -11,6 +11,8 @@ RUN uv sync --frozen --no-dev --no-install-workspace
 COPY packages ./packages
 COPY app ./app
 COPY locales ./locales
+# The wheel build hook (the bot's wheel compiles its locales into app/locales).
+COPY hatch_build.py ./
 RUN uv sync --frozen --no-dev --no-editable \
  && .venv/bin/pybabel compile -d locales -D messages
 

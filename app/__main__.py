@@ -2,15 +2,21 @@
 
 Secrets never leave the process: the log redaction is installed before anything else runs,
 settings are checked before anything uses them, and every line this module writes to
-stderr goes through the same redaction. Exit codes: 0 stopped cleanly, 1 unexpected error
-(logged), 2 configuration (or the token refused by Telegram), 3 Bot API unreachable."""
+stderr goes through the same redaction. Exit codes (README, "Exit codes"): 0 stopped
+cleanly (also by Ctrl-C or SIGTERM once running), 1 unexpected error (logged), 2
+configuration (or the token or the MongoDB password refused), 3 the Telegram Bot API or
+MongoDB unreachable, 130 interrupted (Ctrl-C) while starting."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import os
 import sys
+
+try:  # Ctrl-C in the first fraction of a second lands in these imports: quiet too
+    import asyncio
+    import logging
+    import os
+except KeyboardInterrupt:
+    sys.exit(130)
 
 # litellm would otherwise fetch its price map from the internet at import time.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -25,6 +31,38 @@ def _first_line(exc: BaseException) -> str:
     """A driver error's gist: pymongo appends its whole topology description."""
     text = (str(exc) or type(exc).__name__).splitlines()[0]
     return text.split(" (configured timeouts")[0][:200]
+
+
+USAGE = """usage: python -m app [--help]
+
+Runs the Telegram bot with the settings from the environment and from .env in the
+current directory (see .env.example and the README: TELEGRAM_BOT_TOKEN, ACCESS_ADMINS,
+a provider key such as OPENAI_API_KEY, MONGODB_URI).
+
+exit codes:
+  0    stopped cleanly (Ctrl-C or SIGTERM while running)
+  1    unexpected error (logged)
+  2    configuration: a setting is missing or wrong, or Telegram refused the token,
+       or MongoDB refused the user name or password
+  3    the Telegram Bot API or MongoDB cannot be reached
+  130  interrupted (Ctrl-C) while starting
+"""
+
+
+def entry(argv: list[str] | None = None) -> int:
+    """The process's exit code. Ctrl-C at any moment, the seconds of imports included,
+    ends quietly: no traceback."""
+    try:
+        args = sys.argv[1:] if argv is None else argv
+        if args and args[0] in ("-h", "--help"):
+            print(USAGE, end="")
+            return 0
+        if args:
+            print(f"error: unknown argument {args[0]!r}\n\n{USAGE}", end="", file=sys.stderr)
+            return 2
+        return main()
+    except KeyboardInterrupt:
+        return 130
 
 
 def main() -> int:
@@ -83,7 +121,7 @@ def main() -> int:
     except (PyMongoError, StorageUnavailable) as exc:
         return fail(f"cannot reach MongoDB (MONGODB_URI): {_first_line(exc)}", 3)
     except KeyboardInterrupt:
-        pass
+        return 130
     except Exception:  # the outermost frame: whatever is left is logged, redacted
         # A traceback printed by Python itself would skip the redaction, so it goes
         # through the log.
@@ -93,4 +131,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(entry())
+    except KeyboardInterrupt:  # between entry() returning and the exit itself
+        sys.exit(130)

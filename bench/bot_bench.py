@@ -818,6 +818,7 @@ async def bench_process(fake: TimedFake, runs: int) -> None:
     fake.configure(chunks=5, chunk_size=10, chunk_delay=0.0)
     idle: list[dict[str, float]] = []
     cold: list[dict[str, float]] = []
+    queued: list[dict[str, float]] = []
     for run in range(runs):
         # A: left idle after "ready" until litellm's background import is done.
         async with emulator() as tg:
@@ -846,7 +847,20 @@ async def bench_process(fake: TimedFake, runs: int) -> None:
                 await tg.wait_for_message(admin.id, timeout=60)
                 out["help_during"] = time.monotonic() - t1
                 out["first_cold"] = await answer
+            out["start_to_answer"] = out["ready_s"] + out["help_ready"]
             cold.append(out)
+        # C: a chat message already waiting at Telegram when the process starts.
+        async with emulator() as tg:
+            tg.user(100, "Admin")
+            friend = tg.user(200, "Fred")
+            out = {}
+            tag = f"q200x{run}4"
+            await friend.send(f"question {tag}")
+            want = fake.answer_for(tag)
+            async with bot_process(tg, fake, out):
+                await tg.wait_for_message(friend.id, lambda m, w=want: m.text == w, timeout=60)
+                out["queued_answer"] = time.monotonic() - out["started"]
+            queued.append(out)
 
     def col(rows: list[dict[str, float]], key: str, scale: float = 1.0, fmt: str = "7.2f") -> str:
         return "  ".join(format(r[key] * scale, fmt) for r in rows)
@@ -867,7 +881,11 @@ async def bench_process(fake: TimedFake, runs: int) -> None:
         f"    /help 0.3 s after it -> reply (ms):      {col(cold, 'help_during', 1000, '7.0f')}"
         "   (seconds here = the event loop is blocked)"
     )
-    print(f"    exit codes: {col(idle + cold, 'exit_code', fmt='.0f')}")
+    print(f"    process start -> that /help's reply (s): {col(cold, 'start_to_answer')}")
+    print("  C: a chat message already waiting when the process starts")
+    print(f"    process start -> 'ready' line (s):       {col(queued, 'ready_s')}")
+    print(f"    process start -> its answer (s):         {col(queued, 'queued_answer')}")
+    print(f"    exit codes: {col(idle + cold + queued, 'exit_code', fmt='.0f')}")
 
 
 # ---------------------------------------------------------------------------- main

@@ -155,6 +155,14 @@ def test_final_stage_is_unprivileged_healthy_and_runs_the_bot(stages: list[Stage
     assert "/srv/.venv/bin" in env
 
 
+def test_the_playground_stays_out_of_the_image_and_the_wheel(stages: list[Stage]) -> None:
+    copied = " ".join(i.args for stage in stages for i in stage.of("COPY"))
+    assert "playground" not in copied and "tests" not in copied
+    assert "playground" in (ROOT / ".dockerignore").read_text().split()
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert 'packages = ["app"]' in pyproject  # the wheel: app/ only
+
+
 def test_no_secrets_in_the_image(stages: list[Stage]) -> None:
     for stage in stages:
         for inst in stage.of("ENV") + stage.of("ARG"):
@@ -263,7 +271,10 @@ def test_docker_compose_runs_the_bot_with_official_mongo() -> None:
     assert env_file == ".env" or ".env" in env_file
     assert bot["depends_on"]["mongo"]["condition"] == "service_healthy"
     uri = (bot.get("environment") or {}).get("MONGODB_URI", "")
-    assert uri.startswith("mongodb://mongo")
+    # .env's MONGODB_URI (an Atlas URI) wins; unset or empty, the mongo service.
+    assert uri.startswith("${MONGODB_URI:-mongodb://mongo"), uri
+    text = (ROOT / "docker-compose.yml").read_text()
+    assert "# ports:" in text and "TELEGRAM_MODE=webhook" in text  # the webhook example
     assert bot.get("restart") and mongo.get("restart")
 
 

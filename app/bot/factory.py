@@ -17,6 +17,7 @@ from app.bot.access.notify import AccessNotifier
 from app.bot.access.requests import create_access_requests_router
 from app.bot.account.commands import create_commands_router
 from app.bot.account.preferences import create_preferences_router
+from app.bot.account.toggle_presses import create_toggle_presses_router
 from app.bot.chat.controls import create_answer_controls_router
 from app.bot.chat.opener import AnswerOpener
 from app.bot.chat.router import create_chat_router
@@ -38,6 +39,7 @@ from app.bot.memory.router import create_memory_router
 from app.bot.middlewares.inflight import InFlightUpdates
 from app.bot.middlewares.intake import UpdateIntake
 from app.bot.middlewares.user_context import UserContextMiddleware
+from app.bot.rendering.audience import ErrorAudienceMiddleware
 from app.bot.workflow import Services
 from app.config import ConfigError as ConfigError
 from app.config import Settings
@@ -223,6 +225,8 @@ def create_app(
     dp.update.outer_middleware(
         AccessGateMiddleware(RefusalThrottle(settings.bot.stranger_refusal_cooldown_seconds))
     )
+    # Past the gate: admins read model errors with the setting to fix.
+    dp.update.outer_middleware(ErrorAudienceMiddleware(settings.llm))
 
     dp.include_router(create_errors_router())
     dp.include_router(create_access_requests_router())
@@ -230,6 +234,7 @@ def create_app(
     # Before the dialogs: an open menu (its dialog is the chat's current context) takes
     # every callback without its own intent id, the answer buttons included.
     dp.include_router(create_answer_controls_router())
+    dp.include_router(create_toggle_presses_router())  # before the dialogs, like the above
     dp.include_router(create_dialogs_router())
     dp.include_router(create_memory_router())
     dp.include_router(create_preferences_router())

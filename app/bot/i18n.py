@@ -9,7 +9,10 @@ from typing import Any
 from aiogram.types import TelegramObject
 from aiogram.utils.i18n import I18n, SimpleI18nMiddleware
 
-LOCALES_DIR = Path(__file__).resolve().parents[2] / "locales"
+# An installed wheel carries its catalogs as app/locales (hatch_build.py); a source tree
+# and the Docker image have them next to app/.
+_PACKAGED = Path(__file__).resolve().parents[1] / "locales"
+LOCALES_DIR = _PACKAGED if _PACKAGED.is_dir() else Path(__file__).resolve().parents[2] / "locales"
 DOMAIN = "messages"
 
 

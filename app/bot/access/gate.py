@@ -74,6 +74,8 @@ async def _refuse(event: object, *, edited: bool, throttle: RefusalThrottle) -> 
             and event.from_user is not None
             and throttle.allow(event.from_user.id)
         ):
+            # The id an owner who mistyped ACCESS_ADMINS or ACCESS_FRIENDS needs.
+            log.info("refused a stranger: user id %s", event.from_user.id)
             await event.answer(refusal_text(), reply_markup=request_access_keyboard())
     elif isinstance(event, CallbackQuery):
         await event.answer(_("You don't have access to this bot yet."), show_alert=True)

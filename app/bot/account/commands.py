@@ -14,16 +14,18 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from aiolimiter import AsyncLimiter
 
+from app.bot.account.command_list import available_commands
+from app.bot.account.owner_guide import owner_guide_lines
 from app.bot.account.rich_reply import reply_rich
 from app.bot.chat.sink import remove_buttons
-from app.bot.chat.threads import conversation_key
+from app.bot.chat.threads import conversation_key, is_private
 from app.bot.delivery.rich_support import RichMessages
 from app.bot.media.texts import help_lines
 from app.bot.memory import texts as memory_texts
 from app.bot.rendering.usage_texts import me_markdown, me_text
 from app.services.chat.service import ChatService, buttons_message
 from app.services.conversations.service import ConversationService, NewConversation
-from app.services.media.service import MediaService
+from app.services.media.service import Feature, MediaService
 from app.services.spend import SpendService
 from app.storage import Storage, UserRecord
 from app.storage.errors import StorageUnavailable
@@ -37,9 +39,16 @@ class LanguageCallback(CallbackData, prefix="lang"):
     code: str
 
 
-def help_text(role: Role, model: str, extra: Sequence[str] = ()) -> str:
+def help_text(
+    role: Role,
+    model: str,
+    extra: Sequence[str] = (),
+    *,
+    private: bool,
+    features: frozenset[Feature],
+) -> str:
     """/help as HTML (``extra``: lines already escaped)."""
-    intro, commands = _help_parts(role)
+    intro, commands = _help_parts(role, private, features)
     lines = [
         intro,
         "",
@@ -51,9 +60,16 @@ def help_text(role: Role, model: str, extra: Sequence[str] = ()) -> str:
     return "\n".join(lines)
 
 
-def help_markdown(role: Role, model: str, extra: Sequence[str] = ()) -> str:
+def help_markdown(
+    role: Role,
+    model: str,
+    extra: Sequence[str] = (),
+    *,
+    private: bool,
+    features: frozenset[Feature],
+) -> str:
     """/help as Markdown for a rich message: the commands as a list (``extra``: plain)."""
-    intro, commands = _help_parts(role)
+    intro, commands = _help_parts(role, private, features)
     model_line = _("Current model: {model}").format(model=f"`{model.replace('`', '')}`")
     items = [*commands, *extra]
     return "\n\n".join(
@@ -66,32 +82,13 @@ def _markdown_safe(line: str) -> str:
     return line.replace("\\", "\\\\").replace("*", "\\*").replace("_", "\\_")
 
 
-def _help_parts(role: Role) -> tuple[str, list[str]]:
+def _help_parts(role: Role, private: bool, features: frozenset[Feature]) -> tuple[str, list[str]]:
     intro = _(
         "Just write me a message and I'll answer with an AI model, keeping the "
         "conversation's context."
     )
-    lines = [
-        _("/new: start a new conversation (the current one is kept)"),
-        _("/chats: your conversations: open, rename, delete, export, search"),
-        _("/persona: pick or create a persona for this conversation"),
-        _("/model: pick a model (or /model gpt-4o to switch directly)"),
-        _("/language: change the bot's language"),
-        _("/stop: stop the answer being written"),
-        _("/reasoning off|on|stream: how the model's reasoning is shown"),
-        _("/usage on|off: a cost and speed footer under each answer"),
-        _("/me: your spend today and this month, and your budget"),
-        _("/remember <fact>: I keep it in mind in every conversation; /memory lists them"),
-        _("/incognito: a conversation that is forgotten when it ends, without memory"),
-        _("/forgetme: erase your memory, conversations and personas"),
-        _("/help: this message"),
-    ]
-    if role is Role.ADMIN:
-        lines += [
-            _("/stats: usage statistics (admins)"),
-            _("/access: access requests, friends and budgets (admins)"),
-        ]
-    return intro, lines
+    entries = available_commands(role, private=private, features=features)
+    return intro, [c.help() for c in entries]
 
 
 def create_commands_router() -> Router:
@@ -112,13 +109,22 @@ def create_commands_router() -> Router:
         features = await media.features(role)
         model = chat_service.model_for(user_record)
         greeting = _("Hi, {name}! 👋").format(name=html.escape(first_name))
-        text = f"{greeting}\n\n{help_text(role, model, help_lines(features))}"
-        markdown = "\n\n".join(
-            [
-                "### " + _("Hi, {name}! 👋").format(name=_markdown_safe(first_name)),
-                help_markdown(role, model, help_lines(features, escape=False)),
-            ]
-        )
+        private = is_private(message.chat)
+        heading = "### " + _("Hi, {name}! 👋").format(name=_markdown_safe(first_name))
+        if role is Role.ADMIN and private:
+            # The owner needs the first steps, not the list every friend gets.
+            guide = owner_guide_lines()
+            text = "\n\n".join([greeting, *(html.escape(line, quote=False) for line in guide)])
+            markdown = "\n\n".join([heading, *(_markdown_safe(line) for line in guide)])
+        else:
+            lines = help_lines(features)
+            text = f"{greeting}\n\n" + help_text(
+                role, model, lines, private=private, features=features
+            )
+            plain = help_lines(features, escape=False)
+            markdown = "\n\n".join(
+                [heading, help_markdown(role, model, plain, private=private, features=features)]
+            )
         with contextlib.suppress(StorageUnavailable):  # the greeting goes out regardless
             summary = await spend.summary(caller)
             text += "\n\n" + html.escape(me_text(summary))
@@ -136,10 +142,15 @@ def create_commands_router() -> Router:
     ) -> None:
         features = await media.features(role)
         model = chat_service.model_for(user_record)
+        private = is_private(message.chat)
         await reply_rich(
             message,
-            help_markdown(role, model, help_lines(features, escape=False)),
-            fallback=help_text(role, model, help_lines(features)),
+            help_markdown(
+                role, model, help_lines(features, escape=False), private=private, features=features
+            ),
+            fallback=help_text(
+                role, model, help_lines(features), private=private, features=features
+            ),
             parse_mode="HTML",
             rich=rich_messages,
         )

@@ -1,4 +1,5 @@
-"""The command menu Telegram shows, registered per language (and a longer one for admins)."""
+"""The command menu Telegram shows, registered per language and kind of chat (and a longer
+one for admins), from the same list as /help (app.bot.account.command_list)."""
 
 from __future__ import annotations
 
@@ -6,54 +7,58 @@ import logging
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
-from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
+from aiogram.types import (
+    BotCommand,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
+)
 from aiogram.utils.i18n import I18n
-from aiogram.utils.i18n import gettext as _
+
+from app.bot.account.command_list import available_commands
+from app.services.media.service import Feature
+from llmdoor import Role
 
 log = logging.getLogger(__name__)
 
 
-def user_commands() -> list[BotCommand]:
+def menu_commands(role: Role, *, private: bool, features: frozenset[Feature]) -> list[BotCommand]:
     return [
-        BotCommand(command="new", description=_("Start a new conversation")),
-        BotCommand(command="chats", description=_("Your conversations")),
-        BotCommand(command="persona", description=_("Pick a persona")),
-        BotCommand(command="model", description=_("Pick a model")),
-        BotCommand(command="stop", description=_("Stop the answer being written")),
-        BotCommand(
-            command="reasoning", description=_("Show the model's reasoning: off, on, stream")
-        ),
-        BotCommand(command="usage", description=_("Cost footer under answers: on, off")),
-        BotCommand(command="me", description=_("Your spend and budget")),
-        BotCommand(command="tools", description=_("Tools: web search, pages, MCP")),
-        BotCommand(command="memory", description=_("What I remember about you")),
-        BotCommand(command="incognito", description=_("A conversation that leaves no trace")),
-        BotCommand(command="language", description=_("Change the language")),
-        BotCommand(command="help", description=_("Help and the current model")),
+        BotCommand(command=c.command, description=c.menu())
+        for c in available_commands(role, private=private, features=features)
     ]
 
 
-def admin_commands() -> list[BotCommand]:
-    return [
-        *user_commands(),
-        BotCommand(command="stats", description=_("Usage statistics")),
-        BotCommand(command="access", description=_("Access requests, friends and budgets")),
-    ]
-
-
-async def register_commands(bot: Bot, i18n: I18n, admin_ids: list[int]) -> None:
+async def register_commands(
+    bot: Bot,
+    i18n: I18n,
+    admin_ids: list[int],
+    *,
+    friend_features: frozenset[Feature],
+    admin_features: frozenset[Feature],
+) -> None:
+    """Friends' menus for private chats (and the default) and for groups, the admins' in
+    their own chats. A stranger sees the friends' menu: Telegram knows no roles."""
     for locale in sorted({*i18n.available_locales, i18n.default_locale}):
         language = None if locale == i18n.default_locale else locale
         with i18n.context(), i18n.use_locale(locale):
+            private = menu_commands(Role.FRIEND, private=True, features=friend_features)
+            groups = menu_commands(Role.FRIEND, private=False, features=friend_features)
+            admin = menu_commands(Role.ADMIN, private=True, features=admin_features)
             await bot.set_my_commands(
-                user_commands(), scope=BotCommandScopeDefault(), language_code=language
+                private, scope=BotCommandScopeDefault(), language_code=language
+            )
+            await bot.set_my_commands(
+                private, scope=BotCommandScopeAllPrivateChats(), language_code=language
+            )
+            await bot.set_my_commands(
+                groups, scope=BotCommandScopeAllGroupChats(), language_code=language
             )
             for admin_id in admin_ids:
                 try:
                     await bot.set_my_commands(
-                        admin_commands(),
-                        scope=BotCommandScopeChat(chat_id=admin_id),
-                        language_code=language,
+                        admin, scope=BotCommandScopeChat(chat_id=admin_id), language_code=language
                     )
                 except TelegramAPIError as exc:  # an admin who never opened the bot
                     log.info("commands: admin menu for %s not set: %s", admin_id, exc)

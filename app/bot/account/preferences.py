@@ -1,4 +1,5 @@
-"""/reasoning off|on|stream, /usage on|off and /me: each user's own switches and costs."""
+"""/reasoning off|on|stream, /usage on|off and /me: each user's own switches and costs.
+Bare /reasoning and /usage answer with buttons to switch."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from aiogram.utils.i18n import gettext as _
 
 from app.bot.account.rich_reply import reply_rich
 from app.bot.delivery.rich_support import RichMessages
+from app.bot.rendering.toggles import on_off_buttons, reasoning_buttons
 from app.bot.rendering.usage_texts import me_markdown, me_text
 from app.services.spend import SpendService
 from app.storage import Storage, UserRecord
@@ -27,6 +29,28 @@ def reasoning_label(mode: str) -> str:
     }[mode]
 
 
+def db_down() -> str:
+    return _("⚠️ The database is unavailable right now. Try again later.")
+
+
+async def set_reasoning(storage: Storage, user_id: int, mode: str) -> str:
+    try:
+        await storage.users.set_prefs(user_id, reasoning=mode)
+    except StorageUnavailable:
+        return db_down()
+    return _("Reasoning display: {mode}.").format(mode=reasoning_label(mode))
+
+
+async def set_usage(storage: Storage, user_id: int, on: bool) -> str:
+    try:
+        await storage.users.set_prefs(user_id, usage_footer=on)
+    except StorageUnavailable:
+        return db_down()
+    if on:
+        return _("📊 Each answer now ends with its model, tokens, cost and timing.")
+    return _("The cost footer is off.")
+
+
 def create_preferences_router() -> Router:
     router = Router(name="preferences")
 
@@ -35,22 +59,17 @@ def create_preferences_router() -> Router:
         message: Message, command: CommandObject, user_record: UserRecord, storage: Storage
     ) -> None:
         arg = (command.args or "").strip().lower()
-        if not arg:
-            await message.answer(
-                _("Reasoning display: {mode}.\nSwitch with /reasoning off, on or stream.").format(
-                    mode=reasoning_label(user_record.prefs.reasoning)
-                )
-            )
-            return
-        if arg not in REASONING_MODES:
+        if arg and arg not in REASONING_MODES:
             await message.answer(_("Use /reasoning off, /reasoning on or /reasoning stream."))
             return
-        try:
-            await storage.users.set_prefs(user_record.user_id, reasoning=arg)
-        except StorageUnavailable:
-            await message.answer(_("⚠️ The database is unavailable right now. Try again later."))
+        if not arg:
+            current = user_record.prefs.reasoning
+            await message.answer(
+                _("Reasoning display: {mode}.").format(mode=reasoning_label(current)),
+                reply_markup=reasoning_buttons(current),
+            )
             return
-        await message.answer(_("Reasoning display: {mode}.").format(mode=reasoning_label(arg)))
+        await message.answer(await set_reasoning(storage, user_record.user_id, arg))
 
     @router.message(Command("usage"))
     async def usage(
@@ -58,24 +77,14 @@ def create_preferences_router() -> Router:
     ) -> None:
         arg = (command.args or "").strip().lower()
         if arg not in SWITCH:
-            state = _("on") if user_record.prefs.usage_footer else _("off")
+            on = user_record.prefs.usage_footer
+            state = _("on") if on else _("off")
             await message.answer(
-                _("The cost footer under answers is {state}. Use /usage on or /usage off.").format(
-                    state=state
-                )
+                _("The cost footer under answers is {state}.").format(state=state),
+                reply_markup=on_off_buttons("usage", on),
             )
             return
-        try:
-            await storage.users.set_prefs(user_record.user_id, usage_footer=SWITCH[arg])
-        except StorageUnavailable:
-            await message.answer(_("⚠️ The database is unavailable right now. Try again later."))
-            return
-        if SWITCH[arg]:
-            await message.answer(
-                _("📊 Each answer now ends with its model, tokens, cost and timing.")
-            )
-        else:
-            await message.answer(_("The cost footer is off."))
+        await message.answer(await set_usage(storage, user_record.user_id, SWITCH[arg]))
 
     @router.message(Command("me"))
     async def me(
@@ -84,7 +93,7 @@ def create_preferences_router() -> Router:
         try:
             summary = await spend.summary(caller)
         except StorageUnavailable:
-            await message.answer(_("⚠️ The database is unavailable right now. Try again later."))
+            await message.answer(db_down())
             return
         await reply_rich(
             message, me_markdown(summary), fallback=me_text(summary), rich=rich_messages

@@ -18,9 +18,10 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.types import Audio, BufferedInputFile, Document, Message, VideoNote, Voice
 
 from app.bot.chat.opener import AnswerOpener
-from app.bot.chat.threads import AddressedToBot, strip_mention
+from app.bot.chat.threads import AddressedToBot, answer_thread, strip_mention
 from app.bot.filters import OnLoop
 from app.bot.media import texts
+from app.bot.media.chat_action import keep_chat_action
 from app.bot.middlewares.dialog_lock import release_dialog_lock
 from app.bot.rendering.error_messages import describe_llm_error
 from app.services.chat.answer_stream import PacedSink
@@ -210,29 +211,32 @@ async def _transcript(
         return None
     if await _refuse_audio(message, media, recording.file_size, recording.duration):
         return None
-    await bot.send_chat_action(message.chat.id, ChatAction.TYPING)
-    data = await download(bot, recording)
-    if data is None:
-        await message.reply(texts.download_failed())
-        return None
-    if await _refuse_audio(message, media, len(data), None):
-        return None
-    try:
-        transcript = await media.transcribe(caller, data, filename, recording.duration)
-    except AudioTooLong:
-        # Measured, not as declared: the declared length passed the check above.
-        limits = media.limits
-        refused = texts.audio_refused(
-            AudioRefusal.TOO_LONG, limits.max_audio_seconds, limits.max_audio_bytes / _MB
-        )
-        await message.reply(refused)
-        return None
-    except AudioUnreadable:
-        await message.reply(texts.audio_unreadable())
-        return None
-    except LLMError as exc:
-        await message.reply(describe_llm_error(exc))
-        return None
+    # "Typing…" through the download and the transcription, which can take long.
+    async with keep_chat_action(
+        bot, message.chat.id, ChatAction.TYPING, thread_id=answer_thread(message)
+    ):
+        data = await download(bot, recording)
+        if data is None:
+            await message.reply(texts.download_failed())
+            return None
+        if await _refuse_audio(message, media, len(data), None):
+            return None
+        try:
+            transcript = await media.transcribe(caller, data, filename, recording.duration)
+        except AudioTooLong:
+            # Measured, not as declared: the declared length passed the check above.
+            limits = media.limits
+            refused = texts.audio_refused(
+                AudioRefusal.TOO_LONG, limits.max_audio_seconds, limits.max_audio_bytes / _MB
+            )
+            await message.reply(refused)
+            return None
+        except AudioUnreadable:
+            await message.reply(texts.audio_unreadable())
+            return None
+        except LLMError as exc:
+            await message.reply(describe_llm_error(exc))
+            return None
     if not transcript.text:
         await message.reply(texts.nothing_heard())
         return None
@@ -287,16 +291,20 @@ def create_media_router() -> Router:
         if media.document_too_large(document.file_size):
             await message.reply(texts.document_too_large(media.limits.max_document_bytes / _MB))
             return
-        await bot.send_chat_action(message.chat.id, ChatAction.TYPING)
-        data = await download(bot, document)
-        if data is None:
-            await message.reply(texts.download_failed())
-            return
-        try:
-            read = await media.read(caller, data, document.mime_type, document.file_name)
-        except LLMError as exc:
-            await message.reply(texts.document_error(exc))
-            return
+        # "Typing…" through the download and the reading (a long PDF takes a while);
+        # the answer shows its own signs of life after.
+        async with keep_chat_action(
+            bot, message.chat.id, ChatAction.TYPING, thread_id=answer_thread(message)
+        ):
+            data = await download(bot, document)
+            if data is None:
+                await message.reply(texts.download_failed())
+                return
+            try:
+                read = await media.read(caller, data, document.mime_type, document.file_name)
+            except LLMError as exc:
+                await message.reply(texts.document_error(exc))
+                return
         question = strip_mention(message.caption or "", bot_mention)
         prompt = await media.adocument_prompt(
             read,

@@ -134,10 +134,14 @@ def help_lines(features: frozenset[Feature], *, escape: bool = True) -> list[str
     if Feature.TRANSCRIPTION in features:
         lines.append(_("🎙 Send a voice message: I'll transcribe it and answer."))
     lines.append(_("📄 Send a PDF, DOCX, text or code file with a question in the caption."))
-    if Feature.IMAGE in features:
-        lines.append(_("/image <prompt>: draw a picture"))
-    if Feature.SPEECH in features and Feature.TRANSCRIPTION in features:
-        lines.append(_("/voice on|off: answer voice messages with voice too"))
+    lines.append(_("🖼 Send a photo with a question: models that see images look at it."))
+    lines.append(_("🔎 With /tools on, I search the web and read pages when a question needs it."))
+    lines.append(
+        _(
+            "👥 In a group I answer when mentioned or replied to; each forum topic is a "
+            "conversation of its own."
+        )
+    )
     # The text /help is HTML: "<prompt>" must show as text (the rich one takes them plain).
     return [html.escape(line, quote=False) for line in lines] if escape else lines
 

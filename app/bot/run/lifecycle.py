@@ -21,7 +21,7 @@ from app.config import Settings
 from app.healthcheck import HEARTBEAT_FILE
 from app.services.media.service import FeatureOff, FeatureReport, MediaService
 from app.storage import open_storage
-from llmdoor import UnknownModel, aclose, gateway_catalog, warm_up
+from llmdoor import Role, UnknownModel, aclose, gateway_catalog, warm_up
 
 log = logging.getLogger(__name__)
 
@@ -53,26 +53,35 @@ async def build_running_app(settings: Settings) -> BotApp:
 
 
 async def on_startup(app: BotApp, *, freeze_heap: bool = False) -> None:
-    """Once Telegram will deliver updates to this process: warm up, menus, the ready line.
+    """Before this process takes updates: warm up, menus, the ready line. Ready means
+    ready: the callers start polling (or serving the webhook and /healthz) only once this
+    returns, after the provider's warm-up, so no user's first message waits for it.
     ``freeze_heap`` (the bot's own process, not tests that build many apps in one): after
     the warm-up, take the start-up heap out of the garbage collector's reach (app.bot.run.heap)."""
-    # litellm takes seconds to import: do it in a thread, off the first update's path.
+    # litellm takes seconds to import: in a thread, while the loop does the other chores.
     try:
         default_model = app.llm.resolve_model(app.settings.llm.default_model)
     except UnknownModel as exc:
         log.warning("LLM_DEFAULT_MODEL: %s Users can still pick a model with /model.", exc)
         default_model = "openai/gpt-4o-mini"
+    warming_since = time.monotonic()
     warmed = asyncio.get_running_loop().run_in_executor(None, warm_up, default_model)
     if freeze_heap:
         _chore(freeze_heap_after(warmed))
-    # Needs litellm's map: in the background, after (or with) the warm-up.
-    media: MediaService = app.dispatcher.workflow_data["media"]
-    _chore(log_media_features(media))
-    await register_commands(app.bot, app.i18n, await app.authority.admin_chat_ids())
     # Join the instances sharing BOT_GLOBAL_RATE_PER_SECOND (MongoDB; a no-op in memory).
     await app.send_budget.start()
     if app.tools is not None:
         await app.tools.start()  # MCP servers connect in the background
+    await _warmed(warmed, warming_since)
+    media: MediaService = app.dispatcher.workflow_data["media"]
+    _chore(log_media_features(media))
+    await register_commands(
+        app.bot,
+        app.i18n,
+        await app.authority.admin_chat_ids(),
+        friend_features=await media.features(Role.FRIEND),
+        admin_features=await media.features(Role.ADMIN),
+    )
     if not app.settings.access.is_configured:
         log.warning(
             "access: no ACCESS_ADMINS, ACCESS_FRIENDS or ACCESS_ALLOW_EVERYONE set, so nobody "
@@ -86,6 +95,22 @@ async def on_startup(app: BotApp, *, freeze_heap: bool = False) -> None:
         app.storage.backend,
         app.settings.llm.default_model,
     )
+
+
+async def _warmed(warmed: asyncio.Future[None], since: float) -> None:
+    """Until the warm-up ends; how long it took goes to the log. A failed warm-up is not
+    fatal: the first real call reports what is wrong."""
+    await asyncio.wait({warmed})
+    took = time.monotonic() - since
+    failure = None if warmed.cancelled() else warmed.exception()
+    if failure is None:
+        log.info("provider warm-up took %.1f s", took)
+    else:
+        log.warning(
+            "provider warm-up failed after %.1f s (%s): the first call will tell more",
+            took,
+            type(failure).__name__,
+        )
 
 
 def _chore(work: Coroutine[Any, Any, None]) -> None:

@@ -57,12 +57,22 @@ async def run_webhook(
 ) -> None:
     """Serve until SIGINT/SIGTERM (or until ``stop`` is set, for tests and embedding)."""
     web_app = create_webhook_app(app)
-    await register_webhook(app)
+    if problems := webhook_url_problems(app.settings.webhook.url):
+        raise ConfigError("\n".join(problems))  # before the warm-up: a typo fails fast
+    # Ready means ready: the server (and its /healthz) comes up only after the warm-up,
+    # and Telegram is pointed at it only once it listens.
     await on_startup(app, freeze_heap=freeze_heap)
     runner = web.AppRunner(web_app)
     await runner.setup()
     site = web.TCPSite(runner, app.settings.webhook.host, app.settings.webhook.port)
     await site.start()
+    registered = False
+    try:
+        await register_webhook(app)
+        registered = True
+    finally:
+        if not registered:
+            await runner.cleanup()
     log.info(
         "webhook server listening on %s:%s", app.settings.webhook.host, app.settings.webhook.port
     )

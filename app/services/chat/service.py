@@ -280,7 +280,8 @@ class ChatService:
             await self._record_messages(job, sink, saved, ids)
             return ChatOutcome.PARTIAL
         except LLMError as exc:
-            log.info("chat: model error for user %s: %s", job.user_id, exc.kind)
+            model = exc.model or job.model
+            log.info("chat: model error for user %s on %s: %s", job.user_id, model, exc.kind)
             await sink.fail(ChatFailure(exc))
             return ChatOutcome.FAILED
         answer = valid_text("".join(progress.text))

@@ -99,6 +99,7 @@ from llmdoor.models.gateway import catalog_for as gateway_catalog
 from llmdoor.models.gateway import gateway_shortcuts
 from llmdoor.models.gateway import known as known_gateway
 from llmdoor.models.pricing import has_price, rate_for
+from llmdoor.models.setup_hint import SetupHint, setup_hint
 from llmdoor.models.shortcuts import BUILTIN_SHORTCUTS, merged_shortcuts
 from llmdoor.models.shortcuts import resolve_model as resolve_shortcut
 from llmdoor.options import QueryOptions
@@ -174,6 +175,7 @@ __all__ = [
     "RateLimited",
     "ReasoningDelta",
     "Role",
+    "SetupHint",
     "Source",
     "SpeechAudio",
     "StreamEvent",
@@ -240,6 +242,7 @@ __all__ = [
     "resolve_model",
     "resolve_shortcut",
     "set_default_provider",
+    "setup_hint",
     "sources_in",
     "speak",
     "supports_tools",

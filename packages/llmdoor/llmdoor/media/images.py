@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,7 @@ from llmdoor.errors import BadRequest
 from llmdoor.media import call as media_call
 from llmdoor.media import models as media_models
 from llmdoor.media.settings import MediaSettings
+from llmdoor.models.catalog import provider_of
 from llmdoor.usage import CallKind, UsageEvent
 
 MAX_PROMPT_CHARS = 4000
@@ -26,6 +28,13 @@ class GeneratedImage:
     revised_prompt: str | None
     model: str
     usage: UsageEvent | None = None
+
+
+def openai_base_from_env(model_id: str) -> str | None:
+    """OPENAI_BASE_URL or OPENAI_API_BASE for an OpenAI model, as litellm reads them."""
+    if provider_of(model_id) != "openai":
+        return None
+    return os.environ.get("OPENAI_BASE_URL") or os.environ.get("OPENAI_API_BASE") or None
 
 
 def _first(response: Any) -> Any:
@@ -68,6 +77,12 @@ async def generate_image(
         kwargs=kwargs,
     )
     kwargs.update(model=model_id, prompt=prompt, size=size, n=1)
+    if "api_base" not in kwargs and "base_url" not in kwargs:
+        # litellm's chat, transcription and speech read the OpenAI address from the
+        # environment; its image generation does not, and would go to the vendor.
+        base = openai_base_from_env(model_id)
+        if base:
+            kwargs["api_base"] = base
     if quality:
         kwargs["quality"] = quality
 
