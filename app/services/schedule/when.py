@@ -90,9 +90,9 @@ def _exact(words: list[str], now: datetime, zone: ZoneInfo) -> tuple[datetime, i
         ahead = (_DAYS[first] - local.weekday()) % 7
         at = _at(local.date() + timedelta(days=ahead), clock, zone)
         return (at if at > now else at + timedelta(days=7)), 2
-    day = _date(first)
-    if day is not None and clock is not None:
-        return _at(day, clock, zone), 2
+    on = _date(first)
+    if on is not None and clock is not None:
+        return _at(on, clock, zone), 2
     only = _clock(first)
     if only is not None:  # a time of day alone: the next one
         at = _at(local.date(), only, zone)
