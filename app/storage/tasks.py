@@ -30,6 +30,7 @@ class ScheduledTask(BaseModel):
     # A recurring task's schedule (app.services.schedule.recurrence); None: runs once.
     schedule: str | None = None
     timezone: str = "UTC"
+    locale: str = "en"  # the language of what is sent at the run
     next_run: datetime
     status: TaskStatus = "active"
     runs: int = 0
