@@ -25,6 +25,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from app.services.conversations.settings import ConversationSettings
 from app.services.media.limits import MediaLimits
 from app.services.memory.settings import MemorySettings
+from app.services.schedule.settings import ScheduleSettings
 from llmdoor import AccessSettings, LLMSettings, MediaSettings, ToolSettings, tool_settings_problems
 
 
@@ -124,6 +125,7 @@ class Settings(_EnvSettings):
     bot: BotSettings = Field(default_factory=BotSettings)
     conversations: ConversationSettings = Field(default_factory=ConversationSettings)
     memory: MemorySettings = Field(default_factory=MemorySettings)
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     tools: ToolSettings = Field(default_factory=ToolSettings)
     media: MediaSettings = Field(default_factory=MediaSettings)
     media_limits: MediaLimits = Field(default_factory=MediaLimits)

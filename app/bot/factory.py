@@ -40,6 +40,8 @@ from app.bot.middlewares.inflight import InFlightUpdates
 from app.bot.middlewares.intake import UpdateIntake
 from app.bot.middlewares.user_context import UserContextMiddleware
 from app.bot.rendering.audience import ErrorAudienceMiddleware
+from app.bot.schedule.delivery import ReminderSender
+from app.bot.schedule.router import create_schedule_router
 from app.bot.workflow import Services
 from app.config import ConfigError as ConfigError
 from app.config import Settings
@@ -57,6 +59,8 @@ from app.services.media.service import MediaService
 from app.services.memory.service import MemoryService
 from app.services.memory.summaries import SummaryService
 from app.services.models import ModelService
+from app.services.schedule.runner import Scheduler
+from app.services.schedule.service import ScheduleService
 from app.services.spend import SpendService
 from app.services.tools import ToolService
 from app.storage import Storage
@@ -138,6 +142,8 @@ class BotApp:
     intake: UpdateIntake
     # Built-in tools and MCP servers (started/stopped by app.bot.run.lifecycle).
     tools: ToolService | None = None
+    # Runs due reminders (started/stopped by app.bot.run.lifecycle).
+    scheduler: Scheduler | None = None
 
 
 def create_app(
@@ -210,6 +216,7 @@ def create_app(
         rich_messages=rich_messages,
         turn_collector=turn_collector,
         memory=chat_service.memory or MemoryService(storage, settings.memory),
+        schedule=ScheduleService(storage, settings.schedule),
     )
     dp.workflow_data.update(cast(dict[str, object], services))
     # First: it notes the updates that open a turn in pieces in the order they came.
@@ -237,6 +244,7 @@ def create_app(
     dp.include_router(create_toggle_presses_router())  # before the dialogs, like the above
     dp.include_router(create_dialogs_router())
     dp.include_router(create_memory_router())
+    dp.include_router(create_schedule_router())
     dp.include_router(create_preferences_router())
     dp.include_router(create_media_commands_router())
     # Before media and chat: pastes, albums and forwards become one turn there.
@@ -246,6 +254,14 @@ def create_app(
     dp.include_router(create_chat_router())
     register_dialog_error_handlers(dp)
     setup_menus(dp)  # aiogram-dialog, reading only real reply-keyboard presses as presses
+    sender = ReminderSender(bot, i18n)
+    scheduler = Scheduler(
+        storage.tasks,
+        sender.send,
+        tell_missed=sender.tell_missed,
+        parallel=settings.schedule.parallel,
+        catchup_hours=settings.schedule.catchup_hours,
+    )
     return BotApp(
         settings=settings,
         bot=bot,
@@ -261,4 +277,5 @@ def create_app(
         send_budget=send_budget,
         intake=intake,
         tools=tools,
+        scheduler=scheduler,
     )

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from app.services.media.service import MediaService
     from app.services.memory.service import MemoryService
     from app.services.models import ModelService
+    from app.services.schedule.service import ScheduleService
     from app.services.spend import SpendService
     from app.services.tools import ToolService
     from app.storage import Storage, UserRecord
@@ -60,6 +61,7 @@ class Services(TypedDict):
     rich_messages: RichMessages
     turn_collector: TurnCollector
     memory: MemoryService
+    schedule: ScheduleService
 
 
 def services(manager: DialogManager) -> Services:

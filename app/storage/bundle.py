@@ -21,6 +21,7 @@ from app.storage.breaker import CircuitBreaker
 from app.storage.facts import FactRepository
 from app.storage.pending_spend import PendingSpend
 from app.storage.pieces import PieceRepository
+from app.storage.tasks import TaskRepository
 from app.storage.tools import ToolRepository
 from app.storage.write_behind import ReplayingConversations
 from llmdoor import UsageSink
@@ -48,6 +49,7 @@ class Storage:
         tools: ToolRepository | None = None,
         pieces: PieceRepository | None = None,
         facts: FactRepository | None = None,
+        tasks: TaskRepository | None = None,
     ) -> None:
         self.backend: Backend = backend
         # Every repository above goes through it (see app.storage.guard); always present
@@ -94,6 +96,12 @@ class Storage:
 
             facts = MemoryFactRepository()
         self.facts: FactRepository = facts
+        # Reminders and scheduled prompts (app.services.schedule).
+        if tasks is None:
+            from app.storage.memory.tasks import MemoryTaskRepository
+
+            tasks = MemoryTaskRepository()
+        self.tasks: TaskRepository = tasks
         # The sink to hand to llmdoor: a failed write is buffered and retried, never lost.
         self.usage_sink = usage_sink
         self._closer = closer

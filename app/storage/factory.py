@@ -22,6 +22,7 @@ from app.storage.memory import (
 )
 from app.storage.memory.facts import MemoryFactRepository
 from app.storage.memory.pieces import MemoryPieceRepository
+from app.storage.memory.tasks import MemoryTaskRepository
 from app.storage.memory.tools import MemoryToolRepository
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ def open_memory_storage(
         personas=guard(MemoryPersonaRepository(), breaker),
         pieces=guard(MemoryPieceRepository(), breaker),
         facts=guard(MemoryFactRepository(), breaker),
+        tasks=guard(MemoryTaskRepository(), breaker),
     )
 
 

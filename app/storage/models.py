@@ -83,6 +83,7 @@ class UserPrefs(BaseModel):
     memory: bool = True  # facts from /remember go into the context of answers
     memory_auto: bool = True  # the model may offer to remember things (MEMORY_AUTO too)
     memory_in_groups: bool = False  # facts also in groups (other members see the answers)
+    timezone: str | None = None  # Area/City for reminders (None: UTC)
 
 
 class UserRecord(BaseModel):

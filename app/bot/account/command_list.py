@@ -103,6 +103,17 @@ COMMANDS: tuple[BotCommandEntry, ...] = (
         in_groups=False,
     ),
     BotCommandEntry(
+        "remind",
+        lambda: _("Remind me at a time"),
+        lambda: _("/remind <when> <what>: a reminder, e.g. /remind tomorrow 9:00 dentist"),
+    ),
+    BotCommandEntry(
+        "timezone",
+        lambda: _("Your time zone for reminders"),
+        lambda: _("/timezone Area/City: your time zone for reminders"),
+        in_groups=False,
+    ),
+    BotCommandEntry(
         "me",
         lambda: _("Your spend and budget"),
         lambda: _("/me: your spend today and this month, and your budget"),

@@ -204,9 +204,13 @@ async def running(settings: Settings) -> AsyncIterator[BotApp]:
         if discovery is not None
         else None
     )
+    if app.scheduler is not None:
+        app.scheduler.start()
     try:
         yield app
     finally:
+        if app.scheduler is not None:
+            await app.scheduler.stop()
         beating.cancel()
         if rediscover is not None:
             rediscover.cancel()

@@ -30,6 +30,7 @@ from app.storage.mongo.pieces import MongoPieceRepository
 from app.storage.mongo.repos import MongoUserRepository
 from app.storage.mongo.requests import MongoAccessRequestRepository
 from app.storage.mongo.spend import MongoIdentityRepository, MongoSpendRepository
+from app.storage.mongo.tasks import MongoTaskRepository
 from app.storage.mongo.tools import MongoToolRepository
 from app.storage.mongo.usage import MongoUsageRepository
 from app.storage.uri import DEFAULT_DB_NAME, db_name_from_uri, mask_uri, resolve_db_name
@@ -207,10 +208,12 @@ async def open_mongo_storage(
     raw_usage = MongoUsageRepository(retention_days)
     conversations = MongoConversationRepository(max_turns)
     facts = MongoFactRepository(database)
+    tasks = MongoTaskRepository(database)
     async with _closed_on_failure(client):
         await raw_usage.ensure_indexes()
         await conversations.ensure_indexes()
         await facts.ensure_indexes()
+        await tasks.ensure_indexes()
     usage = guard(raw_usage, breaker)
     return Storage(
         backend="mongodb",
@@ -229,4 +232,5 @@ async def open_mongo_storage(
         tools=guard(MongoToolRepository(database), breaker),
         pieces=guard(MongoPieceRepository(database), breaker),
         facts=guard(facts, breaker),
+        tasks=guard(tasks, breaker),
     )

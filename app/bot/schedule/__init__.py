@@ -1,0 +1,1 @@
+"""Reminders in Telegram: /remind, /timezone, and the messages the scheduler sends."""

@@ -1,0 +1,83 @@
+"""The storage contract for scheduled work: reminders (a text sent at a time) and scheduled
+prompts (a prompt answered at each run), per user.
+
+Exactly once, across instances: a due task is ``claim``-ed atomically by one instance for
+a lease (its ``next_run`` has come, it is active, and nobody holds an unexpired claim);
+``finish`` then moves it to its next run (or ends it) and drops the claim, only for the
+instance that holds it. An instance that dies mid-run leaves a claim that expires, and the
+run is taken again by another."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal, Protocol, runtime_checkable
+
+from pydantic import BaseModel, Field
+
+from app.storage.models import utc_ms
+
+TaskKind = Literal["reminder", "prompt"]
+TaskStatus = Literal["active", "paused", "done"]
+
+
+class ScheduledTask(BaseModel):
+    id: str
+    user_id: int
+    chat_id: int
+    thread_id: int = 0
+    kind: TaskKind = "reminder"
+    text: str  # the reminder's text, or the prompt
+    # A recurring task's schedule (app.services.schedule.recurrence); None: runs once.
+    schedule: str | None = None
+    timezone: str = "UTC"
+    locale: str = "en"  # the language of what is sent at the run
+    next_run: datetime
+    status: TaskStatus = "active"
+    runs: int = 0
+    last_run: datetime | None = None
+    claimed_by: str | None = None
+    claimed_until: datetime | None = None
+    created_at: datetime = Field(default_factory=utc_ms)
+
+
+@runtime_checkable
+class TaskRepository(Protocol):
+    async def add(self, task: ScheduledTask) -> ScheduledTask:
+        """Store a new task (its ``id`` is assigned here)."""
+        ...
+
+    async def get(self, task_id: str) -> ScheduledTask | None: ...
+
+    async def list_for(self, user_id: int) -> list[ScheduledTask]:
+        """The user's active and paused tasks, soonest first."""
+        ...
+
+    async def count_for(self, user_id: int) -> int:
+        """Active and paused tasks of the user."""
+        ...
+
+    async def set_status(self, user_id: int, task_id: str, status: TaskStatus) -> bool: ...
+
+    async def pause_all(self, user_id: int) -> int:
+        """Pause every active task of the user (they blocked the bot)."""
+        ...
+
+    async def delete(self, user_id: int, task_id: str) -> bool: ...
+
+    async def due(self, now: datetime, limit: int) -> list[ScheduledTask]:
+        """Active tasks whose run has come and that nobody holds, oldest run first."""
+        ...
+
+    async def claim(
+        self, task_id: str, instance: str, now: datetime, until: datetime
+    ) -> ScheduledTask | None:
+        """Take the due task for ``instance`` until ``until``, atomically; None when it is
+        not due any more, not active, or held by an unexpired claim."""
+        ...
+
+    async def finish(
+        self, task_id: str, instance: str, ran_at: datetime, next_run: datetime | None
+    ) -> bool:
+        """The run is over: the next one at ``next_run`` (None: the task is done), the
+        claim dropped. Only the instance holding the claim may finish it."""
+        ...

@@ -1,0 +1,44 @@
+"""Reminders end to end: /remind arrives once, at its time; /timezone."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tests.e2e.conftest import FRIEND_ID, Running
+
+
+async def test_a_reminder_arrives_once_about_when_asked(running: Running) -> None:
+    tg = running.tg
+    scheduler = running.app.scheduler
+    assert scheduler is not None
+    scheduler.start()
+    try:
+        friend = tg.user(FRIEND_ID, "Fred")
+        await friend.send("/remind 2s stretch your legs")
+        set_note = await tg.wait_for_message(friend.id, lambda m: m.text.startswith("⏰ I'll"))
+        assert "(UTC)" in set_note.text and "/timezone" in set_note.text
+        loop = asyncio.get_running_loop()
+        sent = loop.time()
+        await tg.wait_for_message(
+            friend.id, lambda m: m.text == "⏰ Reminder: stretch your legs", timeout=15
+        )
+        assert loop.time() - sent >= 1.0  # not before its time
+        await asyncio.sleep(2.5)  # a few more ticks: it is not sent again
+        reminders = [m for m in friend.messages if m.text == "⏰ Reminder: stretch your legs"]
+        assert len(reminders) == 1
+        assert await running.app.storage.tasks.count_for(FRIEND_ID) == 0
+    finally:
+        await scheduler.stop()
+
+
+async def test_timezone_is_validated_and_used(running: Running) -> None:
+    tg = running.tg
+    friend = tg.user(FRIEND_ID, "Fred")
+    await friend.send("/timezone Mars/Olympus")
+    bad = await tg.wait_for_message(friend.id, lambda m: m.text.startswith("🕰"))
+    assert "don't know" in bad.text
+    await friend.send("/timezone Europe/Oslo")
+    await tg.wait_for_message(friend.id, lambda m: "Europe/Oslo" in m.text and "set" in m.text)
+    await friend.send("/remind tomorrow 9:00 dentist")
+    note = await tg.wait_for_message(friend.id, lambda m: m.text.startswith("⏰ I'll"))
+    assert "09:00 (Europe/Oslo)" in note.text and "/timezone" not in note.text

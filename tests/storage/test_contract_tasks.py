@@ -1,0 +1,70 @@
+"""Contract: scheduled tasks and their exactly-once claim (both backends)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from app.storage import Storage
+from app.storage.tasks import ScheduledTask
+
+NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+
+
+def task(user: int = 1, at: datetime = NOW, text: str = "call mum") -> ScheduledTask:
+    return ScheduledTask(id="", user_id=user, chat_id=user, text=text, next_run=at)
+
+
+async def test_tasks_are_listed_soonest_first_and_managed_by_their_owner(storage: Storage) -> None:
+    repo = storage.tasks
+    later = await repo.add(task(at=NOW + timedelta(hours=2), text="later"))
+    sooner = await repo.add(task(at=NOW + timedelta(hours=1), text="sooner"))
+    await repo.add(task(user=2, text="other"))
+    assert [t.text for t in await repo.list_for(1)] == ["sooner", "later"]
+    assert await repo.count_for(1) == 2
+    assert not await repo.set_status(2, sooner.id, "paused")  # not theirs
+    assert await repo.set_status(1, sooner.id, "paused")
+    assert (await repo.get(sooner.id)).status == "paused"  # type: ignore[union-attr]
+    assert not await repo.delete(2, later.id)
+    assert await repo.delete(1, later.id)
+    assert [t.text for t in await repo.list_for(1)] == ["sooner"]
+    assert await repo.pause_all(2) == 1
+
+
+async def test_a_due_task_is_claimed_once_and_finished_by_its_holder(storage: Storage) -> None:
+    repo = storage.tasks
+    added = await repo.add(task())
+    await repo.add(task(at=NOW + timedelta(minutes=5), text="not yet"))
+    due = await repo.due(NOW, 10)
+    assert [t.id for t in due] == [added.id]
+    lease = NOW + timedelta(seconds=60)
+    claims = await asyncio.gather(*(repo.claim(added.id, f"i{n}", NOW, lease) for n in range(5)))
+    won = [c for c in claims if c is not None]
+    assert len(won) == 1
+    holder = won[0].claimed_by
+    assert holder is not None
+    assert await repo.due(NOW, 10) == []  # held
+    assert not await repo.finish(added.id, "someone-else", NOW, None)
+    assert await repo.finish(added.id, holder, NOW, None)
+    done = await repo.get(added.id)
+    assert done is not None and done.status == "done" and done.runs == 1
+    assert await repo.claim(added.id, "i9", NOW, lease) is None  # done: never again
+    assert await repo.count_for(1) == 1  # only "not yet" is left
+
+
+async def test_an_expired_claim_is_taken_again_and_a_recurring_task_moves_on(
+    storage: Storage,
+) -> None:
+    repo = storage.tasks
+    added = await repo.add(task())
+    assert await repo.claim(added.id, "dead", NOW, NOW + timedelta(seconds=30)) is not None
+    assert await repo.claim(added.id, "alive", NOW + timedelta(seconds=10), NOW) is None
+    later = NOW + timedelta(seconds=31)
+    taken = await repo.claim(added.id, "alive", later, later + timedelta(seconds=30))
+    assert taken is not None and taken.claimed_by == "alive"
+    tomorrow = NOW + timedelta(days=1)
+    assert await repo.finish(added.id, "alive", later, tomorrow)
+    moved = await repo.get(added.id)
+    assert moved is not None and moved.status == "active" and moved.claimed_by is None
+    assert moved.next_run.replace(tzinfo=UTC) == tomorrow
+    assert await repo.due(later, 10) == []
