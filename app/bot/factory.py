@@ -120,7 +120,9 @@ def create_chat_service(
         memory=MemoryService(storage, settings.memory),
         summaries=SummaryService(
             storage, llm, summary_at=conf.summary_at, model=conf.summary_model, load=load
-        ),
+        )
+        if conf.summaries
+        else None,
     )
 
 

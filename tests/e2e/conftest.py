@@ -62,7 +62,10 @@ def make_settings(tg: TelegramEmulator, fake_llm: FakeOpenAI, **overrides: Any) 
     )
     # Titles off unless a test asks: their background model call would otherwise interleave
     # with the calls other tests look at (fake.chat_requests[-1]).
-    conversations = overrides.pop("conversations", None) or ConversationSettings(auto_title=False)
+    # Summaries too: their background call would interleave the same way.
+    conversations = overrides.pop("conversations", None) or ConversationSettings(
+        auto_title=False, summaries=False
+    )
     # Today's messages unless a test asks for rich ones (tests/e2e/test_rich_answers.py):
     # the suite checks the path every Bot API server has, and the fallback to it.
     rich = overrides.pop("rich_messages", "off")

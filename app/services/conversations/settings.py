@@ -23,6 +23,8 @@ class ConversationSettings(BaseSettings):
     export_part_bytes: int = Field(default=DEFAULT_EXPORT_PART_BYTES, ge=2_000, le=50_000_000)
     # Personas a user may create.
     max_personas: int = Field(default=20, ge=0)
+    # Long conversations are folded into a summary (off: their oldest turns are cut).
+    summaries: bool = True
     # Fold a conversation's oldest turns into a summary (one model call, of kind
     # "summary") once the rest would take more than this many tokens; unset: three
     # quarters of the model's context window.

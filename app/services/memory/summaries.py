@@ -32,6 +32,8 @@ KEEP_SHARE = 0.5
 TURN_CHARS = 4_000
 FOLD_CHARS = 60_000
 SUMMARY_MAX_TOKENS = 700
+#: A summary longer than this is cut: a model may ignore ``max_tokens``.
+SUMMARY_MAX_CHARS = SUMMARY_MAX_TOKENS * 5
 QUIET_WAIT_SECONDS = 30.0
 
 SUMMARY_PROMPT = (
@@ -205,11 +207,12 @@ class SummaryService:
             # The turns stay live; the next answer tries again (the budget may allow it).
             log.info("summaries: call for %s failed (%s)", conversation_id, exc.kind)
             return False
-        if not summary.strip():
+        summary = summary.strip()[:SUMMARY_MAX_CHARS]
+        if not summary:
             return False
         stored = await self._conversations.set_summary(
             conversation_id,
-            summary.strip(),
+            summary,
             folded[-1].created_at,
             previous_until=conversation.summary_until,
         )
