@@ -78,3 +78,43 @@ async def test_a_flooding_server_is_refused_as_it_streams_and_stays_usable(
     assert flood.states()["flood"] == "up"
     assert await tool.run({"size": 10}) == "x" * 10
     print(f"worst loop lag while 5 MB were refused: {lag * 1000:.1f} ms")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize("mode", ["sse", "json"])
+async def test_a_flooding_http_server_is_refused_as_it_streams_and_stays_usable(
+    mode: str,
+) -> None:
+    port = _free_port()
+    args = [FLOOD, str(port)] + (["json"] if mode == "json" else [])
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, *args, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
+    )
+    manager = MCPManager(
+        [MCPServerConfig("web", url=f"http://127.0.0.1:{port}/mcp")],
+        timeout=30,
+        retry_seconds=0.3,
+        max_result_chars=1_000,
+    )
+    try:
+        manager.start()
+        for _ in range(600):
+            if manager.states()["web"] == "up":
+                break
+            await asyncio.sleep(0.1)
+        tool = next(t for t in manager.tools() if t.name == "web__flood")
+        with pytest.raises(MCPToolError):
+            await tool.run({"size": 5_000_000})
+        assert manager.states()["web"] == "up"
+        assert await tool.run({"size": 10}) == "x" * 10
+    finally:
+        await manager.aclose()
+        process.kill()
+        await process.wait()

@@ -212,20 +212,18 @@ class MCPServerLink:
         await self._tried.wait()
 
     async def _server(self, stack: contextlib.AsyncExitStack) -> Any:
-        """What ``mcp.Client`` connects to. With headers, the HTTP client is the SDK's own
-        (its recommended timeouts), closed by ``stack`` with the connection."""
+        """What ``mcp.Client`` connects to. Over HTTP the client is the SDK's own (its
+        recommended timeouts), closed by ``stack`` with the connection, with the size cap:
+        on each SSE event (the SDK's own limit) and on a JSON answer's body as it is read."""
+        cap = line_cap_bytes(self.max_result_chars)
         if self.config.url:
-            if self.config.headers:
-                from mcp.client.streamable_http import streamable_http_client
-                from mcp.shared._httpx_utils import create_mcp_http_client
+            from mcp.client.streamable_http import streamable_http_client
+            from mcp.shared._httpx_utils import create_mcp_http_client
 
-                http = await stack.enter_async_context(
-                    create_mcp_http_client(
-                        headers={str(k): str(v) for k, v in self.config.headers.items()}
-                    )
-                )
-                return streamable_http_client(self.config.url, http_client=http)
-            return self.config.url
+            headers = {str(k): str(v) for k, v in (self.config.headers or {}).items()}
+            http = await stack.enter_async_context(create_mcp_http_client(headers=headers or None))
+            http.event_hooks = {"response": [mcp_cap.body_cap(cap)]}
+            return streamable_http_client(self.config.url, http_client=http, max_sse_event_size=cap)
         from mcp.client.stdio import StdioServerParameters
 
         # The server's output goes through the cap as it streams (mcp_cap.py): the SDK
@@ -234,7 +232,7 @@ class MCPServerLink:
             command=sys.executable,
             args=[
                 str(Path(mcp_cap.__file__)),
-                str(line_cap_bytes(self.max_result_chars)),
+                str(cap),
                 "--",
                 self.config.command or "",
                 *self.config.args,

@@ -21,7 +21,8 @@ import signal
 import subprocess
 import sys
 import threading
-from typing import IO
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import IO, Any
 
 CHUNK = 1 << 16
 HEAD = 4096  # what is kept of an oversized line: enough to find its id
@@ -99,6 +100,34 @@ def _pump_in(source: int, server: IO[bytes]) -> None:
     finally:
         with contextlib.suppress(OSError):
             server.close()
+
+
+def body_cap(cap: int) -> Callable[[Any], Awaitable[None]]:
+    """An httpx2 response hook for MCP over HTTP: a JSON answer's body is read through a
+    counter that fails past ``cap`` bytes (the SDK then answers the request with an error)
+    instead of being read whole. SSE answers have the SDK's own per-event limit."""
+    import httpx2  # the MCP SDK's HTTP client; only this hook needs it
+
+    class CappedBody(httpx2.AsyncByteStream):
+        def __init__(self, inner: Any) -> None:
+            self._inner = inner
+
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            seen = 0
+            async for chunk in self._inner:
+                seen += len(chunk)
+                if seen > cap:
+                    raise httpx2.StreamError(f"The MCP server's answer is larger than {cap} bytes.")
+                yield chunk
+
+        async def aclose(self) -> None:
+            await self._inner.aclose()
+
+    async def hook(response: Any) -> None:
+        if response.headers.get("content-type", "").lower().startswith("application/json"):
+            response.stream = CappedBody(response.stream)
+
+    return hook
 
 
 def main(argv: list[str]) -> int:
