@@ -42,7 +42,10 @@ async def test_ctrl_c_while_starting_exits_130_without_a_traceback(
         out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
     finally:
         server.close()
-    assert proc.returncode == 130, err.decode()
+    # A Ctrl-C that lands before Python runs any of our code (a busy machine can take
+    # longer than 0.15 s to get there) ends the process by the signal itself, which a shell
+    # also reports as 130; from our code on it is exit status 130.
+    assert proc.returncode in (130, -signal.SIGINT), err.decode()
     assert "Traceback" not in err.decode() + out.decode()
 
 

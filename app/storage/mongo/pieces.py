@@ -6,6 +6,7 @@ upsert that pushes the piece (the array capped by ``$slice``) and bumps the vers
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,12 +14,15 @@ from typing import Any
 from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
 from app.storage.pieces import CollectedTurn, PieceTicket, TurnPiece, ordered
 
 Raw = dict[str, Any]
 
 COLLECTION = "turn_pieces"
+#: A piece whose collection was claimed between the two steps of ``add`` tries again.
+_UPSERT_TRIES = 5
 
 
 class MongoPieceRepository:
@@ -39,18 +43,44 @@ class MongoPieceRepository:
             {"_id": key, "updated_at": {"$lt": now - timedelta(seconds=stale_after)}}
         )
         stored = piece.model_dump(mode="json")
-        doc = await self._col.find_one_and_update(
-            {"_id": key},
-            {
-                "$setOnInsert": {"collection": uuid.uuid4().hex},
-                "$inc": {"version": 1, "seen": 1},
-                "$set": {"updated_at": now},
-                "$push": {"pieces": {"$each": [stored], "$slice": max_pieces}},
-            },
-            upsert=True,
-            return_document=ReturnDocument.AFTER,
-        )
-        assert doc is not None  # an upsert returning the document after it always finds one
+        doc = None
+        for _ in range(_UPSERT_TRIES):
+            # The collection exists (one insert wins when first pieces race) ...
+            with contextlib.suppress(DuplicateKeyError):
+                await self._col.update_one(
+                    {"_id": key},
+                    {
+                        "$setOnInsert": {
+                            "collection": uuid.uuid4().hex,
+                            "version": 0,
+                            "seen": 0,
+                            "pieces": [],
+                            "updated_at": now,
+                        }
+                    },
+                    upsert=True,
+                )
+            # ... and the piece goes in once: a retry never adds it twice.
+            doc = await self._col.find_one_and_update(
+                {"_id": key, "pieces.message_id": {"$ne": piece.message_id}},
+                {
+                    "$inc": {"version": 1, "seen": 1},
+                    "$set": {"updated_at": now},
+                    "$push": {"pieces": {"$each": [stored], "$slice": max_pieces}},
+                },
+                return_document=ReturnDocument.AFTER,
+            )
+            if doc is not None:
+                break
+            found = await self._col.find_one({"_id": key})
+            if found is not None and any(
+                p.get("message_id") == piece.message_id for p in found.get("pieces", [])
+            ):
+                doc = found  # added already (by an attempt whose answer was lost)
+                break
+            # Claimed in between: the next round opens a new collection.
+        if doc is None:
+            raise RuntimeError(f"turn pieces: could not add to {key}")
         return PieceTicket(
             collection=doc["collection"],
             version=doc["version"],
