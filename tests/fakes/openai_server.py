@@ -455,9 +455,16 @@ class FakeOpenAI:
         for n, piece in enumerate(pieces):
             if reply.break_after is not None and n >= reply.break_after:
                 # Abort without the terminating chunk: the client sees a broken body,
-                # exactly like a dropped upstream connection.
-                assert request.transport is not None
-                request.transport.abort()
+                # exactly like a dropped upstream connection. The chunks written so far
+                # leave first: abort() drops what is still in the send buffer.
+                transport = request.transport
+                assert transport is not None
+                for _ in range(200):
+                    if transport.get_write_buffer_size() == 0:
+                        break
+                    await asyncio.sleep(0.005)
+                await asyncio.sleep(0.05)  # and reach the client before the reset does
+                transport.abort()
                 return response
             if reply.chunk_delay:
                 await asyncio.sleep(reply.chunk_delay)
