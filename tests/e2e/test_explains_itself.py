@@ -128,5 +128,9 @@ async def test_a_slow_picture_keeps_its_chat_action_alive(
     actions = tg.calls("sendChatAction", chat_id=admin.id)
     assert len(actions) >= 3, len(actions)
     assert {c.params["action"] for c in actions} == {"upload_photo"}
+    # One may have been on its way while the picture went out; then none follow.
     await asyncio.sleep(0.7)
-    assert len(tg.calls("sendChatAction", chat_id=admin.id)) == len(actions)  # stopped
+    settled = len(tg.calls("sendChatAction", chat_id=admin.id))
+    assert settled <= len(actions) + 1
+    await asyncio.sleep(0.7)
+    assert len(tg.calls("sendChatAction", chat_id=admin.id)) == settled  # stopped
