@@ -21,6 +21,7 @@ from bson import ObjectId
 
 from app.storage.base import UsageRecord, UsageRepository
 from app.storage.breaker import CircuitBreaker
+from app.storage.draining import until_empty
 from app.storage.errors import StorageUnavailable
 from llmdoor import UsageEvent
 
@@ -125,13 +126,7 @@ class DurableUsageSink:
             return True
         self._ensure_task()
         self._wakeup.set()
-        loop = asyncio.get_running_loop()
-        deadline = None if timeout is None else loop.time() + timeout
-        while self.buffered:
-            if deadline is not None and loop.time() >= deadline:
-                return False
-            await asyncio.sleep(0.01)
-        return True
+        return await until_empty(lambda: bool(self.buffered), timeout, poll=0.01)
 
     async def close(self, timeout: float | None = 10.0) -> None:  # noqa: ASYNC109
         """Flush (bounded by ``timeout``), then stop the retry task. Idempotent."""

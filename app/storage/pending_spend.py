@@ -23,6 +23,7 @@ from datetime import date
 
 from app.storage.base import SpendRepository
 from app.storage.breaker import CircuitBreaker
+from app.storage.draining import stop_task, until_empty
 from app.storage.errors import StorageUnavailable
 
 log = logging.getLogger(__name__)
@@ -143,25 +144,13 @@ class PendingSpend:
         if not self._owed:
             return True
         self._ensure_task()
-        loop = asyncio.get_running_loop()
-        deadline = None if timeout is None else loop.time() + timeout
-        while self._owed:
-            if deadline is not None and loop.time() >= deadline:
-                return False
-            await asyncio.sleep(0.02)
-        return True
+        return await until_empty(lambda: bool(self._owed), timeout)
 
     async def close(self, timeout: float | None = 10.0) -> None:  # noqa: ASYNC109
         flushed = await self.flush(timeout)
         self._closed = True
         task, self._task = self._task, None
-        if task is not None:
-            if self._wakeup is not None:
-                self._wakeup.set()
-            task.cancel()
-            # Not ``await task``: a cancel that lands as the task's own wait completes can
-            # be lost (asyncio.wait_for in Python 3.11), and the loop ends on _closed anyway.
-            await asyncio.wait({task}, timeout=1.0)
+        await stop_task(task, self._wakeup)
         if not flushed:
             log.error(
                 "budget: %d deferred spend amount(s) not counted at shutdown: %s",
