@@ -148,6 +148,8 @@ class BotApp:
     tools: ToolService | None = None
     # Runs due reminders and scheduled prompts (started/stopped by app.bot.run.lifecycle).
     scheduler: Scheduler | None = None
+    # What the scheduler runs (tests drive it with a clock of their own).
+    task_runner: TaskRunner | None = None
 
 
 def create_app(
@@ -281,4 +283,5 @@ def create_app(
         intake=intake,
         tools=tools,
         scheduler=scheduler,
+        task_runner=runner,
     )
