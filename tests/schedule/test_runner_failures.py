@@ -25,9 +25,7 @@ async def test_a_run_that_raises_is_finished_and_counted_failed() -> None:
     ]
     for i in range(len(failures)):
         await storage.tasks.add(
-            ScheduledTask(
-                id="", user_id=1, chat_id=1, text=f"t{i}", next_run=NOW, schedule=HOURLY
-            )
+            ScheduledTask(id="", user_id=1, chat_id=1, text=f"t{i}", next_run=NOW, schedule=HOURLY)
         )
 
     async def run(_task: ScheduledTask, _late: bool) -> RunOutcome:
