@@ -290,3 +290,11 @@ async def test_the_shortest_interval_and_the_count_are_capped(start_bot: StartBo
             "🔁 You already have 2 reminders and scheduled prompts, the most I keep."
         )
         assert await storage.tasks.count_for(FRIEND_ID) == 2
+
+
+async def test_the_schedule_tool_can_be_turned_off(start_bot: StartBot) -> None:
+    async with start_bot(schedule=ScheduleSettings(tool=False)) as running:
+        friend = running.tg.user(FRIEND_ID, "Fred")
+        await friend.send("remind me later")
+        await running.tg.wait_for_message(friend.id)
+        assert "schedule" not in tool_names(running.fake_llm.chat_requests[-1].json)

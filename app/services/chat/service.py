@@ -167,7 +167,7 @@ class ChatService:
             and self.memory.may_propose(user)
         ):
             own_tools.append(remember_tool(self.memory, user.user_id, facts))
-        if self.schedule is not None and asked:
+        if self.schedule is not None and self.schedule.settings.tool and asked:
             place = Where(request.chat_id, request.thread_id, request.locale)
             own_tools.append(schedule_tool(self.schedule, user, place, tasks))
 

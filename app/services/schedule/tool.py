@@ -29,19 +29,18 @@ MAX_WHEN_CHARS = 60
 #: Tasks one answer may set: a model looping on the tool stops here.
 MAX_PER_ANSWER = 3
 DESCRIPTION = (
-    "Set a reminder or a recurring scheduled prompt, only when the user asks for one. "
-    "kind 'reminder': the text is sent to the user once, at 'when' ('20m', '2h', '3d', "
-    "'tomorrow 9:00', 'monday 18:30', '2026-12-24 18:00'). kind 'prompt': at every run of "
-    "'when' ('day 8:00', 'monday 9:00', 'weekday 7:30', 'weekend 10:00', '2h') the text is "
-    "answered as a new request, e.g. 'the weather in Oslo today'. Times are the user's "
-    "local time. The user is shown what was set, with a cancel button."
+    "Set a reminder or a recurring prompt, only when the user asks for one. kind 'reminder': "
+    "text is sent once at when ('20m', '2h', 'tomorrow 9:00', 'monday 18:30', "
+    "'2026-12-24 18:00'). kind 'prompt': text is answered as a new request at every run of "
+    "when ('day 8:00', 'monday 9:00', 'weekday 7:30', '2h'). Local times. The user sees it "
+    "with a cancel button."
 )
 PARAMETERS: dict[str, Any] = {
     "type": "object",
     "properties": {
         "kind": {"type": "string", "enum": ["reminder", "prompt"]},
-        "when": {"type": "string", "description": "The time or schedule, as in the examples."},
-        "text": {"type": "string", "description": "What to remind of, or the prompt to run."},
+        "when": {"type": "string"},
+        "text": {"type": "string"},
     },
     "required": ["kind", "when", "text"],
 }
