@@ -298,3 +298,21 @@ async def test_the_schedule_tool_can_be_turned_off(start_bot: StartBot) -> None:
         await friend.send("remind me later")
         await running.tg.wait_for_message(friend.id)
         assert "schedule" not in tool_names(running.fake_llm.chat_requests[-1].json)
+
+
+async def test_a_run_missed_while_down_is_skipped_with_a_note_and_moves_on(
+    running: Running,
+) -> None:
+    tg, fake, storage = running.tg, running.fake_llm, running.storage
+    friend = tg.user(FRIEND_ID, "Fred")
+    await friend.send("/every day 8:00 the news")
+    await tg.wait_for_message(friend.id, lambda m: m.text.startswith("🔁 Scheduled"))
+    task = await only_task(storage)
+    down_until = task.next_run + timedelta(days=2, hours=7)  # past SCHEDULE_CATCHUP_HOURS
+    scheduler = scheduler_for(running, FakeClock(down_until))
+    assert await run_due(scheduler) == 1
+    note = await tg.wait_for_message(friend.id, lambda m: "offline" in m.text)
+    assert note.text.endswith("so that run was skipped: the news")
+    moved = await only_task(storage)
+    assert moved.next_run == task.next_run + timedelta(days=3)  # the next 8:00 after now
+    assert fake.chat_requests == [] and scheduler.stats.missed == 1
