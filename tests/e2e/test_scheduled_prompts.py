@@ -316,3 +316,29 @@ async def test_a_run_missed_while_down_is_skipped_with_a_note_and_moves_on(
     moved = await only_task(storage)
     assert moved.next_run == task.next_run + timedelta(days=3)  # the next 8:00 after now
     assert fake.chat_requests == [] and scheduler.stats.missed == 1
+
+
+async def test_a_budget_too_small_for_the_call_is_refused_before_it_and_told_once(
+    start_bot: StartBot, fake_llm: FakeOpenAI
+) -> None:
+    # Something is left, less than the call reserves: the provider refuses it before any
+    # request goes out (the run's sink keeps the refusal to itself), and the user is told once.
+    async with start_bot(llm=priced_llm(fake_llm)) as running:
+        tg, fake, storage = running.tg, running.fake_llm, running.storage
+        friend = tg.user(FRIEND_ID, "Fred")
+        await friend.send("/every 1h a quote")
+        await tg.wait_for_message(friend.id, lambda m: m.text.startswith("🔁 Scheduled every 1 h"))
+        task = await only_task(storage)
+        shown = len(friend.chat.bot_messages)
+        await storage.users.set_budget(FRIEND_ID, 1.0)
+        assert await storage.spend.reserve(FRIEND_ID, datetime.now(UTC).date(), 0.99999, None)
+        clock = FakeClock(task.next_run)
+        scheduler = scheduler_for(running, clock)
+        for _ in range(2):
+            assert await run_due(scheduler) == 1
+            clock.now = (await only_task(storage)).next_run
+        await tg.wait_quiet()
+        notes = [m.text for m in friend.chat.bot_messages[shown:]]  # nothing but the note
+        assert len(notes) == 1 and "skipped: your budget for today is spent" in notes[0]
+        assert fake.chat_requests == []
+        assert (await only_task(storage)).budget_told
