@@ -5,18 +5,22 @@ its tool, with a cancel button; a spent budget skips runs and says so once; the 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
+
+import pytest
+from pymongo import MongoClient
 
 from app.services.schedule.runner import Scheduler
 from app.services.schedule.service import next_run_of
 from app.services.schedule.settings import ScheduleSettings
-from app.storage import Storage
+from app.storage import Storage, open_storage
 from app.storage.tasks import ScheduledTask
 from tests.e2e.conftest import ADMIN_ID, FRIEND_ID, Running, StartBot, usage_recorded
 from tests.e2e.test_budget_hard_limit import priced_llm
 from tests.fakes.openai_server import FakeOpenAI, Reply
+from tests.storage.mongo_server import MongoTarget, fresh_db_name, mongo_label
 
 NEWS_PROMPT = "the three most important AI news, with sources"
 
@@ -342,3 +346,40 @@ async def test_a_budget_too_small_for_the_call_is_refused_before_it_and_told_onc
         assert len(notes) == 1 and "skipped: your budget for today is spent" in notes[0]
         assert fake.chat_requests == []
         assert (await only_task(storage)).budget_told
+
+
+@pytest.fixture
+async def mongo_storage(mongo: MongoTarget) -> AsyncIterator[Storage]:
+    name = fresh_db_name("e2e_every")
+    storage = await open_storage(mongo.uri, db_name=name)
+    yield storage
+    await storage.close()
+    with MongoClient(mongo.uri) as client:
+        client.drop_database(name)
+
+
+@pytest.mark.mongodb
+@pytest.mark.parametrize("server", [mongo_label()])
+async def test_a_scheduled_prompt_runs_on_mongodb(
+    start_bot: StartBot, mongo_storage: Storage, server: str
+) -> None:
+    async with start_bot(storage=mongo_storage) as running:
+        tg, fake, storage = running.tg, running.fake_llm, running.storage
+        friend = tg.user(FRIEND_ID, "Fred")
+        fake.on("hello", Reply(text="Hi!"))
+        await friend.send("hello")
+        await tg.wait_for_message(friend.id, lambda m: m.text == "Hi!")
+        active = await storage.conversations.active(FRIEND_ID, FRIEND_ID)
+        await friend.send("/every 1h a fun fact")
+        await tg.wait_for_message(friend.id, lambda m: m.text.startswith("🔁 Scheduled every 1 h"))
+        task = await only_task(storage)
+        fake.script(Reply(text="FACT: octopuses have three hearts."))
+        clock = FakeClock(task.next_run + timedelta(seconds=2))
+        assert await run_due(scheduler_for(running, clock)) == 1
+        await tg.wait_for_message(friend.id, lambda m: m.text.startswith("FACT:"))
+        ran = await only_task(storage)
+        assert ran.runs == 1 and ran.next_run == task.next_run + timedelta(hours=1)
+        assert ran.claimed_by is None and ran.conversation_id is not None
+        own = await storage.conversations.get(ran.conversation_id)
+        assert own is not None and not own.active and len(own.turns) == 2
+        assert (await storage.conversations.active(FRIEND_ID, FRIEND_ID)).id == active.id
