@@ -40,7 +40,7 @@ from app.bot.middlewares.inflight import InFlightUpdates
 from app.bot.middlewares.intake import UpdateIntake
 from app.bot.middlewares.user_context import UserContextMiddleware
 from app.bot.rendering.audience import ErrorAudienceMiddleware
-from app.bot.schedule.delivery import ReminderSender
+from app.bot.schedule.prompts import TaskRunner
 from app.bot.schedule.router import create_schedule_router
 from app.bot.workflow import Services
 from app.config import ConfigError as ConfigError
@@ -60,7 +60,7 @@ from app.services.memory.service import MemoryService
 from app.services.memory.summaries import SummaryService
 from app.services.models import ModelService
 from app.services.schedule.runner import Scheduler
-from app.services.schedule.service import ScheduleService
+from app.services.schedule.service import ScheduleService, next_run_of
 from app.services.spend import SpendService
 from app.services.tools import ToolService
 from app.storage import Storage
@@ -95,6 +95,7 @@ def create_chat_service(
     *,
     tools: ToolService | None = None,
     load: LoopLoad | None = None,
+    schedule: ScheduleService | None = None,
 ) -> ChatService:
     """ChatService with its conversations, personas, titles and answer gate (one of each
     per app)."""
@@ -123,6 +124,7 @@ def create_chat_service(
         )
         if conf.summaries
         else None,
+        schedule=schedule,
     )
 
 
@@ -144,8 +146,10 @@ class BotApp:
     intake: UpdateIntake
     # Built-in tools and MCP servers (started/stopped by app.bot.run.lifecycle).
     tools: ToolService | None = None
-    # Runs due reminders (started/stopped by app.bot.run.lifecycle).
+    # Runs due reminders and scheduled prompts (started/stopped by app.bot.run.lifecycle).
     scheduler: Scheduler | None = None
+    # What the scheduler runs (tests drive it with a clock of their own).
+    task_runner: TaskRunner | None = None
 
 
 def create_app(
@@ -174,7 +178,10 @@ def create_app(
     tools = ToolService(settings.tools, storage)
     # One CPU gauge: previews, new model streams and titles yield to it (app/services/chat/load.py).
     load = LoopLoad(settings.bot.busy_lag_ms / 1000)
-    chat_service = create_chat_service(settings, storage, llm, tools=tools, load=load)
+    schedule = ScheduleService(storage, settings.schedule)
+    chat_service = create_chat_service(
+        settings, storage, llm, tools=tools, load=load, schedule=schedule
+    )
     load.track_backlog(lambda: chat_service.gate.waiting)
 
     dp = Dispatcher(storage=fsm_storage)
@@ -188,6 +195,7 @@ def create_app(
         window=settings.bot.merge_window_ms / 1000,
         max_pieces=settings.bot.merge_max_pieces,
     )
+    opener = AnswerOpener(settings.bot, limiter, running, chat_service, rich_messages)
     services = Services(
         settings=settings,
         storage=storage,
@@ -200,13 +208,7 @@ def create_app(
         bot_limiter=limiter,
         running_answers=running,
         answer_controls=AnswerControls(chat_service),
-        answer_opener=AnswerOpener(
-            settings.bot,
-            limiter,
-            running,
-            chat_service,
-            rich_messages,
-        ),
+        answer_opener=opener,
         spend=SpendService(storage),
         conversations=chat_service.conversations,
         personas=chat_service.personas,
@@ -218,7 +220,7 @@ def create_app(
         rich_messages=rich_messages,
         turn_collector=turn_collector,
         memory=chat_service.memory or MemoryService(storage, settings.memory),
-        schedule=ScheduleService(storage, settings.schedule),
+        schedule=schedule,
     )
     dp.workflow_data.update(cast(dict[str, object], services))
     # First: it notes the updates that open a turn in pieces in the order they came.
@@ -256,11 +258,12 @@ def create_app(
     dp.include_router(create_chat_router())
     register_dialog_error_handlers(dp)
     setup_menus(dp)  # aiogram-dialog, reading only real reply-keyboard presses as presses
-    sender = ReminderSender(bot, i18n)
+    runner = TaskRunner(bot, i18n, storage, authority, opener, chat_service.conversations)
     scheduler = Scheduler(
         storage.tasks,
-        sender.send,
-        tell_missed=sender.tell_missed,
+        runner.run,
+        tell_missed=runner.tell_missed,
+        next_run=next_run_of,
         parallel=settings.schedule.parallel,
         catchup_hours=settings.schedule.catchup_hours,
     )
@@ -280,4 +283,5 @@ def create_app(
         intake=intake,
         tools=tools,
         scheduler=scheduler,
+        task_runner=runner,
     )

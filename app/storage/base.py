@@ -171,6 +171,20 @@ class ConversationRepository(Protocol):
         deleted) and open a fresh one."""
         ...
 
+    async def add_aside(
+        self,
+        user_id: int,
+        chat_id: int,
+        thread_id: int = 0,
+        *,
+        model: str | None = None,
+        persona: str | None = None,
+        title: str | None = None,
+    ) -> Conversation:
+        """A new conversation of the key that is not made the active one (a scheduled
+        prompt's own: the user's chat goes on where it was)."""
+        ...
+
     async def activate(self, conversation_id: str) -> Conversation | None:
         """Make it the active one of its key (the previous one is kept, unless it was
         incognito: then it is deleted) and unarchive it."""

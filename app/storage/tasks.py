@@ -37,6 +37,11 @@ class ScheduledTask(BaseModel):
     last_run: datetime | None = None
     claimed_by: str | None = None
     claimed_until: datetime | None = None
+    # A scheduled prompt's own conversation (made at its first run, reused by the next).
+    conversation_id: str | None = None
+    # The user was told a run was skipped for their spent budget: not again until a run
+    # goes through.
+    budget_told: bool = False
     created_at: datetime = Field(default_factory=utc_ms)
 
 
@@ -63,6 +68,13 @@ class TaskRepository(Protocol):
         ...
 
     async def delete(self, user_id: int, task_id: str) -> bool: ...
+
+    async def note(
+        self, task_id: str, *, conversation_id: str | None = None, budget_told: bool | None = None
+    ) -> bool:
+        """Keep what a run learned: the prompt's conversation, whether the user was told
+        about their budget (None: left as it is)."""
+        ...
 
     async def due(self, now: datetime, limit: int) -> list[ScheduledTask]:
         """Active tasks whose run has come and that nobody holds, oldest run first."""

@@ -297,6 +297,20 @@ class ReplayingConversations:
             incognito=incognito,
         )
 
+    async def add_aside(
+        self,
+        user_id: int,
+        chat_id: int,
+        thread_id: int = 0,
+        *,
+        model: str | None = None,
+        persona: str | None = None,
+        title: str | None = None,
+    ) -> Conversation:
+        return await self._inner.add_aside(
+            user_id, chat_id, thread_id, model=model, persona=persona, title=title
+        )
+
     async def activate(self, conversation_id: str) -> Conversation | None:
         await self._try_replay(conversation_id)
         return await self._inner.activate(conversation_id)

@@ -54,7 +54,7 @@ def _button(message: Any, prefix: str) -> str:
 
 def _tool_names(request: Any) -> set[str]:
     """The configured tools offered (the user's own ``remember`` has tests of its own)."""
-    return {t["function"]["name"] for t in request.json.get("tools", [])} - {"remember"}
+    return {t["function"]["name"] for t in request.json.get("tools", [])} - {"remember", "schedule"}
 
 
 def _llm(fake: FakeOpenAI, **overrides: Any) -> LLMSettings:

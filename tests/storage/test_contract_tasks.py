@@ -68,3 +68,22 @@ async def test_an_expired_claim_is_taken_again_and_a_recurring_task_moves_on(
     assert moved is not None and moved.status == "active" and moved.claimed_by is None
     assert moved.next_run.replace(tzinfo=UTC) == tomorrow
     assert await repo.due(later, 10) == []
+
+
+async def test_a_prompt_keeps_its_schedule_conversation_and_budget_note(storage: Storage) -> None:
+    repo = storage.tasks
+    rule = "RRULE:FREQ=DAILY;BYHOUR=8;BYMINUTE=0;BYSECOND=0"
+    added = await repo.add(
+        task().model_copy(update={"kind": "prompt", "schedule": rule, "timezone": "Europe/Oslo"})
+    )
+    assert added.conversation_id is None and not added.budget_told
+    assert await repo.note(added.id, conversation_id="c1")
+    assert await repo.note(added.id, budget_told=True)
+    got = await repo.get(added.id)
+    assert got is not None
+    assert (got.kind, got.schedule, got.timezone) == ("prompt", rule, "Europe/Oslo")
+    assert (got.conversation_id, got.budget_told) == ("c1", True)
+    assert await repo.note(added.id, budget_told=False)
+    assert (await repo.get(added.id)).budget_told is False  # type: ignore[union-attr]
+    assert not await repo.note("0123456789abcdef01234567", budget_told=True)
+    assert not await repo.note("not-an-id", conversation_id="c2")

@@ -108,6 +108,11 @@ COMMANDS: tuple[BotCommandEntry, ...] = (
         lambda: _("/remind <when> <what>: a reminder, e.g. /remind tomorrow 9:00 dentist"),
     ),
     BotCommandEntry(
+        "every",
+        lambda: _("Run a prompt on a schedule"),
+        lambda: _("/every <schedule> <prompt>: e.g. /every day 8:00 the top AI news, with sources"),
+    ),
+    BotCommandEntry(
         "timezone",
         lambda: _("Your time zone for reminders"),
         lambda: _("/timezone Area/City: your time zone for reminders"),

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 
 from aiogram import Bot
 from aiogram.types import Message
+from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 from aiolimiter import AsyncLimiter
 
@@ -29,12 +30,31 @@ from app.bot.chat.threads import (
 )
 from app.bot.delivery.rich_support import OFF, RichMessages
 from app.config import BotSettings
-from app.services.chat.job import AnswerSink, ChatRequest, ReplyContext
+from app.services.chat.job import AnswerSink, ChatOutcome, ChatRequest, ReplyContext
 from app.services.chat.running import RunningAnswer, RunningAnswers
 from app.services.chat.service import ChatService, buttons_message
 from app.storage import UserRecord
 from app.storage.errors import StorageUnavailable
 from llmdoor import Attachment, Caller
+
+
+def _locale() -> str:
+    """The language of the update being served (what the answer's tools set speaks it)."""
+    try:
+        return get_i18n().current_locale
+    except LookupError:  # outside an update (tests, scripts)
+        return "en"
+
+
+@dataclass(frozen=True)
+class ScheduledRun:
+    """One run of a scheduled prompt: where it is answered, and in which conversation."""
+
+    chat_id: int
+    thread_id: int
+    prompt: str
+    conversation_id: str
+    locale: str
 
 
 @dataclass(frozen=True)
@@ -105,6 +125,7 @@ class AnswerOpener:
             if left_buttons is not None:
                 await sink.supersede(left_buttons)  # taken off after the answer
             request = ChatRequest(
+                locale=_locale(),
                 user=user,
                 caller=caller,
                 chat_id=message.chat.id,
@@ -119,6 +140,46 @@ class AnswerOpener:
             )
             await self._chat.answer(request, wrap(sink) if wrap else sink)
         await sink.tidy()
+
+    async def answer_scheduled(
+        self,
+        bot: Bot,
+        user: UserRecord,
+        caller: Caller,
+        run: ScheduledRun,
+        kind: type[TelegramAnswer] = TelegramAnswer,
+    ) -> tuple[ChatOutcome, TelegramAnswer]:
+        """Answer a scheduled prompt through ChatService in its own conversation, streamed
+        to the chat (and forum topic) it was set in like any answer, with no question to
+        reply to. Returns how it ended and the sink it went through."""
+        private = run.chat_id == user.user_id
+        with self._running.track(user.user_id, run.chat_id, run.thread_id) as running:
+            sink = open_answer(
+                bot,
+                self._settings,
+                self._limiter,
+                chat_id=run.chat_id,
+                private=private,
+                user=user,
+                stop_token=running.token,
+                message_thread_id=run.thread_id or None,
+                draft_id=running.draft_id,
+                rich=self._rich,
+                kind=kind,
+            )
+            request = ChatRequest(
+                user=user,
+                caller=caller,
+                chat_id=run.chat_id,
+                text=run.prompt,
+                thread_id=run.thread_id,
+                private=private,
+                stop=running.stop,
+                conversation_id=run.conversation_id,
+                locale=run.locale,
+            )
+            outcome = await self._chat.answer(request, sink)
+        return outcome, sink
 
     async def _reply_context(
         self, bot: Bot, message: Message, user: UserRecord

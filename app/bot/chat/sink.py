@@ -24,11 +24,13 @@ from app.bot.memory import texts as memory_texts
 from app.bot.memory.keyboards import undo_keyboard
 from app.bot.rendering.answer_parts import reasoning_block
 from app.bot.rendering.error_messages import describe_llm_error
+from app.bot.rendering.tasks import cancel_keyboard, task_set
 from app.bot.rendering.usage_texts import usage_footer
 from app.config import BotSettings
 from app.services.chat.job import ChatFailure
 from app.storage import UserPrefs, UserRecord
 from app.storage.facts import Fact
+from app.storage.tasks import ScheduledTask
 from llmdoor import Source, ToolFinished, ToolStarted, UsageEvent
 
 log = logging.getLogger(__name__)
@@ -38,6 +40,9 @@ TIDY_WAIT_SECONDS = 30.0
 
 
 class TelegramAnswer:
+    # The answer buttons act on the active conversation: only under its answers.
+    buttons = True
+
     def __init__(self, streamer: AnswerStreamer, *, owner: int, prefs: UserPrefs) -> None:
         self._streamer = streamer
         self._owner = owner
@@ -77,6 +82,21 @@ class TelegramAnswer:
                     )
             except TelegramAPIError as exc:  # the fact stays; /memory lists it
                 log.warning("memory: remembered fact not shown: %s", exc)
+
+    async def scheduled(self, tasks: Sequence[ScheduledTask]) -> None:
+        """One line per task the model set, each with its cancel button."""
+        target = self._streamer.target
+        for task in tasks:
+            try:
+                async with self._streamer.limiter:
+                    await target.bot.send_message(
+                        target.chat_id,
+                        task_set(task),
+                        message_thread_id=target.thread_id,
+                        reply_markup=cancel_keyboard(self._owner, task.id),
+                    )
+            except TelegramAPIError as exc:  # the task stays; /tasks lists it
+                log.warning("schedule: task set by the model not shown: %s", exc)
 
     @property
     def shows_usage(self) -> bool:
@@ -124,7 +144,7 @@ class TelegramAnswer:
             shown_reasoning = reasoning
             header = reasoning_block(reasoning, _("💭 Reasoning"), expandable=True)
         # Buttons only under something they can act on: an answer that was kept.
-        markup = answer_keyboard(self._owner) if final_text.strip() else None
+        markup = answer_keyboard(self._owner) if final_text.strip() and self.buttons else None
         if self._sources and final_text.strip():
             final_text = f"{final_text}\n\n{sources_block(final_text, self._sources)}"
         try:
@@ -188,6 +208,7 @@ def open_answer(
     message_thread_id: int | None = None,
     draft_id: int | None = None,
     rich: RichMessages = OFF,
+    kind: type[TelegramAnswer] = TelegramAnswer,
 ) -> TelegramAnswer:
     """The sink for one answer to ``user``: drafts in private chats, an edited preview
     with a ⏹ Stop button elsewhere."""
@@ -210,4 +231,4 @@ def open_answer(
             rich=rich,
         ),
     )
-    return TelegramAnswer(streamer, owner=user.user_id, prefs=user.prefs)
+    return kind(streamer, owner=user.user_id, prefs=user.prefs)

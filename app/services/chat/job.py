@@ -101,6 +101,10 @@ class ChatRequest:
     # Set it to stop the answer (⏹ Stop, /stop): the model call is cancelled and the text
     # so far is kept as the answer.
     stop: StopSignal | None = None
+    # Answer in this conversation instead of the active one: a scheduled prompt's own.
+    conversation_id: str | None = None
+    # The user's language: what the answer's tools set up speaks it later.
+    locale: str = "en"
 
 
 # (answer text, model, the tool calls and results it came from) -> stored?

@@ -33,10 +33,13 @@ from app.services.conversations.service import ConversationKey, ConversationServ
 from app.services.memory.service import MemoryContext, MemoryService
 from app.services.memory.summaries import SummaryService, live_turns, summary_block
 from app.services.memory.tool import MemorySink, remember_tool
+from app.services.schedule.service import ScheduleService
+from app.services.schedule.tool import ScheduleSink, Where, schedule_tool
 from app.services.tools import ToolService
 from app.storage import Conversation, ConversationInfo, Storage, Turn, UserRecord
 from app.storage.errors import StorageUnavailable
 from app.storage.facts import Fact
+from app.storage.tasks import ScheduledTask
 from llmdoor import (
     ChatMessage,
     LLMError,
@@ -89,8 +92,11 @@ class ChatService:
         gate: AnswerGate | None = None,
         memory: MemoryService | None = None,
         summaries: SummaryService | None = None,
+        schedule: ScheduleService | None = None,
     ) -> None:
         self._storage = storage
+        # Offers the ``schedule`` tool (reminders and scheduled prompts set in words).
+        self.schedule = schedule
         self.memory = memory
         self.summaries = summaries
         self._llm = llm
@@ -147,11 +153,23 @@ class ChatService:
         prompt = with_reply(request.text, reply)
         kept: list[str] = []
         facts: list[Fact] = []
+        tasks: list[ScheduledTask] = []
         own_tools = []
+        # A scheduled prompt's run has nobody asking: it neither keeps facts nor sets tasks.
+        asked = request.conversation_id is None
         # Where the user's memory may be used, the model may also add to it.
         where = request.private or user.prefs.memory_in_groups
-        if self.memory is not None and where and not incognito and self.memory.may_propose(user):
+        if (
+            self.memory is not None
+            and asked
+            and where
+            and not incognito
+            and self.memory.may_propose(user)
+        ):
             own_tools.append(remember_tool(self.memory, user.user_id, facts))
+        if self.schedule is not None and self.schedule.settings.tool and asked:
+            place = Where(request.chat_id, request.thread_id, request.locale)
+            own_tools.append(schedule_tool(self.schedule, user, place, tasks))
 
         async def save(answer: str, model: str, tool_turns: Sequence[Turn]) -> bool:
             kept.append(answer)
@@ -169,7 +187,7 @@ class ChatService:
             attachments=request.attachments,
             stop=request.stop,
             superseded_message_id=(
-                buttons_message(conversation.turns) if conversation is not None else None
+                buttons_message(conversation.turns) if conversation is not None and asked else None
             ),
             system_prompt=system_prompt,
             own_tools=own_tools,
@@ -177,6 +195,8 @@ class ChatService:
         outcome = await self.run(job, sink)
         if facts and isinstance(sink, MemorySink):
             await sink.remembered(facts)
+        if tasks and isinstance(sink, ScheduleSink):
+            await sink.scheduled(tasks)
         if memory is not None and self.memory is not None and kept:
             await self.memory.used(user.user_id, memory)
         # The first exchange names the conversation, also when its answer was stopped or
@@ -336,6 +356,8 @@ class ChatService:
         key = ConversationKey(request.user.user_id, request.chat_id, request.thread_id)
         # A database outage must not cost the user their answer: answer without context.
         try:
+            if request.conversation_id is not None:
+                return await self._storage.conversations.get(request.conversation_id)
             return await self.conversations.active(key, request.user.model)
         except StorageUnavailable:
             log.warning(
@@ -383,6 +405,8 @@ class ChatService:
             Turn(role="assistant", content=answer, model=model),
         ]
         try:
+            if conversation is None and request.conversation_id is not None:
+                return False  # a scheduled prompt's exchange never goes to the active chat
             if conversation is None:
                 # Answered without it (the database was unavailable): the exchange still
                 # goes to the active conversation, now or when the database is back.

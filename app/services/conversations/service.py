@@ -128,6 +128,16 @@ class ConversationService:
         )
         return NewConversation(conv, archived + await self._overflow(key))
 
+    async def open_aside(
+        self, key: ConversationKey, user_model: str | None, title: str
+    ) -> Conversation:
+        """A conversation of the key beside the active one, with the model and persona a
+        new one would get (a scheduled prompt's own)."""
+        model, persona = self.new_model(user_model), await self._new_persona(key)
+        return await self._repo.add_aside(
+            key.user_id, key.chat_id, key.thread_id, model=model, persona=persona, title=title
+        )
+
     async def start_incognito(self, key: ConversationKey, user_model: str | None) -> Conversation:
         """A new active conversation that is deleted when it ends (/incognito)."""
         model, persona = self.new_model(user_model), await self._new_persona(key)

@@ -19,6 +19,7 @@ from enum import StrEnum
 
 from app.storage.errors import StorageUnavailable
 from app.storage.tasks import ScheduledTask, TaskRepository
+from llmdoor import LLMError
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,9 @@ RunTask = Callable[[ScheduledTask, bool], Awaitable[RunOutcome]]
 # Says a run was missed (the bot was down too long); best effort.
 TellMissed = Callable[[ScheduledTask], Awaitable[None]]
 NextRun = Callable[[ScheduledTask, datetime], datetime | None]
+# What a run may raise that is not the run's own to handle (model and Telegram errors are
+# handled inside it): the database, the network.
+RUN_FAILURES = (StorageUnavailable, LLMError, OSError, TimeoutError)
 
 
 def once(_task: ScheduledTask, _after: datetime) -> datetime | None:
@@ -125,19 +129,27 @@ class Scheduler:
 
     async def _one(self, task: ScheduledTask, now: datetime) -> None:
         async with self._slots:
-            late = now - task.next_run.replace(tzinfo=task.next_run.tzinfo or UTC)
-            if late > self._catchup:
-                self.stats.missed += 1
-                log.info("scheduler: task %s missed by %s, skipped", task.id, late)
-                if self._tell_missed is not None:
-                    await self._tell_missed(task)
-                outcome = RunOutcome.DONE
-            else:
-                outcome = await self._run(task, late > timedelta(seconds=60))
-                self.stats.ran += 1
+            outcome = RunOutcome.FAILED
+            try:
+                outcome = await self._attempt(task, now)
+            except RUN_FAILURES as exc:
+                # The claim must not stay held until its lease ends: the run counts as
+                # failed and the task moves on.
+                log.warning("scheduler: task %s failed: %s", task.id, type(exc).__name__)
             if outcome is RunOutcome.BLOCKED:
                 await self._tasks.pause_all(task.user_id)
             if outcome is RunOutcome.FAILED:
                 self.stats.failed += 1
             after = max(now, self._clock())
             await self._tasks.finish(task.id, self.instance, after, self._next_run(task, after))
+
+    async def _attempt(self, task: ScheduledTask, now: datetime) -> RunOutcome:
+        late = now - task.next_run.replace(tzinfo=task.next_run.tzinfo or UTC)
+        if late > self._catchup:
+            self.stats.missed += 1
+            log.info("scheduler: task %s missed by %s, skipped", task.id, late)
+            if self._tell_missed is not None:
+                await self._tell_missed(task)
+            return RunOutcome.DONE
+        self.stats.ran += 1
+        return await self._run(task, late > timedelta(seconds=60))

@@ -5,17 +5,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from app.services.memory.service import clean_fact
+from app.services.schedule.recurrence import Recurrence, next_run, parse_every, shortest_gap
 from app.services.schedule.settings import ScheduleSettings
 from app.services.schedule.when import parse_due
 from app.storage import Storage, UserRecord
 from app.storage.tasks import ScheduledTask
 
 MAX_TEXT_CHARS = 1000
+#: The longest prompt a schedule keeps; a longer one is refused, not cut.
+MAX_PROMPT_CHARS = 2000
 
 
 class Reminded(StrEnum):
@@ -23,6 +26,24 @@ class Reminded(StrEnum):
     NO_TIME = "no_time"  # no time could be read, or it is past or too far
     EMPTY = "empty"  # a time, but nothing to remind of
     TOO_MANY = "too_many"
+
+
+class Scheduled(StrEnum):
+    SET = "set"
+    NO_SCHEDULE = "no_schedule"  # no schedule could be read
+    EMPTY = "empty"  # a schedule, but no prompt
+    TOO_LONG = "too_long"
+    TOO_MANY = "too_many"
+    TOO_OFTEN = "too_often"  # runs closer together than SCHEDULE_MIN_INTERVAL_MINUTES
+
+
+@dataclass(frozen=True)
+class ScheduleResult:
+    status: Scheduled
+    task: ScheduledTask | None = None
+    recurrence: Recurrence | None = None
+    local_time: datetime | None = None  # the first run, in the user's zone
+    zone_set: bool = False
 
 
 @dataclass(frozen=True)
@@ -34,7 +55,10 @@ class ReminderResult:
 
 
 def zone_of(user: UserRecord) -> ZoneInfo:
-    name = user.prefs.timezone
+    return zone_named(user.prefs.timezone)
+
+
+def zone_named(name: str | None) -> ZoneInfo:
     if name:
         try:
             return ZoneInfo(name)
@@ -67,13 +91,22 @@ class ScheduleService:
         self._clock = clock
 
     async def remind(
-        self, user: UserRecord, chat_id: int, thread_id: int, text: str, locale: str = "en"
+        self,
+        user: UserRecord,
+        chat_id: int,
+        thread_id: int,
+        text: str,
+        locale: str = "en",
+        *,
+        what: str | None = None,
     ) -> ReminderResult:
+        """``text``: "<when> <what>"; or, with ``what`` given (the model's tool), only the
+        time, every word of which must be read as one."""
         zone = zone_of(user)
         due = await parse_due(text, self._clock(), zone)
-        if due is None:
+        if due is None or (what is not None and due.rest):
             return ReminderResult(Reminded.NO_TIME)
-        what = clean_fact(due.rest, MAX_TEXT_CHARS)
+        what = clean_fact(due.rest if what is None else what, MAX_TEXT_CHARS)
         if not what:
             return ReminderResult(Reminded.EMPTY)
         if await self._tasks.count_for(user.user_id) >= self.settings.max_per_user:
@@ -95,8 +128,74 @@ class ScheduleService:
             Reminded.SET, task, due.at.astimezone(zone), zone_set=bool(user.prefs.timezone)
         )
 
+    async def every(
+        self,
+        user: UserRecord,
+        chat_id: int,
+        thread_id: int,
+        text: str,
+        locale: str = "en",
+        *,
+        prompt: str | None = None,
+    ) -> ScheduleResult:
+        """A scheduled prompt. ``text``: "<schedule> <prompt>"; or, with ``prompt`` given
+        (the model's tool), only the schedule, every word of which must be read."""
+        zone = zone_of(user)
+        every = parse_every(text)
+        if every is None or (prompt is not None and every.rest):
+            return ScheduleResult(Scheduled.NO_SCHEDULE)
+        raw = every.rest if prompt is None else prompt
+        if len(raw) > MAX_PROMPT_CHARS:
+            return ScheduleResult(Scheduled.TOO_LONG)
+        what = clean_fact(raw, MAX_PROMPT_CHARS)
+        if not what:
+            return ScheduleResult(Scheduled.EMPTY)
+        now = self._clock()
+        rule = every.recurrence.rule()
+        gap = shortest_gap(rule, zone, now)
+        if gap is None or gap < timedelta(minutes=self.settings.min_interval_minutes):
+            return ScheduleResult(Scheduled.TOO_OFTEN, recurrence=every.recurrence)
+        first = next_run(rule, zone, now, now)
+        if first is None:
+            return ScheduleResult(Scheduled.NO_SCHEDULE)
+        if await self._tasks.count_for(user.user_id) >= self.settings.max_per_user:
+            return ScheduleResult(Scheduled.TOO_MANY)
+        task = await self._tasks.add(
+            ScheduledTask(
+                id="",
+                user_id=user.user_id,
+                chat_id=chat_id,
+                thread_id=thread_id,
+                kind="prompt",
+                text=what,
+                schedule=rule,
+                timezone=zone.key,
+                locale=locale,
+                next_run=first,
+            )
+        )
+        return ScheduleResult(
+            Scheduled.SET,
+            task,
+            every.recurrence,
+            first.astimezone(zone),
+            zone_set=bool(user.prefs.timezone),
+        )
+
+    async def cancel(self, user_id: int, task_id: str) -> bool:
+        """Delete the user's task (False: not theirs, or gone already)."""
+        return await self._tasks.delete(user_id, task_id)
+
     async def set_timezone(self, user_id: int, name: str) -> ZoneInfo | None:
         zone = valid_zone(name)
         if zone is not None:
             await self._users.set_prefs(user_id, timezone=zone.key)
         return zone
+
+
+def next_run_of(task: ScheduledTask, after: datetime) -> datetime | None:
+    """The Scheduler's NextRun: a recurring task's next run after ``after`` (in step with
+    the run just done), None for a one-off (it is then done)."""
+    if task.schedule is None:
+        return None
+    return next_run(task.schedule, zone_named(task.timezone), after, task.next_run)

@@ -14,5 +14,10 @@ class ScheduleSettings(BaseSettings):
     catchup_hours: float = Field(default=6.0, ge=0)
     # Reminders and scheduled prompts a user may have at once.
     max_per_user: int = Field(default=20, ge=1, le=1000)
+    # The shortest time between two runs of a scheduled prompt (each run is a paid call).
+    min_interval_minutes: int = Field(default=60, ge=1, le=10080)
+    # The model may set reminders and scheduled prompts when asked in words (its
+    # ``schedule`` tool, offered with every answer).
+    tool: bool = True
     # Runs started at once by one instance: a burst at 08:00 must not starve answers.
     parallel: int = Field(default=4, ge=1, le=64)

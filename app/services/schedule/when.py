@@ -58,6 +58,16 @@ def _clock(word: str) -> time | None:
     return time(hour, minute) if hour < 24 and minute < 60 else None
 
 
+def clock_of(word: str) -> time | None:
+    """``9:00`` / ``18.30`` as a time of day; None for anything else."""
+    return _clock(word)
+
+
+def weekday_of(word: str) -> int | None:
+    """A day name (English or Russian, full or short) as Monday 0 … Sunday 6."""
+    return _DAYS.get(word.lower())
+
+
 def _date(word: str) -> date | None:
     for pattern, order in ((_ISO_DATE, (1, 2, 3)), (_DOT_DATE, (3, 2, 1))):
         found = pattern.match(word)

@@ -121,6 +121,7 @@ class MemoryConversationRepository:
         persona: str | None,
         title: str | None = None,
         incognito: bool = False,
+        active: bool = True,
     ) -> Conversation:
         now = utc_ms()
         user_id, chat_id, thread_id = key
@@ -133,11 +134,13 @@ class MemoryConversationRepository:
             persona=persona,
             title=title,
             incognito=incognito,
+            active=active,
             created_at=now,
             updated_at=now,
         )
         self._convs[conv.id] = conv
-        self._active[key] = conv.id
+        if active:
+            self._active[key] = conv.id
         self._by_key.setdefault(key, set()).add(conv.id)
         self._by_user.setdefault(user_id, set()).add(conv.id)
         self._evict()
@@ -200,6 +203,19 @@ class MemoryConversationRepository:
         if old is not None:
             self._leave(old)
         return self._open(key, model, persona, title, incognito).model_copy(deep=True)
+
+    async def add_aside(
+        self,
+        user_id: int,
+        chat_id: int,
+        thread_id: int = 0,
+        *,
+        model: str | None = None,
+        persona: str | None = None,
+        title: str | None = None,
+    ) -> Conversation:
+        key = (user_id, chat_id, thread_id)
+        return self._open(key, model, persona, title, active=False).model_copy(deep=True)
 
     def _leave(self, conv: Conversation) -> None:
         """``conv`` stops being the active one: kept, or gone if it was incognito."""

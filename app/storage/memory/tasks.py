@@ -54,6 +54,18 @@ class MemoryTaskRepository:
         del self._tasks[task_id]
         return True
 
+    async def note(
+        self, task_id: str, *, conversation_id: str | None = None, budget_told: bool | None = None
+    ) -> bool:
+        found = self._tasks.get(task_id)
+        if found is None:
+            return False
+        if conversation_id is not None:
+            found.conversation_id = conversation_id
+        if budget_told is not None:
+            found.budget_told = budget_told
+        return True
+
     async def due(self, now: datetime, limit: int) -> list[ScheduledTask]:
         ready = [
             t

@@ -91,6 +91,7 @@ class MongoConversationRepository:
         persona: str | None,
         title: str | None = None,
         incognito: bool = False,
+        active: bool = True,
     ) -> Conversation:
         now = utc_ms()
         # Validated by the document model, written through this repository's own collection
@@ -103,6 +104,7 @@ class MongoConversationRepository:
             persona=persona,
             title=title,
             incognito=incognito,
+            active=active,
             title_words=sorted(words_of(title or "")),
             words=sorted(words_of(title or "")),
             created_at=now,
@@ -170,6 +172,18 @@ class MongoConversationRepository:
         await self._col.delete_many(key | {"incognito": True})  # it ends: nothing is kept
         await self._col.update_many(key, {"$set": {"active": False, "updated_at": utc_ms()}})
         return await self._open(user_id, chat_id, thread_id, model, persona, title, incognito)
+
+    async def add_aside(
+        self,
+        user_id: int,
+        chat_id: int,
+        thread_id: int = 0,
+        *,
+        model: str | None = None,
+        persona: str | None = None,
+        title: str | None = None,
+    ) -> Conversation:
+        return await self._open(user_id, chat_id, thread_id, model, persona, title, active=False)
 
     async def activate(self, conversation_id: str) -> Conversation | None:
         oid = to_oid(conversation_id)

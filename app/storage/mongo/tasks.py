@@ -85,6 +85,19 @@ class MongoTaskRepository:
             return False
         return (await self._col.delete_one({"_id": oid, "user_id": user_id})).deleted_count == 1
 
+    async def note(
+        self, task_id: str, *, conversation_id: str | None = None, budget_told: bool | None = None
+    ) -> bool:
+        oid = to_oid(task_id)
+        changes: Raw = {}
+        if conversation_id is not None:
+            changes["conversation_id"] = conversation_id
+        if budget_told is not None:
+            changes["budget_told"] = budget_told
+        if oid is None or not changes:
+            return oid is not None and await self._col.count_documents({"_id": oid}) == 1
+        return (await self._col.update_one({"_id": oid}, {"$set": changes})).matched_count == 1
+
     async def due(self, now: datetime, limit: int) -> list[ScheduledTask]:
         query = {"status": "active", "next_run": {"$lte": utc_ms(now)}} | _free(now)
         cursor = self._col.find(query).sort("next_run", ASCENDING).limit(limit)
