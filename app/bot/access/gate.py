@@ -14,6 +14,7 @@ from aiogram.utils.i18n import gettext as _
 from app.access import RefusalThrottle
 from app.bot.access.keyboards import RequestAccessCallback, request_access_keyboard
 from app.bot.chat.threads import is_private
+from app.bot.inline.refusals import refuse_guest_message, refuse_inline_query
 from llmdoor import Role
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,12 @@ def _is_request_button(data: str | None) -> bool:
 
 
 async def _refuse(event: object, *, edited: bool, throttle: RefusalThrottle) -> None:
-    if isinstance(event, Message):
+    if isinstance(event, Message) and event.guest_query_id is not None:
+        # Guest mode: the bot was summoned into a chat it is not a member of.
+        if event.from_user is not None and throttle.allow(event.from_user.id):
+            log.info("refused a stranger's guest message: user id %s", event.from_user.id)
+            await refuse_guest_message(event)
+    elif isinstance(event, Message):
         # In groups a stranger is simply not answered: refusing there would spam the group;
         # an edit was already refused as the original message. A stranger who keeps
         # writing gets one refusal per cooldown; the rest are dropped without a Telegram
@@ -80,7 +86,7 @@ async def _refuse(event: object, *, edited: bool, throttle: RefusalThrottle) -> 
     elif isinstance(event, CallbackQuery):
         await event.answer(_("You don't have access to this bot yet."), show_alert=True)
     elif isinstance(event, InlineQuery):
-        await event.answer([], cache_time=0, is_personal=True)
+        await refuse_inline_query(event)
 
 
 def unavailable_text() -> str:
@@ -91,6 +97,8 @@ def unavailable_text() -> str:
 
 
 async def _unavailable(event: object, *, edited: bool, throttle: RefusalThrottle) -> None:
+    if isinstance(event, Message) and event.guest_query_id is not None:
+        return  # not worth a post into somebody else's chat: they may summon the bot again
     if isinstance(event, Message):
         if (
             is_private(event.chat)
