@@ -92,7 +92,9 @@ def create_inline_router() -> Router:
         bot_limiter: AsyncLimiter,
     ) -> None:
         question = chosen.query.strip()
-        if chosen.inline_message_id is None or not question:
+        if chosen.result_id != ASK_RESULT_ID or not question:
+            return  # not a result this bot offers (a forged or an old update)
+        if chosen.inline_message_id is None:
             # Without its id the placeholder can't be edited: nothing to answer into.
             log.info("inline: a chosen result without an inline message id")
             return
