@@ -8,17 +8,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from app.services.conversations.personas import PersonaService
+from app.services.conversations.service import ConversationKey
 from app.storage import Storage
 from tests.e2e.conftest import FRIEND_ID, STRANGER_ID, Running, StartBot, eventually
 from tests.e2e.test_budget_hard_limit import (
     BUDGET,
-    PRICED_MODEL,
     leave_almost_nothing,
     priced_llm,
 )
 from tests.fakes.openai_server import FakeOpenAI, Reply
 from tests.tg_emulator import InlineMessage
 
+OTHER_PRICED_MODEL = "gpt-4o"  # a model of the friend's choosing, priced in litellm's map
 WRITING_EN = "⏳ Writing the answer…"
 STREAMED = "Rayleigh scattering sends the short blue waves all over the sky. " * 6
 
@@ -41,11 +43,16 @@ async def test_friend_inline_query_is_answered_into_the_chosen_message(
         tg, storage = running.tg, running.storage
         friend = tg.user(FRIEND_ID, "Fred")
         group = tg.group(-800_001, "Friends of Fred")
+        # The friend chose a model and a persona in their private chat: inline answers too.
+        private = ConversationKey(FRIEND_ID, FRIEND_ID, 0)
+        conversations = running.app.chat_service.conversations
+        await conversations.set_model(private, OTHER_PRICED_MODEL)
+        assert await conversations.set_persona(private, "b:editor", None)
         offered = await friend.inline_query("why is the sky blue?")
         assert offered is not None
         assert offered.params["is_personal"] is True  # cached for this user only
         [result] = offered.results
-        assert result["title"] == f"Ask {PRICED_MODEL}: why is the sky blue?"
+        assert result["title"] == f"Ask {OTHER_PRICED_MODEL}: why is the sky blue?"
         assert result["reply_markup"]["inline_keyboard"]  # so Telegram gives an id to edit
         assert fake_llm.chat_requests == []  # nothing reaches a model at query time
 
@@ -58,9 +65,12 @@ async def test_friend_inline_query_is_answered_into_the_chosen_message(
         assert len(posted.edits) >= 3, posted.edits
         assert posted.text.startswith("❓ why is the sky blue?")
         assert posted.entity_texts("blockquote") == [("blockquote", "❓ why is the sky blue?")]
-        # The friend's own model; the question alone (no private history in a public chat).
+        # The friend's model and persona; the question alone (no private history here).
         [request] = fake_llm.chat_requests
-        assert request.json["model"].endswith(PRICED_MODEL)
+        assert request.json["model"].endswith(OTHER_PRICED_MODEL)
+        editor = PersonaService(storage).builtin("editor").prompt
+        system = request.messages[0]
+        assert system["role"] == "system" and system["content"].startswith(editor)
         assert [m["content"] for m in request.messages if m["role"] == "user"] == [
             "why is the sky blue?"
         ]
@@ -73,7 +83,7 @@ async def test_friend_inline_query_is_answered_into_the_chosen_message(
         spent = await storage.spend.spent(FRIEND_ID, datetime.now(UTC).date())
         assert abs(spent - cost) < 1e-9
         # Nothing of it went into the friend's private conversation.
-        conversation = await storage.conversations.active(FRIEND_ID, FRIEND_ID)
+        conversation = await conversations.active(private, None)
         assert conversation.turns == []
 
 
