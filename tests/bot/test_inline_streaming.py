@@ -108,3 +108,11 @@ async def test_one_message_keeps_a_short_answer_whole() -> None:
     part = await one_message("short *answer*", limit=4096, cut_marker=MARKER, footer="note")
     assert part.text == "short answer\n\nnote"
     assert [e.type for e in part.entities] == ["italic"]
+
+
+async def test_an_answer_that_fits_is_not_marked_cut_because_of_its_notes() -> None:
+    answer = "x" * 4000
+    part = await one_message(answer, limit=4096, cut_marker=MARKER, footer="n" * 50)
+    assert part.text == f"{answer}\n\n{'n' * 50}"
+    tight = await one_message(answer, limit=4040, cut_marker=MARKER, footer="n" * 50)
+    assert tight.text.endswith(f"{MARKER}\n{'n' * 50}") and utf16_len(tight.text) <= 4040

@@ -20,7 +20,7 @@ from app.bot.delivery.answer_setup import StreamPacing
 from app.bot.delivery.flood import handles_own_flood_control
 from app.bot.delivery.priority_limiter import take_spare
 from app.bot.delivery.stream_calls import deliver_final, is_not_modified
-from app.bot.rendering.answer_parts import SEPARATOR, compose_final, join_parts
+from app.bot.rendering.answer_parts import SEPARATOR, join_parts
 from app.bot.rendering.markdown import (
     TELEGRAM_TEXT_LIMIT,
     RenderedPart,
@@ -38,14 +38,15 @@ PREVIEW_MAX_CHARS = 2 * TELEGRAM_TEXT_LIMIT
 async def one_message(
     text: str, *, limit: int, cut_marker: str, footer: str | None = None
 ) -> RenderedPart:
-    """``text`` rendered as one message of at most ``limit``: the head of a longer answer,
-    with ``cut_marker`` after it; ``footer`` (notes) below."""
-    parts = await compose_final(text, limit=limit, empty_text="…", footer=footer)
+    """``text`` rendered as one message of at most ``limit`` with ``footer`` (notes) below:
+    the head of a longer answer, with ``cut_marker`` after it."""
+    notes = footer.strip() if footer else ""
+    room = limit - (utf16_len(SEPARATOR + notes) if notes else 0)
+    parts = await render_markdown_async(text, max(room, 1)) or [RenderedPart("…", [])]
     if len(parts) == 1:
-        return parts[0]
-    tail = f"{cut_marker}\n{footer.strip()}" if footer and footer.strip() else cut_marker
-    room = limit - utf16_len(SEPARATOR + tail)
-    head = (await render_markdown_async(text, max(room, 1)))[0]
+        return join_parts(parts[0], RenderedPart(notes, []))
+    tail = f"{cut_marker}\n{notes}" if notes else cut_marker
+    head = (await render_markdown_async(text, max(limit - utf16_len(SEPARATOR + tail), 1)))[0]
     return join_parts(head, RenderedPart(tail, []))
 
 
