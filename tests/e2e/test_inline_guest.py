@@ -141,6 +141,11 @@ async def test_strangers_inline_query_and_guest_message_reach_no_model(
         again = stranger.send_guest(group, "and now?")
         await tg.wait_quiet()
         assert again.answer is None
+        # The button leads to the private chat, where /start gets the Request access button
+        # (the guest refusal's cooldown is its own).
+        await stranger.send("/start access")
+        refusal = await tg.wait_for_message(stranger.id)
+        assert "🔑 Запросить доступ" in refusal.button_texts
         # Choosing a result the stranger could never get (a forged update) does nothing.
         tg.enqueue_update(
             {

@@ -35,6 +35,9 @@ class AccessGateMiddleware(BaseMiddleware):
         # Kept apart: a user refused as a stranger before an admin approved them must still
         # hear that the database is down, not be dropped as a stranger on cooldown.
         self._outages = outages or RefusalThrottle(throttle.cooldown_seconds)
+        # Kept apart too: the guest refusal's button opens the private chat, where the
+        # stranger's /start must get the Request access button, not a cooldown's silence.
+        self._guests = RefusalThrottle(throttle.cooldown_seconds)
 
     async def __call__(
         self,
@@ -53,6 +56,9 @@ class AccessGateMiddleware(BaseMiddleware):
             return None
         if isinstance(inner, CallbackQuery) and _is_request_button(inner.data):
             return await handler(event, data)
+        if isinstance(inner, Message) and inner.guest_query_id is not None:
+            await _refuse_guest(inner, self._guests)
+            return None
         await _refuse(inner, edited=edited, throttle=self._throttle)
         return None
 
@@ -63,13 +69,16 @@ def _is_request_button(data: str | None) -> bool:
     return data == RequestAccessCallback.__prefix__ or data.startswith(_REQUEST_PREFIX)
 
 
+async def _refuse_guest(message: Message, throttle: RefusalThrottle) -> None:
+    # Guest mode: the bot was summoned into a chat it is not a member of (see
+    # app.bot.inline.refusals for why it answers at all, and only once per cooldown).
+    if message.from_user is not None and throttle.allow(message.from_user.id):
+        log.info("refused a stranger's guest message: user id %s", message.from_user.id)
+        await refuse_guest_message(message)
+
+
 async def _refuse(event: object, *, edited: bool, throttle: RefusalThrottle) -> None:
-    if isinstance(event, Message) and event.guest_query_id is not None:
-        # Guest mode: the bot was summoned into a chat it is not a member of.
-        if event.from_user is not None and throttle.allow(event.from_user.id):
-            log.info("refused a stranger's guest message: user id %s", event.from_user.id)
-            await refuse_guest_message(event)
-    elif isinstance(event, Message):
+    if isinstance(event, Message):
         # In groups a stranger is simply not answered: refusing there would spam the group;
         # an edit was already refused as the original message. A stranger who keeps
         # writing gets one refusal per cooldown; the rest are dropped without a Telegram
