@@ -30,6 +30,8 @@ from app.bot.delivery.telegram import create_bot as create_bot
 from app.bot.dialogs import create_dialogs_router, register_dialog_error_handlers, setup_menus
 from app.bot.errors import create_errors_router
 from app.bot.i18n import UserLocaleMiddleware, create_i18n
+from app.bot.inline.guest import create_guest_router
+from app.bot.inline.router import create_inline_router
 from app.bot.input.arrivals import MarkTurnStarts
 from app.bot.input.edits import create_edits_router
 from app.bot.input.router import create_input_router
@@ -256,6 +258,9 @@ def create_app(
     dp.include_router(create_edits_router())
     dp.include_router(create_media_router())
     dp.include_router(create_chat_router())
+    # Inline mode and guest mode: answers in chats the bot is not in, as the one who asked.
+    dp.include_router(create_inline_router())
+    dp.include_router(create_guest_router())
     register_dialog_error_handlers(dp)
     setup_menus(dp)  # aiogram-dialog, reading only real reply-keyboard presses as presses
     runner = TaskRunner(bot, i18n, storage, authority, opener, chat_service.conversations)

@@ -55,8 +55,18 @@ draft_id=None)`` / ``user.stop_generation()`` press Stop (a ``stopped_message_ge
 update); ``emu.rich_messages = False`` (or ``TelegramEmulator(rich_messages=False)``) makes an
 old server; ``emu.fail_next_rich(...)`` fails the next rich send; ``emu.call_counts(since=)``.
 
+Inline and guest mode (``methods.inline``): ``user.inline_query(text)`` -> the InlineAnswer
+(answerInlineQuery validated like Telegram: at most 50 results, unique ids, a results
+``button``); ``user.choose(answer, result_id=None, where=group)`` posts the chosen result as an
+InlineMessage (``emu.inline_messages`` by id: ``text``, ``entities``, ``edits``) and sends
+``chosen_inline_result`` (with ``inline_message_id`` when the result has a keyboard; none at
+all with ``emu.inline_feedback = False``); ``user.send_guest(group_or_user, text, reply_to=,
+photo=, voice=)`` sends a ``guest_message`` and returns its GuestQuery, whose ``answer`` is the
+InlineMessage answerGuestQuery posted. editMessageText/editMessageReplyMarkup take
+``inline_message_id`` (they return True, as Telegram does).
+
 Knobs (attributes): ``strict_html``, ``privacy_mode``, ``drafts_allowed``, ``draft_refusal``,
-``rich_messages``.
+``rich_messages``, ``inline_feedback``.
 A test may replace one method: ``emu.methods.register("getMe", handler)``.
 
 The parts
@@ -81,7 +91,9 @@ from .models import (
     EmuMessage,
     FaultRule,
     FloodLimits,
+    GuestQuery,
     InlineAnswer,
+    InlineMessage,
     StoredFile,
     WebhookDelivery,
 )
@@ -105,8 +117,10 @@ __all__ = [
     "EmulatorState",
     "FaultRule",
     "FloodLimits",
+    "GuestQuery",
     "Handler",
     "InlineAnswer",
+    "InlineMessage",
     "MethodTable",
     "ParseError",
     "Request",

@@ -50,7 +50,8 @@ class FloodLimiter:
         is_draft = lname in ("sendmessagedraft", "sendrichmessagedraft")
         if lname not in MESSAGE_OPS and not (is_draft and limits.count_drafts):
             return
-        chat_id = params.get("chat_id")
+        # An inline message (inline and guest mode) has no chat id: its own bucket.
+        chat_id = params.get("chat_id") or params.get("inline_message_id")
         key = ("chat", chat_id)
         if key not in self._buckets:
             is_group = isinstance(chat_id, int) and chat_id < 0

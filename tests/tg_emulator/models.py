@@ -192,6 +192,48 @@ class InlineAnswer:
 
 
 @dataclass
+class InlineMessage:
+    """A message posted "via" the bot from inline mode (a chosen result) or guest mode
+    (answerGuestQuery): the bot reaches it only by ``inline_message_id``. ``edits`` keeps
+    the texts it showed before, like EmuMessage."""
+
+    inline_message_id: str
+    text: str
+    entities: list[Entity]
+    reply_markup: dict[str, Any] | None = None
+    chat_id: int | None = None  # where it was posted (guest mode names the chat)
+    sender_id: int | None = None  # the user whose choice or mention posted it
+    result_id: str | None = None
+    guest_query_id: str | None = None
+    edits: list[str] = field(default_factory=list)
+    edit_times: list[float] = field(default_factory=list)
+
+    @property
+    def buttons(self) -> list[dict[str, Any]]:
+        if not self.reply_markup:
+            return []
+        return [b for row in self.reply_markup.get("inline_keyboard", []) for b in row]
+
+    def entity_texts(self, etype: str | None = None) -> list[tuple[str, str]]:
+        return [
+            (e["type"], entity_text(self.text, e))
+            for e in self.entities
+            if etype is None or e["type"] == etype
+        ]
+
+
+@dataclass
+class GuestQuery:
+    """A guest message Telegram delivered: who summoned the bot, where, and the answer."""
+
+    guest_query_id: str
+    user_id: int
+    chat_id: int
+    message_id: int
+    answer: InlineMessage | None = None
+
+
+@dataclass
 class WebhookDelivery:
     update_id: int
     url: str

@@ -23,7 +23,9 @@ from .models import (
     EmuMessage,
     FaultRule,
     FloodLimits,
+    GuestQuery,
     InlineAnswer,
+    InlineMessage,
     StoredFile,
     WebhookDelivery,
 )
@@ -53,6 +55,9 @@ class TelegramEmulator:
     files = Kept[dict[str, StoredFile]]("state.files.by_id")
     callback_answers = Kept[dict[str, CallbackAnswer]]("state.queries.callback_answers")
     inline_answers = Kept[dict[str, InlineAnswer]]("state.queries.inline_answers")
+    inline_messages = Kept[dict[str, InlineMessage]]("state.inline.by_id")
+    guest_queries = Kept[dict[str, GuestQuery]]("state.queries.guest_queries")
+    inline_feedback = Kept[bool]("state.behaviour.inline_feedback")
     flood_limits = Kept[FloodLimits | None]("faults.flood.limits")
     flood_429_count = Kept[int]("faults.flood.hits")  # 429s from the limiter only
     flood_events = Kept[list[tuple[str, int | None, int]]]("faults.flood.events")

@@ -13,7 +13,7 @@ from typing import Any
 from .changes import Changes
 from .chats import Chats, ChatState
 from .files import FileStore
-from .models import CallbackAnswer, EmuMessage, InlineAnswer
+from .models import CallbackAnswer, EmuMessage, GuestQuery, InlineAnswer, InlineMessage
 from .updates import UpdateQueue
 from .wire import DRAFT_PEER_INVALID
 
@@ -65,6 +65,8 @@ class Behaviour:
     draft_refusal: tuple[int, str] = (400, DRAFT_PEER_INVALID)
     # Bot API 10.1 rich messages; off: an old server (rich methods 404, rich_message ignored)
     rich_messages: bool = True
+    # @BotFather's /setinlinefeedback: chosen inline results are sent to the bot
+    inline_feedback: bool = True
 
 
 @dataclass
@@ -74,6 +76,9 @@ class Queries:
     issued: set[str] = field(default_factory=set)
     callback_answers: dict[str, CallbackAnswer] = field(default_factory=dict)
     inline_answers: dict[str, InlineAnswer] = field(default_factory=dict)
+    # inline query id -> (user id, query text): what a chosen result reports back
+    inline_queries: dict[str, tuple[int, str]] = field(default_factory=dict)
+    guest_queries: dict[str, GuestQuery] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def issue(self, qid: str | None = None) -> str:
@@ -81,6 +86,20 @@ class Queries:
         qid = qid or str(next(self._ids) * 1_000_003 + secrets.randbelow(1000))
         self.issued.add(qid)
         return qid
+
+
+@dataclass
+class InlineMessages:
+    """Messages posted via the bot (inline and guest mode), by inline_message_id."""
+
+    by_id: dict[str, InlineMessage] = field(default_factory=dict)
+
+    def post(self, text: str, entities: list[Any], **fields: Any) -> InlineMessage:
+        # Telegram's ids are opaque base64-ish strings; tests only compare them.
+        mid = "AgAAA" + secrets.token_urlsafe(18)
+        message = InlineMessage(mid, text, entities, **fields)
+        self.by_id[mid] = message
+        return message
 
 
 @dataclass
@@ -92,6 +111,7 @@ class EmulatorState:
     changes: Changes = field(default_factory=Changes)
     files: FileStore = field(default_factory=FileStore)
     queries: Queries = field(default_factory=Queries)
+    inline: InlineMessages = field(default_factory=InlineMessages)
     # setMyCommands lists by (scope key, language code)
     commands: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
     chats: Chats = field(init=False)

@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Any
 from .chats import unix_now
 from .files import media_object
 from .formatting import Entity, auto_entities, utf16_len
-from .models import CallbackAnswer, EmuMessage, InlineAnswer
+from .methods.common import markup
+from .methods.inline import posted_text
+from .models import CallbackAnswer, EmuMessage, GuestQuery, InlineAnswer, InlineMessage
 
 if TYPE_CHECKING:
     from .chats import ChatState
@@ -307,6 +309,7 @@ class SimUser:
         self, query: str, *, offset: str = "", wait_answer: bool = True, timeout: float = 10.0
     ) -> InlineAnswer | None:
         qid = self.emu.issue_query_id()
+        self.emu.state.queries.inline_queries[qid] = (self.id, query)
         self.emu.enqueue_update(
             {
                 "inline_query": {
@@ -324,6 +327,78 @@ class SimUser:
             lambda: self.emu.inline_answers.get(qid), timeout
         )
         return answer
+
+    def choose(
+        self, answer: InlineAnswer, result_id: str | None = None, *, where: SimGroup | None = None
+    ) -> InlineMessage:
+        """The user picks a result of ``answer`` (the first, or ``result_id``): the client
+        posts its message "via" the bot (into ``where``, else a chat the test does not
+        model) and, with inline feedback on, Telegram sends ``chosen_inline_result``. Like
+        Telegram, the update carries an ``inline_message_id`` only when the result has an
+        inline keyboard (else the bot can never edit the message)."""
+        results = answer.results
+        if not results:
+            raise ValueError(f"inline query {answer.inline_query_id} has no results to choose")
+        found = next((r for r in results if result_id in (None, r["id"])), None)
+        if found is None:
+            raise ValueError(f"no result {result_id!r}; ids: {[r['id'] for r in results]}")
+        state = self.emu.state
+        text, entities = posted_text(state, found)
+        keyboard = markup(found, None)
+        posted = state.inline.post(
+            text,
+            entities,
+            reply_markup=keyboard,
+            chat_id=where.id if where else None,
+            sender_id=self.id,
+            result_id=found["id"],
+        )
+        _user, query = state.queries.inline_queries.get(answer.inline_query_id, (self.id, ""))
+        if state.behaviour.inline_feedback:
+            chosen: dict[str, Any] = {
+                "result_id": found["id"],
+                "from": self.as_dict,
+                "query": query,
+            }
+            if keyboard:
+                chosen["inline_message_id"] = posted.inline_message_id
+            self.emu.enqueue_update({"chosen_inline_result": chosen})
+        return posted
+
+    def send_guest(
+        self,
+        where: SimGroup | SimUser,
+        text: str,
+        *,
+        reply_to: EmuMessage | int | None = None,
+        photo: bool = False,
+        voice: bool = False,
+    ) -> GuestQuery:
+        """The user mentions the bot (prefixed ``@<bot username> ``) in a chat the bot is not
+        a member of: the message is stored there and, guest mode being Bot API 10.0, the
+        bot gets a ``guest_message`` with a ``guest_query_id`` (whatever privacy mode says).
+        ``photo``/``voice``: the question carries that media (``text`` is its caption)."""
+        chat = where.chat if isinstance(where, SimGroup) else self.emu.chat(where.id)
+        text = f"@{self.emu.bot_username} {text}".strip()
+        kind, media = "text", None
+        if photo:
+            stored = self.emu.state.files.store(TINY_PNG, "photos", "jpg", None, "image/jpeg")
+            kind, media = "photo", media_object("photo", stored, width=1, height=1)
+        elif voice:
+            stored = self.emu.state.files.store(TINY_OGG, "voice", "oga", None, "audio/ogg")
+            kind, media = "voice", media_object("voice", stored, duration=1)
+        reply_id = reply_to.message_id if isinstance(reply_to, EmuMessage) else reply_to
+        entities = [mention_entity(text, self.emu.bot_username)]
+        msg = self.emu.state.chats.store_message(
+            chat, self.as_dict, text, entities, kind=kind, media=media, reply_to=reply_id
+        )
+        qid = self.emu.issue_query_id()
+        query = GuestQuery(qid, self.id, chat.id, msg.message_id)
+        self.emu.state.queries.guest_queries[qid] = query
+        replied = chat.messages_by_id.get(reply_id) if reply_id else None
+        payload = msg.to_api(with_reply=replied) | {"guest_query_id": qid}
+        self.emu.enqueue_update({"guest_message": payload})
+        return query
 
 
 def mention_entity(text: str, username: str) -> Entity:

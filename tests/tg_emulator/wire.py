@@ -45,6 +45,7 @@ STRING_FIELDS = frozenset(
         "business_connection_id",
         "message_effect_id",
         "inline_message_id",
+        "guest_query_id",
         "sticker",
         "photo",
         "document",
@@ -71,6 +72,7 @@ MESSAGE_OPS = frozenset(
         "editmessagecaption",
         "copymessage",
         "forwardmessage",
+        "answerguestquery",
     }
 )
 CHAT_ACTIONS = frozenset(
@@ -111,6 +113,7 @@ DEFAULT_ALLOWED = frozenset(
         "chat_boost",
         "removed_chat_boost",
         "stopped_message_generation",
+        "guest_message",
     }
 )
 # Methods an old server (before Bot API 10.1) does not know: 404 when rich messages are off.

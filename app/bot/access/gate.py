@@ -14,6 +14,7 @@ from aiogram.utils.i18n import gettext as _
 from app.access import RefusalThrottle
 from app.bot.access.keyboards import RequestAccessCallback, request_access_keyboard
 from app.bot.chat.threads import is_private
+from app.bot.inline.refusals import refuse_guest_message, refuse_inline_query
 from llmdoor import Role
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,9 @@ class AccessGateMiddleware(BaseMiddleware):
         # Kept apart: a user refused as a stranger before an admin approved them must still
         # hear that the database is down, not be dropped as a stranger on cooldown.
         self._outages = outages or RefusalThrottle(throttle.cooldown_seconds)
+        # Kept apart too: the guest refusal's button opens the private chat, where the
+        # stranger's /start must get the Request access button, not a cooldown's silence.
+        self._guests = RefusalThrottle(throttle.cooldown_seconds)
 
     async def __call__(
         self,
@@ -52,6 +56,9 @@ class AccessGateMiddleware(BaseMiddleware):
             return None
         if isinstance(inner, CallbackQuery) and _is_request_button(inner.data):
             return await handler(event, data)
+        if isinstance(inner, Message) and inner.guest_query_id is not None:
+            await _refuse_guest(inner, self._guests)
+            return None
         await _refuse(inner, edited=edited, throttle=self._throttle)
         return None
 
@@ -60,6 +67,14 @@ def _is_request_button(data: str | None) -> bool:
     if not data:
         return False
     return data == RequestAccessCallback.__prefix__ or data.startswith(_REQUEST_PREFIX)
+
+
+async def _refuse_guest(message: Message, throttle: RefusalThrottle) -> None:
+    # Guest mode: the bot was summoned into a chat it is not a member of (see
+    # app.bot.inline.refusals for why it answers at all, and only once per cooldown).
+    if message.from_user is not None and throttle.allow(message.from_user.id):
+        log.info("refused a stranger's guest message: user id %s", message.from_user.id)
+        await refuse_guest_message(message)
 
 
 async def _refuse(event: object, *, edited: bool, throttle: RefusalThrottle) -> None:
@@ -80,7 +95,7 @@ async def _refuse(event: object, *, edited: bool, throttle: RefusalThrottle) -> 
     elif isinstance(event, CallbackQuery):
         await event.answer(_("You don't have access to this bot yet."), show_alert=True)
     elif isinstance(event, InlineQuery):
-        await event.answer([], cache_time=0, is_personal=True)
+        await refuse_inline_query(event)
 
 
 def unavailable_text() -> str:
@@ -91,6 +106,8 @@ def unavailable_text() -> str:
 
 
 async def _unavailable(event: object, *, edited: bool, throttle: RefusalThrottle) -> None:
+    if isinstance(event, Message) and event.guest_query_id is not None:
+        return  # not worth a post into somebody else's chat: they may summon the bot again
     if isinstance(event, Message):
         if (
             is_private(event.chat)

@@ -6,7 +6,7 @@ A handler is ``async def handler(state: EmulatorState, req: Request) -> result``
 accepted generically when they return ``True`` (see ``executor``).
 """
 
-from . import callbacks, chat_info, drafts, messages, rich, updates
+from . import callbacks, chat_info, drafts, inline, messages, rich, updates
 from .table import Handler, MethodTable, Request
 
 
@@ -19,6 +19,7 @@ def default_table() -> MethodTable:
         drafts.HANDLERS,
         rich.HANDLERS,
         callbacks.HANDLERS,
+        inline.HANDLERS,
     )
 
 

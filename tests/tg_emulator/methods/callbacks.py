@@ -1,10 +1,10 @@
-"""Answers to callback queries (button presses) and inline queries."""
+"""Answers to callback queries (button presses); inline queries: ``inline``."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..models import CallbackAnswer, InlineAnswer
+from ..models import CallbackAnswer
 from ..state import EmulatorState
 from ..wire import bad_request
 from .table import Handler, Request
@@ -30,19 +30,6 @@ async def answer_callback_query(state: EmulatorState, req: Request) -> Any:
     return True
 
 
-async def answer_inline_query(state: EmulatorState, req: Request) -> Any:
-    queries, params = state.queries, req.params
-    qid = str(params.get("inline_query_id") or "")
-    if qid not in queries.issued or qid in queries.inline_answers:
-        raise bad_request(_EXPIRED)
-    results = params.get("results")
-    if not isinstance(results, list) or len(results) > 50:
-        raise bad_request("RESULTS_TOO_MUCH" if isinstance(results, list) else "results is empty")
-    queries.inline_answers[qid] = InlineAnswer(qid, results, dict(params))
-    return True
-
-
 HANDLERS: dict[str, Handler] = {
     "answerCallbackQuery": answer_callback_query,
-    "answerInlineQuery": answer_inline_query,
 }

@@ -21,6 +21,7 @@ from .common import (
     target_message,
     topic,
 )
+from .inline import edit_inline_markup, edit_inline_text
 from .rich import edit_rich
 from .table import Handler, Request
 
@@ -107,6 +108,8 @@ def _apply_edit(
 
 
 async def edit_message_text(state: EmulatorState, req: Request) -> Any:
+    if req.params.get("inline_message_id"):
+        return edit_inline_text(state, req)
     chat, msg = editable_message(state, req.params)
     if req.params.get("rich_message") is not None and state.behaviour.rich_messages:
         return edit_rich(state, chat, msg, req)  # an old server ignores rich_message
@@ -151,6 +154,8 @@ async def edit_message_media(state: EmulatorState, req: Request) -> Any:
 
 
 async def edit_message_reply_markup(state: EmulatorState, req: Request) -> Any:
+    if req.params.get("inline_message_id"):
+        return edit_inline_markup(state, req)
     chat, msg = editable_message(state, req.params)
     keyboard = markup(req.params, None)
     if keyboard == msg.reply_markup:
