@@ -40,6 +40,17 @@ class ScheduledTask(BaseModel):
     created_at: datetime = Field(default_factory=utc_ms)
 
 
+class TaskCounts(BaseModel):
+    """All users' tasks at a glance (admins' /stats)."""
+
+    reminders_active: int = 0
+    reminders_paused: int = 0
+    prompts_active: int = 0
+    prompts_paused: int = 0
+    runs: int = 0  # runs done by the stored tasks (a deleted task takes its runs with it)
+    late: int = 0  # active and due before the ``late_before`` asked for: not run in time
+
+
 @runtime_checkable
 class TaskRepository(Protocol):
     async def add(self, task: ScheduledTask) -> ScheduledTask:
@@ -58,11 +69,18 @@ class TaskRepository(Protocol):
 
     async def set_status(self, user_id: int, task_id: str, status: TaskStatus) -> bool: ...
 
+    async def resume(self, user_id: int, task_id: str, now: datetime) -> bool:
+        """A paused task of the user active again; a run that came while it was paused
+        is due at ``now`` (no earlier: it was not missed by the bot, but held back)."""
+        ...
+
     async def pause_all(self, user_id: int) -> int:
         """Pause every active task of the user (they blocked the bot)."""
         ...
 
     async def delete(self, user_id: int, task_id: str) -> bool: ...
+
+    async def counts(self, late_before: datetime) -> TaskCounts: ...
 
     async def due(self, now: datetime, limit: int) -> list[ScheduledTask]:
         """Active tasks whose run has come and that nobody holds, oldest run first."""

@@ -16,11 +16,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import TypeVar
 
 from app.storage.errors import StorageUnavailable
 from app.storage.tasks import ScheduledTask, TaskRepository
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 class RunOutcome(StrEnum):
@@ -130,14 +133,46 @@ class Scheduler:
                 self.stats.missed += 1
                 log.info("scheduler: task %s missed by %s, skipped", task.id, late)
                 if self._tell_missed is not None:
-                    await self._tell_missed(task)
+                    await _settled(task, self._tell_missed(task))
                 outcome = RunOutcome.DONE
             else:
-                outcome = await self._run(task, late > timedelta(seconds=60))
+                run = self._run(task, late > timedelta(seconds=60))
+                outcome = await _settled(task, run) or RunOutcome.FAILED
                 self.stats.ran += 1
             if outcome is RunOutcome.BLOCKED:
-                await self._tasks.pause_all(task.user_id)
+                try:
+                    await self._tasks.pause_all(task.user_id)
+                except StorageUnavailable:
+                    log.warning("scheduler: could not pause the tasks of user %s", task.user_id)
             if outcome is RunOutcome.FAILED:
                 self.stats.failed += 1
             after = max(now, self._clock())
-            await self._tasks.finish(task.id, self.instance, after, self._next_run(task, after))
+            try:
+                await self._tasks.finish(task.id, self.instance, after, self._next_run(task, after))
+            except StorageUnavailable:
+                # The claim expires after its lease, and the run is taken again then.
+                log.warning("scheduler: task %s ran but could not be moved on", task.id)
+
+
+async def _settled(task: ScheduledTask, run: Awaitable[T]) -> T | None:
+    """What ``run`` returned, or None when it raised.
+
+    A run is the caller's code (a reminder's send, a prompt's model call and delivery)
+    and may raise anything; whatever it raises ends this run as a failed one, so that the
+    claim is finished and a recurring task moves on: a claim left to expire would have the
+    same failing run taken again every lease, for ever. The run goes as its own asyncio
+    task whose outcome is read rather than caught, and only the error's type is logged
+    (its text may carry a URL with a key). Cancelling this cancels the run and leaves the
+    claim held, as an instance that dies mid-run does."""
+    attempt = asyncio.ensure_future(run)
+    try:
+        await asyncio.wait([attempt])
+    except asyncio.CancelledError:
+        attempt.cancel()
+        raise
+    failure = None if attempt.cancelled() else attempt.exception()
+    if attempt.cancelled() or failure is not None:
+        kind = "cancelled" if failure is None else type(failure).__name__
+        log.warning("scheduler: task %s failed (%s)", task.id, kind)
+        return None
+    return attempt.result()
