@@ -108,6 +108,11 @@ COMMANDS: tuple[BotCommandEntry, ...] = (
         lambda: _("/remind <when> <what>: a reminder, e.g. /remind tomorrow 9:00 dentist"),
     ),
     BotCommandEntry(
+        "tasks",
+        lambda: _("Your reminders and schedules"),
+        lambda: _("/tasks: your reminders and scheduled prompts: pause, resume, delete"),
+    ),
+    BotCommandEntry(
         "timezone",
         lambda: _("Your time zone for reminders"),
         lambda: _("/timezone Area/City: your time zone for reminders"),
