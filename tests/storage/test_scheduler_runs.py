@@ -133,3 +133,22 @@ async def test_a_claim_of_an_instance_that_died_mid_run_is_run_by_another_after_
     assert done is not None and done.status == "done" and done.runs == 1
     assert not await storage.tasks.finish(added.id, "dying", NOW, None)  # too late to count
     assert await other.tick() == 0 and ran == ["call mum"]
+
+
+async def test_a_schedule_that_cannot_be_read_ends_the_task_instead_of_holding_it() -> None:
+    storage = open_memory_storage()
+    added = await storage.tasks.add(
+        task(NOW - timedelta(seconds=1)).model_copy(update={"schedule": "every blue moon"})
+    )
+
+    async def run(_t: ScheduledTask, _late: bool) -> RunOutcome:
+        return RunOutcome.DONE
+
+    def unreadable(_t: ScheduledTask, _after: datetime) -> datetime | None:
+        raise ValueError("every blue moon")
+
+    scheduler = Scheduler(storage.tasks, run, clock=lambda: NOW, next_run=unreadable)
+    await scheduler.tick()
+    await scheduler.drain()
+    ended = await storage.tasks.get(added.id)
+    assert ended is not None and ended.status == "done" and ended.claimed_by is None

@@ -148,7 +148,12 @@ class Scheduler:
                 self.stats.failed += 1
             after = max(now, self._clock())
             try:
-                await self._tasks.finish(task.id, self.instance, after, self._next_run(task, after))
+                following = self._next_run(task, after)
+            except ValueError:  # a schedule that cannot be read (any more): the task ends
+                log.warning("scheduler: task %s has no readable schedule; it ends", task.id)
+                following = None
+            try:
+                await self._tasks.finish(task.id, self.instance, after, following)
             except StorageUnavailable:
                 # The claim expires after its lease, and the run is taken again then.
                 log.warning("scheduler: task %s ran but could not be moved on", task.id)

@@ -11,7 +11,6 @@ out or was deleted meanwhile) or a forged one never touches another user's task.
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from typing import Any
 
@@ -36,8 +35,6 @@ from app.storage import StorageUnavailable, UserRecord
 from app.storage.models import utc_ms
 from app.storage.tasks import ScheduledTask
 from llmdoor import Role
-
-log = logging.getLogger(__name__)
 
 # Widget ids start with "k_": the expired-menu handler maps the prefix back to this dialog.
 LABEL_CHARS = 32
