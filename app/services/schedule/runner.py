@@ -128,17 +128,7 @@ class Scheduler:
 
     async def _one(self, task: ScheduledTask, now: datetime) -> None:
         async with self._slots:
-            late = now - task.next_run.replace(tzinfo=task.next_run.tzinfo or UTC)
-            if late > self._catchup:
-                self.stats.missed += 1
-                log.info("scheduler: task %s missed by %s, skipped", task.id, late)
-                if self._tell_missed is not None:
-                    await _settled(task, self._tell_missed(task))
-                outcome = RunOutcome.DONE
-            else:
-                run = self._run(task, late > timedelta(seconds=60))
-                outcome = await _settled(task, run) or RunOutcome.FAILED
-                self.stats.ran += 1
+            outcome = await _settled(task, self._attempt(task, now)) or RunOutcome.FAILED
             if outcome is RunOutcome.BLOCKED:
                 try:
                     await self._tasks.pause_all(task.user_id)
@@ -157,6 +147,17 @@ class Scheduler:
             except StorageUnavailable:
                 # The claim expires after its lease, and the run is taken again then.
                 log.warning("scheduler: task %s ran but could not be moved on", task.id)
+
+    async def _attempt(self, task: ScheduledTask, now: datetime) -> RunOutcome:
+        late = now - task.next_run.replace(tzinfo=task.next_run.tzinfo or UTC)
+        if late > self._catchup:
+            self.stats.missed += 1
+            log.info("scheduler: task %s missed by %s, skipped", task.id, late)
+            if self._tell_missed is not None:
+                await self._tell_missed(task)
+            return RunOutcome.DONE
+        self.stats.ran += 1
+        return await self._run(task, late > timedelta(seconds=60))
 
 
 async def _settled(task: ScheduledTask, run: Awaitable[T]) -> T | None:

@@ -62,17 +62,6 @@ class MemoryTaskRepository:
         del self._tasks[task_id]
         return True
 
-    async def counts(self, late_before: datetime) -> TaskCounts:
-        counts = TaskCounts()
-        for t in self._tasks.values():
-            counts.runs += t.runs
-            field = f"{t.kind}s_{t.status}"
-            if field in TaskCounts.model_fields:  # done tasks are not counted, only their runs
-                setattr(counts, field, getattr(counts, field) + 1)
-            if t.status == "active" and utc_ms(t.next_run) < utc_ms(late_before):
-                counts.late += 1
-        return counts
-
     async def due(self, now: datetime, limit: int) -> list[ScheduledTask]:
         ready = [
             t
@@ -106,3 +95,14 @@ class MemoryTaskRepository:
         else:
             found.next_run = utc_ms(next_run)
         return True
+
+    async def counts(self, late_before: datetime) -> TaskCounts:
+        counts = TaskCounts()
+        for t in self._tasks.values():
+            counts.runs += t.runs
+            field = f"{t.kind}s_{t.status}"
+            if field in TaskCounts.model_fields:  # done tasks are not counted, only their runs
+                setattr(counts, field, getattr(counts, field) + 1)
+            if t.status == "active" and utc_ms(t.next_run) < utc_ms(late_before):
+                counts.late += 1
+        return counts

@@ -96,32 +96,6 @@ class MongoTaskRepository:
             return False
         return (await self._col.delete_one({"_id": oid, "user_id": user_id})).deleted_count == 1
 
-    async def counts(self, late_before: datetime) -> TaskCounts:
-        late = {
-            "$and": [{"$eq": ["$status", "active"]}, {"$lt": ["$next_run", utc_ms(late_before)]}]
-        }
-        cursor = await self._col.aggregate(
-            [
-                {
-                    "$group": {
-                        "_id": {"kind": "$kind", "status": "$status"},
-                        "tasks": {"$sum": 1},
-                        "runs": {"$sum": "$runs"},
-                        "late": {"$sum": {"$cond": [late, 1, 0]}},
-                    }
-                }
-            ]
-        )
-        counts = TaskCounts()
-        async for row in cursor:
-            kind, status = row["_id"].get("kind"), row["_id"].get("status")
-            counts.runs += int(row["runs"])
-            counts.late += int(row["late"])
-            field = f"{kind}s_{status}"
-            if field in TaskCounts.model_fields:  # done tasks: only their runs count
-                setattr(counts, field, getattr(counts, field) + int(row["tasks"]))
-        return counts
-
     async def due(self, now: datetime, limit: int) -> list[ScheduledTask]:
         query = {"status": "active", "next_run": {"$lte": utc_ms(now)}} | _free(now)
         cursor = self._col.find(query).sort("next_run", ASCENDING).limit(limit)
@@ -155,3 +129,29 @@ class MongoTaskRepository:
             {"_id": oid, "claimed_by": instance}, {"$set": changes, "$inc": {"runs": 1}}
         )
         return result.matched_count == 1
+
+    async def counts(self, late_before: datetime) -> TaskCounts:
+        late = {
+            "$and": [{"$eq": ["$status", "active"]}, {"$lt": ["$next_run", utc_ms(late_before)]}]
+        }
+        cursor = await self._col.aggregate(
+            [
+                {
+                    "$group": {
+                        "_id": {"kind": "$kind", "status": "$status"},
+                        "tasks": {"$sum": 1},
+                        "runs": {"$sum": "$runs"},
+                        "late": {"$sum": {"$cond": [late, 1, 0]}},
+                    }
+                }
+            ]
+        )
+        counts = TaskCounts()
+        async for row in cursor:
+            kind, status = row["_id"].get("kind"), row["_id"].get("status")
+            counts.runs += int(row["runs"])
+            counts.late += int(row["late"])
+            field = f"{kind}s_{status}"
+            if field in TaskCounts.model_fields:  # done tasks: only their runs count
+                setattr(counts, field, getattr(counts, field) + int(row["tasks"]))
+        return counts
