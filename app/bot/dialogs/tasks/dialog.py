@@ -52,6 +52,12 @@ def _local(task: ScheduledTask, user: UserRecord) -> datetime:
     return utc_ms(task.next_run).astimezone(zone_of(user))
 
 
+def _repeats(task: ScheduledTask) -> str:
+    """A recurring task's schedule as the user reads it ("" for one that runs once). The
+    one place that turns the stored schedule into words."""
+    return task.schedule or ""
+
+
 def _chat_filter(chat: Chat) -> int | None:
     return None if is_private(chat) else chat.id
 
@@ -98,7 +104,7 @@ async def task_getter(
         "text": clip(task.text, TEXT_CHARS),
         "when": _local(task, user_record).strftime(WHEN),
         "zone": zone_of(user_record).key,
-        "schedule": task.schedule or "",
+        "schedule": _repeats(task),
         "paused": task.status == "paused",
         "active": task.status == "active",
         "in_group": task.chat_id != task.user_id,
