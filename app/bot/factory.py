@@ -61,6 +61,7 @@ from app.services.media.service import MediaService
 from app.services.memory.service import MemoryService
 from app.services.memory.summaries import SummaryService
 from app.services.models import ModelService
+from app.services.schedule.manage import TaskManager
 from app.services.schedule.runner import Scheduler
 from app.services.schedule.service import ScheduleService, next_run_of
 from app.services.spend import SpendService
@@ -223,6 +224,7 @@ def create_app(
         turn_collector=turn_collector,
         memory=chat_service.memory or MemoryService(storage, settings.memory),
         schedule=schedule,
+        task_manager=TaskManager(storage),
     )
     dp.workflow_data.update(cast(dict[str, object], services))
     # First: it notes the updates that open a turn in pieces in the order they came.

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from app.services.media.service import MediaService
     from app.services.memory.service import MemoryService
     from app.services.models import ModelService
+    from app.services.schedule.manage import TaskManager
     from app.services.schedule.service import ScheduleService
     from app.services.spend import SpendService
     from app.services.tools import ToolService
@@ -62,6 +63,7 @@ class Services(TypedDict):
     turn_collector: TurnCollector
     memory: MemoryService
     schedule: ScheduleService
+    task_manager: TaskManager
 
 
 def services(manager: DialogManager) -> Services:

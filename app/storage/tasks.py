@@ -45,6 +45,17 @@ class ScheduledTask(BaseModel):
     created_at: datetime = Field(default_factory=utc_ms)
 
 
+class TaskCounts(BaseModel):
+    """All users' tasks at a glance (admins' /stats)."""
+
+    reminders_active: int = 0
+    reminders_paused: int = 0
+    prompts_active: int = 0
+    prompts_paused: int = 0
+    runs: int = 0  # runs done by the stored tasks (a deleted task takes its runs with it)
+    late: int = 0  # active and due before the ``late_before`` asked for: not run in time
+
+
 @runtime_checkable
 class TaskRepository(Protocol):
     async def add(self, task: ScheduledTask) -> ScheduledTask:
@@ -62,6 +73,11 @@ class TaskRepository(Protocol):
         ...
 
     async def set_status(self, user_id: int, task_id: str, status: TaskStatus) -> bool: ...
+
+    async def resume(self, user_id: int, task_id: str, now: datetime) -> bool:
+        """A paused task of the user active again; a run that came while it was paused
+        is due at ``now`` (no earlier: it was not missed by the bot, but held back)."""
+        ...
 
     async def pause_all(self, user_id: int) -> int:
         """Pause every active task of the user (they blocked the bot)."""
@@ -93,3 +109,5 @@ class TaskRepository(Protocol):
         """The run is over: the next one at ``next_run`` (None: the task is done), the
         claim dropped. Only the instance holding the claim may finish it."""
         ...
+
+    async def counts(self, late_before: datetime) -> TaskCounts: ...

@@ -24,6 +24,7 @@ from app.bot.dialogs import create_dialogs_router, register_dialog_error_handler
 from app.bot.middlewares.user_context import UserContextMiddleware
 from app.config import Settings
 from app.services.models import ModelService
+from app.services.schedule.manage import TaskManager
 from app.storage import Storage, open_memory_storage
 from llmdoor.access import AccessSettings
 from llmdoor.models.catalog import PROVIDER_KEYS
@@ -176,6 +177,7 @@ async def app(provider_env: None, tmp_path: Path) -> AsyncIterator[App]:
         access=access,
         access_notifier=RecordingNotifier(),
         models=ModelService(storage, settings.llm),
+        task_manager=TaskManager(storage),
         **conversation_services(settings, storage),
     )
     dp.update.outer_middleware(UserContextMiddleware(storage, authority))

@@ -11,6 +11,7 @@ from aiogram.methods import SendDocument, SendPhoto
 from aiogram_dialog.test_tools.keyboard import InlineButtonTextLocator
 
 from app.storage import Storage
+from app.storage.tasks import ScheduledTask
 from llmdoor.usage import UsageEvent
 
 from .conftest import ADMIN_ID, FRIEND_ID, App
@@ -157,3 +158,28 @@ async def test_tools_window_says_when_the_database_is_down(app: App) -> None:
         app.storage.breaker.clear_outage()
     assert "The database is unavailable right now" in text
     assert "No tool calls in this period" not in text
+
+
+async def test_admins_see_scheduled_work_counts(app: App) -> None:
+    await open_stats(app)
+    assert "Scheduled work" not in text(app)  # nothing scheduled yet: no lines
+
+    now = datetime.now(UTC)
+    tasks = app.storage.tasks
+
+    def task(user: int, at: datetime, **more: object) -> ScheduledTask:
+        return ScheduledTask(id="", user_id=user, chat_id=user, text="x", next_run=at, **more)  # type: ignore[arg-type]
+
+    await tasks.add(task(FRIEND_ID, now + timedelta(hours=1)))
+    await tasks.add(task(FRIEND_ID, now - timedelta(hours=1)))  # the scheduler is behind
+    paused = await tasks.add(task(300, now + timedelta(hours=1)))
+    await tasks.set_status(300, paused.id, "paused")
+    ran = await tasks.add(task(300, now - timedelta(minutes=1), kind="prompt", schedule="day 8:00"))
+    assert await tasks.claim(ran.id, "i", now, now + timedelta(minutes=1)) is not None
+    assert await tasks.finish(ran.id, "i", now, now + timedelta(days=1))
+    await open_stats(app)
+    t = text(app)
+    assert "Scheduled work, now:" in t
+    assert "Reminders: 2 active, 1 paused" in t
+    assert "Scheduled prompts: 1 active, 0 paused" in t
+    assert "Runs done: 1; due but late now: 1" in t

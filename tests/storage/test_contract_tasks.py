@@ -6,7 +6,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from app.storage import Storage
-from app.storage.tasks import ScheduledTask
+from app.storage.tasks import ScheduledTask, TaskCounts
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 
@@ -87,3 +87,54 @@ async def test_a_prompt_keeps_its_schedule_conversation_and_budget_note(storage:
     assert (await repo.get(added.id)).budget_told is False  # type: ignore[union-attr]
     assert not await repo.note("0123456789abcdef01234567", budget_told=True)
     assert not await repo.note("not-an-id", conversation_id="c2")
+
+
+async def test_a_resumed_task_is_due_no_earlier_than_now_and_only_its_owner_resumes_it(
+    storage: Storage,
+) -> None:
+    repo = storage.tasks
+    passed = await repo.add(task(at=NOW - timedelta(hours=1), text="passed while paused"))
+    ahead = await repo.add(task(at=NOW + timedelta(hours=1), text="still ahead"))
+    for t in (passed, ahead):
+        assert await repo.set_status(1, t.id, "paused")
+    assert await repo.due(NOW, 10) == []  # paused: never due
+    assert not await repo.resume(2, passed.id, NOW)  # not theirs
+    assert not await repo.resume(1, "no-such-id", NOW)
+    assert await repo.resume(1, passed.id, NOW)
+    assert await repo.resume(1, ahead.id, NOW)
+    assert not await repo.resume(1, ahead.id, NOW)  # not paused any more
+    now_due = await repo.get(passed.id)
+    later = await repo.get(ahead.id)
+    assert now_due is not None and later is not None
+    assert now_due.status == "active" and now_due.next_run.replace(tzinfo=UTC) == NOW
+    assert later.next_run.replace(tzinfo=UTC) == NOW + timedelta(hours=1)
+    assert [t.id for t in await repo.due(NOW, 10)] == [passed.id]
+
+
+async def test_counts_of_all_tasks_by_kind_and_status_with_runs_and_late_ones(
+    storage: Storage,
+) -> None:
+    repo = storage.tasks
+    assert await repo.counts(NOW) == TaskCounts()
+    await repo.add(task(at=NOW - timedelta(minutes=10), text="late"))  # not run in time
+    await repo.add(task(at=NOW + timedelta(hours=1), text="ahead"))
+    paused = await repo.add(task(user=2, at=NOW - timedelta(hours=1), text="paused"))
+    await repo.set_status(2, paused.id, "paused")  # due, but paused: not late
+    prompt = task(user=3, at=NOW - timedelta(minutes=1), text="news")
+    daily = await repo.add(prompt.model_copy(update={"kind": "prompt", "schedule": "day 8:00"}))
+    paused_prompt = await repo.add(prompt.model_copy(update={"kind": "prompt"}))
+    await repo.set_status(3, paused_prompt.id, "paused")
+    done = await repo.add(task(at=NOW - timedelta(minutes=1), text="done"))
+    assert await repo.claim(done.id, "i1", NOW, NOW + timedelta(seconds=30)) is not None
+    assert await repo.finish(done.id, "i1", NOW, None)
+    assert await repo.claim(daily.id, "i1", NOW, NOW + timedelta(seconds=30)) is not None
+    assert await repo.finish(daily.id, "i1", NOW, NOW + timedelta(days=1))
+    counts = await repo.counts(NOW - timedelta(minutes=5))
+    assert counts == TaskCounts(
+        reminders_active=2,
+        reminders_paused=1,
+        prompts_active=1,
+        prompts_paused=1,
+        runs=2,
+        late=1,
+    )

@@ -4,7 +4,10 @@ runs that are too late."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from app.services.schedule.runner import RunOutcome, Scheduler
 from app.storage import Storage, open_memory_storage
@@ -61,3 +64,91 @@ async def test_a_run_too_late_is_skipped_with_a_note_and_a_blocked_user_pauses()
     assert told == ["stale"] and ran == [("fresh", True)]
     later = (await storage.tasks.list_for(1))[0]
     assert later.text == "later" and later.status == "paused"  # the user blocked the bot
+
+
+async def test_a_run_that_raises_finishes_its_claim_and_says_only_the_error_type(
+    storage: Storage, caplog: pytest.LogCaptureFixture
+) -> None:
+    once = await storage.tasks.add(task(NOW - timedelta(seconds=5), "once"))
+    daily = await storage.tasks.add(
+        task(NOW - timedelta(seconds=5), "daily").model_copy(update={"schedule": "day 8:00"})
+    )
+    tomorrow = NOW + timedelta(days=1)
+
+    async def run(_t: ScheduledTask, _late: bool) -> RunOutcome:
+        raise RuntimeError("upstream said no to https://api.example/?key=sk-secret-123")
+
+    scheduler = Scheduler(
+        storage.tasks,
+        run,
+        clock=lambda: NOW,
+        next_run=lambda t, _after: tomorrow if t.schedule else None,
+    )
+    with caplog.at_level(logging.WARNING, logger="app.services.schedule.runner"):
+        assert await scheduler.tick() == 2
+        await scheduler.drain()
+    assert scheduler.stats.failed == 2 and scheduler.stats.ran == 2
+    ended, moved = await storage.tasks.get(once.id), await storage.tasks.get(daily.id)
+    assert ended is not None and ended.status == "done" and ended.claimed_by is None
+    assert moved is not None and moved.status == "active" and moved.claimed_by is None
+    assert moved.next_run.replace(tzinfo=UTC) == tomorrow and moved.runs == 1
+    assert "RuntimeError" in caplog.text and "sk-secret" not in caplog.text
+    assert await storage.tasks.due(NOW + timedelta(hours=1), 10) == []  # nothing held or due
+
+
+async def test_a_claim_of_an_instance_that_died_mid_run_is_run_by_another_after_its_lease(
+    storage: Storage,
+) -> None:
+    added = await storage.tasks.add(task(NOW - timedelta(seconds=1), "call mum"))
+    started = asyncio.Event()
+    ran: list[str] = []
+
+    async def hang(_t: ScheduledTask, _late: bool) -> RunOutcome:
+        started.set()
+        await asyncio.Event().wait()  # the instance dies before the send
+        return RunOutcome.DONE
+
+    async def run(t: ScheduledTask, _late: bool) -> RunOutcome:
+        ran.append(t.text)
+        return RunOutcome.DONE
+
+    clock = {"now": NOW}
+    dying = Scheduler(storage.tasks, hang, clock=lambda: NOW, lease=30, instance="dying")
+    other = Scheduler(storage.tasks, run, clock=lambda: clock["now"], lease=30, instance="other")
+    assert await dying.tick() == 1
+    await started.wait()
+    for job in list(dying._running):  # the process is killed: no finish, no release
+        job.cancel()
+    await asyncio.gather(*dying._running, return_exceptions=True)
+    held = await storage.tasks.get(added.id)
+    assert held is not None and held.claimed_by == "dying" and held.status == "active"
+
+    clock["now"] = NOW + timedelta(seconds=29)  # the lease still holds: nobody runs it
+    assert await other.tick() == 0
+    clock["now"] = NOW + timedelta(seconds=31)
+    assert await other.tick() == 1
+    await other.drain()
+    assert ran == ["call mum"]
+    done = await storage.tasks.get(added.id)
+    assert done is not None and done.status == "done" and done.runs == 1
+    assert not await storage.tasks.finish(added.id, "dying", NOW, None)  # too late to count
+    assert await other.tick() == 0 and ran == ["call mum"]
+
+
+async def test_a_schedule_that_cannot_be_read_ends_the_task_instead_of_holding_it() -> None:
+    storage = open_memory_storage()
+    added = await storage.tasks.add(
+        task(NOW - timedelta(seconds=1)).model_copy(update={"schedule": "every blue moon"})
+    )
+
+    async def run(_t: ScheduledTask, _late: bool) -> RunOutcome:
+        return RunOutcome.DONE
+
+    def unreadable(_t: ScheduledTask, _after: datetime) -> datetime | None:
+        raise ValueError("every blue moon")
+
+    scheduler = Scheduler(storage.tasks, run, clock=lambda: NOW, next_run=unreadable)
+    await scheduler.tick()
+    await scheduler.drain()
+    ended = await storage.tasks.get(added.id)
+    assert ended is not None and ended.status == "done" and ended.claimed_by is None

@@ -113,6 +113,11 @@ COMMANDS: tuple[BotCommandEntry, ...] = (
         lambda: _("/every <schedule> <prompt>: e.g. /every day 8:00 the top AI news, with sources"),
     ),
     BotCommandEntry(
+        "tasks",
+        lambda: _("Your reminders and schedules"),
+        lambda: _("/tasks: your reminders and scheduled prompts: pause, resume, delete"),
+    ),
+    BotCommandEntry(
         "timezone",
         lambda: _("Your time zone for reminders"),
         lambda: _("/timezone Area/City: your time zone for reminders"),

@@ -19,6 +19,7 @@ from app.bot.dialogs.persona.dialog import create_persona_router
 from app.bot.dialogs.setup import setup_menus
 from app.bot.dialogs.states import AccessSG, ChatsSG, ModelSG, PersonaSG, StatsSG
 from app.bot.dialogs.stats.dialog import create_stats_router
+from app.bot.dialogs.tasks.dialog import create_tasks_router
 from app.bot.dialogs.tools.dialog import create_tools_router
 
 
@@ -33,6 +34,7 @@ def create_dialogs_router() -> Router:
     )
     router.include_router(create_tools_router())
     router.include_router(create_memory_dialog_router())
+    router.include_router(create_tasks_router())
     return router
 
 

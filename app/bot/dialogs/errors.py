@@ -28,6 +28,7 @@ from app.bot.dialogs.states import (
     ModelSG,
     PersonaSG,
     StatsSG,
+    TasksSG,
     ToolsSG,
 )
 from app.storage.errors import StorageUnavailable
@@ -47,6 +48,7 @@ _MENUS: dict[str, tuple[frozenset[Role], State]] = {
     "p_": (frozenset({Role.ADMIN, Role.FRIEND}), PersonaSG.main),
     "t_": (frozenset({Role.ADMIN, Role.FRIEND}), ToolsSG.main),
     "y_": (frozenset({Role.ADMIN, Role.FRIEND}), MemorySG.main),
+    "k_": (frozenset({Role.ADMIN, Role.FRIEND}), TasksSG.list),
 }
 
 

@@ -59,3 +59,9 @@ class ToolsSG(StatesGroup):
 class MemorySG(StatesGroup):
     main = State()
     forget_all = State()
+
+
+class TasksSG(StatesGroup):
+    list = State()
+    task = State()
+    delete = State()

@@ -16,12 +16,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import TypeVar
 
 from app.storage.errors import StorageUnavailable
 from app.storage.tasks import ScheduledTask, TaskRepository
-from llmdoor import LLMError
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 class RunOutcome(StrEnum):
@@ -35,9 +37,6 @@ RunTask = Callable[[ScheduledTask, bool], Awaitable[RunOutcome]]
 # Says a run was missed (the bot was down too long); best effort.
 TellMissed = Callable[[ScheduledTask], Awaitable[None]]
 NextRun = Callable[[ScheduledTask, datetime], datetime | None]
-# What a run may raise that is not the run's own to handle (model and Telegram errors are
-# handled inside it): the database, the network.
-RUN_FAILURES = (StorageUnavailable, LLMError, OSError, TimeoutError)
 
 
 def once(_task: ScheduledTask, _after: datetime) -> datetime | None:
@@ -129,19 +128,25 @@ class Scheduler:
 
     async def _one(self, task: ScheduledTask, now: datetime) -> None:
         async with self._slots:
-            outcome = RunOutcome.FAILED
-            try:
-                outcome = await self._attempt(task, now)
-            except RUN_FAILURES as exc:
-                # The claim must not stay held until its lease ends: the run counts as
-                # failed and the task moves on.
-                log.warning("scheduler: task %s failed: %s", task.id, type(exc).__name__)
+            outcome = await _settled(task, self._attempt(task, now)) or RunOutcome.FAILED
             if outcome is RunOutcome.BLOCKED:
-                await self._tasks.pause_all(task.user_id)
+                try:
+                    await self._tasks.pause_all(task.user_id)
+                except StorageUnavailable:
+                    log.warning("scheduler: could not pause the tasks of user %s", task.user_id)
             if outcome is RunOutcome.FAILED:
                 self.stats.failed += 1
             after = max(now, self._clock())
-            await self._tasks.finish(task.id, self.instance, after, self._next_run(task, after))
+            try:
+                following = self._next_run(task, after)
+            except ValueError:  # a schedule that cannot be read (any more): the task ends
+                log.warning("scheduler: task %s has no readable schedule; it ends", task.id)
+                following = None
+            try:
+                await self._tasks.finish(task.id, self.instance, after, following)
+            except StorageUnavailable:
+                # The claim expires after its lease, and the run is taken again then.
+                log.warning("scheduler: task %s ran but could not be moved on", task.id)
 
     async def _attempt(self, task: ScheduledTask, now: datetime) -> RunOutcome:
         late = now - task.next_run.replace(tzinfo=task.next_run.tzinfo or UTC)
@@ -153,3 +158,27 @@ class Scheduler:
             return RunOutcome.DONE
         self.stats.ran += 1
         return await self._run(task, late > timedelta(seconds=60))
+
+
+async def _settled(task: ScheduledTask, run: Awaitable[T]) -> T | None:
+    """What ``run`` returned, or None when it raised.
+
+    A run is the caller's code (a reminder's send, a prompt's model call and delivery)
+    and may raise anything; whatever it raises ends this run as a failed one, so that the
+    claim is finished and a recurring task moves on: a claim left to expire would have the
+    same failing run taken again every lease, for ever. The run goes as its own asyncio
+    task whose outcome is read rather than caught, and only the error's type is logged
+    (its text may carry a URL with a key). Cancelling this cancels the run and leaves the
+    claim held, as an instance that dies mid-run does."""
+    attempt = asyncio.ensure_future(run)
+    try:
+        await asyncio.wait([attempt])
+    except asyncio.CancelledError:
+        attempt.cancel()
+        raise
+    failure = None if attempt.cancelled() else attempt.exception()
+    if attempt.cancelled() or failure is not None:
+        kind = "cancelled" if failure is None else type(failure).__name__
+        log.warning("scheduler: task %s failed (%s)", task.id, kind)
+        return None
+    return attempt.result()

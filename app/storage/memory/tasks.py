@@ -7,7 +7,7 @@ from datetime import datetime
 from bson import ObjectId
 
 from app.storage.models import utc_ms
-from app.storage.tasks import ScheduledTask, TaskStatus
+from app.storage.tasks import ScheduledTask, TaskCounts, TaskStatus
 
 
 def _held(task: ScheduledTask, now: datetime) -> bool:
@@ -39,6 +39,14 @@ class MemoryTaskRepository:
         if found is None or found.user_id != user_id or found.status == "done":
             return False
         found.status = status
+        return True
+
+    async def resume(self, user_id: int, task_id: str, now: datetime) -> bool:
+        found = self._tasks.get(task_id)
+        if found is None or found.user_id != user_id or found.status != "paused":
+            return False
+        found.status = "active"
+        found.next_run = max(utc_ms(found.next_run), utc_ms(now))
         return True
 
     async def pause_all(self, user_id: int) -> int:
@@ -99,3 +107,14 @@ class MemoryTaskRepository:
         else:
             found.next_run = utc_ms(next_run)
         return True
+
+    async def counts(self, late_before: datetime) -> TaskCounts:
+        counts = TaskCounts()
+        for t in self._tasks.values():
+            counts.runs += t.runs
+            field = f"{t.kind}s_{t.status}"
+            if field in TaskCounts.model_fields:  # done tasks are not counted, only their runs
+                setattr(counts, field, getattr(counts, field) + 1)
+            if t.status == "active" and utc_ms(t.next_run) < utc_ms(late_before):
+                counts.late += 1
+        return counts

@@ -13,7 +13,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from app.storage.models import utc_ms
 from app.storage.mongo.repos import to_oid
-from app.storage.tasks import ScheduledTask, TaskStatus
+from app.storage.tasks import ScheduledTask, TaskCounts, TaskStatus
 
 Raw = dict[str, Any]
 
@@ -70,6 +70,17 @@ class MongoTaskRepository:
         result = await self._col.update_one(
             {"_id": oid, "user_id": user_id, "status": {"$ne": "done"}},
             {"$set": {"status": status}},
+        )
+        return result.matched_count == 1
+
+    async def resume(self, user_id: int, task_id: str, now: datetime) -> bool:
+        oid = to_oid(task_id)
+        if oid is None:
+            return False
+        # An update pipeline: the "no earlier than now" is part of the same atomic update.
+        stage = {"status": "active", "next_run": {"$max": ["$next_run", utc_ms(now)]}}
+        result = await self._col.update_one(
+            {"_id": oid, "user_id": user_id, "status": "paused"}, [{"$set": stage}]
         )
         return result.matched_count == 1
 
@@ -131,3 +142,29 @@ class MongoTaskRepository:
             {"_id": oid, "claimed_by": instance}, {"$set": changes, "$inc": {"runs": 1}}
         )
         return result.matched_count == 1
+
+    async def counts(self, late_before: datetime) -> TaskCounts:
+        late = {
+            "$and": [{"$eq": ["$status", "active"]}, {"$lt": ["$next_run", utc_ms(late_before)]}]
+        }
+        cursor = await self._col.aggregate(
+            [
+                {
+                    "$group": {
+                        "_id": {"kind": "$kind", "status": "$status"},
+                        "tasks": {"$sum": 1},
+                        "runs": {"$sum": "$runs"},
+                        "late": {"$sum": {"$cond": [late, 1, 0]}},
+                    }
+                }
+            ]
+        )
+        counts = TaskCounts()
+        async for row in cursor:
+            kind, status = row["_id"].get("kind"), row["_id"].get("status")
+            counts.runs += int(row["runs"])
+            counts.late += int(row["late"])
+            field = f"{kind}s_{status}"
+            if field in TaskCounts.model_fields:  # done tasks: only their runs count
+                setattr(counts, field, getattr(counts, field) + int(row["tasks"]))
+        return counts

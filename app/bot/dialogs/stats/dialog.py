@@ -41,9 +41,11 @@ from app.bot.dialogs.filters import InputWindow, RoleIs
 from app.bot.dialogs.states import StatsSG
 from app.bot.dialogs.stats.exports import on_chart, on_csv
 from app.bot.dialogs.stats.kinds import kind_lines
+from app.bot.dialogs.stats.tasks import tasks_text
 from app.bot.dialogs.stats.tools import tools_window
 from app.bot.dialogs.widgets import I18nFormat
 from app.bot.filters import OnLoop
+from app.services.schedule.manage import TaskManager
 from app.storage import Storage, UsageTotals, UserRecord
 from llmdoor import Role
 
@@ -96,12 +98,12 @@ async def _none() -> None:
 
 
 async def main_getter(
-    dialog_manager: DialogManager, storage: Storage, **_kwargs: Any
+    dialog_manager: DialogManager, storage: Storage, task_manager: TaskManager, **_kwargs: Any
 ) -> dict[str, Any]:
     key = window_key(dialog_manager)
     window = selected_window(dialog_manager)
-    totals, kinds = await asyncio.gather(
-        storage.stats.totals(window), storage.stats.per_kind(window)
+    totals, kinds, tasks = await asyncio.gather(
+        storage.stats.totals(window), storage.stats.per_kind(window), task_manager.counts()
     )
     windows = [
         {"id": k, "label": f"• {window_label(k)} •" if k == key else window_label(k)}
@@ -113,6 +115,7 @@ async def main_getter(
         "kinds": kind_lines(kinds),
         "windows": windows,
         "detail": await detail_text(storage),
+        "tasks": tasks_text(tasks),
     }
 
 
@@ -257,6 +260,12 @@ def stats_dialog() -> Dialog:
                 I18nFormat(__("Usage statistics: {window}")),
                 Format("{totals}"),
                 Multi(I18nFormat(__("By kind:")), Format("{kinds}"), sep="\n", when="kinds"),
+                Multi(
+                    I18nFormat(__("Scheduled work, now:")),
+                    Format("{tasks}"),
+                    sep="\n",
+                    when="tasks",
+                ),
                 Format("{detail}", when="detail"),
                 sep="\n\n",
             ),

@@ -1,0 +1,1 @@
+"""/tasks: the user's reminders and scheduled prompts."""
