@@ -38,8 +38,11 @@ TIDY_WAIT_SECONDS = 30.0
 
 
 class TelegramAnswer:
-    def __init__(self, streamer: AnswerStreamer, *, owner: int, prefs: UserPrefs) -> None:
+    def __init__(
+        self, streamer: AnswerStreamer, *, owner: int, prefs: UserPrefs, buttons: bool = True
+    ) -> None:
         self._streamer = streamer
+        self._buttons = buttons  # False: an answer the conversation buttons can't act on
         self._owner = owner
         self._prefs = prefs
         self._superseded: list[int] = []  # messages whose buttons go after the answer
@@ -124,7 +127,7 @@ class TelegramAnswer:
             shown_reasoning = reasoning
             header = reasoning_block(reasoning, _("💭 Reasoning"), expandable=True)
         # Buttons only under something they can act on: an answer that was kept.
-        markup = answer_keyboard(self._owner) if final_text.strip() else None
+        markup = answer_keyboard(self._owner) if final_text.strip() and self._buttons else None
         if self._sources and final_text.strip():
             final_text = f"{final_text}\n\n{sources_block(final_text, self._sources)}"
         try:
@@ -188,6 +191,7 @@ def open_answer(
     message_thread_id: int | None = None,
     draft_id: int | None = None,
     rich: RichMessages = OFF,
+    buttons: bool = True,
 ) -> TelegramAnswer:
     """The sink for one answer to ``user``: drafts in private chats, an edited preview
     with a ⏹ Stop button elsewhere."""
@@ -210,4 +214,4 @@ def open_answer(
             rich=rich,
         ),
     )
-    return TelegramAnswer(streamer, owner=user.user_id, prefs=user.prefs)
+    return TelegramAnswer(streamer, owner=user.user_id, prefs=user.prefs, buttons=buttons)
