@@ -22,7 +22,7 @@ from tests.e2e.conftest import (
     StartBot,
     eventually,
 )
-from tests.fakes.openai_server import Reply
+from tests.fakes.openai_server import FakeOpenAI, Reply
 from tests.tg_emulator.server import TelegramEmulator
 
 
@@ -40,12 +40,12 @@ def priced_llm(running_fake_url: str) -> LLMSettings:
 
 
 @pytest_asyncio.fixture
-async def groups(start_bot: StartBot, tg: TelegramEmulator) -> AsyncIterator[Running]:
+async def groups(
+    start_bot: StartBot, tg: TelegramEmulator, fake_llm: FakeOpenAI
+) -> AsyncIterator[Running]:
     """A bot that sees every group message (privacy mode off), with priced calls."""
     tg.privacy_mode = False
-    async with start_bot() as probe:
-        url = probe.fake_llm.base_url
-    async with start_bot(llm=priced_llm(url)) as running:
+    async with start_bot(llm=priced_llm(fake_llm.base_url)) as running:
         yield running
 
 
@@ -245,3 +245,20 @@ async def test_a_trigger_word_addresses_the_bot(start_bot: StartBot, tg: Telegra
         await tg.wait_quiet()
         assert len(fake.chat_requests) == 2
         assert [m for m in team.messages[start:] if m.from_bot] == []
+
+
+async def test_a_database_down_loses_history_never_the_answer(groups: Running) -> None:
+    running = groups
+    tg = running.tg
+    history = running.app.group_history
+    assert history is not None
+    fred = tg.user(FRIEND_ID, "Fred")
+    team = tg.group(-5009, "Team")
+    running.storage.breaker.inject_outage()
+    try:
+        await fred.send_in(team, "are you there?", mention_bot=True)
+        await tg.wait_for_message(team.id, lambda m: m.text == "echo: are you there?")
+        assert await history.flush(5)
+        assert history.dropped >= 1
+    finally:
+        running.storage.breaker.clear_outage()
