@@ -262,3 +262,15 @@ async def test_a_database_down_loses_history_never_the_answer(groups: Running) -
         assert history.dropped >= 1
     finally:
         running.storage.breaker.clear_outage()
+
+
+async def test_help_in_a_group_offers_catchup_and_in_private_does_not(running: Running) -> None:
+    tg = running.tg
+    fred = tg.user(FRIEND_ID, "Fred")
+    team = tg.group(-5010, "Team")
+    await fred.send_in(team, "/help")
+    shown = await tg.wait_for_message(team.id, lambda m: "/new" in m.text)
+    assert "/catchup" in shown.text
+    await fred.send("/help")
+    private = await tg.wait_for_message(fred.id, lambda m: "/new" in m.text)
+    assert "/catchup" not in private.text
