@@ -80,12 +80,13 @@ async def test_a_slow_store_keeps_only_the_newest_queued() -> None:
             await super().add(messages, keep=keep)
 
     repo = Slow()
-    history = GroupHistory(repo, size=100, hours=1, clock=lambda: T0, max_queued=5)
+    history = GroupHistory(repo, size=100, hours=1, clock=lambda: T0, max_queued=5, linger=0)
     history.note(heard_one(1))
     await asyncio.sleep(0)  # the writer takes m1 and waits on the store
     for i in range(2, 12):
         history.note(heard_one(i))
     assert history.pending == 6  # one being written, five queued: the oldest went
+    assert history.dropped == 5
     Slow.gate.set()
     assert await history.flush(2)
     assert [m.message_id for m in await history.recent(-1, None)] == [1, 7, 8, 9, 10, 11]

@@ -32,11 +32,12 @@ _MARKERS = (
 
 def history_text(message: Message) -> str:
     """The text or caption, after a short marker for its media; empty for service messages."""
+    if message.text is not None:
+        return message.text  # a text message carries no media: the common case, kept quick
     marker = next((m for attr, m in _MARKERS if getattr(message, attr, None)), "")
     if message.sticker is not None and message.sticker.emoji:
         marker = f"[sticker {message.sticker.emoji}]"
-    text = message.text or message.caption or ""
-    return f"{marker} {text}".strip()
+    return f"{marker} {message.caption or ''}".strip()
 
 
 def heard(message: Message) -> HeardMessage | None:

@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_QUEUED = 2_000
 #: Messages written by one call.
 BATCH = 100
+#: How long the writer waits for more before it writes: a burst becomes one batch (one
+#: call and one trim per chat), not one call per message.
+LINGER = 0.05
 
 Clock = Callable[[], datetime]
 
@@ -54,16 +57,19 @@ class GroupHistory:
         hours: float,
         clock: Clock = utcnow,
         max_queued: int = DEFAULT_MAX_QUEUED,
+        linger: float = LINGER,
     ) -> None:
+        self._linger = linger
         self._repository = repository
         self.size = size
         self._ttl = timedelta(hours=hours)
         self.hours = hours
         self.clock = clock  # injectable: tests move time instead of sleeping
-        self._queue: deque[GroupMessage] = deque(maxlen=max_queued)
+        # What was heard and when: made into GroupMessage by the writer, off the hot path.
+        self._queue: deque[tuple[HeardMessage, datetime]] = deque(maxlen=max_queued)
         self._writing = 0  # messages taken off the queue, being written
         self._task: asyncio.Task[None] | None = None
-        self.dropped = 0  # lost to an outage (tests, diagnostics)
+        self.dropped = 0  # lost to an outage or a full queue (tests, diagnostics)
 
     @property
     def enabled(self) -> bool:
@@ -76,25 +82,30 @@ class GroupHistory:
         """Queue ``heard`` for writing; returns at once."""
         if not self.enabled:
             return
-        at = self.clock()
-        self._queue.append(
-            GroupMessage(
-                chat_id=heard.chat_id,
-                thread_id=heard.thread_id,
-                message_id=heard.message_id,
-                sender_id=heard.sender_id,
-                sender_name=heard.sender_name,
-                text=heard.text,
-                at=at,
-                expires_at=at + self._ttl,
-            )
-        )
+        if len(self._queue) == self._queue.maxlen:
+            self.dropped += 1  # the oldest queued gives way
+        self._queue.append((heard, self.clock()))
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._write(), name="group-history")
 
+    def _stored(self, heard: HeardMessage, at: datetime) -> GroupMessage:
+        return GroupMessage(
+            chat_id=heard.chat_id,
+            thread_id=heard.thread_id,
+            message_id=heard.message_id,
+            sender_id=heard.sender_id,
+            sender_name=heard.sender_name,
+            text=heard.text,
+            at=at,
+            expires_at=at + self._ttl,
+        )
+
     async def _write(self) -> None:
+        if self._linger:
+            await asyncio.sleep(self._linger)
         while self._queue:
-            batch = [self._queue.popleft() for _ in range(min(BATCH, len(self._queue)))]
+            taken = [self._queue.popleft() for _ in range(min(BATCH, len(self._queue)))]
+            batch = [self._stored(heard, at) for heard, at in taken]
             self._writing = len(batch)
             try:
                 await self._repository.add(batch, keep=self.size)

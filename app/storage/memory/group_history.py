@@ -20,24 +20,31 @@ class MemoryGroupHistoryRepository:
         self._chats: OrderedDict[int, dict[int, GroupMessage]] = OrderedDict()
 
     async def add(self, messages: Sequence[GroupMessage], *, keep: int) -> None:
-        touched: set[int] = set()
+        newest: dict[int, datetime] = {}
         for message in messages:
-            chat = self._chats.setdefault(message.chat_id, {})
+            chat = self._chats.get(message.chat_id)
+            if chat is None:
+                chat = self._chats[message.chat_id] = {}
             self._chats.move_to_end(message.chat_id)
+            last = next(reversed(chat), None) if chat else None
             chat[message.message_id] = message.model_copy()
-            touched.add(message.chat_id)
-        for chat_id in touched:
-            self._trim(chat_id, keep, max(m.at for m in messages if m.chat_id == chat_id))
+            if last is not None and message.message_id < last:  # came late: keep id order
+                self._chats[message.chat_id] = dict(sorted(chat.items()))
+            at = newest.get(message.chat_id)
+            newest[message.chat_id] = message.at if at is None else max(at, message.at)
+        for chat_id, now in newest.items():
+            self._trim(chat_id, keep, now)
         while len(self._chats) > self._max_chats:
             self._chats.popitem(last=False)
 
     def _trim(self, chat_id: int, keep: int, now: datetime) -> None:
+        # Each chat's dict is in message id order, so the oldest are at its front.
         chat = self._chats[chat_id]
-        for message_id in [i for i, m in chat.items() if m.expires_at <= now]:
-            del chat[message_id]
-        if len(chat) > keep:
-            for message_id in sorted(chat)[: len(chat) - keep]:
-                del chat[message_id]
+        while chat:
+            oldest = next(iter(chat))
+            if len(chat) <= keep and chat[oldest].expires_at > now:
+                break
+            del chat[oldest]
         if not chat:
             del self._chats[chat_id]
 

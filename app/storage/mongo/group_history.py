@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReplaceOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -45,14 +45,17 @@ class MongoGroupHistoryRepository:
         )
 
     async def add(self, messages: Sequence[GroupMessage], *, keep: int) -> None:
-        chats: set[int] = set()
-        for message in messages:
-            raw = message.model_dump()
-            await self._col.replace_one(
-                {"_id": f"{message.chat_id}:{message.message_id}"}, raw, upsert=True
-            )
-            chats.add(message.chat_id)
-        for chat_id in chats:
+        if not messages:
+            return
+        # One round trip for the batch; unordered: one message failing stops no other.
+        await self._col.bulk_write(
+            [
+                ReplaceOne({"_id": f"{m.chat_id}:{m.message_id}"}, m.model_dump(), upsert=True)
+                for m in messages
+            ],
+            ordered=False,
+        )
+        for chat_id in {m.chat_id for m in messages}:
             await self._trim(chat_id, keep)
 
     async def _trim(self, chat_id: int, keep: int) -> None:
