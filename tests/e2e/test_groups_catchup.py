@@ -274,3 +274,32 @@ async def test_help_in_a_group_offers_catchup_and_in_private_does_not(running: R
     await fred.send("/help")
     private = await tg.wait_for_message(fred.id, lambda m: "/new" in m.text)
     assert "/catchup" not in private.text
+
+
+async def test_catchup_is_refused_by_the_askers_budget_without_a_call(groups: Running) -> None:
+    running = groups
+    tg, fake = running.tg, running.fake_llm
+    fred = tg.user(FRIEND_ID, "Fred")
+    alice = tg.user(STRANGER_ID, "Alice")
+    team = tg.group(-5011, "Team")
+    await alice.send_in(team, "a long discussion " * 50)
+    await running.storage.users.set_budget(FRIEND_ID, 1e-9)
+    await fred.send_in(team, "/catchup")
+    await tg.wait_for_message(team.id, lambda m: "used up today's budget" in m.text)
+    assert fake.chat_requests == []
+
+
+async def test_an_edited_message_is_caught_up_as_edited(groups: Running) -> None:
+    running = groups
+    tg, fake = running.tg, running.fake_llm
+    fred = tg.user(FRIEND_ID, "Fred")
+    alice = tg.user(STRANGER_ID, "Alice")
+    team = tg.group(-5012, "Team")
+    said = await alice.send_in(team, "meet at 5")
+    await alice.edit(said, "meet at 6")
+    await tg.wait_quiet()
+    fake.script(Reply(text="At six."))
+    await fred.send_in(team, "/catchup")
+    await tg.wait_for_message(team.id, lambda m: m.text == "At six.")
+    prompt = prompt_of(running)
+    assert "Alice: meet at 6" in prompt and "meet at 5" not in prompt
