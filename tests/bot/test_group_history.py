@@ -129,7 +129,14 @@ def test_asks_catchup(text: str) -> None:
     assert asks_catchup(text)
 
 
-@pytest.mark.parametrize("text", ["what is the capital of France", "я пропустил автобус"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "what is the capital of France",
+        "я пропустил автобус",
+        "what did I miss in the news about the elections in Norway last week?",
+    ],
+)
 def test_other_questions_do_not_ask_catchup(text: str) -> None:
     assert not asks_catchup(text)
 

@@ -44,9 +44,13 @@ _ASKS = re.compile(
 )
 
 
+#: Longer messages are questions of their own ("what did I miss in the news about …").
+ASK_MAX_CHARS = 60
+
+
 def asks_catchup(text: str) -> bool:
     """Does a message addressed to the bot ask what the asker missed?"""
-    return bool(_ASKS.search(text))
+    return len(text) <= ASK_MAX_CHARS and bool(_ASKS.search(text))
 
 
 def missed(
