@@ -23,6 +23,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.services.conversations.settings import ConversationSettings
+from app.services.groups.settings import GroupSettings
 from app.services.media.limits import MediaLimits
 from app.services.memory.settings import MemorySettings
 from app.services.schedule.settings import ScheduleSettings
@@ -126,6 +127,7 @@ class Settings(_EnvSettings):
     conversations: ConversationSettings = Field(default_factory=ConversationSettings)
     memory: MemorySettings = Field(default_factory=MemorySettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    groups: GroupSettings = Field(default_factory=GroupSettings)
     tools: ToolSettings = Field(default_factory=ToolSettings)
     media: MediaSettings = Field(default_factory=MediaSettings)
     media_limits: MediaLimits = Field(default_factory=MediaLimits)

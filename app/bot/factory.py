@@ -29,6 +29,8 @@ from app.bot.delivery.streaming import make_bot_limiter
 from app.bot.delivery.telegram import create_bot as create_bot
 from app.bot.dialogs import create_dialogs_router, register_dialog_error_handlers, setup_menus
 from app.bot.errors import create_errors_router
+from app.bot.groups.recording import RecordGroupMessages
+from app.bot.groups.router import create_groups_router
 from app.bot.i18n import UserLocaleMiddleware, create_i18n
 from app.bot.inline.guest import create_guest_router
 from app.bot.inline.router import create_inline_router
@@ -56,6 +58,8 @@ from app.services.chat.titles import TitleService
 from app.services.conversations.export import ExportService
 from app.services.conversations.personas import PersonaService
 from app.services.conversations.service import ConversationService
+from app.services.groups.catchup import CatchupService
+from app.services.groups.history import GroupHistory
 from app.services.input.collector import TurnCollector
 from app.services.media.service import MediaService
 from app.services.memory.service import MemoryService
@@ -153,6 +157,8 @@ class BotApp:
     scheduler: Scheduler | None = None
     # What the scheduler runs (tests drive it with a clock of their own).
     task_runner: TaskRunner | None = None
+    # What groups said lately, written behind (flushed by app.bot.run.lifecycle.close).
+    group_history: GroupHistory | None = None
 
 
 def create_app(
@@ -199,6 +205,11 @@ def create_app(
         max_pieces=settings.bot.merge_max_pieces,
     )
     opener = AnswerOpener(settings.bot, limiter, running, chat_service, rich_messages)
+    group_history = GroupHistory(
+        storage.group_history,
+        size=settings.groups.history_size,
+        hours=settings.groups.history_hours,
+    )
     services = Services(
         settings=settings,
         storage=storage,
@@ -225,6 +236,7 @@ def create_app(
         memory=chat_service.memory or MemoryService(storage, settings.memory),
         schedule=schedule,
         task_manager=TaskManager(storage),
+        catchup=CatchupService(group_history),
     )
     dp.workflow_data.update(cast(dict[str, object], services))
     # First: it notes the updates that open a turn in pieces in the order they came.
@@ -234,6 +246,8 @@ def create_app(
     # Before any storage call: it orders CPU, and hands places on while updates wait for I/O.
     intake = UpdateIntake()
     dp.update.outer_middleware(intake)
+    # Before the access gate: strangers' group messages are part of what was said.
+    dp.update.outer_middleware(RecordGroupMessages(group_history))
     # Order matters: who is it -> which language -> may they pass.
     dp.update.outer_middleware(UserContextMiddleware(storage, authority))
     dp.update.outer_middleware(UserLocaleMiddleware(i18n))
@@ -246,6 +260,7 @@ def create_app(
     dp.include_router(create_errors_router())
     dp.include_router(create_access_requests_router())
     dp.include_router(create_commands_router())
+    dp.include_router(create_groups_router())
     # Before the dialogs: an open menu (its dialog is the chat's current context) takes
     # every callback without its own intent id, the answer buttons included.
     dp.include_router(create_answer_controls_router())
@@ -291,4 +306,5 @@ def create_app(
         tools=tools,
         scheduler=scheduler,
         task_runner=runner,
+        group_history=group_history,
     )

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from app.services.conversations.export import ExportService
     from app.services.conversations.personas import PersonaService
     from app.services.conversations.service import ConversationService
+    from app.services.groups.catchup import CatchupService
     from app.services.input.collector import TurnCollector
     from app.services.media.service import MediaService
     from app.services.memory.service import MemoryService
@@ -64,6 +65,7 @@ class Services(TypedDict):
     memory: MemoryService
     schedule: ScheduleService
     task_manager: TaskManager
+    catchup: CatchupService
 
 
 def services(manager: DialogManager) -> Services:

@@ -19,6 +19,7 @@ from app.storage.base import (
 )
 from app.storage.breaker import CircuitBreaker
 from app.storage.facts import FactRepository
+from app.storage.group_history import GroupHistoryRepository
 from app.storage.pending_spend import PendingSpend
 from app.storage.pieces import PieceRepository
 from app.storage.tasks import TaskRepository
@@ -50,6 +51,7 @@ class Storage:
         pieces: PieceRepository | None = None,
         facts: FactRepository | None = None,
         tasks: TaskRepository | None = None,
+        group_history: GroupHistoryRepository | None = None,
     ) -> None:
         self.backend: Backend = backend
         # Every repository above goes through it (see app.storage.guard); always present
@@ -102,6 +104,12 @@ class Storage:
 
             tasks = MemoryTaskRepository()
         self.tasks: TaskRepository = tasks
+        # What was said in groups lately (/catchup; app.services.groups).
+        if group_history is None:
+            from app.storage.memory.group_history import MemoryGroupHistoryRepository
+
+            group_history = MemoryGroupHistoryRepository()
+        self.group_history: GroupHistoryRepository = group_history
         # The sink to hand to llmdoor: a failed write is buffered and retried, never lost.
         self.usage_sink = usage_sink
         self._closer = closer

@@ -21,6 +21,7 @@ from app.storage.memory import (
     MemoryUserRepository,
 )
 from app.storage.memory.facts import MemoryFactRepository
+from app.storage.memory.group_history import MemoryGroupHistoryRepository
 from app.storage.memory.pieces import MemoryPieceRepository
 from app.storage.memory.tasks import MemoryTaskRepository
 from app.storage.memory.tools import MemoryToolRepository
@@ -56,6 +57,7 @@ def open_memory_storage(
         pieces=guard(MemoryPieceRepository(), breaker),
         facts=guard(MemoryFactRepository(), breaker),
         tasks=guard(MemoryTaskRepository(), breaker),
+        group_history=guard(MemoryGroupHistoryRepository(), breaker),
     )
 
 

@@ -20,6 +20,7 @@ class BotCommandEntry:
     help: Callable[[], str]  # the /help line, starting with the command
     admins_only: bool = False
     in_groups: bool = True  # offered in group chats too (personal settings are not)
+    in_private: bool = True  # offered in private chats (/catchup is for groups only)
     needs: frozenset[Feature] = frozenset()
 
 
@@ -54,6 +55,12 @@ COMMANDS: tuple[BotCommandEntry, ...] = (
         "tools",
         lambda: _("Tools: web search, pages, MCP"),
         lambda: _("/tools: web search, reading web pages and other tools, on or off"),
+    ),
+    BotCommandEntry(
+        "catchup",
+        lambda: _("What you missed in this group"),
+        lambda: _("/catchup: what this group said since your last message (in groups)"),
+        in_private=False,
     ),
     BotCommandEntry(
         "stop",
@@ -165,6 +172,6 @@ def available_commands(
         c
         for c in COMMANDS
         if (role is Role.ADMIN or not c.admins_only)
-        and (private or c.in_groups)
+        and (c.in_private if private else c.in_groups)
         and c.needs <= features
     ]

@@ -82,9 +82,12 @@ class AnswerOpener:
         self._rich = rich
 
     @contextmanager
-    def open(self, bot: Bot, message: Message, user: UserRecord) -> Iterator[OpenedAnswer]:
+    def open(
+        self, bot: Bot, message: Message, user: UserRecord, *, buttons: bool = True
+    ) -> Iterator[OpenedAnswer]:
         """An answer of ``user`` to ``message`` (the question, or the answer whose button was
-        pressed), tracked until the block is left."""
+        pressed), tracked until the block is left. ``buttons``: False for an answer kept out
+        of the conversation (a catch-up), which the answer buttons can't act on."""
         chat_id = message.chat.id
         private = is_private(message.chat)
         with self._running.track(user.user_id, chat_id, thread_of(message)) as running:
@@ -100,6 +103,7 @@ class AnswerOpener:
                 message_thread_id=answer_thread(message),
                 draft_id=running.draft_id,
                 rich=self._rich,
+                buttons=buttons,
             )
             yield OpenedAnswer(sink, running)
 

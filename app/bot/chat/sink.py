@@ -43,8 +43,16 @@ class TelegramAnswer:
     # The answer buttons act on the active conversation: only under its answers.
     buttons = True
 
-    def __init__(self, streamer: AnswerStreamer, *, owner: int, prefs: UserPrefs) -> None:
+    def __init__(
+        self,
+        streamer: AnswerStreamer,
+        *,
+        owner: int,
+        prefs: UserPrefs,
+        buttons: bool | None = None,
+    ) -> None:
         self._streamer = streamer
+        self._buttons = buttons  # False: an answer the conversation buttons can't act on
         self._owner = owner
         self._prefs = prefs
         self._superseded: list[int] = []  # messages whose buttons go after the answer
@@ -144,7 +152,7 @@ class TelegramAnswer:
             shown_reasoning = reasoning
             header = reasoning_block(reasoning, _("💭 Reasoning"), expandable=True)
         # Buttons only under something they can act on: an answer that was kept.
-        markup = answer_keyboard(self._owner) if final_text.strip() and self.buttons else None
+        markup = answer_keyboard(self._owner) if final_text.strip() and self._buttons else None
         if self._sources and final_text.strip():
             final_text = f"{final_text}\n\n{sources_block(final_text, self._sources)}"
         try:
@@ -209,6 +217,7 @@ def open_answer(
     draft_id: int | None = None,
     rich: RichMessages = OFF,
     kind: type[TelegramAnswer] = TelegramAnswer,
+    buttons: bool = True,
 ) -> TelegramAnswer:
     """The sink for one answer to ``user``: drafts in private chats, an edited preview
     with a ⏹ Stop button elsewhere."""
@@ -231,4 +240,4 @@ def open_answer(
             rich=rich,
         ),
     )
-    return kind(streamer, owner=user.user_id, prefs=user.prefs)
+    return kind(streamer, owner=user.user_id, prefs=user.prefs, buttons=buttons)

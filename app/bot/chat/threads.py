@@ -7,11 +7,14 @@ these functions (tests/bot/test_one_home.py keeps it so)."""
 
 from __future__ import annotations
 
+import re
+
 from aiogram import Bot, F
 from aiogram.enums import ChatType
 from aiogram.filters import Filter
 from aiogram.types import Chat, Message
 
+from app.config import Settings
 from app.services.chat.job import ReplyContext
 from app.services.conversations.service import ConversationKey
 
@@ -57,6 +60,11 @@ def _name(user: object) -> str | None:
     return full or (f"@{username}" if username else None)
 
 
+def display_name(user: object) -> str | None:
+    """A person's (or a chat's) name as members see it: full name, else @username."""
+    return _name(user)
+
+
 def forwarded_from(message: Message) -> str | None:
     """Who wrote the message ``message`` forwards (a user's name or a chat's title); None
     when it is no forward or the origin is unknown."""
@@ -90,9 +98,13 @@ def reply_context(message: Message, bot_id: int) -> ReplyContext | None:
 
 
 class AddressedToBot(Filter):
-    """Private chats always; in groups only when the bot is mentioned or replied to."""
+    """Private chats always; in groups only when the bot is mentioned or replied to, or
+    the message starts with one of the GROUP_TRIGGER words (``settings``: handed in by
+    aiogram from the workflow data)."""
 
-    async def __call__(self, message: Message, bot: Bot) -> bool | dict[str, str]:
+    async def __call__(
+        self, message: Message, bot: Bot, settings: Settings | None = None
+    ) -> bool | dict[str, str]:
         if is_private(message.chat):
             return True
         if not is_group(message.chat):
@@ -110,12 +122,28 @@ class AddressedToBot(Filter):
                 and entity.extract_from(text).lower() == mention
             ):
                 return {"bot_mention": entity.extract_from(text)}
+        if settings is not None:
+            trigger = trigger_of(text, settings.groups.trigger_words)
+            if trigger is not None:
+                return {"bot_mention": trigger}
         return False
 
 
+def trigger_of(text: str, words: tuple[str, ...]) -> str | None:
+    """The trigger word ``text`` starts with, as written (a whole word, any case), with
+    the punctuation after it ("Bot, what is…"); None when it starts with none."""
+    for word in words:
+        found = re.match(rf"\s*{re.escape(word)}(?!\w)[\s,:;.!?]*", text, re.IGNORECASE)
+        if found:
+            return found.group(0)
+    return None
+
+
 def strip_mention(text: str, mention: str | None) -> str:
-    """``text`` without the ``@bot`` mention that addressed it (``bot_mention`` of
-    :class:`AddressedToBot`)."""
+    """``text`` without the ``@bot`` mention (or the trigger word it starts with) that
+    addressed it (``bot_mention`` of :class:`AddressedToBot`)."""
     if not mention:
         return text
+    if text.startswith(mention):
+        return text[len(mention) :].strip()
     return text.replace(mention, "").strip()

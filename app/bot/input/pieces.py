@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiogram.types import Message
 
-from app.bot.chat.threads import forwarded_from, thread_of
+from app.bot.chat.threads import forwarded_from, strip_mention, thread_of
 from app.services.input.collector import PieceKey
 from app.services.input.compose import PASTE_PART_CHARS
 from app.storage.pieces import TurnPiece
@@ -26,7 +26,7 @@ def starts_turn(message: Message) -> bool:
 
 
 def _without(text: str, mention: str | None) -> str:
-    return text.replace(mention, "").strip() if mention else text
+    return strip_mention(text, mention)  # a trigger word is taken off the start only
 
 
 def piece_of(message: Message, mention: str | None = None) -> TurnPiece | None:

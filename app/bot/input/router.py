@@ -56,7 +56,7 @@ class PartOfTurn(Filter):
         if len(message.text or "") > settings.bot.max_input_chars:
             return False  # one message over the limit is refused as such (chat router)
         key = piece_key(message, message.from_user.id)
-        addressed = await _ADDRESSED(message, bot)
+        addressed = await _ADDRESSED(message, bot, settings)
         if not ((addressed and starts_turn(message)) or await turn_collector.is_open(key)):
             return False
         mention = addressed.get("bot_mention") if isinstance(addressed, dict) else None

@@ -179,6 +179,8 @@ async def close(app: BotApp) -> None:
     if app.tools is not None:
         await app.tools.aclose()
     await app.bot.session.close()
+    if app.group_history is not None:
+        await app.group_history.close()  # what is queued goes to storage before it closes
     started = time.monotonic()
     await app.storage.close()
     await app.dispatcher.storage.close()

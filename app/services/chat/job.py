@@ -139,6 +139,8 @@ class AnswerJob:
     system_prompt: str | None = None  # the conversation's persona (None: the default)
     # Tools of this answer only, beside the configured ones (the user's ``remember``).
     own_tools: Sequence[Tool] = ()
+    # False: no tool is offered at all (a catch-up summarizes what it is given).
+    offer_tools: bool = True
 
 
 __all__ = [

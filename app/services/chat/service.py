@@ -252,12 +252,14 @@ class ChatService:
         calls: list[UsageEvent] = []  # every round's usage, a stopped one too
         stopped = False
         tools = (
-            await self._tools.tools_for(job.caller, job.chat_id) if self._tools is not None else []
+            await self._tools.tools_for(job.caller, job.chat_id)
+            if self._tools is not None and job.offer_tools
+            else []
         )
         # The persona's prompt goes first in every call and is never trimmed away.
         system = job.system_prompt or self.system_prompt
         system = system + TOOLS_PROMPT if tools else system  # the citing tools
-        tools = [*tools, *job.own_tools]
+        tools = [*tools, *job.own_tools] if job.offer_tools else []
         try:
             # The place is held while the model streams, not while Telegram delivers.
             async with self.gate.slot(job.stop) as admitted:

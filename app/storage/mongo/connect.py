@@ -24,6 +24,7 @@ from app.storage.guard import guard, translate
 from app.storage.mongo.conversations import MongoConversationRepository
 from app.storage.mongo.documents import DOCUMENT_MODELS
 from app.storage.mongo.facts import MongoFactRepository
+from app.storage.mongo.group_history import MongoGroupHistoryRepository
 from app.storage.mongo.instances import MongoInstanceRegistry
 from app.storage.mongo.personas import MongoPersonaRepository
 from app.storage.mongo.pieces import MongoPieceRepository
@@ -209,11 +210,13 @@ async def open_mongo_storage(
     conversations = MongoConversationRepository(max_turns)
     facts = MongoFactRepository(database)
     tasks = MongoTaskRepository(database)
+    group_history = MongoGroupHistoryRepository(database)
     async with _closed_on_failure(client):
         await raw_usage.ensure_indexes()
         await conversations.ensure_indexes()
         await facts.ensure_indexes()
         await tasks.ensure_indexes()
+        await group_history.ensure_indexes()
     usage = guard(raw_usage, breaker)
     return Storage(
         backend="mongodb",
@@ -233,4 +236,5 @@ async def open_mongo_storage(
         pieces=guard(MongoPieceRepository(database), breaker),
         facts=guard(facts, breaker),
         tasks=guard(tasks, breaker),
+        group_history=guard(group_history, breaker),
     )

@@ -1,0 +1,1 @@
+"""Groups that catch you up: recording what is said, and /catchup."""

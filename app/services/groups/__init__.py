@@ -1,0 +1,1 @@
+"""Groups that catch you up: the recent history of a group and ``/catchup``."""
