@@ -6,12 +6,19 @@ Both sides talk to the same local fake OpenAI server (tests/fakes/openai_server.
 real HTTP, so the difference is our work: settings, message building, retry wrapper,
 error mapping, cost lookup and the usage event. The fake runs in a thread of this process,
 which adds the same GIL noise to both sides.
+
+The heap is frozen after the warm-up (``gc.freeze``), as the bot does (app/bot/run/heap.py):
+otherwise a full collection walks litellm's few hundred MB of start-up objects for
+0.2-0.3 s whenever it comes, lands in one side's window or the other, and the concurrent
+ratio swings between 1.0x and 1.35x from run to run (gen-2 collections counted with
+``gc.callbacks``: ~250 ms each unfrozen, ~15 ms frozen). ``--no-freeze`` shows that.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import statistics
 import subprocess
@@ -79,7 +86,7 @@ def report(label: str, raw_ms: float, ours_ms: float, unit: str) -> None:
     )
 
 
-async def main(calls: int, concurrency: int, rounds: int) -> None:
+async def main(calls: int, concurrency: int, rounds: int, freeze: bool) -> None:
     import_s, warm_s = import_and_warm_up_times()
     print(f"import llmdoor (fresh process):     {import_s * 1000:8.1f} ms")
     print(f"first warm_up() (imports litellm):  {warm_s * 1000:8.1f} ms")
@@ -111,6 +118,9 @@ async def main(calls: int, concurrency: int, rounds: int) -> None:
 
         for fn in (raw, ours, raw_stream, ours_stream):  # warm connections and caches
             await timed(fn, 10)
+        if freeze:
+            gc.collect()
+            gc.freeze()
 
         def sync_ours() -> float:
             started = time.perf_counter()
@@ -167,5 +177,6 @@ if __name__ == "__main__":
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--no-freeze", action="store_true", help="leave the heap unfrozen")
     args = parser.parse_args()
-    asyncio.run(main(args.calls, args.concurrency, args.rounds))
+    asyncio.run(main(args.calls, args.concurrency, args.rounds, not args.no_freeze))

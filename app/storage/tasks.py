@@ -103,6 +103,11 @@ class TaskRepository(Protocol):
         not due any more, not active, or held by an unexpired claim."""
         ...
 
+    async def extend(self, task_id: str, instance: str, until: datetime) -> bool:
+        """Hold the claim of a run still going until ``until``; False when ``instance`` no
+        longer holds it (it expired and another instance took the task)."""
+        ...
+
     async def finish(
         self, task_id: str, instance: str, ran_at: datetime, next_run: datetime | None
     ) -> bool:

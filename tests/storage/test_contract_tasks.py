@@ -70,6 +70,20 @@ async def test_an_expired_claim_is_taken_again_and_a_recurring_task_moves_on(
     assert await repo.due(later, 10) == []
 
 
+async def test_a_claim_is_extended_only_by_its_holder(storage: Storage) -> None:
+    repo = storage.tasks
+    added = await repo.add(task())
+    assert await repo.claim(added.id, "a", NOW, NOW + timedelta(seconds=30)) is not None
+    assert not await repo.extend(added.id, "b", NOW + timedelta(minutes=5))  # not b's
+    assert not await repo.extend("not-an-id", "a", NOW + timedelta(minutes=5))
+    assert await repo.extend(added.id, "a", NOW + timedelta(minutes=5))
+    # Past the first lease, the extended claim still holds.
+    assert await repo.claim(added.id, "b", NOW + timedelta(seconds=31), NOW) is None
+    later = NOW + timedelta(minutes=5, seconds=1)
+    assert await repo.claim(added.id, "b", later, later + timedelta(seconds=30)) is not None
+    assert not await repo.extend(added.id, "a", later + timedelta(minutes=5))  # lapsed
+
+
 async def test_a_prompt_keeps_its_schedule_conversation_and_budget_note(storage: Storage) -> None:
     repo = storage.tasks
     rule = "RRULE:FREQ=DAILY;BYHOUR=8;BYMINUTE=0;BYSECOND=0"

@@ -152,3 +152,26 @@ async def test_a_schedule_that_cannot_be_read_ends_the_task_instead_of_holding_i
     await scheduler.drain()
     ended = await storage.tasks.get(added.id)
     assert ended is not None and ended.status == "done" and ended.claimed_by is None
+
+
+async def test_a_run_longer_than_its_lease_keeps_its_claim_and_runs_once() -> None:
+    """A prompt with web search can outlast the lease: the running instance renews its
+    claim, so the other instance, ticking all along, never starts the task a second time."""
+    storage = open_memory_storage()
+    await storage.tasks.add(task(datetime.now(UTC) - timedelta(seconds=1), "slow"))
+    started: list[str] = []
+
+    async def run(t: ScheduledTask, _late: bool) -> RunOutcome:
+        started.append(t.text)
+        await asyncio.sleep(1.0)  # four leases of 0.25 s
+        return RunOutcome.DONE
+
+    a = Scheduler(storage.tasks, run, lease=0.25)
+    b = Scheduler(storage.tasks, run, lease=0.25)
+    assert await a.tick() == 1
+    for _ in range(12):
+        await asyncio.sleep(0.1)
+        await b.tick()
+    await asyncio.gather(a.drain(), b.drain())
+    assert started == ["slow"]
+    assert a.stats.ran == 1 and b.stats.ran == 0

@@ -128,7 +128,11 @@ class Scheduler:
 
     async def _one(self, task: ScheduledTask, now: datetime) -> None:
         async with self._slots:
-            outcome = await _settled(task, self._attempt(task, now)) or RunOutcome.FAILED
+            keeper = asyncio.create_task(self._keep_claim(task), name=f"lease-{task.id}")
+            try:
+                outcome = await _settled(task, self._attempt(task, now)) or RunOutcome.FAILED
+            finally:
+                keeper.cancel()
             if outcome is RunOutcome.BLOCKED:
                 try:
                     await self._tasks.pause_all(task.user_id)
@@ -147,6 +151,21 @@ class Scheduler:
             except StorageUnavailable:
                 # The claim expires after its lease, and the run is taken again then.
                 log.warning("scheduler: task %s ran but could not be moved on", task.id)
+
+    async def _keep_claim(self, task: ScheduledTask) -> None:
+        """Renew the claim while the run goes on: a prompt with web search can outlast the
+        lease, and another instance would then run it a second time. A dead instance
+        renews nothing, so its claim still expires."""
+        every = self._lease.total_seconds() / 3
+        while True:
+            await asyncio.sleep(every)
+            try:
+                held = await self._tasks.extend(task.id, self.instance, self._clock() + self._lease)
+            except StorageUnavailable:
+                continue  # the claim may lapse; finish() then finds it taken, or not
+            if not held:
+                log.warning("scheduler: task %s: the claim lapsed during its run", task.id)
+                return
 
     async def _attempt(self, task: ScheduledTask, now: datetime) -> RunOutcome:
         late = now - task.next_run.replace(tzinfo=task.next_run.tzinfo or UTC)

@@ -93,6 +93,13 @@ class MemoryTaskRepository:
         found.claimed_by, found.claimed_until = instance, utc_ms(until)
         return found.model_copy()
 
+    async def extend(self, task_id: str, instance: str, until: datetime) -> bool:
+        found = self._tasks.get(task_id)
+        if found is None or found.claimed_by != instance:
+            return False
+        found.claimed_until = utc_ms(until)
+        return True
+
     async def finish(
         self, task_id: str, instance: str, ran_at: datetime, next_run: datetime | None
     ) -> bool:

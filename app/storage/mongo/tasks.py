@@ -127,6 +127,15 @@ class MongoTaskRepository:
         )
         return _task(raw) if raw else None
 
+    async def extend(self, task_id: str, instance: str, until: datetime) -> bool:
+        oid = to_oid(task_id)
+        if oid is None:
+            return False
+        result = await self._col.update_one(
+            {"_id": oid, "claimed_by": instance}, {"$set": {"claimed_until": utc_ms(until)}}
+        )
+        return result.matched_count == 1
+
     async def finish(
         self, task_id: str, instance: str, ran_at: datetime, next_run: datetime | None
     ) -> bool:
