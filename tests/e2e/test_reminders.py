@@ -42,3 +42,23 @@ async def test_timezone_is_validated_and_used(running: Running) -> None:
     await friend.send("/remind tomorrow 9:00 dentist")
     note = await tg.wait_for_message(friend.id, lambda m: m.text.startswith("⏰ I'll"))
     assert "09:00 (Europe/Oslo)" in note.text and "/timezone" not in note.text
+
+
+async def test_a_reminder_just_set_is_cancelled_by_its_button(running: Running) -> None:
+    tg = running.tg
+    scheduler = running.app.scheduler
+    assert scheduler is not None
+    scheduler.start()
+    try:
+        friend = tg.user(FRIEND_ID, "Fred")
+        await friend.send("/remind 2s never mind")
+        note = await tg.wait_for_message(friend.id, lambda m: m.text.startswith("⏰ I'll"))
+        assert [b["text"] for b in note.buttons] == ["❌ Cancel"]
+        answer = await friend.press(note, "❌ Cancel")
+        assert answer is not None and not answer.show_alert
+        await tg.wait_until(lambda: note.text == "❌ Cancelled.")
+        assert await running.app.storage.tasks.count_for(FRIEND_ID) == 0
+        await asyncio.sleep(3.5)  # past its time: it never comes
+        assert not [m for m in friend.messages if m.text == "⏰ Reminder: never mind"]
+    finally:
+        await scheduler.stop()

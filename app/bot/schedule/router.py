@@ -54,9 +54,12 @@ def create_schedule_router() -> Router:
             await message.reply(texts.reminder_empty())
         elif result.status is Reminded.TOO_MANY:
             await message.reply(texts.too_many(schedule.settings.max_per_user))
-        elif result.local_time is not None:
+        elif result.local_time is not None and result.task is not None:
             zone = zone_of(user_record).key
-            await message.reply(texts.reminder_set(result.local_time, zone, result.zone_set))
+            await message.reply(
+                texts.reminder_set(result.local_time, zone, result.zone_set),
+                reply_markup=cancel_keyboard(user_record.user_id, result.task.id),
+            )
 
     @router.message(Command("every"))
     async def every(
