@@ -254,3 +254,43 @@ async def test_one_budget_holds_across_private_inline_and_guest_answers(
         assert len(refused) == 2, texts
         spent = await storage.spend.spent(FRIEND_ID, datetime.now(UTC).date())
         assert spent <= BUDGET
+
+
+async def test_access_lost_before_the_choice_says_so_in_the_placeholder(
+    start_bot: StartBot, fake_llm: FakeOpenAI
+) -> None:
+    approved = 556
+    async with start_bot() as running:
+        tg, storage = running.tg, running.storage
+        await storage.users.set_approved(approved, True)
+        ann = tg.user(approved, "Ann", language_code="ru")
+        offered = await ann.inline_query("a question")
+        assert offered is not None and offered.results
+        # Revoked while Telegram still shows the cached result: she chooses it anyway.
+        await storage.users.set_approved(approved, False)
+        posted = ann.choose(offered, where=tg.group(-800_006, "Ann's group"))
+        await tg.wait_until(lambda: "⏳" not in posted.text, timeout=10)
+        assert posted.text == "🔒 У вас нет доступа к этому боту: ответа не будет."
+        await tg.wait_quiet()
+        assert fake_llm.chat_requests == []
+        assert (await storage.usage.totals()).requests == 0
+
+
+async def test_database_down_at_the_choice_says_so_in_the_placeholder(
+    start_bot: StartBot, fake_llm: FakeOpenAI
+) -> None:
+    approved = 557  # approved in the database: unknown while it is down
+    async with start_bot() as running:
+        tg, storage = running.tg, running.storage
+        await storage.users.set_approved(approved, True)
+        ann = tg.user(approved, "Ann")
+        offered = await ann.inline_query("a question")
+        assert offered is not None and offered.results
+        storage.breaker.inject_outage()
+        try:
+            posted = ann.choose(offered)
+            await tg.wait_until(lambda: "⏳" not in posted.text, timeout=10)
+            assert "database is unavailable" in posted.text
+        finally:
+            storage.breaker.clear_outage()
+        assert fake_llm.chat_requests == []

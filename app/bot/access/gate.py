@@ -8,13 +8,25 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import CallbackQuery, InlineQuery, Message, TelegramObject, Update
+from aiogram.types import (
+    CallbackQuery,
+    ChosenInlineResult,
+    InlineQuery,
+    Message,
+    TelegramObject,
+    Update,
+)
 from aiogram.utils.i18n import gettext as _
 
 from app.access import RefusalThrottle
 from app.bot.access.keyboards import RequestAccessCallback, request_access_keyboard
 from app.bot.chat.threads import is_private
-from app.bot.inline.refusals import refuse_guest_message, refuse_inline_query
+from app.bot.inline.refusals import (
+    refuse_chosen_result,
+    refuse_guest_message,
+    refuse_inline_query,
+    replace_placeholder,
+)
 from llmdoor import Role
 
 log = logging.getLogger(__name__)
@@ -96,6 +108,9 @@ async def _refuse(event: object, *, edited: bool, throttle: RefusalThrottle) -> 
         await event.answer(_("You don't have access to this bot yet."), show_alert=True)
     elif isinstance(event, InlineQuery):
         await refuse_inline_query(event)
+    elif isinstance(event, ChosenInlineResult):
+        # A friend's result, cached by Telegram, chosen after their access ended.
+        await refuse_chosen_result(event)
 
 
 def unavailable_text() -> str:
@@ -120,3 +135,5 @@ async def _unavailable(event: object, *, edited: bool, throttle: RefusalThrottle
         await event.answer(unavailable_text(), show_alert=True)
     elif isinstance(event, InlineQuery):
         await event.answer([], cache_time=0, is_personal=True)
+    elif isinstance(event, ChosenInlineResult):
+        await replace_placeholder(event, unavailable_text())

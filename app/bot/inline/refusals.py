@@ -3,6 +3,8 @@ model call.
 
 - An inline query: no results, a "Request access" button above them that switches to the
   bot's private chat (where the request is made). It costs nothing and posts nothing.
+- A chosen result (a friend's, cached by Telegram, chosen after their access ended): the
+  placeholder it posted says so, instead of "Writing the answer…" forever.
 - A guest message: a short reply with a button to the bot's private chat, at most once
   per refusal cooldown, like a refusal in a private chat. The stranger summoned the bot on
   purpose, so silence would look like a broken bot; but the reply is posted into a chat
@@ -13,7 +15,13 @@ from __future__ import annotations
 import logging
 
 from aiogram.exceptions import TelegramAPIError
-from aiogram.types import InlineQuery, InlineQueryResultArticle, InputTextMessageContent, Message
+from aiogram.types import (
+    ChosenInlineResult,
+    InlineQuery,
+    InlineQueryResultArticle,
+    InputTextMessageContent,
+    Message,
+)
 
 from app.bot.inline import texts
 from app.bot.inline.keyboards import private_chat_keyboard, request_access_results_button
@@ -24,6 +32,23 @@ log = logging.getLogger(__name__)
 async def refuse_inline_query(query: InlineQuery) -> None:
     # Not cached: once an admin approves, the next keystroke shows the real result.
     await query.answer([], cache_time=0, is_personal=True, button=request_access_results_button())
+
+
+async def replace_placeholder(chosen: ChosenInlineResult, text: str) -> None:
+    """Put ``text`` where the chosen result's placeholder waits for an answer that will
+    not come (without an inline_message_id nothing can be edited)."""
+    if chosen.inline_message_id is None or chosen.bot is None:
+        return
+    try:
+        await chosen.bot.edit_message_text(
+            text, inline_message_id=chosen.inline_message_id, parse_mode=None
+        )
+    except TelegramAPIError as exc:
+        log.info("inline: placeholder not replaced: %s", exc)
+
+
+async def refuse_chosen_result(chosen: ChosenInlineResult) -> None:
+    await replace_placeholder(chosen, texts.no_access())
 
 
 async def refuse_guest_message(message: Message) -> None:

@@ -62,6 +62,10 @@ def guest_refusal() -> str:
     )
 
 
+def no_access() -> str:
+    return _("🔒 You don't have access to this bot: there will be no answer.")
+
+
 def guest_no_question() -> str:
     return _("Yes? Write your question after the mention.")
 
