@@ -153,6 +153,22 @@ def test_trigger_words_open_a_message_as_whole_words() -> None:
     assert strip_mention("hi @bot there", "@bot") == "hi  there"
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["jarvis.com is down again", "Jarvis's idea was better", "jarvis-like robots", "бот-то молчит"],
+)
+def test_a_trigger_word_inside_a_longer_token_does_not_address_the_bot(text: str) -> None:
+    # The word is the start of a domain, a possessive, a compound: not an address.
+    assert trigger_of(text, ("Jarvis", "бот")) is None
+
+
+def test_a_trigger_word_may_be_followed_by_punctuation() -> None:
+    words = ("Jarvis",)
+    assert trigger_of("Jarvis,what time is it", words) == "Jarvis,"
+    assert trigger_of("Jarvis... hm", words) == "Jarvis... "
+    assert trigger_of("jarvis?", words) == "jarvis?"
+
+
 def _message(chat_type: str, **fields: object) -> Message:
     return Message(
         message_id=7,

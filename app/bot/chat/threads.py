@@ -129,11 +129,18 @@ class AddressedToBot(Filter):
         return False
 
 
+# After a trigger word: no apostrophe, hyphen, dot or slash joined to more of a word
+# ("jarvis.com", "jarvis's", "jarvis-like" are other words that start with it).
+_NOT_A_LONGER_TOKEN = r"(?![.'’\-/@]\w)"
+
+
 def trigger_of(text: str, words: tuple[str, ...]) -> str | None:
     """The trigger word ``text`` starts with, as written (a whole word, any case), with
     the punctuation after it ("Bot, what is…"); None when it starts with none."""
     for word in words:
-        found = re.match(rf"\s*{re.escape(word)}(?!\w)[\s,:;.!?]*", text, re.IGNORECASE)
+        found = re.match(
+            rf"\s*{re.escape(word)}(?!\w){_NOT_A_LONGER_TOKEN}[\s,:;.!?]*", text, re.IGNORECASE
+        )
         if found:
             return found.group(0)
     return None
