@@ -59,6 +59,18 @@ async def test_recording_returns_at_once_and_writes_behind() -> None:
     await history.close()
 
 
+async def test_a_long_message_is_kept_only_as_far_as_a_catchup_reads_it() -> None:
+    repo = MemoryGroupHistoryRepository()
+    history = GroupHistory(repo, size=10, hours=1, clock=lambda: T0)
+    long = heard_one(1)
+    history.note(HeardMessage(**{**long.__dict__, "text": "w" * 4096}))
+    assert await history.flush(2)
+    [kept] = await history.recent(-1, None)
+    assert len(kept.text) == 1001
+    assert transcript([kept]).endswith("w […]")  # still shown as cut
+    await history.close()
+
+
 async def test_an_outage_loses_the_entries_not_the_caller() -> None:
     breaker = CircuitBreaker(name="test")
     repo = guard(MemoryGroupHistoryRepository(), breaker)

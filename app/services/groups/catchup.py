@@ -14,14 +14,14 @@ from dataclasses import dataclass
 
 from app.services.chat.job import AnswerJob
 from app.services.chat.running import StopSignal
-from app.services.groups.history import GroupHistory
+from app.services.groups.history import KEPT_CHARS, GroupHistory
 from app.storage import Turn, UserRecord
 from app.storage.group_history import GroupMessage
 from llmdoor import Caller
 
 #: Each message is read up to this many characters; the whole transcript up to
 #: TRANSCRIPT_CHARS (the newest part kept).
-MESSAGE_CHARS = 1_000
+MESSAGE_CHARS = KEPT_CHARS - 1
 TRANSCRIPT_CHARS = 40_000
 
 CATCHUP_SYSTEM = (

@@ -19,6 +19,10 @@ from app.storage.draining import stop_task, until_empty
 from app.storage.errors import StorageUnavailable
 from app.storage.group_history import GroupHistoryRepository, GroupMessage
 
+#: What is kept of one message: a catch-up reads its first 1 000 characters (and marks a
+#: longer one as cut), so the rest of a 4 096-character message would be stored for nothing.
+KEPT_CHARS = 1_001
+
 log = logging.getLogger(__name__)
 
 #: Messages waiting to be written; beyond this the oldest are dropped.
@@ -95,7 +99,7 @@ class GroupHistory:
             message_id=heard.message_id,
             sender_id=heard.sender_id,
             sender_name=heard.sender_name,
-            text=heard.text,
+            text=heard.text[:KEPT_CHARS],
             at=at,
             expires_at=at + self._ttl,
         )
