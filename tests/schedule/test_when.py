@@ -49,3 +49,13 @@ async def test_nonsense_past_and_far_future_are_refused() -> None:
     assert await parse_due("2025-01-01 10:00 late", NOW, OSLO) is None
     assert await parse_due("2030-01-01 10:00 far", NOW, OSLO) is None
     assert await parse_due("", NOW, OSLO) is None
+
+
+async def test_dates_at_the_ends_of_the_calendar_are_refused_not_raised() -> None:
+    # 9999-12-31 23:00 in New York is in the year 10000 in UTC; 0001-01-01 in Tokyo is in
+    # the year 0: neither exists, and a typed date must not crash the handler.
+    new_york, tokyo = ZoneInfo("America/New_York"), ZoneInfo("Asia/Tokyo")
+    assert await parse_due("31.12.9999 23:00 far", NOW, new_york) is None
+    assert await parse_due("9999-12-31 23:30 far", NOW, new_york) is None
+    assert await parse_due("0001-01-01 00:30 past", NOW, tokyo) is None
+    assert await parse_due("December 31 9999 11pm far", NOW, new_york) is None

@@ -132,7 +132,10 @@ async def parse_due(text: str, now: datetime, zone: ZoneInfo) -> Due | None:
     words = text.split()
     if not words:
         return None
-    found = _exact(words, now, zone) or await asyncio.to_thread(_fuzzy, words, now, zone)
+    try:
+        found = _exact(words, now, zone) or await asyncio.to_thread(_fuzzy, words, now, zone)
+    except OverflowError:  # a date at the ends of the calendar, out of range in UTC
+        return None
     if found is None:
         return None
     at, used = found
