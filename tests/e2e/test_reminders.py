@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.e2e.conftest import FRIEND_ID, Running
+from tests.e2e.conftest import FRIEND_ID, Running, StartBot
+from tests.e2e.test_scheduled_prompts import FakeClock, run_due, scheduler_for
 
 
 async def test_a_reminder_arrives_once_about_when_asked(running: Running) -> None:
@@ -62,3 +63,23 @@ async def test_a_reminder_just_set_is_cancelled_by_its_button(running: Running) 
         assert not [m for m in friend.messages if m.text == "⏰ Reminder: never mind"]
     finally:
         await scheduler.stop()
+
+
+async def test_a_reminder_of_a_user_whose_access_is_revoked_is_not_sent(
+    start_bot: StartBot,
+) -> None:
+    approved = 556
+    async with start_bot() as running:
+        tg, storage = running.tg, running.storage
+        await storage.users.set_approved(approved, True)
+        ann = tg.user(approved, "Ann")
+        await ann.send("/remind 10m spam the group")
+        await tg.wait_for_message(ann.id, lambda m: m.text.startswith("⏰ I'll"))
+        task = (await storage.tasks.list_for(approved))[0]
+        await storage.users.set_approved(approved, False)
+        before = len(ann.messages)
+        assert await run_due(scheduler_for(running, FakeClock(task.next_run))) == 1
+        await tg.wait_quiet()
+        assert len(ann.messages) == before  # nothing posted
+        # A one-off reminder is over (its time is gone); the user's other tasks pause.
+        assert [t.status for t in await storage.tasks.list_for(approved)] == []

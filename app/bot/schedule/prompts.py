@@ -79,6 +79,8 @@ class TaskRunner:
 
     async def run(self, task: ScheduledTask, late: bool) -> RunOutcome:
         if task.kind == "reminder":
+            if await self._access(task) is None:
+                return RunOutcome.BLOCKED  # a revoked user's reminders post nothing either
             return await self._reminders.send(task, late)
         with self._speaking(task):
             return await self._prompt(task)
@@ -90,12 +92,20 @@ class TaskRunner:
         with self._speaking(task):
             await self._say(task, texts.prompt_missed(task.text))
 
-    async def _prompt(self, task: ScheduledTask) -> RunOutcome:
+    async def _access(self, task: ScheduledTask) -> tuple[UserRecord, Caller] | None:
+        """The task's user and their Caller now; None when they have no access any more."""
         user = await self._storage.users.get(task.user_id)
         caller = await self._authority.caller_for(user) if user is not None else None
         if user is None or caller is None or caller.role is Role.STRANGER:
             log.info("schedule: user %s has no access now; their tasks pause", task.user_id)
+            return None
+        return user, caller
+
+    async def _prompt(self, task: ScheduledTask) -> RunOutcome:
+        access = await self._access(task)
+        if access is None:
             return RunOutcome.BLOCKED  # nothing sent, nothing spent
+        user, caller = access
         if not await self._budget_left(caller):
             return await self._skipped(task)
         conversation_id = await self._conversation(task, user)
