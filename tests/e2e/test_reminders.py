@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
+from app.storage.tasks import ScheduledTask
 from tests.e2e.conftest import FRIEND_ID, Running, StartBot
 from tests.e2e.test_scheduled_prompts import FakeClock, run_due, scheduler_for
 
@@ -83,3 +85,34 @@ async def test_a_reminder_of_a_user_whose_access_is_revoked_is_not_sent(
         assert len(ann.messages) == before  # nothing posted
         # A one-off reminder is over (its time is gone); the user's other tasks pause.
         assert [t.status for t in await storage.tasks.list_for(approved)] == []
+
+
+async def test_a_group_that_removed_the_bot_pauses_only_its_own_tasks(running: Running) -> None:
+    tg, storage = running.tg, running.storage
+    friend = tg.user(FRIEND_ID, "Fred")
+    await friend.send("/timezone")  # the user is known
+    await tg.wait_for_message(friend.id, lambda m: m.text.startswith("🕰"))
+    group = -9001
+    tg.group(group, "Team")
+    tg.chat(group).blocked = True  # sends to it get 403 Forbidden, as after a kick
+    now = datetime.now(UTC)
+    daily = "RRULE:FREQ=DAILY;BYHOUR=8;BYMINUTE=0;BYSECOND=0"
+    there = await storage.tasks.add(
+        ScheduledTask(
+            id="", user_id=FRIEND_ID, chat_id=group, text="team", next_run=now, schedule=daily
+        )
+    )
+    mine = await storage.tasks.add(
+        ScheduledTask(
+            id="",
+            user_id=FRIEND_ID,
+            chat_id=FRIEND_ID,
+            text="mine",
+            next_run=now + timedelta(hours=1),
+        )
+    )
+    assert await run_due(scheduler_for(running, FakeClock(now))) == 1
+    status = {t.id: t.status for t in await storage.tasks.list_for(FRIEND_ID)}
+    # The user did not block the bot: their private reminder stays active; the group's
+    # recurring one pauses rather than failing at every run.
+    assert status == {there.id: "paused", mine.id: "active"}

@@ -21,7 +21,7 @@ from app.access import AccessAuthority
 from app.bot.chat.opener import AnswerOpener, ScheduledRun
 from app.bot.chat.sink import TelegramAnswer
 from app.bot.schedule import texts
-from app.bot.schedule.delivery import ReminderSender
+from app.bot.schedule.delivery import ReminderSender, forbidden
 from app.services.chat.job import ChatFailure, ChatOutcome
 from app.services.conversations.service import ConversationKey, ConversationService
 from app.services.schedule.runner import RunOutcome
@@ -115,8 +115,8 @@ class TaskRunner:
                 self._bot, user, caller, run, kind=ScheduledAnswer
             )
         except TelegramForbiddenError:
-            log.info("schedule: user %s blocked the bot; their tasks pause", task.user_id)
-            return RunOutcome.BLOCKED
+            log.info("schedule: task %s: Telegram refused the chat; it pauses", task.id)
+            return forbidden(task)
         except TelegramAPIError as exc:
             log.warning("schedule: task %s not delivered: %s", task.id, exc)
             return RunOutcome.FAILED
@@ -139,7 +139,7 @@ class TaskRunner:
             outcome = await self._say(task, texts.budget_skipped(task.text))
             if outcome is not RunOutcome.FAILED:
                 await self._storage.tasks.note(task.id, budget_told=True)
-            if outcome is RunOutcome.BLOCKED:
+            if outcome in (RunOutcome.BLOCKED, RunOutcome.CHAT_GONE):
                 return outcome
         return RunOutcome.DONE
 
@@ -161,7 +161,7 @@ class TaskRunner:
                 task.chat_id, text, message_thread_id=task.thread_id or None
             )
         except TelegramForbiddenError:
-            return RunOutcome.BLOCKED
+            return forbidden(task)
         except TelegramAPIError as exc:
             log.warning("schedule: note for task %s not delivered: %s", task.id, exc)
             return RunOutcome.FAILED

@@ -29,6 +29,7 @@ T = TypeVar("T")
 class RunOutcome(StrEnum):
     DONE = "done"
     BLOCKED = "blocked"  # the user blocked the bot: their tasks pause
+    CHAT_GONE = "chat_gone"  # a group removed the bot: this task pauses, not the user's others
     FAILED = "failed"  # tried and failed; the task moves on as if it had run
 
 
@@ -133,11 +134,13 @@ class Scheduler:
                 outcome = await _settled(task, self._attempt(task, now)) or RunOutcome.FAILED
             finally:
                 keeper.cancel()
-            if outcome is RunOutcome.BLOCKED:
-                try:
+            try:
+                if outcome is RunOutcome.BLOCKED:
                     await self._tasks.pause_all(task.user_id)
-                except StorageUnavailable:
-                    log.warning("scheduler: could not pause the tasks of user %s", task.user_id)
+                elif outcome is RunOutcome.CHAT_GONE:
+                    await self._tasks.set_status(task.user_id, task.id, "paused")
+            except StorageUnavailable:
+                log.warning("scheduler: could not pause the tasks of user %s", task.user_id)
             if outcome is RunOutcome.FAILED:
                 self.stats.failed += 1
             after = max(now, self._clock())
