@@ -9,6 +9,8 @@ from app.storage.tasks import ScheduledTask
 from tests.e2e.conftest import FRIEND_ID, Running, StartBot
 from tests.e2e.test_scheduled_prompts import FakeClock, run_due, scheduler_for
 
+NOW = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
+
 
 async def test_a_reminder_arrives_once_about_when_asked(running: Running) -> None:
     tg = running.tg
@@ -85,6 +87,15 @@ async def test_a_reminder_of_a_user_whose_access_is_revoked_is_not_sent(
         assert len(ann.messages) == before  # nothing posted
         # A one-off reminder is over (its time is gone); the user's other tasks pause.
         assert [t.status for t in await storage.tasks.list_for(approved)] == []
+        # Nor the note that a reminder was missed while the bot was down.
+        stale = await storage.tasks.add(
+            ScheduledTask(id="", user_id=approved, chat_id=approved, text="old", next_run=NOW)
+        )
+        clock = FakeClock(NOW + timedelta(hours=10))
+        assert await run_due(scheduler_for(running, clock)) == 1
+        await tg.wait_quiet()
+        assert len(ann.messages) == before
+        assert (await storage.tasks.get(stale.id)).status == "done"  # type: ignore[union-attr]
 
 
 async def test_a_group_that_removed_the_bot_pauses_only_its_own_tasks(running: Running) -> None:

@@ -86,6 +86,8 @@ class TaskRunner:
             return await self._prompt(task)
 
     async def tell_missed(self, task: ScheduledTask) -> None:
+        if await self._access(task) is None:
+            return  # a revoked user is told nothing either
         if task.kind == "reminder":
             await self._reminders.tell_missed(task)
             return
