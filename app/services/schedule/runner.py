@@ -38,6 +38,9 @@ RunTask = Callable[[ScheduledTask, bool], Awaitable[RunOutcome]]
 # Says a run was missed (the bot was down too long); best effort.
 TellMissed = Callable[[ScheduledTask], Awaitable[None]]
 NextRun = Callable[[ScheduledTask, datetime], datetime | None]
+#: A run at most this late is on time (a tick, a wait for a free slot): never skipped as
+#: missed, whatever the catch-up allows; a later one is said to be late.
+ON_TIME = timedelta(seconds=60)
 
 
 def once(_task: ScheduledTask, _after: datetime) -> datetime | None:
@@ -172,14 +175,14 @@ class Scheduler:
 
     async def _attempt(self, task: ScheduledTask, now: datetime) -> RunOutcome:
         late = now - task.next_run.replace(tzinfo=task.next_run.tzinfo or UTC)
-        if late > self._catchup:
+        if late > max(self._catchup, ON_TIME):
             self.stats.missed += 1
             log.info("scheduler: task %s missed by %s, skipped", task.id, late)
             if self._tell_missed is not None:
                 await self._tell_missed(task)
             return RunOutcome.DONE
         self.stats.ran += 1
-        return await self._run(task, late > timedelta(seconds=60))
+        return await self._run(task, late > ON_TIME)
 
 
 async def _settled(task: ScheduledTask, run: Awaitable[T]) -> T | None:
