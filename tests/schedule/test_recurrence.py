@@ -13,7 +13,9 @@ from app.services.schedule.recurrence import (
     parse_every,
     shortest_gap,
 )
-from app.services.schedule.service import next_run_of
+from app.services.schedule.service import Scheduled, ScheduleService, next_run_of
+from app.services.schedule.settings import ScheduleSettings
+from app.storage import UserRecord, open_memory_storage
 from app.storage.tasks import ScheduledTask
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -135,9 +137,9 @@ def test_shortest_gap() -> None:
     assert shortest_gap(DAILY_8, BERLIN, now) == timedelta(days=1)
     mon_tue = Recurrence(days=(0, 1), clock=time(9, 0)).rule()
     assert shortest_gap(mon_tue, BERLIN, now) == timedelta(days=1)
-    # The night the clocks go forward a day is 23 hours long.
+    # The night the clocks go forward is 23 hours long, but 8:00 daily is still a day apart.
     assert shortest_gap(DAILY_8, BERLIN, datetime(2026, 3, 27, 12, 0, tzinfo=UTC)) == timedelta(
-        hours=23
+        days=1
     )
     assert shortest_gap("nonsense", BERLIN, now) is None
 
@@ -154,3 +156,19 @@ def test_the_schedulers_next_run_for_tasks() -> None:
     )
     gone_zone = daily.model_copy(update={"timezone": "Mars/Olympus"})  # UTC then
     assert next_run_of(gone_zone, at) == datetime(2026, 3, 28, 8, 0, tzinfo=UTC)
+
+
+async def test_a_daily_schedule_passes_a_one_day_minimum_all_year() -> None:
+    # With SCHEDULE_MIN_INTERVAL_MINUTES=1440 ("at most daily"), "/every day 8:00" was
+    # refused in the two weeks before a clock change (one gap is 23 hours) and accepted
+    # the rest of the year.
+    storage = open_memory_storage()
+    user = UserRecord(user_id=1)
+    user.prefs.timezone = "Europe/Berlin"
+    settings = ScheduleSettings(min_interval_minutes=1440)
+    for now in (datetime(2026, 12, 7, 12, 0, tzinfo=UTC), datetime(2026, 3, 27, 12, 0, tzinfo=UTC)):
+        service = ScheduleService(storage, settings, clock=lambda now=now: now)
+        result = await service.every(user, 1, 0, "day 8:00 the news")
+        assert result.status is Scheduled.SET, now
+    service = ScheduleService(storage, settings, clock=lambda: datetime(2026, 3, 27, tzinfo=UTC))
+    assert (await service.every(user, 1, 0, "12h the news")).status is Scheduled.TOO_OFTEN

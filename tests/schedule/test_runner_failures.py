@@ -42,3 +42,34 @@ async def test_a_run_that_raises_is_finished_and_counted_failed() -> None:
         assert task.next_run == NOW + timedelta(hours=1) and task.runs == 1
     # Within the lease, the next run is taken on time.
     assert len(await storage.tasks.due(NOW + timedelta(hours=1), 10)) == 3
+
+
+async def test_no_catch_up_still_runs_what_is_due_on_time() -> None:
+    # SCHEDULE_CATCHUP_HOURS=0 ("nothing after downtime") must not skip the runs a tick
+    # takes a moment after their time: only a run later than the scheduler's own delay is
+    # one that was missed.
+    storage = open_memory_storage()
+    await storage.tasks.add(ScheduledTask(id="", user_id=1, chat_id=1, text="now", next_run=NOW))
+    await storage.tasks.add(
+        ScheduledTask(id="", user_id=1, chat_id=1, text="stale", next_run=NOW - timedelta(hours=2))
+    )
+    ran: list[str] = []
+    told: list[str] = []
+
+    async def run(task: ScheduledTask, _late: bool) -> RunOutcome:
+        ran.append(task.text)
+        return RunOutcome.DONE
+
+    async def missed(task: ScheduledTask) -> None:
+        told.append(task.text)
+
+    scheduler = Scheduler(
+        storage.tasks,
+        run,
+        tell_missed=missed,
+        clock=lambda: NOW + timedelta(seconds=1.5),
+        catchup_hours=0,
+    )
+    assert await scheduler.tick() == 2
+    await scheduler.drain()
+    assert ran == ["now"] and told == ["stale"]

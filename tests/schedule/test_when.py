@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
+
+import pytest
 
 from app.services.schedule.when import parse_due
 
@@ -49,3 +52,33 @@ async def test_nonsense_past_and_far_future_are_refused() -> None:
     assert await parse_due("2025-01-01 10:00 late", NOW, OSLO) is None
     assert await parse_due("2030-01-01 10:00 far", NOW, OSLO) is None
     assert await parse_due("", NOW, OSLO) is None
+
+
+async def test_dates_at_the_ends_of_the_calendar_are_refused_not_raised() -> None:
+    # 9999-12-31 23:00 in New York is in the year 10000 in UTC; 0001-01-01 in Tokyo is in
+    # the year 0: neither exists, and a typed date must not crash the handler.
+    new_york, tokyo = ZoneInfo("America/New_York"), ZoneInfo("Asia/Tokyo")
+    assert await parse_due("31.12.9999 23:00 far", NOW, new_york) is None
+    assert await parse_due("9999-12-31 23:30 far", NOW, new_york) is None
+    assert await parse_due("0001-01-01 00:30 past", NOW, tokyo) is None
+    assert await parse_due("December 31 9999 11pm far", NOW, new_york) is None
+
+
+async def test_dateparser_never_reads_a_long_word(monkeypatch: pytest.MonkeyPatch) -> None:
+    # dateparser takes seconds over a few thousand characters of one word, holding the
+    # GIL (its worker thread stalls every chat): a time is never that long.
+    import dateparser
+
+    asked: list[str] = []
+    real = dateparser.parse
+
+    def parse(text: str, **kwargs: Any) -> Any:
+        asked.append(text)
+        return real(text, **kwargs)
+
+    monkeypatch.setattr(dateparser, "parse", parse)
+    assert await parse_due("a" * 4000 + " call mum", NOW, OSLO) is None
+    assert await parse_due(" ".join(["9" * 800] * 5), NOW, OSLO) is None
+    assert all(len(text) <= 100 for text in asked), [len(t) for t in asked]
+    due = await parse_due("in 20 minutes call mum", NOW, OSLO)  # still read
+    assert due is not None and due.at == NOW + timedelta(minutes=20)

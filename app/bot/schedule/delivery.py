@@ -16,6 +16,13 @@ from app.storage.tasks import ScheduledTask
 log = logging.getLogger(__name__)
 
 
+def forbidden(task: ScheduledTask) -> RunOutcome:
+    """What 403 Forbidden means for the task: in the user's private chat (its id is
+    theirs) they blocked the bot, and all their tasks pause; in a group the bot was
+    removed, and only this task pauses (the user's private ones still reach them)."""
+    return RunOutcome.BLOCKED if task.chat_id == task.user_id else RunOutcome.CHAT_GONE
+
+
 class ReminderSender:
     def __init__(self, bot: Bot, i18n: I18n) -> None:
         self._bot = bot
@@ -37,8 +44,8 @@ class ReminderSender:
                 task.chat_id, text, message_thread_id=task.thread_id or None
             )
         except TelegramForbiddenError:
-            log.info("reminders: user %s blocked the bot; their tasks pause", task.user_id)
-            return RunOutcome.BLOCKED
+            log.info("reminders: task %s: Telegram refused the chat; it pauses", task.id)
+            return forbidden(task)
         except TelegramAPIError as exc:
             log.warning("reminders: task %s not delivered: %s", task.id, exc)
             return RunOutcome.FAILED

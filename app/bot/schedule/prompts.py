@@ -21,7 +21,7 @@ from app.access import AccessAuthority
 from app.bot.chat.opener import AnswerOpener, ScheduledRun
 from app.bot.chat.sink import TelegramAnswer
 from app.bot.schedule import texts
-from app.bot.schedule.delivery import ReminderSender
+from app.bot.schedule.delivery import ReminderSender, forbidden
 from app.services.chat.job import ChatFailure, ChatOutcome
 from app.services.conversations.service import ConversationKey, ConversationService
 from app.services.schedule.runner import RunOutcome
@@ -79,23 +79,35 @@ class TaskRunner:
 
     async def run(self, task: ScheduledTask, late: bool) -> RunOutcome:
         if task.kind == "reminder":
+            if await self._access(task) is None:
+                return RunOutcome.BLOCKED  # a revoked user's reminders post nothing either
             return await self._reminders.send(task, late)
         with self._speaking(task):
             return await self._prompt(task)
 
     async def tell_missed(self, task: ScheduledTask) -> None:
+        if await self._access(task) is None:
+            return  # a revoked user is told nothing either
         if task.kind == "reminder":
             await self._reminders.tell_missed(task)
             return
         with self._speaking(task):
             await self._say(task, texts.prompt_missed(task.text))
 
-    async def _prompt(self, task: ScheduledTask) -> RunOutcome:
+    async def _access(self, task: ScheduledTask) -> tuple[UserRecord, Caller] | None:
+        """The task's user and their Caller now; None when they have no access any more."""
         user = await self._storage.users.get(task.user_id)
         caller = await self._authority.caller_for(user) if user is not None else None
         if user is None or caller is None or caller.role is Role.STRANGER:
             log.info("schedule: user %s has no access now; their tasks pause", task.user_id)
+            return None
+        return user, caller
+
+    async def _prompt(self, task: ScheduledTask) -> RunOutcome:
+        access = await self._access(task)
+        if access is None:
             return RunOutcome.BLOCKED  # nothing sent, nothing spent
+        user, caller = access
         if not await self._budget_left(caller):
             return await self._skipped(task)
         conversation_id = await self._conversation(task, user)
@@ -105,8 +117,8 @@ class TaskRunner:
                 self._bot, user, caller, run, kind=ScheduledAnswer
             )
         except TelegramForbiddenError:
-            log.info("schedule: user %s blocked the bot; their tasks pause", task.user_id)
-            return RunOutcome.BLOCKED
+            log.info("schedule: task %s: Telegram refused the chat; it pauses", task.id)
+            return forbidden(task)
         except TelegramAPIError as exc:
             log.warning("schedule: task %s not delivered: %s", task.id, exc)
             return RunOutcome.FAILED
@@ -129,7 +141,7 @@ class TaskRunner:
             outcome = await self._say(task, texts.budget_skipped(task.text))
             if outcome is not RunOutcome.FAILED:
                 await self._storage.tasks.note(task.id, budget_told=True)
-            if outcome is RunOutcome.BLOCKED:
+            if outcome in (RunOutcome.BLOCKED, RunOutcome.CHAT_GONE):
                 return outcome
         return RunOutcome.DONE
 
@@ -151,7 +163,7 @@ class TaskRunner:
                 task.chat_id, text, message_thread_id=task.thread_id or None
             )
         except TelegramForbiddenError:
-            return RunOutcome.BLOCKED
+            return forbidden(task)
         except TelegramAPIError as exc:
             log.warning("schedule: note for task %s not delivered: %s", task.id, exc)
             return RunOutcome.FAILED

@@ -152,7 +152,9 @@ def next_run(rule: str, zone: ZoneInfo, after: datetime, anchor: datetime) -> da
 
 
 def shortest_gap(rule: str, zone: ZoneInfo, now: datetime) -> timedelta | None:
-    """The shortest time between two runs of the rule in the coming two weeks."""
+    """The shortest time between two runs of the rule in the coming two weeks; for a
+    calendar rule in wall-clock time, as it is set (8:00 daily is a day apart, also over
+    the 23-hour night of a clock change)."""
     recurrence = from_rule(rule)
     if recurrence is None:
         return None
@@ -164,5 +166,5 @@ def shortest_gap(rule: str, zone: ZoneInfo, now: datetime) -> timedelta | None:
         at = next_run(rule, zone, at, now)
         if at is not None:
             runs.append(at)
-    gaps = [b - a for a, b in pairwise(runs)]
+    gaps = [_naive(b, zone) - _naive(a, zone) for a, b in pairwise(runs)]
     return min(gaps) if gaps else None

@@ -29,6 +29,7 @@ T = TypeVar("T")
 class RunOutcome(StrEnum):
     DONE = "done"
     BLOCKED = "blocked"  # the user blocked the bot: their tasks pause
+    CHAT_GONE = "chat_gone"  # a group removed the bot: this task pauses, not the user's others
     FAILED = "failed"  # tried and failed; the task moves on as if it had run
 
 
@@ -37,6 +38,9 @@ RunTask = Callable[[ScheduledTask, bool], Awaitable[RunOutcome]]
 # Says a run was missed (the bot was down too long); best effort.
 TellMissed = Callable[[ScheduledTask], Awaitable[None]]
 NextRun = Callable[[ScheduledTask, datetime], datetime | None]
+#: A run at most this late is on time (a tick, a wait for a free slot): never skipped as
+#: missed, whatever the catch-up allows; a later one is said to be late.
+ON_TIME = timedelta(seconds=60)
 
 
 def once(_task: ScheduledTask, _after: datetime) -> datetime | None:
@@ -133,11 +137,13 @@ class Scheduler:
                 outcome = await _settled(task, self._attempt(task, now)) or RunOutcome.FAILED
             finally:
                 keeper.cancel()
-            if outcome is RunOutcome.BLOCKED:
-                try:
+            try:
+                if outcome is RunOutcome.BLOCKED:
                     await self._tasks.pause_all(task.user_id)
-                except StorageUnavailable:
-                    log.warning("scheduler: could not pause the tasks of user %s", task.user_id)
+                elif outcome is RunOutcome.CHAT_GONE:
+                    await self._tasks.set_status(task.user_id, task.id, "paused")
+            except StorageUnavailable:
+                log.warning("scheduler: could not pause the tasks of user %s", task.user_id)
             if outcome is RunOutcome.FAILED:
                 self.stats.failed += 1
             after = max(now, self._clock())
@@ -169,14 +175,14 @@ class Scheduler:
 
     async def _attempt(self, task: ScheduledTask, now: datetime) -> RunOutcome:
         late = now - task.next_run.replace(tzinfo=task.next_run.tzinfo or UTC)
-        if late > self._catchup:
+        if late > max(self._catchup, ON_TIME):
             self.stats.missed += 1
             log.info("scheduler: task %s missed by %s, skipped", task.id, late)
             if self._tell_missed is not None:
                 await self._tell_missed(task)
             return RunOutcome.DONE
         self.stats.ran += 1
-        return await self._run(task, late > timedelta(seconds=60))
+        return await self._run(task, late > ON_TIME)
 
 
 async def _settled(task: ScheduledTask, run: Awaitable[T]) -> T | None:

@@ -14,6 +14,7 @@ from app.services.schedule.recurrence import Recurrence, next_run, parse_every, 
 from app.services.schedule.settings import ScheduleSettings
 from app.services.schedule.when import parse_due
 from app.storage import Storage, UserRecord
+from app.storage.models import utc_ms
 from app.storage.tasks import ScheduledTask
 
 MAX_TEXT_CHARS = 1000
@@ -124,6 +125,8 @@ class ScheduleService:
                 next_run=due.at,
             )
         )
+        if not await self._within_cap(task):
+            return ReminderResult(Reminded.TOO_MANY)
         return ReminderResult(
             Reminded.SET, task, due.at.astimezone(zone), zone_set=bool(user.prefs.timezone)
         )
@@ -174,6 +177,8 @@ class ScheduleService:
                 next_run=first,
             )
         )
+        if not await self._within_cap(task):
+            return ScheduleResult(Scheduled.TOO_MANY)
         return ScheduleResult(
             Scheduled.SET,
             task,
@@ -181,6 +186,20 @@ class ScheduleService:
             first.astimezone(zone),
             zone_set=bool(user.prefs.timezone),
         )
+
+    async def _within_cap(self, task: ScheduledTask) -> bool:
+        """The count checked before ``add`` races with other requests of the user (two
+        /every at once, the model's parallel tool calls, another instance): once stored, a
+        task is kept only if fewer than the cap of the user's tasks are older; else it is
+        taken back. Every request orders the same tasks the same way, so the cap holds."""
+        mine = await self._tasks.list_for(task.user_id)
+        older = sum(
+            1 for t in mine if (utc_ms(t.created_at), t.id) < (utc_ms(task.created_at), task.id)
+        )
+        if older < self.settings.max_per_user:
+            return True
+        await self._tasks.delete(task.user_id, task.id)
+        return False
 
     async def cancel(self, user_id: int, task_id: str) -> bool:
         """Delete the user's task (False: not theirs, or gone already)."""

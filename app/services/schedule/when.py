@@ -40,6 +40,9 @@ _TODAY = {"today", "сегодня"}
 _TOMORROW = {"tomorrow", "завтра"}
 #: The longest time expression tried, in words ("next friday at 18:30").
 MAX_WHEN_WORDS = 5
+#: The longest time expression handed to dateparser, in characters: it takes seconds over
+#: a few thousand characters, holding the GIL (so its thread stalls the event loop too).
+MAX_WHEN_CHARS = 60
 #: A reminder further away than this is refused as a typo.
 MAX_AHEAD = timedelta(days=366)
 
@@ -120,7 +123,10 @@ def _fuzzy(words: list[str], now: datetime, zone: ZoneInfo) -> tuple[datetime, i
         "RELATIVE_BASE": now.astimezone(zone).replace(tzinfo=None),
     }
     for size in range(min(MAX_WHEN_WORDS, len(words)), 0, -1):
-        found = dateparser.parse(" ".join(words[:size]), settings=settings)  # type: ignore[arg-type]
+        phrase = " ".join(words[:size])
+        if len(phrase) > MAX_WHEN_CHARS:
+            continue
+        found = dateparser.parse(phrase, settings=settings)  # type: ignore[arg-type]
         if found is not None:
             return found.astimezone(UTC), size
     return None
@@ -132,7 +138,10 @@ async def parse_due(text: str, now: datetime, zone: ZoneInfo) -> Due | None:
     words = text.split()
     if not words:
         return None
-    found = _exact(words, now, zone) or await asyncio.to_thread(_fuzzy, words, now, zone)
+    try:
+        found = _exact(words, now, zone) or await asyncio.to_thread(_fuzzy, words, now, zone)
+    except OverflowError:  # a date at the ends of the calendar, out of range in UTC
+        return None
     if found is None:
         return None
     at, used = found
