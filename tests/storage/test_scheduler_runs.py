@@ -175,3 +175,35 @@ async def test_a_run_longer_than_its_lease_keeps_its_claim_and_runs_once() -> No
     await asyncio.gather(a.drain(), b.drain())
     assert started == ["slow"]
     assert a.stats.ran == 1 and b.stats.ran == 0
+
+
+async def test_the_loop_outlives_a_task_that_cannot_be_read() -> None:
+    storage = open_memory_storage()
+    await storage.tasks.add(task(datetime.now(UTC) - timedelta(seconds=1), "after"))
+    real_due = storage.tasks.due
+    calls = 0
+
+    async def due_once_broken(now: datetime, limit: int) -> list[ScheduledTask]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            ScheduledTask.model_validate({"id": "x"})  # a stored document that no longer reads
+        return await real_due(now, limit)
+
+    storage.tasks.due = due_once_broken  # type: ignore[method-assign]
+    ran: list[str] = []
+
+    async def run(t: ScheduledTask, _late: bool) -> RunOutcome:
+        ran.append(t.text)
+        return RunOutcome.DONE
+
+    scheduler = Scheduler(storage.tasks, run, tick=0.01)
+    scheduler.start()
+    try:
+        for _ in range(200):
+            if ran:
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        await scheduler.stop()
+    assert calls >= 2 and ran == ["after"]

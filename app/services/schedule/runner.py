@@ -106,6 +106,10 @@ class Scheduler:
                 await self.tick()
             except StorageUnavailable:
                 log.info("scheduler: storage unavailable, trying again")
+            except (ValueError, TypeError, KeyError) as exc:
+                # A stored task that no longer reads (a ValidationError is a ValueError):
+                # the loop must outlive it, or no task of anyone would run until a restart.
+                log.warning("scheduler: a tick failed (%s), trying again", type(exc).__name__)
             await asyncio.sleep(self._tick)
 
     async def tick(self) -> int:
