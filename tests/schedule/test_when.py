@@ -82,3 +82,14 @@ async def test_dateparser_never_reads_a_long_word(monkeypatch: pytest.MonkeyPatc
     assert all(len(text) <= 100 for text in asked), [len(t) for t in asked]
     due = await parse_due("in 20 minutes call mum", NOW, OSLO)  # still read
     assert due is not None and due.at == NOW + timedelta(minutes=20)
+
+
+def test_only_zones_of_the_tz_database_are_taken() -> None:
+    from app.services.schedule.service import valid_zone
+
+    for name in ("Europe/Oslo", "America/New_York", "UTC", " Asia/Tokyo "):
+        zone = valid_zone(name)
+        assert zone is not None and zone.key == name.strip()
+    bad = ("localtime", "posixrules", "Factory", "Mars/Olympus", "../etc/passwd", "/etc/localtime")
+    for name in (*bad, ""):
+        assert valid_zone(name) is None, name

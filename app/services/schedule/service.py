@@ -3,11 +3,12 @@ user's (UTC until they set one with /timezone)."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from app.services.memory.service import clean_fact
 from app.services.schedule.recurrence import Recurrence, next_run, parse_every, shortest_gap
@@ -68,10 +69,25 @@ def zone_named(name: str | None) -> ZoneInfo:
     return ZoneInfo("UTC")
 
 
+# Files of the tz database that are not places: the system's own zone, the POSIX rules
+# template, and a zone meaning "unset".
+_NOT_ZONES = frozenset({"localtime", "posixrules", "Factory"})
+
+
+@functools.cache
+def _zone_names() -> frozenset[str]:
+    return frozenset(
+        name
+        for name in available_timezones()
+        if name not in _NOT_ZONES and not name.startswith(("posix/", "right/"))
+    )
+
+
 def valid_zone(name: str) -> ZoneInfo | None:
-    """``Area/City`` from the tz database; None for anything else."""
+    """``Area/City`` from the tz database; None for anything else (also for the files of
+    the database that are not zones, such as ``localtime`` and ``posixrules``)."""
     name = name.strip()
-    if not name or ".." in name or name.startswith("/"):
+    if name not in _zone_names():
         return None
     try:
         return ZoneInfo(name)
