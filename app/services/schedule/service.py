@@ -126,9 +126,7 @@ class ScheduleService:
         what = clean_fact(due.rest if what is None else what, MAX_TEXT_CHARS)
         if not what:
             return ReminderResult(Reminded.EMPTY)
-        if await self._tasks.count_for(user.user_id) >= self.settings.max_per_user:
-            return ReminderResult(Reminded.TOO_MANY)
-        task = await self._tasks.add(
+        task = await self._add_within_cap(
             ScheduledTask(
                 id="",
                 user_id=user.user_id,
@@ -141,7 +139,7 @@ class ScheduleService:
                 next_run=due.at,
             )
         )
-        if not await self._within_cap(task):
+        if task is None:
             return ReminderResult(Reminded.TOO_MANY)
         return ReminderResult(
             Reminded.SET, task, due.at.astimezone(zone), zone_set=bool(user.prefs.timezone)
@@ -177,9 +175,7 @@ class ScheduleService:
         first = next_run(rule, zone, now, now)
         if first is None:
             return ScheduleResult(Scheduled.NO_SCHEDULE)
-        if await self._tasks.count_for(user.user_id) >= self.settings.max_per_user:
-            return ScheduleResult(Scheduled.TOO_MANY)
-        task = await self._tasks.add(
+        task = await self._add_within_cap(
             ScheduledTask(
                 id="",
                 user_id=user.user_id,
@@ -193,7 +189,7 @@ class ScheduleService:
                 next_run=first,
             )
         )
-        if not await self._within_cap(task):
+        if task is None:
             return ScheduleResult(Scheduled.TOO_MANY)
         return ScheduleResult(
             Scheduled.SET,
@@ -203,19 +199,25 @@ class ScheduleService:
             zone_set=bool(user.prefs.timezone),
         )
 
-    async def _within_cap(self, task: ScheduledTask) -> bool:
-        """The count checked before ``add`` races with other requests of the user (two
+    async def _add_within_cap(self, new: ScheduledTask) -> ScheduledTask | None:
+        """Store ``new`` unless the user has as many tasks as allowed (None then).
+
+        The count checked before ``add`` races with other requests of the user (two
         /every at once, the model's parallel tool calls, another instance): once stored, a
         task is kept only if fewer than the cap of the user's tasks are older; else it is
         taken back. Every request orders the same tasks the same way, so the cap holds."""
+        cap = self.settings.max_per_user
+        if await self._tasks.count_for(new.user_id) >= cap:
+            return None
+        task = await self._tasks.add(new)
         mine = await self._tasks.list_for(task.user_id)
         older = sum(
             1 for t in mine if (utc_ms(t.created_at), t.id) < (utc_ms(task.created_at), task.id)
         )
-        if older < self.settings.max_per_user:
-            return True
+        if older < cap:
+            return task
         await self._tasks.delete(task.user_id, task.id)
-        return False
+        return None
 
     async def cancel(self, user_id: int, task_id: str) -> bool:
         """Delete the user's task (False: not theirs, or gone already)."""
