@@ -1,11 +1,23 @@
 """The shared ends of the storage's write queues (the usage sink, the write-behind
-conversation writes, the pending spend): wait until a queue is empty, and stop its
-background task."""
+conversation writes, the pending spend): back off after a failed write, wait until a
+queue is empty, and stop its background task."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+
+from app.storage.breaker import CircuitBreaker
+
+
+async def back_off(breaker: CircuitBreaker | None, delay: float) -> None:
+    """After a failed write: while the breaker says the database is down, wait for its
+    probe to see it back (a retry now would fail at once), at most ``delay`` seconds;
+    otherwise sleep ``delay``."""
+    if breaker is not None and not breaker.available:
+        await breaker.wait_available(delay)
+    else:
+        await asyncio.sleep(delay)
 
 
 async def until_empty(

@@ -23,7 +23,7 @@ from datetime import date
 
 from app.storage.base import SpendRepository
 from app.storage.breaker import CircuitBreaker
-from app.storage.draining import stop_task, until_empty
+from app.storage.draining import back_off, stop_task, until_empty
 from app.storage.errors import StorageUnavailable
 
 log = logging.getLogger(__name__)
@@ -132,10 +132,7 @@ class PendingSpend:
             try:
                 await self.settle_all()
             except StorageUnavailable:
-                if self._breaker is not None and not self._breaker.available:
-                    await self._breaker.wait_available(delay)
-                else:
-                    await asyncio.sleep(delay)
+                await back_off(self._breaker, delay)
                 delay = min(delay * 2, self._retry_max)
             else:
                 delay = self._retry_initial

@@ -28,7 +28,7 @@ from pymongo.errors import PyMongoError, ServerSelectionTimeoutError
 
 from app.storage.base import Conversation, ConversationInfo, ConversationRepository, Turn
 from app.storage.breaker import CircuitBreaker
-from app.storage.draining import stop_task, until_empty
+from app.storage.draining import back_off, stop_task, until_empty
 from app.storage.errors import StorageUnavailable
 
 log = logging.getLogger(__name__)
@@ -231,10 +231,7 @@ class ReplayingConversations:
             try:
                 await self._replay()
             except StorageUnavailable:
-                if not self._breaker.available:
-                    await self._breaker.wait_available(delay)
-                else:
-                    await asyncio.sleep(delay)
+                await back_off(self._breaker, delay)
                 delay = min(delay * 2, self._retry_max)
             else:
                 delay = self._retry_initial
